@@ -1,0 +1,64 @@
+"""The small interface every backend implements.
+
+A backend owns a model and a tokenizer and runs the decode loop; the budget-forcing decisions
+themselves live in :class:`s1kit.budget.state.SequenceState`, which the loop asks at every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from s1kit.budget.config import SamplingConfig
+from s1kit.budget.state import SequenceState
+
+
+@runtime_checkable
+class TokenizerLike(Protocol):
+    """What the control loop needs from a tokenizer."""
+
+    name: str
+    """Model or tokenizer name, for error messages."""
+
+    eos_token_ids: frozenset[int]
+    """Tokens that end a turn."""
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of text; special-token strings map to their ids; no BOS/EOS added."""
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ids, special tokens kept."""
+
+    def single_token_id(self, text: str) -> int | None:
+        """The id of text if the vocabulary holds it as one token, else None."""
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        """The chat prompt for messages, ending with the opened assistant turn."""
+
+    def has_chat_template(self) -> bool:
+        """Whether apply_chat_template uses the model's own template."""
+
+
+class Backend(Protocol):
+    """A model that can decode many sequences under budget forcing."""
+
+    name: str
+    tokenizer: TokenizerLike
+    context_length: int | None
+    """Most tokens (prompt plus output) a sequence may hold; None if unknown."""
+
+    def run(
+        self,
+        prompt_ids: Sequence[list[int]],
+        states: Sequence[SequenceState],
+        sampling: SamplingConfig,
+        seeds: Sequence[int],
+        batch_size: int,
+        progress: bool = True,
+    ) -> None:
+        """Decode every sequence until its state is done.
+
+        At each position the loop gives ``states[i].advance(model_token)`` the token the model
+        picked (argmax, or a draw from the row's generator seeded with ``seeds[i]``) and feeds
+        back the token it returns.
+        """

@@ -1,0 +1,155 @@
+"""transformers backend: batched KV-cache decoding with budget forcing.
+
+Every row of the batch decodes one token per step. A forced token is fed exactly like a sampled
+one, continuing from the KV cache, so an intervention never re-encodes the context and never
+makes the other rows wait. Rows that finish are dropped from the batch (and its cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from s1kit.budget.config import SamplingConfig
+from s1kit.budget.state import SequenceState
+from s1kit.errors import S1kitError, require
+from s1kit.models import describe_load_failure, resolve_model
+
+
+class HFTokenizer:
+    """Adapter from a transformers tokenizer to :class:`s1kit.backends.base.TokenizerLike`."""
+
+    def __init__(self, tokenizer, name: str, extra_eos: Sequence[int] = ()):
+        self.hf = tokenizer
+        self.name = name
+        eos = {tokenizer.eos_token_id, *extra_eos}
+        eos.discard(None)
+        self.eos_token_ids = frozenset(eos)
+        self._vocab = tokenizer.get_vocab()
+
+    def encode(self, text: str) -> list[int]:
+        return self.hf.encode(text, add_special_tokens=False)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.hf.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def single_token_id(self, text: str) -> int | None:
+        if text in self._vocab:
+            return self._vocab[text]
+        ids = self.encode(text)
+        return ids[0] if len(ids) == 1 and self.decode(ids) == text else None
+
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.hf, "chat_template", None))
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        if not self.has_chat_template():
+            raise S1kitError(
+                f"'{self.name}' has no chat template; use an instruct/chat model, or set "
+                "tokenizer.chat_template in its tokenizer_config.json"
+            )
+        return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def _generation_eos(model) -> list[int]:
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if eos is None:
+        return []
+    return [eos] if isinstance(eos, int) else list(eos)
+
+
+class HFBackend:
+    """A transformers causal LM (any hub id, local directory, or built-in alias)."""
+
+    name = "hf"
+
+    def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto", model_obj=None, tokenizer_obj=None):
+        torch = require("torch", "hf")
+        transformers = require("transformers", "hf")
+        self.torch = torch
+        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        if model_obj is not None:
+            self.model, hf_tok = model_obj, tokenizer_obj
+        else:
+            dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+            if dtype == "auto":
+                # fp32 on CPU: greedy outputs then match across backends token for token.
+                torch_dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+            elif dtype in dtypes:
+                torch_dtype = dtypes[dtype]
+            else:
+                raise S1kitError(f"unknown dtype '{dtype}'; choose from auto, {', '.join(dtypes)}")
+            path = resolve_model(model)
+            try:
+                hf_tok = transformers.AutoTokenizer.from_pretrained(path)
+                self.model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            except (OSError, ValueError) as exc:
+                raise describe_load_failure(model, exc) from None
+            self.model.to(self.device)
+        self.model.eval()
+        self.tokenizer = HFTokenizer(hf_tok, name=model if isinstance(model, str) else "model", extra_eos=_generation_eos(self.model))
+        self.pad_id = hf_tok.pad_token_id if hf_tok.pad_token_id is not None else min(self.tokenizer.eos_token_ids)
+        self.context_length = getattr(self.model.config, "max_position_embeddings", None)
+
+    def _choose(self, logits, rows: list[int], sampling: SamplingConfig, generators: list):
+        """The model's pick for each active row: argmax, or a draw from that row's own generator."""
+        torch = self.torch
+        if sampling.greedy:
+            return logits.argmax(-1).tolist()
+        probs = torch.softmax(logits.float() / sampling.temperature, dim=-1)
+        if sampling.top_p < 1.0:
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
+            # Keep a token if the mass before it is below top_p (the top token always stays).
+            drop = sorted_probs.cumsum(-1) - sorted_probs >= sampling.top_p
+            sorted_probs = sorted_probs.masked_fill(drop, 0.0)
+            probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+        return [int(torch.multinomial(probs[j], 1, generator=generators[r])) for j, r in enumerate(rows)]
+
+    def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
+        from tqdm.auto import tqdm
+
+        order = sorted(range(len(prompt_ids)), key=lambda i: -len(prompt_ids[i]))  # similar lengths share a batch
+        bar = tqdm(total=len(prompt_ids), desc="generating", unit="seq", disable=not progress)
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            self._run_batch([prompt_ids[i] for i in idx], [states[i] for i in idx], sampling, [seeds[i] for i in idx], bar)
+        bar.close()
+
+    def _run_batch(self, prompt_ids, states: list[SequenceState], sampling, seeds, bar) -> None:
+        torch = self.torch
+        transformers = require("transformers", "hf")
+        n = len(prompt_ids)
+        width = max(len(p) for p in prompt_ids)
+        # Left padding, so every row's next token lands in the same column.
+        input_ids = torch.full((n, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        for r, ids in enumerate(prompt_ids):
+            input_ids[r, width - len(ids) :] = torch.tensor(ids)
+            mask[r, width - len(ids) :] = 1
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
+        cache = transformers.DynamicCache(config=self.model.config)
+        rows = list(range(n))  # batch position -> index into states
+        with torch.inference_mode():
+            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                             past_key_values=cache, use_cache=True, logits_to_keep=1)
+            next_pos = positions[:, -1:] + 1
+            while True:
+                picks = self._choose(out.logits[:, -1, :], rows, sampling, generators)
+                fed = [states[r].advance(t) for r, t in zip(rows, picks)]
+                keep = [j for j, r in enumerate(rows) if not states[r].done]
+                bar.update(len(rows) - len(keep))
+                if not keep:
+                    return
+                if len(keep) < len(rows):
+                    # Drop finished rows so the tail of a batch costs only what is left.
+                    sel = torch.tensor(keep, device=self.device)
+                    cache.batch_select_indices(sel)
+                    mask, next_pos = mask[sel], next_pos[sel]
+                    rows = [rows[j] for j in keep]
+                    fed = [fed[j] for j in keep]
+                step = torch.tensor(fed, device=self.device).unsqueeze(-1)
+                mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
+                out = self.model(input_ids=step, attention_mask=mask, position_ids=next_pos,
+                                 past_key_values=cache, use_cache=True)
+                next_pos = next_pos + 1

@@ -1,0 +1,80 @@
+"""A scripted fake model for tests: it "picks" tokens from a script instead of computing logits.
+
+The script is text. At every position where the controller is not forcing a token, the model
+picks the next token of its script; when the script is exhausted it picks end-of-turn. Forced
+tokens do not consume the script, so after a suppressed end the model goes on where it was.
+
+Its tokenizer is a toy: special tokens (``<|im_start|>``, ``<|im_end|>``, ``<think>``,
+``</think>``) are single tokens, everything else splits into words with their leading spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from s1kit.budget.config import SamplingConfig
+
+SPECIAL_TOKENS = ("<|im_start|>", "<|im_end|>", "<think>", "</think>")
+
+
+class ToyTokenizer:
+    def __init__(self, specials: Sequence[str] = SPECIAL_TOKENS, eos: str = "<|im_end|>", name: str = "scripted"):
+        self.name = name
+        self.specials = tuple(specials)
+        specials_alt = "|".join(re.escape(t) for t in sorted(self.specials, key=len, reverse=True)) or "(?!)"
+        # A word never swallows a special token written right after it ("three<|im_end|>").
+        self._pattern = re.compile(rf"{specials_alt}|\n| ?(?:(?!{specials_alt})\S)+|\s")
+        self.vocab: dict[str, int] = {}
+        for s in self.specials:
+            self._id(s)
+        self.eos_token_ids = frozenset({self.vocab[eos]}) if eos in self.vocab else frozenset()
+
+    def _id(self, piece: str) -> int:
+        if piece not in self.vocab:
+            self.vocab[piece] = len(self.vocab)
+        return self.vocab[piece]
+
+    def encode(self, text: str) -> list[int]:
+        return [self._id(m.group(0)) for m in self._pattern.finditer(text)]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        inverse = {v: k for k, v in self.vocab.items()}
+        return "".join(inverse[i] for i in ids)
+
+    def single_token_id(self, text: str) -> int | None:
+        return self.vocab.get(text) if text in self.specials else None
+
+    def has_chat_template(self) -> bool:
+        return True
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return turns + "<|im_start|>assistant\n"
+
+
+class ScriptedBackend:
+    """Plays a fixed script per request; for testing the control loop without a model."""
+
+    name = "scripted"
+
+    def __init__(self, scripts: Sequence[str] | str, tokenizer: ToyTokenizer | None = None, context_length: int | None = None):
+        self.tokenizer = tokenizer or ToyTokenizer()
+        self.scripts = [scripts] if isinstance(scripts, str) else list(scripts)
+        self.context_length = context_length
+        self.calls: list[list[int]] = []
+        """Prompt ids of every request run, for tests."""
+
+    def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
+        eos = min(self.tokenizer.eos_token_ids)
+        for i, (ids, state) in enumerate(zip(prompt_ids, states)):
+            self.calls.append(list(ids))
+            script = self.tokenizer.encode(self.scripts[i % len(self.scripts)])
+            cursor = 0
+            while not state.done:
+                if state.next_is_forced():
+                    state.advance(eos)  # the pick is ignored, so the script is not consumed
+                    continue
+                pick = script[cursor] if cursor < len(script) else eos
+                cursor += 1
+                state.advance(pick)

@@ -1,0 +1,1 @@
+"""Budget forcing: configs, the per-sequence state machine, and the backend-agnostic runner."""

@@ -1,0 +1,93 @@
+"""Budget-forcing and sampling settings (s1 paper, section 3.1).
+
+Definitions users rely on:
+
+- **Thinking tokens** are every token between the start-of-thinking delimiter (which ends the
+  prompt) and the end-of-thinking delimiter, inserted wait strings included, delimiters excluded.
+  The cap is exact: a sequence never has more than ``max_thinking_tokens`` thinking tokens.
+- **Answer tokens** are every token of the answer section: after the end-of-thinking delimiter,
+  the forced answer prefix included, the final end-of-turn token excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from s1kit.errors import S1kitError
+
+
+def _positive(name: str, value: int | None, flag: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise S1kitError(f"{name} must be a positive integer, got {value!r}; pass {flag} N with N >= 1")
+
+
+@dataclass
+class BudgetConfig:
+    """How thinking is capped and extended."""
+
+    max_thinking_tokens: int | None = None
+    """Cap on thinking tokens. When thinking reaches it, the end-of-thinking delimiter and
+    ``answer_prefix`` are forced and the model answers. None: no cap (the context length bounds it)."""
+
+    min_thinking_tokens: int = 0
+    """While thinking has fewer tokens than this, an attempt to end it is suppressed and
+    ``wait_string`` appended instead."""
+
+    num_ignore: int = 0
+    """How many times to suppress the end of thinking (appending ``wait_string`` each time) before
+    letting it end. s1's "Wait" extension, e.g. 2 gives two extra rounds of thinking."""
+
+    wait_string: str = "Wait"
+    """Appended in place of a suppressed end-of-thinking delimiter. s1 uses "Wait" directly after
+    the thinking text, with no separator."""
+
+    answer_prefix: str = "Final Answer:"
+    """Forced at the start of the answer section when the cap ends thinking, so the model answers
+    instead of going on reasoning. Not forced when the model ends thinking by itself."""
+
+    max_answer_tokens: int = 1024
+    """Most tokens the model may sample in the answer section (the forced prefix does not count)."""
+
+    def __post_init__(self) -> None:
+        _positive("max_thinking_tokens", self.max_thinking_tokens, "--max-thinking-tokens")
+        _positive("max_answer_tokens", self.max_answer_tokens, "--max-answer-tokens")
+        for name, flag in (("min_thinking_tokens", "--min-thinking-tokens"), ("num_ignore", "--num-ignore")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise S1kitError(f"{name} must be a non-negative integer, got {value!r}; pass {flag} N with N >= 0")
+        if self.max_thinking_tokens is not None and self.min_thinking_tokens > self.max_thinking_tokens:
+            raise S1kitError(
+                f"min_thinking_tokens ({self.min_thinking_tokens}) exceeds max_thinking_tokens "
+                f"({self.max_thinking_tokens}); lower one of them"
+            )
+        if (self.num_ignore > 0 or self.min_thinking_tokens > 0) and not self.wait_string:
+            raise S1kitError("wait_string is empty but thinking must be extended; pass --wait-string 'Wait'")
+
+
+@dataclass
+class SamplingConfig:
+    """How the model's own tokens are chosen."""
+
+    temperature: float = 0.0
+    """0 means greedy decoding (the s1 evaluations are greedy)."""
+
+    top_p: float = 1.0
+    """Nucleus sampling: keep the smallest set of tokens whose probability adds up to top_p."""
+
+    seed: int = 0
+    """Base seed. Request i of a call samples with its own generator seeded from (seed, i), so a
+    sequence does not depend on what else is in its batch."""
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise S1kitError(f"temperature must be >= 0, got {self.temperature!r}; use 0 for greedy decoding")
+        if not 0 < self.top_p <= 1:
+            raise S1kitError(f"top_p must be in (0, 1], got {self.top_p!r}; use 1.0 to turn nucleus sampling off")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise S1kitError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0

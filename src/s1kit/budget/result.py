@@ -1,0 +1,67 @@
+"""What one budget-forced generation produced, in the shape `s1kit generate --json` prints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from s1kit.budget.state import SequenceState
+
+
+@dataclass
+class Generation:
+    prompt: str
+    """The question as the user gave it."""
+    thinking: str
+    """Text of the thinking tokens (inserted wait strings included, delimiters excluded)."""
+    answer: str
+    """Text of the answer section: forced answer prefix included, end-of-turn token excluded."""
+    text: str
+    """The whole output after the prompt, special tokens kept."""
+    thinking_tokens: int
+    answer_tokens: int
+    waits_inserted: int
+    forced_end: bool
+    """True when the cap (or a wait that no longer fit under it) ended the thinking."""
+    finish_reason: str
+    """``stop`` (the model ended its answer) or ``length`` (max_answer_tokens or the context ran out)."""
+    forced_spans: list[dict[str, Any]]
+    """Output token ranges the controller forced: ``{start, end, kind, text}``, end exclusive."""
+    prompt_tokens: int
+    token_ids: list[int] = field(repr=False)
+    forced_mask: list[bool] = field(repr=False)
+    """Per output token: True if forced, False if the model sampled it."""
+    seed: int | None = None
+
+    @property
+    def forced_tokens(self) -> int:
+        return sum(self.forced_mask)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_state(cls, prompt: str, prompt_tokens: int, state: SequenceState, tokenizer, seed: int | None) -> Generation:
+        out = state.output
+        end = len(out) - (1 if state.finish_reason == "stop" else 0)
+        answer_ids = out[state.answer_start : end] if state.answer_start is not None else []
+        return cls(
+            prompt=prompt,
+            thinking=tokenizer.decode(out[: state.thinking_tokens]),
+            answer=tokenizer.decode(answer_ids),
+            text=tokenizer.decode(out),
+            thinking_tokens=state.thinking_tokens,
+            answer_tokens=state.answer_tokens,
+            waits_inserted=state.waits_inserted,
+            forced_end=state.forced_end,
+            finish_reason=state.finish_reason or "length",
+            forced_spans=[
+                # A span is cut short when the context runs out in the middle of it.
+                {"start": s.start, "end": min(s.end, len(out)), "kind": s.kind, "text": tokenizer.decode(out[s.start : s.end])}
+                for s in state.spans
+            ],
+            prompt_tokens=prompt_tokens,
+            token_ids=list(out),
+            forced_mask=list(state.forced),
+            seed=seed,
+        )

@@ -1,0 +1,54 @@
+"""Budget-forced generation over any backend: render, check, decode, collect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.result import Generation
+from s1kit.budget.state import BudgetTokens, SequenceState
+from s1kit.errors import S1kitError
+from s1kit.formats import render_prompt, resolve_format
+
+
+def request_seed(base_seed: int, index: int) -> int:
+    """Seed of request `index` in a call: distinct per request, fixed by the base seed."""
+    return base_seed * 1_000_003 + index
+
+
+def generate(
+    backend,
+    questions: Sequence[str],
+    budget: BudgetConfig | None = None,
+    sampling: SamplingConfig | None = None,
+    fmt: str = "auto",
+    batch_size: int = 16,
+    system_prompt: str | None = None,
+    progress: bool = True,
+) -> list[Generation]:
+    """Answer each question with budget forcing; results come back in input order."""
+    budget = budget or BudgetConfig()
+    sampling = sampling or SamplingConfig()
+    if not questions:
+        raise S1kitError("no prompts given; pass PROMPT arguments or --file questions.jsonl")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise S1kitError(f"batch_size must be a positive integer, got {batch_size!r}")
+    tok = backend.tokenizer
+    chat_format = resolve_format(fmt, tok)
+    tokens = BudgetTokens.build(chat_format, budget, tok)
+    prompt_ids = [tok.encode(render_prompt(q, chat_format, tok, system_prompt)) for q in questions]
+    limit = backend.context_length
+    states = []
+    for i, ids in enumerate(prompt_ids):
+        if limit is not None and len(ids) >= limit:
+            raise S1kitError(
+                f"prompt {i + 1} is {len(ids)} tokens, but the context of '{tok.name}' holds {limit}; "
+                "shorten the prompt or use a model with a longer context"
+            )
+        states.append(SequenceState(budget, tokens, max_new_tokens=None if limit is None else limit - len(ids)))
+    seeds = [request_seed(sampling.seed, i) for i in range(len(questions))]
+    backend.run(prompt_ids, states, sampling, seeds, batch_size=batch_size, progress=progress)
+    return [
+        Generation.from_state(q, len(ids), st, tok, seed)
+        for q, ids, st, seed in zip(questions, prompt_ids, states, seeds)
+    ]

