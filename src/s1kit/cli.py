@@ -1,0 +1,113 @@
+"""The `s1kit` command. Thin: parse flags, build configs, call the stage's main. Heavy imports
+happen inside the commands, so `s1kit --help` stays fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from s1kit.errors import S1kitError
+
+app = typer.Typer(
+    help="s1-style test-time scaling: budget forcing for reasoning models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def user_errors(command):
+    """Show S1kitError as one line on stderr (exit 2) instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except S1kitError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def generate(
+    prompts: Annotated[Optional[list[str]], typer.Argument(help="Questions to answer.", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
+    field: Annotated[Optional[str], typer.Option(help="Field of --file rows holding the question.")] = None,
+    model: Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")] = "smollm2-135m",
+    backend: Annotated[str, typer.Option(help="Backend that runs the model.")] = "hf",
+    format: Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")] = "auto",
+    max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on thinking tokens (waits included). Default: no cap.")] = None,
+    min_thinking_tokens: Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")] = 0,
+    num_ignore: Annotated[int, typer.Option(help="Suppress the end of thinking this many times, appending the wait string each time.")] = 0,
+    wait_string: Annotated[str, typer.Option(help="Text appended in place of a suppressed end of thinking.")] = "Wait",
+    answer_prefix: Annotated[str, typer.Option(help="Text forced to open the answer when the cap ends thinking.")] = "Final Answer:",
+    max_answer_tokens: Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")] = 1024,
+    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling threshold.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Base seed; prompt i samples from its own generator seeded from (seed, i).")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Sequences decoded together.")] = 16,
+    system_prompt: Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
+) -> None:
+    """Answer questions with budget forcing: cap the thinking, or extend it with "Wait"."""
+    from s1kit.budget.config import BudgetConfig, SamplingConfig
+    from s1kit.generate import main
+
+    budget = BudgetConfig(
+        max_thinking_tokens=max_thinking_tokens, min_thinking_tokens=min_thinking_tokens, num_ignore=num_ignore,
+        wait_string=wait_string, answer_prefix=answer_prefix, max_answer_tokens=max_answer_tokens,
+    )
+    sampling = SamplingConfig(temperature=temperature, top_p=top_p, seed=seed)
+    questions = list(prompts or [])
+    if file is not None:
+        from s1kit.prompts import read_questions
+
+        questions += read_questions(file, field)
+    if not questions:
+        raise S1kitError("no prompts given; pass PROMPT arguments or --file questions.jsonl")
+    results = main(questions, model=model, backend=backend, fmt=format, budget=budget, sampling=sampling,
+                   batch_size=batch_size, system_prompt=system_prompt, device=device, dtype=dtype)
+    if as_json:
+        json.dump([g.to_dict() for g in results], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        from s1kit.generate import print_generations
+
+        print_generations(results)
+
+
+@app.command()
+@user_errors
+def demo(
+    model: Annotated[str, typer.Option(help="Model to run.")] = "smollm2-135m",
+    budgets: Annotated[str, typer.Option(help="Comma-separated thinking budgets.")] = "32,64,128",
+) -> None:
+    """Budget-forced generation on built-in questions at several budgets, as a table."""
+    from s1kit.demo import main
+
+    main(model=model, budgets=parse_budgets(budgets))
+
+
+def parse_budgets(text: str) -> list[int]:
+    """'512,1024' -> [512, 1024]; anything but positive integers is an error naming the value."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) <= 0:
+            raise S1kitError(f"budget {part!r} in {text!r} is not a positive integer; pass e.g. --budgets 512,1024,2048")
+        values.append(int(part))
+    return values
+
+
+def main() -> None:
+    app(prog_name="s1kit")

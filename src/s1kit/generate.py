@@ -1,0 +1,49 @@
+"""The `generate` stage: load a backend, run budget forcing on questions, return the results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.result import Generation
+
+
+def main(
+    questions: Sequence[str],
+    model: str = "smollm2-135m",
+    backend: str = "hf",
+    fmt: str = "auto",
+    budget: BudgetConfig | None = None,
+    sampling: SamplingConfig | None = None,
+    batch_size: int = 16,
+    system_prompt: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+) -> list[Generation]:
+    from s1kit.backends import load_backend
+    from s1kit.budget.runner import generate
+    from s1kit.errors import S1kitError
+    from s1kit.formats import FORMAT_CHOICES
+
+    # Cheap checks first: a typo should not cost a model load.
+    if fmt not in FORMAT_CHOICES:
+        raise S1kitError(f"unknown format '{fmt}'; choose from {', '.join(FORMAT_CHOICES)}")
+    if any(not q or not q.strip() for q in questions):
+        raise S1kitError("empty prompt; every prompt needs some text")
+    engine = load_backend(backend, model, device=device, dtype=dtype)
+    return generate(engine, questions, budget, sampling, fmt=fmt, batch_size=batch_size, system_prompt=system_prompt)
+
+
+def print_generations(results: Sequence[Generation]) -> None:
+    """Human-readable output: each prompt with its thinking and answer."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    console = Console()
+    for g in results:
+        ending = "cap forced the end" if g.forced_end else "model ended it"
+        console.print(Panel(escape(g.thinking) or "(empty)", title=f"[bold]{escape(g.prompt)}[/bold]",
+                            subtitle=f"thinking: {g.thinking_tokens} tokens, {g.waits_inserted} Waits, {ending}"))
+        console.print(Panel(escape(g.answer) or "(empty)", title="answer",
+                            subtitle=f"{g.answer_tokens} tokens, finish: {g.finish_reason}"))

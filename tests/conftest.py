@@ -1,0 +1,92 @@
+"""Shared, expensive fixtures: each model is built or loaded once per test session.
+
+Tiny random models use SmolLM2's real tokenizer (head_dim 64, as vLLM's CPU attention needs).
+Their end-of-thinking logits are scaled up so that they try to end thinking often, which exercises
+the Wait and end paths, not only the cap.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Nothing in the tests may reach a hub: fail fast instead of retrying for a minute.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+@pytest.fixture(scope="session")
+def smollm2_dir():
+    pytest.importorskip("transformers", reason="the transformers backend needs the [hf] extra")
+    from s1kit.models import builtin_path
+
+    return builtin_path("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(smollm2_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2_dir)
+
+
+@pytest.fixture(scope="session")
+def smollm2_backend(smollm2_dir):
+    from s1kit.backends.hf import HFBackend
+
+    return HFBackend("smollm2-135m")
+
+
+def _save_tiny(path, model_cls, config_cls, tokenizer, seed: int, end_tokens: tuple[str, ...], end_boost: float, **overrides):
+    import torch
+
+    torch.manual_seed(seed)
+    config = config_cls(
+        vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=512,
+        tie_word_embeddings=False, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, **overrides,
+    )
+    model = model_cls(config)
+    ends = tokenizer.convert_tokens_to_ids(list(end_tokens))
+    with torch.no_grad():
+        model.lm_head.weight[ends] *= end_boost
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory, smollm2_tokenizer):
+    """A random 2-layer Llama with SmolLM2's tokenizer: s1 format."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    return _save_tiny(tmp_path_factory.mktemp("tiny-llama"), LlamaForCausalLM, LlamaConfig, smollm2_tokenizer, seed=0,
+                      end_tokens=("<|im_start|>", "<|im_end|>"), end_boost=40.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_dir(tmp_path_factory, smollm2_tokenizer):
+    """A random 2-layer Qwen2 whose tokenizer adds <think> and </think>: think-tags format."""
+    import copy
+
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = copy.deepcopy(smollm2_tokenizer)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<think>", "</think>"]})
+    return _save_tiny(tmp_path_factory.mktemp("tiny-qwen2"), Qwen2ForCausalLM, Qwen2Config, tokenizer, seed=1,
+                      end_tokens=("</think>", "<|im_end|>"), end_boost=4.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tiny_llama_dir):
+    from s1kit.backends.hf import HFBackend
+
+    return HFBackend(str(tiny_llama_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2(tiny_qwen2_dir):
+    from s1kit.backends.hf import HFBackend
+
+    return HFBackend(str(tiny_qwen2_dir))

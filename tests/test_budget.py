@@ -1,0 +1,455 @@
+"""Budget forcing (s1 paper, section 3.1) through the scripted backend.
+
+The scripted "model" picks the next token of its script wherever the controller does not force
+one, and end-of-turn (``<|im_end|>``) once the script is exhausted. Forced tokens do not consume
+the script. Every end-of-thinking pick is an end attempt, the end-of-turn picks of an exhausted
+script included.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.runner import generate
+from s1kit.errors import S1kitError
+
+QUESTION = "What is 2+2?"
+EOS = "<|im_end|>"
+FORMATS = ("s1", "think-tags")
+CAP_TEXT = {
+    "s1": "\n<|im_start|>answer\nFinal Answer:",
+    "think-tags": "\n</think>\n\nFinal Answer:",
+}
+END_TEXT = {"s1": "<|im_start|>answer\n", "think-tags": "</think>\n\n"}
+PROMPT_TEXT = {
+    "s1": f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n",
+    "think-tags": f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n<think>\n",
+}
+THREE_ENDS = "a b<|im_end|> c d<|im_end|> e f<|im_end|>"
+
+
+def words(n: int, start: int = 0) -> str:
+    return "".join(f" w{i}" for i in range(start, start + n)).lstrip()
+
+
+def run(script, fmt="s1", context_length=None, tokenizer=None, questions=(QUESTION,), **budget):
+    backend = ScriptedBackend(script, tokenizer=tokenizer, context_length=context_length)
+    gens = generate(backend, list(questions), BudgetConfig(**budget), SamplingConfig(), fmt=fmt, progress=False)
+    return gens[0], backend
+
+
+def assert_consistent(g, tok):
+    """The bookkeeping of one Generation agrees with its own token ids."""
+    ids, mask, spans = g.token_ids, g.forced_mask, g.forced_spans
+    assert len(mask) == len(ids)
+    assert g.text == tok.decode(ids)
+
+    # Spans and mask describe the same positions; spans are ordered and disjoint.
+    in_span = [False] * len(ids)
+    previous_end = 0
+    for span in spans:
+        assert previous_end <= span["start"] < span["end"] <= len(ids), spans
+        assert span["kind"] in {"wait", "cap", "end"}
+        assert span["text"] == tok.decode(ids[span["start"] : span["end"]])
+        for i in range(span["start"], span["end"]):
+            in_span[i] = True
+        previous_end = span["end"]
+    assert mask == in_span
+
+    # At most one span ends thinking, and only wait spans come before it.
+    kinds = [s["kind"] for s in spans]
+    closers = [s for s in spans if s["kind"] != "wait"]
+    assert len(closers) <= 1
+    if closers:
+        assert kinds[-1] == closers[0]["kind"]
+    assert g.waits_inserted == kinds.count("wait")
+    assert g.forced_end == ("cap" in kinds)
+
+    # Thinking = everything before the closing delimiter (waits included, delimiters excluded).
+    boundary = closers[0]["start"] if closers else len(ids)
+    sampled_thinking = sum(not forced for forced in mask[:boundary])
+    wait_tokens = sum(s["end"] - s["start"] for s in spans if s["kind"] == "wait")
+    assert g.thinking_tokens == boundary == sampled_thinking + wait_tokens
+    assert g.thinking == tok.decode(ids[:boundary])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("natural", [1, 2, 5, 8])
+@pytest.mark.parametrize("cap", [1, 2, 3, 5, 8, 13])
+def test_cap_is_exact(fmt, natural, cap):
+    # The script thinks for `natural` tokens, then ends (exhausted script -> end-of-turn).
+    g, backend = run(words(natural), fmt=fmt, max_thinking_tokens=cap)
+    tok = backend.tokenizer
+    assert_consistent(g, tok)
+
+    assert g.thinking_tokens == min(cap, natural) <= cap
+    assert g.thinking == words(min(cap, natural))
+    assert g.forced_end == (natural >= cap)
+    assert g.finish_reason == "stop"
+    if g.forced_end:
+        (span,) = g.forced_spans
+        assert span["kind"] == "cap"
+        assert span["text"] == CAP_TEXT[fmt]
+        assert g.answer.startswith("Final Answer:")
+        # The model goes on with its script after the forced prefix.
+        rest = words(natural - cap, start=cap)
+        assert g.answer == "Final Answer:" + (" " + rest if rest else "")
+        delimiter = CAP_TEXT[fmt].removesuffix("Final Answer:")
+    else:
+        (span,) = g.forced_spans
+        assert span["kind"] == "end"
+        assert span["text"] == END_TEXT[fmt]
+        assert g.answer == ""
+        delimiter = END_TEXT[fmt]
+    # The answer section starts right after the delimiter and runs to the end-of-turn token.
+    assert g.text == g.thinking + delimiter + g.answer + EOS
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("num_ignore", [0, 1, 3, 10])
+@pytest.mark.parametrize("min_thinking", [0, 2, 4])
+@pytest.mark.parametrize("cap", [4, 5, 7])
+@pytest.mark.parametrize("wait_string", ["Wait", "Hmm, wait"])
+@pytest.mark.parametrize("script", [THREE_ENDS, "x<|im_end|>", words(20), "p<|im_start|>q</think>r"])
+def test_cap_holds_whatever_the_extension_settings(fmt, num_ignore, min_thinking, cap, wait_string, script):
+    g, backend = run(
+        script,
+        fmt=fmt,
+        max_thinking_tokens=cap,
+        num_ignore=num_ignore,
+        min_thinking_tokens=min_thinking,
+        wait_string=wait_string,
+    )
+    assert_consistent(g, backend.tokenizer)
+    assert g.thinking_tokens <= cap
+    assert g.finish_reason == "stop"
+    # Thinking ends either by the cap or by the model; the model may only end once
+    # every required wait has been inserted.
+    if not g.forced_end:
+        assert g.waits_inserted >= num_ignore
+        assert g.thinking_tokens >= min_thinking
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "num_ignore, thinking, answer",
+    [
+        (0, "a b", " c d"),
+        (1, "a bWait c d", " e f"),
+        (2, "a bWait c dWait e f", ""),
+        (3, "a bWait c dWait e fWait", ""),
+    ],
+)
+def test_num_ignore_inserts_exactly_k_waits(fmt, num_ignore, thinking, answer):
+    # The script tries to end three times, then keeps ending (exhausted -> end-of-turn).
+    g, backend = run(THREE_ENDS, fmt=fmt, num_ignore=num_ignore)
+    assert_consistent(g, backend.tokenizer)
+    assert g.waits_inserted == num_ignore
+    assert [s["text"] for s in g.forced_spans if s["kind"] == "wait"] == ["Wait"] * num_ignore
+    assert g.thinking == thinking
+    assert g.thinking.count("Wait") == num_ignore
+    assert g.forced_end is False
+    assert g.forced_spans[-1]["kind"] == "end"
+    # After the last allowed end the model answers with the rest of its script.
+    assert g.answer == answer
+    assert g.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "script, num_ignore, thinking",
+    [
+        # One end in the script: the exhausted script keeps picking end-of-turn, and each of
+        # those picks is an end attempt too, so it still takes K waits to get through.
+        ("a b<|im_end|>", 0, "a b"),
+        ("a b<|im_end|>", 1, "a bWait"),
+        ("a b<|im_end|>", 3, "a bWaitWaitWait"),
+        ("a b", 2, "a bWaitWait"),
+        ("", 2, "WaitWait"),
+        # Two ends, four ignores: two ends from the script, two from the exhausted script.
+        ("a<|im_end|> b<|im_end|>", 4, "aWait bWaitWaitWait"),
+    ],
+)
+def test_num_ignore_counts_end_attempts_of_an_exhausted_script(fmt, script, num_ignore, thinking):
+    g, backend = run(script, fmt=fmt, num_ignore=num_ignore)
+    assert_consistent(g, backend.tokenizer)
+    assert g.waits_inserted == num_ignore
+    assert g.thinking == thinking
+    assert g.answer == ""
+    assert g.finish_reason == "stop"
+
+
+@pytest.mark.parametrize(
+    "fmt, token, ends_thinking",
+    [
+        ("s1", "<|im_start|>", True),
+        ("s1", "<|im_end|>", True),
+        ("s1", "</think>", False),
+        ("s1", "<think>", False),
+        ("think-tags", "</think>", True),
+        ("think-tags", "<|im_end|>", True),
+        ("think-tags", "<|im_start|>", False),
+        ("think-tags", "<think>", False),
+    ],
+)
+def test_which_tokens_end_thinking(fmt, token, ends_thinking):
+    g, backend = run(f"a b{token} c d", fmt=fmt, num_ignore=1)
+    assert_consistent(g, backend.tokenizer)
+    if ends_thinking:
+        # The token is suppressed and replaced by the wait; the script goes on after it.
+        assert g.thinking == "a bWait c d"
+        assert token not in g.thinking
+    else:
+        # An ordinary thinking token: the only end attempt is the exhausted script's.
+        assert g.thinking == f"a b{token} c dWait"
+    assert g.waits_inserted == 1
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "script, min_thinking, cap, thinking, waits",
+    [
+        ("a b<|im_end|> c<|im_end|>", 0, None, "a b", 0),
+        ("a b<|im_end|> c<|im_end|>", 2, None, "a b", 0),
+        ("a b<|im_end|> c<|im_end|>", 3, None, "a bWait c", 1),
+        ("a b<|im_end|> c<|im_end|>", 4, None, "a bWait c", 1),
+        ("a b<|im_end|> c<|im_end|>", 5, None, "a bWait cWait", 2),
+        ("a b<|im_end|> c<|im_end|>", 6, None, "a bWait cWaitWait", 3),
+        ("a b<|im_end|> c<|im_end|>", 6, 10, "a bWait cWaitWait", 3),
+        ("a b<|im_end|> c<|im_end|>", 6, 7, "a bWait cWaitWait", 3),
+        ("", 3, None, "WaitWaitWait", 3),
+        (words(5), 3, None, words(5), 0),
+    ],
+)
+def test_min_thinking_tokens_is_honoured(fmt, script, min_thinking, cap, thinking, waits):
+    g, backend = run(script, fmt=fmt, min_thinking_tokens=min_thinking, max_thinking_tokens=cap)
+    assert_consistent(g, backend.tokenizer)
+    assert g.thinking_tokens >= min_thinking
+    assert g.thinking == thinking
+    assert g.waits_inserted == waits
+    assert g.forced_end is False
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("budget", [1, 2, 3, 6])
+def test_min_equal_to_cap_fills_the_budget(fmt, budget):
+    # min_thinking_tokens == max_thinking_tokens is a valid config, and a one-token wait that
+    # brings thinking exactly to the cap stays within it: thinking must reach the budget.
+    g, backend = run("a<|im_end|>", fmt=fmt, min_thinking_tokens=budget, max_thinking_tokens=budget)
+    assert_consistent(g, backend.tokenizer)
+    assert g.thinking_tokens == budget
+    assert g.thinking == ("a" + "Wait" * (budget - 1))
+    assert g.forced_end is True
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("min_thinking", [0, 1, 2, 3, 5, 8])
+@pytest.mark.parametrize("natural", [0, 1, 3, 6])
+def test_every_end_before_the_minimum_becomes_a_wait(fmt, min_thinking, natural):
+    # The script thinks `natural` tokens then only ever ends; each end attempt below the
+    # minimum adds one one-token wait, so thinking lands exactly on the minimum.
+    g, backend = run(words(natural), fmt=fmt, min_thinking_tokens=min_thinking)
+    assert_consistent(g, backend.tokenizer)
+    assert g.thinking_tokens == max(natural, min_thinking)
+    assert g.waits_inserted == max(0, min_thinking - natural)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "script, budget, thinking, waits",
+    [
+        # A five-token wait does not fit on two tokens of thinking under a cap of 6.
+        ("a b<|im_end|> c", dict(num_ignore=1, wait_string="Hmm, wait, let me check", max_thinking_tokens=6), "a b", 0),
+        ("a b<|im_end|> c", dict(min_thinking_tokens=6, wait_string="Hmm, wait, let me check", max_thinking_tokens=6), "a b", 0),
+        # Two-token waits: 1 -> 3 -> 5, and the next one would reach 7 > 6.
+        ("a<|im_end|>", dict(num_ignore=10, wait_string="Hmm wait", max_thinking_tokens=6), "aHmm waitHmm wait", 2),
+        ("a<|im_end|>", dict(min_thinking_tokens=6, wait_string="Hmm wait", max_thinking_tokens=6), "aHmm waitHmm wait", 2),
+    ],
+)
+def test_a_wait_that_does_not_fit_ends_thinking_like_the_cap(fmt, script, budget, thinking, waits):
+    g, backend = run(script, fmt=fmt, **budget)
+    assert_consistent(g, backend.tokenizer)
+    assert g.forced_end is True
+    assert g.thinking == thinking
+    assert g.thinking_tokens <= budget["max_thinking_tokens"]
+    assert g.waits_inserted == waits
+    assert g.forced_spans[-1]["kind"] == "cap"
+    assert g.forced_spans[-1]["text"] == CAP_TEXT[fmt]
+    assert g.answer.startswith("Final Answer:")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_prompt_ends_with_the_thinking_opener(fmt):
+    _, backend = run("x", fmt=fmt)
+    (prompt_ids,) = backend.calls
+    assert backend.tokenizer.decode(prompt_ids) == PROMPT_TEXT[fmt]
+
+
+def test_system_prompt_is_rendered_before_the_question():
+    backend = ScriptedBackend("x")
+    generate(backend, [QUESTION], fmt="s1", system_prompt="Be brief.", progress=False)
+    assert backend.tokenizer.decode(backend.calls[0]) == "<|im_start|>system\nBe brief.<|im_end|>\n" + PROMPT_TEXT["s1"]
+
+
+@pytest.mark.parametrize(
+    "specials, picked",
+    [
+        (("<|im_start|>", "<|im_end|>", "<think>", "</think>"), "think-tags"),
+        (("<|im_start|>", "<|im_end|>"), "s1"),
+    ],
+)
+def test_auto_picks_the_format_the_tokenizer_can_express(specials, picked):
+    g, backend = run("a b", fmt="auto", tokenizer=ToyTokenizer(specials=specials), max_thinking_tokens=1)
+    assert backend.tokenizer.decode(backend.calls[0]) == PROMPT_TEXT[picked]
+    assert g.forced_spans[-1]["text"] == CAP_TEXT[picked]
+
+
+@pytest.mark.parametrize(
+    "fmt, specials, fragments",
+    [
+        ("s2", None, ["'s2'", "s1", "think-tags", "auto"]),
+        ("", None, ["unknown format", "s1", "think-tags", "auto"]),
+        ("think-tags", ("<|im_start|>", "<|im_end|>"), ["'think-tags'", "'<think>'", "'</think>'", "s1"]),
+        ("s1", ("<think>", "</think>"), ["'s1'", "'<|im_start|>'", "'<|im_end|>'", "think-tags"]),
+        ("auto", ("<|im_start|>",), ["<think>", "<|im_start|>", "<|im_end|>", "--format"]),
+    ],
+)
+def test_format_errors_name_the_choices_or_the_missing_token(fmt, specials, fragments):
+    tokenizer = ToyTokenizer(specials=specials) if specials is not None else None
+    backend = ScriptedBackend("x", tokenizer=tokenizer)
+    with pytest.raises(S1kitError) as excinfo:
+        generate(backend, [QUESTION], fmt=fmt, progress=False)
+    for fragment in fragments:
+        assert fragment in str(excinfo.value)
+    assert backend.calls == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "answer_words, max_answer, finish, sampled",
+    [
+        (0, 1, "stop", 0),
+        (2, 5, "stop", 2),
+        (4, 5, "stop", 4),
+        (5, 5, "length", 5),  # cut before the model could pick its end-of-turn
+        (6, 5, "length", 5),
+        (9, 1, "length", 1),
+    ],
+)
+@pytest.mark.parametrize("capped", [False, True])
+def test_max_answer_tokens_limits_the_sampled_answer(fmt, answer_words, max_answer, finish, sampled, capped):
+    if capped:
+        # Cap after t0 t1; the model goes on with its script as the answer.
+        script = words(2) + " " + words(answer_words, start=100) if answer_words else words(2)
+        budget = dict(max_thinking_tokens=2)
+        prefix = "Final Answer:"
+        prefix_tokens = 2
+    else:
+        script = words(2) + "<|im_end|>" + (" " + words(answer_words, start=100) if answer_words else "")
+        budget = {}
+        prefix, prefix_tokens = "", 0
+    g, backend = run(script, fmt=fmt, max_answer_tokens=max_answer, **budget)
+    assert_consistent(g, backend.tokenizer)
+    assert g.finish_reason == finish
+    assert g.answer_tokens == prefix_tokens + sampled
+    assert g.answer_tokens <= prefix_tokens + max_answer
+    assert g.answer == prefix + (" " + words(sampled, start=100) if sampled else "")
+    assert g.text.endswith(EOS) == (finish == "stop")
+
+
+def prompt_length(fmt: str) -> int:
+    return len(ToyTokenizer().encode(PROMPT_TEXT[fmt]))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "room, budget, in_answer",
+    [
+        (1, {}, False),
+        (5, {}, False),
+        (11, dict(num_ignore=3), False),  # ends on the wait that replaced the first end
+        (13, {}, False),  # ends right after the answer opener
+        (15, {}, True),  # ends in the sampled answer
+        (7, dict(max_thinking_tokens=6), False),  # ends inside the forced cap delimiter
+        (11, dict(max_thinking_tokens=6), True),  # ends inside the forced answer prefix
+        (14, dict(max_thinking_tokens=6), True),  # ends in the sampled answer
+    ],
+)
+def test_context_limit_stops_with_length(fmt, room, budget, in_answer):
+    context = prompt_length(fmt) + room
+    g, backend = run(words(10) + "<|im_end|>" + words(10, start=50), fmt=fmt, context_length=context, **budget)
+    assert_consistent(g, backend.tokenizer)
+    assert g.prompt_tokens + len(g.token_ids) == context
+    assert len(g.token_ids) == room
+    assert g.finish_reason == "length"
+    assert (g.answer != "") == in_answer
+    if "max_thinking_tokens" in budget:
+        assert g.thinking_tokens <= budget["max_thinking_tokens"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_context_with_room_to_spare_does_not_cut(fmt):
+    g, _ = run(words(3), fmt=fmt, context_length=prompt_length(fmt) + 100)
+    assert g.finish_reason == "stop"
+    assert g.thinking == words(3)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("shortfall", [0, 1, 5])
+def test_prompt_that_fills_the_context_is_rejected(fmt, shortfall):
+    length = prompt_length(fmt)
+    context = length - shortfall
+    backend = ScriptedBackend("x", context_length=context)
+    with pytest.raises(S1kitError) as excinfo:
+        generate(backend, [QUESTION], fmt=fmt, progress=False)
+    message = str(excinfo.value)
+    assert f"{length} tokens" in message
+    assert f"holds {context}" in message
+    assert backend.calls == []
+
+
+@pytest.mark.parametrize(
+    "questions, fragment",
+    [
+        ([], "no prompts"),
+        ([""], "empty prompt"),
+        (["   "], "empty prompt"),
+        (["\n\t"], "empty prompt"),
+        ([QUESTION, ""], "empty prompt"),
+    ],
+)
+def test_empty_questions_are_rejected(questions, fragment):
+    backend = ScriptedBackend("x")
+    with pytest.raises(S1kitError, match=fragment):
+        generate(backend, questions, progress=False)
+    assert backend.calls == []
+
+
+def test_golden_s1_one_ignore():
+    script = "Let me think. 2+2 is 5.<|im_end|> No, it is 4.<|im_end|> The answer is 4.<|im_end|>"
+    g, _ = run(script, fmt="s1", num_ignore=1)
+    assert g.text == "Let me think. 2+2 is 5.Wait No, it is 4.<|im_start|>answer\n The answer is 4.<|im_end|>"
+    assert g.thinking == "Let me think. 2+2 is 5.Wait No, it is 4."
+    assert g.answer == " The answer is 4."
+    assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (11, 4, 1, False, "stop")
+    assert g.forced_spans == [
+        {"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
+        {"start": 11, "end": 14, "kind": "end", "text": "<|im_start|>answer\n"},
+    ]
+    assert g.forced_tokens == 4
+
+
+def test_golden_think_tags_capped():
+    script = "Let me think. 2+2 is 5.<|im_end|> No, it is 4.<|im_end|> The answer is 4.<|im_end|>"
+    g, _ = run(script, fmt="think-tags", num_ignore=1, max_thinking_tokens=8)
+    assert g.text == "Let me think. 2+2 is 5.Wait No,\n</think>\n\nFinal Answer: it is 4.<|im_end|>"
+    assert g.thinking == "Let me think. 2+2 is 5.Wait No,"
+    assert g.answer == "Final Answer: it is 4."
+    assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (8, 5, 1, True, "stop")
+    assert g.forced_spans == [
+        {"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
+        {"start": 8, "end": 14, "kind": "cap", "text": "\n</think>\n\nFinal Answer:"},
+    ]
+    assert g.forced_tokens == 7
