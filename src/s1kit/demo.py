@@ -25,7 +25,8 @@ def main(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: int = 
 
     from s1kit.backends import load_backend
 
-    console = console or Console()
+    # Rich assumes 80 columns when stdout is not a terminal (make, CI logs); the table needs more.
+    console = console or Console(width=None if Console().is_terminal else 120)
     console.print(f"[bold]s1kit demo[/bold]: budget forcing on {model} ({len(QUESTIONS)} questions x {len(budgets)} budgets)")
     backend = load_backend("hf", model)
     table = Table(title="Budget forcing (min = max = budget)", show_lines=True)

@@ -1,0 +1,160 @@
+"""What budget forcing costs in throughput (issue 2).
+
+Workload: SmolLM2-135M (the bundled default), greedy, fp32, batch 16, thinking forced to exactly
+256 tokens (min = max = 256, so every early end becomes "Wait" and the cap ends thinking), then up
+to 16 answer tokens. Three ways to produce it:
+
+- plain:  transformers `generate` of the same number of new tokens, no forcing (the ceiling);
+- forced: s1kit's KV-cache loop, forced tokens fed one per step like sampled ones;
+- naive:  rounds of `generate` that stop at the end-of-thinking token, append the wait string or
+          the cap text, and re-encode the whole context (the s1 reference's loop without a prefix
+          cache). Each round also waits for its slowest row.
+
+Throughput is output tokens per second (forced tokens included). Last line:
+``forced/plain throughput ratio: X`` (target >= 0.9).
+
+    python bench/forcing_overhead.py [--model smollm2-135m] [--batch-size 16] [--thinking 256] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from s1kit.backends.hf import HFBackend
+from s1kit.budget.config import BudgetConfig
+from s1kit.budget.runner import generate
+from s1kit.budget.state import BudgetTokens
+from s1kit.formats import render_prompt, resolve_format
+
+QUESTIONS = [
+    "What is 12 * 13?",
+    "How many r's are in the word raspberry?",
+    "Describe the water cycle in detail.",
+    "What is the capital of France?",
+    "A train travels 60 km in 45 minutes. What is its speed in km/h?",
+    "Explain step by step how to solve a quadratic equation.",
+    "Is 91 a prime number?",
+    "What is the sum of the first 10 positive integers?",
+    "Write a detailed essay about the history of mathematics.",
+    "How many sides does a hexagon have?",
+    "What is the derivative of x^3?",
+    "Name three prime numbers greater than 20.",
+    "Why is the sky blue?",
+    "What is 2 to the power of 10?",
+    "Convert 100 degrees Fahrenheit to Celsius.",
+    "What is the area of a circle with radius 3?",
+]
+
+
+def timed(fn, repeats: int):
+    """Median wall time of fn over repeats (after one warm-up), and fn's last result."""
+    fn()
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def left_pad(rows: list[list[int]], pad: int):
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r) :] = torch.tensor(r)
+        mask[i, width - len(r) :] = 1
+    return ids, mask
+
+
+def plain(backend: HFBackend, prompt_ids: list[list[int]], new_tokens: int) -> int:
+    ids, mask = left_pad(prompt_ids, backend.pad_id)
+    with torch.inference_mode():
+        out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens,
+                                     min_new_tokens=new_tokens, do_sample=False, pad_token_id=backend.pad_id)
+    return (out.shape[1] - ids.shape[1]) * len(prompt_ids)
+
+
+def naive(backend: HFBackend, prompt_ids: list[list[int]], budget: BudgetConfig, tokens: BudgetTokens) -> int:
+    """Round-based budget forcing that re-encodes prompt + output at every round."""
+    outputs = [[] for _ in prompt_ids]
+    thinking = [0] * len(prompt_ids)
+    active = list(range(len(prompt_ids)))
+    end_ids = sorted(tokens.end_of_thinking)
+    while active:
+        room = [budget.max_thinking_tokens - thinking[i] for i in active]
+        ids, mask = left_pad([prompt_ids[i] + outputs[i] for i in active], backend.pad_id)
+        with torch.inference_mode():
+            out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max(room), do_sample=False,
+                                         eos_token_id=end_ids, pad_token_id=backend.pad_id)
+        still = []
+        for row, i in enumerate(active):
+            new = out[row, ids.shape[1] :].tolist()
+            cut = next((k for k, t in enumerate(new) if t in tokens.end_of_thinking), None)
+            piece = new[: room[row]] if cut is None else new[: min(cut, room[row])]
+            outputs[i] += piece
+            thinking[i] += len(piece)
+            ended = cut is not None and cut < room[row]  # the model ended before the cap
+            if ended and thinking[i] + len(tokens.wait) <= budget.max_thinking_tokens and thinking[i] < budget.min_thinking_tokens:
+                outputs[i] += tokens.wait
+                thinking[i] += len(tokens.wait)
+                still.append(i)
+            else:
+                outputs[i] += tokens.cap_delimiter + tokens.answer_prefix
+        active = still
+    ids, mask = left_pad([p + o for p, o in zip(prompt_ids, outputs)], backend.pad_id)
+    with torch.inference_mode():
+        out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=budget.max_answer_tokens,
+                                     do_sample=False, eos_token_id=sorted(tokens.stop), pad_token_id=backend.pad_id)
+    answers = [[t for t in row if t != backend.pad_id] for row in out[:, ids.shape[1] :].tolist()]
+    return sum(len(o) + len(a) for o, a in zip(outputs, answers))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--thinking", type=int, default=256)
+    parser.add_argument("--answer", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    backend = HFBackend(args.model)
+    questions = (QUESTIONS * (args.batch_size // len(QUESTIONS) + 1))[: args.batch_size]
+    budget = BudgetConfig(max_thinking_tokens=args.thinking, min_thinking_tokens=args.thinking, max_answer_tokens=args.answer)
+    fmt = resolve_format("s1", backend.tokenizer)
+    tokens = BudgetTokens.build(fmt, budget, backend.tokenizer)
+    prompt_ids = [backend.tokenizer.encode(render_prompt(q, fmt, backend.tokenizer)) for q in questions]
+
+    def forced():
+        return generate(backend, questions, budget, fmt="s1", batch_size=args.batch_size, progress=False)
+
+    t_forced, gens = timed(forced, args.repeats)
+    forced_tokens = sum(len(g.token_ids) for g in gens)
+    interventions = [len(g.forced_spans) for g in gens]
+    longest = max(len(g.token_ids) for g in gens)
+    t_plain, plain_tokens = timed(lambda: plain(backend, prompt_ids, longest), args.repeats)
+    t_naive, naive_tokens = timed(lambda: naive(backend, prompt_ids, budget, tokens), args.repeats)
+
+    print(f"model {args.model}, batch {args.batch_size}, thinking {args.thinking} (min = max), answer <= {args.answer}, "
+          f"torch threads {torch.get_num_threads()}, median of {args.repeats}")
+    print(f"interventions per sequence: mean {statistics.mean(interventions):.2f} "
+          f"(min {min(interventions)}, max {max(interventions)}); thinking tokens: "
+          f"{sorted({g.thinking_tokens for g in gens})}")
+    rows = [("plain generate", plain_tokens, t_plain), ("forced (KV cache)", forced_tokens, t_forced),
+            ("naive re-encode", naive_tokens, t_naive)]
+    for name, n, t in rows:
+        print(f"{name:>18}: {n:6d} tokens in {t:6.2f} s = {n / t:7.1f} tok/s")
+    print(f"naive/plain throughput ratio: {(naive_tokens / t_naive) / (plain_tokens / t_plain):.3f}")
+    print(f"forced/plain throughput ratio: {(forced_tokens / t_forced) / (plain_tokens / t_plain):.3f}")
+
+
+if __name__ == "__main__":
+    main()
