@@ -84,10 +84,13 @@ def resolve_model(name: str) -> str:
 
 def describe_load_failure(name: str, exc: Exception) -> S1kitError:
     """A one-line error for a model that did not load, saying what `name` could have been."""
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
     if os.path.isdir(name):
-        return S1kitError(f"could not load model from directory '{name}': {exc}")
+        if not os.path.isfile(os.path.join(name, "config.json")):
+            return S1kitError(f"model directory '{name}' holds no config.json; point --model at a transformers checkpoint directory")
+        return S1kitError(f"could not load model from directory '{name}': {type(exc).__name__}: {first_line}")
     return S1kitError(
         f"unknown model '{name}': it is not a built-in alias ({DEFAULT_MODEL}), not a local directory, "
-        f"and loading it from the Hugging Face hub failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+        f"and loading it from the Hugging Face hub failed ({type(exc).__name__}: {first_line}); "
         "pass --model with a built-in alias, a local checkpoint directory, or a hub id reachable from here"
     )

@@ -15,7 +15,8 @@ def read_questions(path: str | Path, field: str | None = None) -> list[str]:
     """The question of every non-blank line of a JSONL file; errors name the file and line."""
     path = Path(path)
     if not path.is_file():
-        raise S1kitError(f"questions file '{path}' does not exist; pass --file with a JSONL file")
+        problem = "is a directory" if path.is_dir() else "does not exist"
+        raise S1kitError(f"questions file '{path}' {problem}; pass --file with a JSONL file")
     fields = (field,) if field else QUESTION_FIELDS
     questions = []
     with path.open(encoding="utf-8") as handle:

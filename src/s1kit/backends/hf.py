@@ -50,6 +50,15 @@ class HFTokenizer:
         return self.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+def _check_device(torch, device: str) -> None:
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise S1kitError(f"unknown device '{device}'; use auto, cpu, cuda or cuda:N") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise S1kitError(f"device '{device}' asked for, but torch sees no CUDA GPU; use --device cpu (or auto)")
+
+
 def _generation_eos(model) -> list[int]:
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     if eos is None:
@@ -67,6 +76,7 @@ class HFBackend:
         transformers = require("transformers", "hf")
         self.torch = torch
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        _check_device(torch, self.device)
         if model_obj is not None:
             self.model, hf_tok = model_obj, tokenizer_obj
         else:
