@@ -59,7 +59,10 @@ def generate(
     dtype: Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
 ) -> None:
-    """Answer questions with budget forcing: cap the thinking, or extend it with "Wait"."""
+    """Answer questions with budget forcing: cap the thinking, or extend it with "Wait".
+
+    Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
+    """
     from s1kit.budget.config import BudgetConfig, SamplingConfig
     from s1kit.generate import main
 
