@@ -1,20 +1,20 @@
-"""What budget forcing costs in throughput (issue 2).
+"""What budget forcing costs in throughput (issues 2 and 3).
 
 Workload: SmolLM2-135M (the bundled default), greedy, fp32, batch 16, thinking forced to exactly
 256 tokens (min = max = 256, so every early end becomes "Wait" and the cap ends thinking), then up
-to 16 answer tokens. Three ways to produce it:
+to 16 answer tokens. Three ways to produce it, on the backend chosen with --backend:
 
-- plain:  transformers `generate` of the same number of new tokens, no forcing (the ceiling);
-- forced: s1kit's KV-cache loop, forced tokens fed one per step like sampled ones;
-- naive:  rounds of `generate` that stop at the end-of-thinking token, append the wait string or
-          the cap text, and re-encode the whole context (the s1 reference's loop without a prefix
-          cache). Each round also waits for its slowest row.
+- plain:  the backend's own generation of the same number of new tokens, no forcing (the ceiling);
+- forced: s1kit's budget forcing (hf: the KV-cache loop; vllm: the in-engine logits processor);
+- naive:  rounds that stop at the end-of-thinking token, append the wait string or the cap text,
+          and re-submit the whole context (the s1 reference's loop; hf re-encodes everything,
+          vllm re-submits token ids with prefix caching). Each round waits for its slowest row.
 
 Throughput is output tokens per second (forced tokens included). Measured on the project's 2-core
-CPU machine: plain 94.4, forced 98.4, naive 23.5 tok/s (6.7 interventions per sequence). Last line:
-``forced/plain throughput ratio: X`` (target >= 0.9).
+CPU machine, hf: plain 94.4, forced 98.4, naive 23.5 tok/s (6.7 interventions per sequence).
+Last line: ``forced/plain throughput ratio: X`` (target >= 0.9).
 
-    python bench/forcing_overhead.py [--model smollm2-135m] [--batch-size 16] [--thinking 256] [--repeats 3]
+    python bench/forcing_overhead.py [--backend hf|vllm] [--model smollm2-135m] [--batch-size 16] [--thinking 256]
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import time
 
 import torch
 
-from s1kit.backends.hf import HFBackend
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.runner import generate
 from s1kit.budget.state import BudgetTokens
@@ -73,7 +72,7 @@ def left_pad(rows: list[list[int]], pad: int):
     return ids, mask
 
 
-def plain(backend: HFBackend, prompt_ids: list[list[int]], new_tokens: int) -> int:
+def hf_plain(backend, prompt_ids: list[list[int]], new_tokens: int) -> int:
     ids, mask = left_pad(prompt_ids, backend.pad_id)
     with torch.inference_mode():
         out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens,
@@ -81,26 +80,51 @@ def plain(backend: HFBackend, prompt_ids: list[list[int]], new_tokens: int) -> i
     return (out.shape[1] - ids.shape[1]) * len(prompt_ids)
 
 
-def naive(backend: HFBackend, prompt_ids: list[list[int]], budget: BudgetConfig, tokens: BudgetTokens) -> int:
-    """Round-based budget forcing that re-encodes prompt + output at every round."""
+def hf_complete(backend, rows: list[list[int]], max_new: list[int], stop_ids: list[int]) -> list[list[int]]:
+    """One batched round: every row continues until a stop id or the longest row's budget."""
+    ids, mask = left_pad(rows, backend.pad_id)
+    with torch.inference_mode():
+        out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max(max_new), do_sample=False,
+                                     eos_token_id=stop_ids, pad_token_id=backend.pad_id)
+    return [_until_stop(row, stop_ids) for row in out[:, ids.shape[1] :].tolist()]
+
+
+def vllm_plain(backend, prompt_ids: list[list[int]], new_tokens: int) -> int:
+    params = backend.vllm.SamplingParams(max_tokens=new_tokens, min_tokens=new_tokens, ignore_eos=True,
+                                         temperature=0.0, detokenize=False)
+    outs = backend.llm.generate([{"prompt_token_ids": p} for p in prompt_ids], params, use_tqdm=False)
+    return sum(len(o.outputs[0].token_ids) for o in outs)
+
+
+def vllm_complete(backend, rows: list[list[int]], max_new: list[int], stop_ids: list[int]) -> list[list[int]]:
+    """One round of re-submitted token ids (prefix caching on): each row stops at its own limit."""
+    params = [backend.vllm.SamplingParams(max_tokens=m, temperature=0.0, stop_token_ids=stop_ids,
+                                          skip_special_tokens=False, detokenize=False) for m in max_new]
+    outs = backend.llm.generate([{"prompt_token_ids": r} for r in rows], params, use_tqdm=False)
+    return [_until_stop(list(o.outputs[0].token_ids), stop_ids) for o in outs]
+
+
+def _until_stop(row: list[int], stop_ids: list[int]) -> list[int]:
+    """Tokens up to and including the first stop id (padding after it dropped)."""
+    cut = next((k for k, t in enumerate(row) if t in stop_ids), None)
+    return row if cut is None else row[: cut + 1]
+
+
+def naive(complete, prompt_ids: list[list[int]], budget: BudgetConfig, tokens: BudgetTokens) -> int:
+    """Round-based budget forcing that re-submits prompt + output at every round."""
     outputs = [[] for _ in prompt_ids]
     thinking = [0] * len(prompt_ids)
     active = list(range(len(prompt_ids)))
     end_ids = sorted(tokens.end_of_thinking)
     while active:
         room = [budget.max_thinking_tokens - thinking[i] for i in active]
-        ids, mask = left_pad([prompt_ids[i] + outputs[i] for i in active], backend.pad_id)
-        with torch.inference_mode():
-            out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max(room), do_sample=False,
-                                         eos_token_id=end_ids, pad_token_id=backend.pad_id)
+        news = complete([prompt_ids[i] + outputs[i] for i in active], room, end_ids)
         still = []
-        for row, i in enumerate(active):
-            new = out[row, ids.shape[1] :].tolist()
-            cut = next((k for k, t in enumerate(new) if t in tokens.end_of_thinking), None)
-            piece = new[: room[row]] if cut is None else new[: min(cut, room[row])]
+        for row, (i, new) in enumerate(zip(active, news)):
+            ended = bool(new) and new[-1] in tokens.end_of_thinking and len(new) - 1 < room[row]
+            piece = (new[:-1] if ended else new)[: room[row]]
             outputs[i] += piece
             thinking[i] += len(piece)
-            ended = cut is not None and cut < room[row]  # the model ended before the cap
             if ended and thinking[i] + len(tokens.wait) <= budget.max_thinking_tokens and thinking[i] < budget.min_thinking_tokens:
                 outputs[i] += tokens.wait
                 thinking[i] += len(tokens.wait)
@@ -108,17 +132,15 @@ def naive(backend: HFBackend, prompt_ids: list[list[int]], budget: BudgetConfig,
             else:
                 outputs[i] += tokens.cap_delimiter + tokens.answer_prefix
         active = still
-    ids, mask = left_pad([p + o for p, o in zip(prompt_ids, outputs)], backend.pad_id)
-    with torch.inference_mode():
-        out = backend.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=budget.max_answer_tokens,
-                                     do_sample=False, eos_token_id=sorted(tokens.stop), pad_token_id=backend.pad_id)
-    answers = [[t for t in row if t != backend.pad_id] for row in out[:, ids.shape[1] :].tolist()]
+    stop = sorted(tokens.stop)
+    answers = complete([p + o for p, o in zip(prompt_ids, outputs)], [budget.max_answer_tokens] * len(outputs), stop)
     return sum(len(o) + len(a) for o, a in zip(outputs, answers))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--backend", default="hf", choices=["hf", "vllm"])
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--thinking", type=int, default=256)
     parser.add_argument("--answer", type=int, default=16)
@@ -130,7 +152,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    backend = HFBackend(args.model)
+    from s1kit.backends import load_backend
+
+    backend = load_backend(args.backend, args.model)
+    plain, complete = (hf_plain, hf_complete) if args.backend == "hf" else (vllm_plain, vllm_complete)
     questions = (QUESTIONS * (args.batch_size // len(QUESTIONS) + 1))[: args.batch_size]
     budget = BudgetConfig(max_thinking_tokens=args.thinking, min_thinking_tokens=args.thinking, max_answer_tokens=args.answer)
     fmt = resolve_format("s1", backend.tokenizer)
@@ -145,20 +170,21 @@ def main() -> None:
     interventions = [len(g.forced_spans) for g in gens]
     longest = max(len(g.token_ids) for g in gens)
     t_plain, plain_tokens = timed(lambda: plain(backend, prompt_ids, longest), args.repeats)
-    t_naive, naive_tokens = timed(lambda: naive(backend, prompt_ids, budget, tokens), args.naive_repeats, warmup=False)
+    t_naive, naive_tokens = timed(lambda: naive(lambda *a: complete(backend, *a), prompt_ids, budget, tokens),
+                                  args.naive_repeats, warmup=False)
 
-    print(f"model {args.model}, batch {args.batch_size}, thinking {args.thinking} (min = max), answer <= {args.answer}, "
+    print(f"backend {args.backend}, model {args.model}, batch {args.batch_size}, thinking {args.thinking} (min = max), answer <= {args.answer}, "
           f"torch threads {torch.get_num_threads()}, median of {args.repeats} (naive: {args.naive_repeats})")
     print(f"interventions per sequence: mean {statistics.mean(interventions):.2f} "
           f"(min {min(interventions)}, max {max(interventions)}); thinking tokens: "
           f"{sorted({g.thinking_tokens for g in gens})}")
-    rows = [("plain generate", plain_tokens, t_plain), ("forced (KV cache)", forced_tokens, t_forced),
-            ("naive re-encode", naive_tokens, t_naive)]
+    rows = [("plain generate", plain_tokens, t_plain), ("forced in-loop", forced_tokens, t_forced),
+            ("naive rounds", naive_tokens, t_naive)]
     for name, n, t in rows:
         print(f"{name:>18}: {n:6d} tokens in {t:6.2f} s = {n / t:7.1f} tok/s")
     print(f"naive/plain throughput ratio: {(naive_tokens / t_naive) / (plain_tokens / t_plain):.3f}")
     print(f"forced/plain throughput ratio: {(forced_tokens / t_forced) / (plain_tokens / t_plain):.3f}")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # vLLM starts its workers with spawn
     main()

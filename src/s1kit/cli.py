@@ -42,7 +42,7 @@ def generate(
     file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
     field: Annotated[Optional[str], typer.Option(help="Field of --file rows holding the question.")] = None,
     model: Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")] = "smollm2-135m",
-    backend: Annotated[str, typer.Option(help="Backend that runs the model.")] = "hf",
+    backend: Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers) or vllm.")] = "hf",
     format: Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")] = "auto",
     max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on thinking tokens (waits included). Default: no cap.")] = None,
     min_thinking_tokens: Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")] = 0,
@@ -57,12 +57,16 @@ def generate(
     system_prompt: Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")] = "auto",
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")] = 1,
+    max_model_len: Annotated[Optional[int], typer.Option(help="vllm: engine context length (default: the model's).")] = None,
+    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory the engine may take.")] = 0.9,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
 ) -> None:
     """Answer questions with budget forcing: cap the thinking, or extend it with "Wait".
 
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
+    from s1kit.backends import BackendConfig
     from s1kit.budget.config import BudgetConfig, SamplingConfig
     from s1kit.generate import main
 
@@ -71,6 +75,8 @@ def generate(
         wait_string=wait_string, answer_prefix=answer_prefix, max_answer_tokens=max_answer_tokens,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, seed=seed)
+    backend_config = BackendConfig(device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                                   max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization)
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions
@@ -79,7 +85,7 @@ def generate(
     if not questions:
         raise S1kitError("no prompts given; pass PROMPT arguments or --file questions.jsonl")
     results = main(questions, model=model, backend=backend, fmt=format, budget=budget, sampling=sampling,
-                   batch_size=batch_size, system_prompt=system_prompt, device=device, dtype=dtype)
+                   batch_size=batch_size, system_prompt=system_prompt, backend_config=backend_config)
     if as_json:
         json.dump([g.to_dict() for g in results], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.result import Generation
 
@@ -17,8 +18,7 @@ def main(
     sampling: SamplingConfig | None = None,
     batch_size: int = 16,
     system_prompt: str | None = None,
-    device: str = "auto",
-    dtype: str = "auto",
+    backend_config: BackendConfig | None = None,
 ) -> list[Generation]:
     from s1kit.backends import load_backend
     from s1kit.budget.runner import generate
@@ -30,7 +30,7 @@ def main(
         raise S1kitError(f"unknown format '{fmt}'; choose from {', '.join(FORMAT_CHOICES)}")
     if any(not q or not q.strip() for q in questions):
         raise S1kitError("empty prompt; every prompt needs some text")
-    engine = load_backend(backend, model, device=device, dtype=dtype)
+    engine = load_backend(backend, model, backend_config)
     return generate(engine, questions, budget, sampling, fmt=fmt, batch_size=batch_size, system_prompt=system_prompt)
 
 

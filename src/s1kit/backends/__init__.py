@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from s1kit.errors import S1kitError
 
-BACKENDS = ("hf",)
+BACKENDS = ("hf", "vllm")
 """Backends users can pick with --backend. The scripted backend is for tests and is built directly."""
 
 
-def load_backend(name: str, model: str, **options):
+@dataclass
+class BackendConfig:
+    """Options of the backends; each backend reads the ones it knows."""
+
+    device: str = "auto"
+    """hf: auto, cpu, cuda or cuda:N."""
+    dtype: str = "auto"
+    """auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16."""
+    tensor_parallel_size: int = 1
+    """vllm: GPUs one model is split over."""
+    max_model_len: int | None = None
+    """vllm: context length of the engine (default: the model's)."""
+    gpu_memory_utilization: float = 0.9
+    """vllm: share of GPU memory the engine may take."""
+
+    def __post_init__(self) -> None:
+        if self.tensor_parallel_size < 1:
+            raise S1kitError(f"tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
+        if self.max_model_len is not None and self.max_model_len < 1:
+            raise S1kitError(f"max_model_len must be a positive integer, got {self.max_model_len}")
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise S1kitError(f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
+
+
+def load_backend(name: str, model: str, config: BackendConfig | None = None):
     """Build the backend called `name` for `model`."""
+    config = config or BackendConfig()
     if name == "hf":
         from s1kit.backends.hf import HFBackend
 
-        return HFBackend(model, **options)
+        return HFBackend(model, device=config.device, dtype=config.dtype)
+    if name == "vllm":
+        from s1kit.backends.vllm import VLLMBackend
+
+        return VLLMBackend(model, device=config.device, dtype=config.dtype,
+                           tensor_parallel_size=config.tensor_parallel_size, max_model_len=config.max_model_len,
+                           gpu_memory_utilization=config.gpu_memory_utilization)
     raise S1kitError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")

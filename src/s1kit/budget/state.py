@@ -72,6 +72,16 @@ class BudgetTokens:
         )
 
 
+    def to_dict(self) -> dict[str, list[int]]:
+        """Plain lists, to travel to another process (vLLM's engine)."""
+        return {name: sorted(value) if isinstance(value, frozenset) else list(value) for name, value in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[int]]) -> BudgetTokens:
+        sets = {"end_of_thinking", "stop"}
+        return cls(**{name: frozenset(value) if name in sets else tuple(value) for name, value in data.items()})
+
+
 @dataclass
 class SequenceState:
     """Explicit per-sequence state: where it is, what it produced, what is queued to be forced."""
@@ -104,6 +114,29 @@ class SequenceState:
         if self.queue:
             return True
         return self.phase is Phase.THINKING and self._at_cap()
+
+    def peek_forced(self) -> int | None:
+        """The token the next position will take whatever the model picks, or None. Pure."""
+        if self.queue:
+            return self.queue[0]
+        if self.phase is Phase.THINKING and self._at_cap():
+            return self._first(self.tokens.cap_delimiter, self.tokens.answer_prefix)
+        return None
+
+    def replacement_for_end(self) -> int:
+        """The token appended if the model picks an end-of-thinking token now. Pure.
+
+        For backends that must decide before sampling (a vLLM logits processor): when the model
+        wants to end its thinking, this is the token to force instead."""
+        if self._must_extend():
+            if self._wait_fits():
+                return self.tokens.wait[0]
+            return self._first(self.tokens.cap_delimiter, self.tokens.answer_prefix)
+        return self._first(self.tokens.answer_opener)
+
+    @staticmethod
+    def _first(*pieces: tuple[int, ...]) -> int:
+        return next(t for piece in pieces for t in piece)
 
     def advance(self, model_token: int) -> int:
         """Take the token the model picked at the next position; return the token appended there."""

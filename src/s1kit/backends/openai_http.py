@@ -1,0 +1,233 @@
+"""OpenAI-compatible HTTP backend: budget forcing by rounds over ``/v1/completions`` (issue 3).
+
+No server offers both the cap and the "Wait" extension, so the control loop stays here, in the same
+:class:`~s1kit.budget.state.SequenceState` the local backends use. Each request goes in rounds:
+
+1. send the prompt plus the output so far as token ids (a raw prompt, no chat template, so the
+   assistant turn continues token-exactly), asking for at most the tokens left before the cap
+   (thinking) or the answer limit (answer), and stopping at the end-of-thinking (thinking) or
+   end-of-turn (answer) ids;
+2. feed the returned ids to ``state.advance``; a stop id goes through it too, so the state decides
+   exactly as it does locally (queue the wait string, the answer opener, or finish);
+3. apply queued forced tokens locally, with no server call, and start the next round.
+
+Forced spans are therefore known exactly, and greedy output equals the ``hf`` backend's as long as
+the server's logits do (tests/test_openai_backend.py). Token ids, stop ids and special tokens use
+vLLM's extensions (``return_token_ids``, ``stop_token_ids``, ``skip_special_tokens``); other
+servers ignore unknown fields, and the loop stays correct when they return extra tokens after a
+stop (dropped) or leave the stop id out of the ids (taken from ``stop_reason``).
+
+Ids at or beyond the tokenizer's size (padded embedding rows; the s1 reference crashed with
+"token id out of vocabulary" when re-feeding them) are kept as the model chose them, as the local
+backends do: vLLM >= 0.32 accepts any id below the model's vocabulary size in a prompt, and the
+tokenizer decodes them to nothing. A server that still refuses them gets a one-line error naming
+the id instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import threading
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from s1kit.budget.config import SamplingConfig
+from s1kit.budget.state import Phase, SequenceState
+from s1kit.errors import S1kitError, require
+from s1kit.models import resolve_model
+
+
+def _normalize_url(base_url: str) -> str:
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise S1kitError(f"base_url '{base_url}' is not an http(s) URL; pass --base-url like http://127.0.0.1:8000/v1")
+    # A bare host means the usual OpenAI layout; other paths (/api/v1, ...) are kept as given.
+    if parts.path in ("", "/"):
+        return base_url.rstrip("/") + "/v1"
+    return base_url.rstrip("/")
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    return (str(text).strip().splitlines() or [""])[0][:limit]
+
+
+class OpenAIBackend:
+    """A model served by any OpenAI-compatible server (vLLM, SGLang, llama.cpp, a hosted API)."""
+
+    name = "openai"
+
+    def __init__(self, model: str = "smollm2-135m", base_url: str = "http://127.0.0.1:8000/v1",
+                 api_key: str | None = None, concurrency: int = 8, timeout: float = 600.0,
+                 max_retries: int = 3, tokenizer: str | None = None):
+        self._openai = openai = require("openai", "openai")
+        for name, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise S1kitError(f"{name} must be an integer >= {low}, got {value!r}; pass --{name.replace('_', '-')} N")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise S1kitError(f"timeout must be a positive number of seconds, got {timeout!r}; pass --timeout S")
+        self.model = model
+        self.base_url = _normalize_url(base_url)
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        # The SDK retries connection errors, 408, 409, 429 and 5xx with exponential backoff
+        # (0.5 s doubling, capped at 8 s), max_retries times: bounded, so a dead server fails fast.
+        self.client = openai.OpenAI(
+            base_url=self.base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY",
+            timeout=float(timeout), max_retries=max_retries,
+        )
+        self.context_length = self._check_server()
+        self.tokenizer = self._load_tokenizer(tokenizer or model, explicit=tokenizer is not None)
+
+    def _check_server(self) -> int | None:
+        """One cheap GET /models: reachable, key accepted, model served. Returns max_model_len."""
+        try:
+            page = self.client.models.list()
+        except self._openai.NotFoundError:
+            return None  # no model list here; the first completion request will tell
+        except self._openai.APIError as exc:
+            raise self._error(exc, "GET /models") from None
+        served = [m.id for m in page.data]
+        if self.model not in served:
+            raise S1kitError(
+                f"the server at {self.base_url} does not serve model '{self.model}'; it serves: "
+                f"{', '.join(served) or '(nothing)'}; pass one of them as --model"
+            )
+        entry = next(m for m in page.data if m.id == self.model)
+        length = getattr(entry, "max_model_len", None)  # vLLM's extension of the model card
+        return length if isinstance(length, int) and length > 0 else None
+
+    def _load_tokenizer(self, name: str, explicit: bool):
+        """The model's tokenizer, loaded here: thinking tokens are counted and forced text encoded with it."""
+        transformers = require("transformers", "hf")
+        from s1kit.backends.hf import HFTokenizer
+
+        path = resolve_model(name)
+        try:
+            hf_tok = transformers.AutoTokenizer.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            where = "--tokenizer" if explicit else f"the model name '{name}'"
+            raise S1kitError(
+                f"budget forcing over HTTP needs the model's tokenizer locally, and {where} did not load one "
+                f"({type(exc).__name__}: {_first_line(exc, 200)}); pass --tokenizer with a local tokenizer "
+                "directory or a reachable hub id"
+            ) from None
+        try:
+            eos = transformers.GenerationConfig.from_pretrained(path).eos_token_id
+        except (OSError, ValueError):
+            eos = None  # no generation_config.json: the tokenizer's eos is all there is
+        extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+        return HFTokenizer(hf_tok, name=name, extra_eos=extra)
+
+    def _error(self, exc, what: str) -> S1kitError:
+        """One line for a failed request, after the SDK's bounded retries."""
+        openai, url = self._openai, self.base_url
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc
+            return S1kitError(
+                f"the server at {url} is unreachable after {self.max_retries} retries "
+                f"({type(cause).__name__}: {_first_line(cause)}); start it, or fix --base-url"
+            )
+        status = getattr(exc, "status_code", None)
+        # The SDK prefixes "Error code: N - "; the status is printed below already.
+        message = re.sub(r"^Error code: \d+ - ", "", _first_line(getattr(exc, "message", exc)))
+        if status in (401, 403):
+            return S1kitError(f"the server at {url} rejected the API key (HTTP {status} on {what}: {message}); "
+                              "pass the right one with --api-key or OPENAI_API_KEY")
+        if status == 404 and what.startswith("POST /completions"):
+            return S1kitError(
+                f"the server at {url} has no completions endpoint (HTTP 404 on {what}: {message}); budget forcing "
+                "needs /v1/completions with a raw prompt: use a server that offers it (vLLM, SGLang, llama.cpp)"
+            )
+        if "out of vocabulary" in message:
+            return S1kitError(
+                f"the server at {url} refused a token id the model itself sampled ({message}); its tokenizer is "
+                "smaller than the model's vocabulary: serve the model with vLLM >= 0.32, which accepts such ids"
+            )
+        return S1kitError(f"the server at {url} refused {what} (HTTP {status}: {message})")
+
+    def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
+        """Drive every state to done, ``concurrency`` requests in flight.
+
+        ``batch_size`` is unused: the server batches what is in flight. Each sequence's rounds run
+        in order and depend only on its own prompt and seed, so results do not depend on concurrency.
+        """
+        from tqdm.auto import tqdm
+
+        failed = threading.Event()  # stops the other workers between rounds after an error
+        bar = tqdm(total=len(prompt_ids), desc="generating", unit="seq", disable=not progress)
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            futures = [pool.submit(self._run_one, list(ids), state, sampling, seed, failed)
+                       for ids, state, seed in zip(prompt_ids, states, seeds)]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+                    bar.update(1)
+            except BaseException:
+                failed.set()
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                bar.close()
+
+    def _run_one(self, prompt: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, failed) -> None:
+        for round_index in itertools.count():
+            while state.next_is_forced() and not state.done:
+                state.advance(state.peek_forced())  # forced text needs no server call
+            if state.done or failed.is_set():
+                return
+            before = len(state.output)
+            ids, finish, stop_reason = self._complete(prompt + state.output, state, sampling, seed, round_index)
+            self._consume(state, ids, finish, stop_reason)
+            if len(state.output) == before:
+                raise S1kitError(f"the server at {self.base_url} returned no tokens (finish_reason {finish!r}) "
+                                 f"after {before} output tokens; check its logs and max_model_len")
+
+    def _complete(self, prompt_ids: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, round_index: int):
+        cfg = state.config
+        if state.phase is Phase.THINKING:
+            stop = state.tokens.end_of_thinking
+            # Never more than the cap allows: the state must see the cap before the model goes on.
+            wanted = None if cfg.max_thinking_tokens is None else cfg.max_thinking_tokens - state.thinking_tokens
+        else:
+            stop = state.tokens.stop
+            wanted = cfg.max_answer_tokens - state.answer_sampled
+        if state.max_new_tokens is not None:
+            room = state.max_new_tokens - len(state.output)
+            wanted = room if wanted is None else min(wanted, room)
+        extra = {"stop_token_ids": sorted(stop), "skip_special_tokens": False, "return_token_ids": True}
+        if wanted is None:
+            extra["max_tokens"] = None  # vLLM reads null as "up to the context"; the SDK would omit None
+        try:
+            reply = self.client.completions.create(
+                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self._openai.NOT_GIVEN,
+                temperature=sampling.temperature, top_p=sampling.top_p,
+                # A fresh seed per round: one round's draws must not repeat the previous round's.
+                seed=(seed * 65_536 + round_index) % 2**63, extra_body=extra,
+            )
+        except self._openai.APIError as exc:
+            raise self._error(exc, f"POST /completions (model '{self.model}')") from None
+        choice = reply.choices[0]
+        ids = getattr(choice, "token_ids", None)
+        if ids is None:
+            raise S1kitError(
+                f"the server at {self.base_url} returned no token ids; budget forcing over HTTP needs them "
+                "token-exactly (vLLM's return_token_ids); serve the model with vLLM"
+            )
+        return list(ids), choice.finish_reason, getattr(choice, "stop_reason", None)
+
+    @staticmethod
+    def _consume(state: SequenceState, ids: list[int], finish: str | None, stop_reason) -> None:
+        """Feed one round's tokens to the state, as the local decode loop would, one per position."""
+        if finish == "stop" and isinstance(stop_reason, int) and (not ids or ids[-1] != stop_reason):
+            ids = [*ids, stop_reason]  # a server that leaves the stop token out of the ids
+        for token in ids:
+            if state.done:
+                return
+            state.advance(token)
+            if state.forced[-1]:
+                # The state replaced the model's token (an end became Wait or the answer opener):
+                # whatever the server generated after it continues a sequence that does not exist.
+                return

