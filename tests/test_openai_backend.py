@@ -54,7 +54,10 @@ def vllm_server(smollm2_dir, tmp_path_factory):
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_V2_MODEL_RUNNER": "0"}
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_dir),
                "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
-               "--dtype", "float32", "--enforce-eager", "--max-model-len", "2048", "--seed", "0"]
+               "--dtype", "float32", "--enforce-eager", "--max-model-len", "2048", "--seed", "0",
+               # s1kit's processor, for --server-forcing; requests without its vllm_xargs are left alone.
+               "--logits-processors", "s1kit.backends.vllm_processor:BudgetForcingProcessor",
+               "--logprobs-mode", "processed_logits"]
     with open(log_path, "wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
@@ -104,6 +107,18 @@ def assert_same(got, want):
 def test_greedy_over_http_equals_hf(openai_backend, smollm2_backend, budget_name):
     budget = BUDGETS[budget_name]
     got = generate(openai_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    assert_same(got, want)
+    assert sum(g.forced_tokens for g in got) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget_name", sorted(BUDGETS))
+def test_server_forcing_equals_hf(vllm_server, smollm2_backend, budget_name):
+    """The server's own engine forces (s1kit's processor loaded into `vllm serve`): one request each."""
+    backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=4, server_forcing=True)
+    budget = BUDGETS[budget_name]
+    got = generate(backend, QUESTIONS, budget, fmt="s1", progress=False)
     want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
     assert_same(got, want)
     assert sum(g.forced_tokens for g in got) > 0
@@ -300,3 +315,14 @@ def test_server_refusing_out_of_vocabulary_ids(stub, smollm2_dir):
     budget = BudgetConfig(max_thinking_tokens=4, max_answer_tokens=5)
     with pytest.raises(S1kitError, match=f"refused a token id the model itself sampled \\(Token id {oov} is out of vocabulary"):
         generate(backend, ["hi"], budget, fmt="s1", progress=False)
+
+
+def test_server_forcing_refuses_a_server_that_does_not_force(stub, smollm2_dir):
+    # A server without the processor (or with raw logprobs) reports ordinary logprobs: the probe,
+    # whose second token must be forced, sees no forced token and says how to start the server.
+    stub.replies.append({"token_ids": [28, 29], "finish_reason": "length",
+                         "logprobs": {"tokens": ["a", "b"], "token_logprobs": [-0.5, -0.1], "top_logprobs": None,
+                                      "text_offset": [0, 1]}})
+    with pytest.raises(S1kitError, match="does not force tokens: start it with --logits-processors"):
+        stub_backend(stub, smollm2_dir, server_forcing=True)
+    assert stub.requests[0]["vllm_xargs"]["s1kit"].startswith("{")

@@ -42,7 +42,7 @@ def generate(
     file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
     field: Annotated[Optional[str], typer.Option(help="Field of --file rows holding the question.")] = None,
     model: Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")] = "smollm2-135m",
-    backend: Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers) or vllm.")] = "hf",
+    backend: Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")] = "hf",
     format: Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")] = "auto",
     max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on thinking tokens (waits included). Default: no cap.")] = None,
     min_thinking_tokens: Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")] = 0,
@@ -60,6 +60,13 @@ def generate(
     tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")] = 1,
     max_model_len: Annotated[Optional[int], typer.Option(help="vllm: engine context length (default: the model's).")] = None,
     gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory the engine may take.")] = 0.9,
+    base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
+    api_key: Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY, else EMPTY).")] = None,
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight at once.")] = 8,
+    timeout: Annotated[float, typer.Option(help="openai: seconds one request may take.")] = 600.0,
+    max_retries: Annotated[int, typer.Option(help="openai: retries with backoff on connection errors, 429 and 5xx.")] = 3,
+    tokenizer: Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model).")] = None,
+    server_forcing: Annotated[bool, typer.Option(help="openai: the server forces in-engine (vLLM with s1kit's logits processor); else rounds.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
 ) -> None:
     """Answer questions with budget forcing: cap the thinking, or extend it with "Wait".
@@ -76,7 +83,9 @@ def generate(
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, seed=seed)
     backend_config = BackendConfig(device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
-                                   max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization)
+                                   max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
+                                   base_url=base_url, api_key=api_key, concurrency=concurrency, timeout=timeout,
+                                   max_retries=max_retries, tokenizer=tokenizer, server_forcing=server_forcing)
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from s1kit.errors import S1kitError
 
-BACKENDS = ("hf", "vllm")
+BACKENDS = ("hf", "vllm", "openai")
 """Backends users can pick with --backend. The scripted backend is for tests and is built directly."""
 
 
@@ -24,6 +24,21 @@ class BackendConfig:
     """vllm: context length of the engine (default: the model's)."""
     gpu_memory_utilization: float = 0.9
     """vllm: share of GPU memory the engine may take."""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    """openai: the server's URL."""
+    api_key: str | None = None
+    """openai: default $OPENAI_API_KEY, else "EMPTY" (what vLLM accepts without --api-key)."""
+    concurrency: int = 8
+    """openai: requests in flight at once."""
+    timeout: float = 600.0
+    """openai: seconds one request may take."""
+    max_retries: int = 3
+    """openai: retries (with backoff) on connection errors, 429 and 5xx."""
+    tokenizer: str | None = None
+    """openai: local tokenizer (path or hub id) for token-exact prompts; default: the model name."""
+    server_forcing: bool = False
+    """openai: the server forces in its engine (a vLLM server running s1kit's logits processor with
+    --logprobs-mode processed_logits), one request per sequence instead of rounds."""
 
     def __post_init__(self) -> None:
         if self.tensor_parallel_size < 1:
@@ -47,4 +62,10 @@ def load_backend(name: str, model: str, config: BackendConfig | None = None):
         return VLLMBackend(model, device=config.device, dtype=config.dtype,
                            tensor_parallel_size=config.tensor_parallel_size, max_model_len=config.max_model_len,
                            gpu_memory_utilization=config.gpu_memory_utilization)
+    if name == "openai":
+        from s1kit.backends.openai_http import OpenAIBackend
+
+        return OpenAIBackend(model, base_url=config.base_url, api_key=config.api_key, concurrency=config.concurrency,
+                             timeout=config.timeout, max_retries=config.max_retries, tokenizer=config.tokenizer,
+                             server_forcing=config.server_forcing)
     raise S1kitError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")

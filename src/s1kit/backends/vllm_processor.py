@@ -1,6 +1,10 @@
 """Budget forcing inside vLLM's engine: a V1 logits processor (vLLM 0.32, issue 3).
 
-Each request that carries ``SamplingParams.extra_args["s1kit"]`` gets its own
+Load it with ``LLM(..., logits_processors=["s1kit.backends.vllm_processor:BudgetForcingProcessor"],
+logprobs_mode="processed_logits")`` or ``vllm serve M --logits-processors
+s1kit.backends.vllm_processor:BudgetForcingProcessor --logprobs-mode processed_logits``.
+
+Each request that carries ``SamplingParams.extra_args["s1kit"]`` (see forcing_channel.py) gets its own
 :class:`~s1kit.budget.state.SequenceState`; requests without it are left alone. Before each
 sample the processor asks the state whether the position is forced (queued text or the cap) or
 whether the model wants to end its thinking; then it masks the row so that only the token to
@@ -26,20 +30,11 @@ from dataclasses import dataclass, field
 import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, parse_spec
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 
-EXTRA_ARGS_KEY = "s1kit"
-FORCED_LOGIT = 1.0e9
-"""Logit of a forced token; any reported value above FORCED_THRESHOLD marks a forced token."""
-FORCED_THRESHOLD = 1.0e8
 _PARKED_LIMIT = 4096
-
-
-def request_spec(budget: BudgetConfig, tokens: BudgetTokens, max_new_tokens: int | None, seed: int) -> dict:
-    """What travels in SamplingParams.extra_args to configure one request's forcing."""
-    return {EXTRA_ARGS_KEY: {"budget": budget.__dict__.copy(), "tokens": tokens.to_dict(),
-                             "max_new_tokens": max_new_tokens, "seed": seed}}
 
 
 @dataclass
@@ -82,7 +77,7 @@ class BudgetForcingProcessor(LogitsProcessor):
 
     @classmethod
     def validate_params(cls, sampling_params) -> None:
-        spec = (sampling_params.extra_args or {}).get(EXTRA_ARGS_KEY)
+        spec = parse_spec((sampling_params.extra_args or {}).get(EXTRA_ARGS_KEY))
         if spec is not None:
             BudgetConfig(**spec["budget"])  # raises a ValueError naming the bad value
 
@@ -97,7 +92,7 @@ class BudgetForcingProcessor(LogitsProcessor):
             if row is not None and not row.state.done:
                 self._park(row)  # preempted, or aborted: keep until it comes back
         for index, params, _prompt, output in batch_update.added:
-            spec = (params.extra_args or {}).get(EXTRA_ARGS_KEY)
+            spec = parse_spec((params.extra_args or {}).get(EXTRA_ARGS_KEY))
             if spec is None:
                 self.rows.pop(index, None)
                 continue

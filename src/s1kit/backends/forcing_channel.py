@@ -1,0 +1,63 @@
+"""How a request's budget travels into vLLM's engine and how forced tokens come back out.
+
+Shared by the in-process vLLM backend and the HTTP backend talking to a vLLM server that loads
+:class:`s1kit.backends.vllm_processor.BudgetForcingProcessor`; no vLLM import here.
+
+- In: ``SamplingParams.extra_args["s1kit"]`` (offline engine: a dict; HTTP: ``vllm_xargs``, which
+  only carries strings and numbers, so the same dict as JSON text).
+- Out: the processor gives a forced token the logit ``FORCED_LOGIT``; an engine run with
+  ``logprobs_mode="processed_logits"`` reports it as the token's "logprob" when the request asks
+  for ``logprobs=0``. The client then replays the same SequenceState over the returned tokens.
+"""
+
+from __future__ import annotations
+
+import json
+
+from s1kit.budget.config import BudgetConfig
+from s1kit.budget.state import BudgetTokens, SequenceState
+from s1kit.errors import S1kitError
+
+EXTRA_ARGS_KEY = "s1kit"
+FORCED_LOGIT = 1.0e9
+FORCED_THRESHOLD = 1.0e8
+"""Reported values above this mark forced tokens; real logits stay far below it."""
+
+
+def request_spec(state: SequenceState, seed: int) -> dict:
+    """Everything the engine-side processor needs to rebuild this request's state."""
+    return {"budget": state.config.__dict__.copy(), "tokens": state.tokens.to_dict(),
+            "max_new_tokens": state.max_new_tokens, "seed": seed}
+
+
+def parse_spec(value) -> dict | None:
+    """The spec from extra_args: a dict (offline engine) or JSON text (vllm_xargs over HTTP)."""
+    if value is None or isinstance(value, dict):
+        return value
+    return json.loads(value)
+
+
+def max_tokens(state: SequenceState) -> int | None:
+    """Most tokens the request can produce: thinking, the cap text, the answer and its end token."""
+    cfg, tokens, limit = state.config, state.tokens, state.max_new_tokens
+    if cfg.max_thinking_tokens is None:
+        return limit
+    most = cfg.max_thinking_tokens + len(tokens.cap_delimiter) + len(tokens.answer_prefix) + cfg.max_answer_tokens + 1
+    return most if limit is None else min(limit, most)
+
+
+def replay(state: SequenceState, token_ids, reported) -> None:
+    """Advance state over what the engine produced; `reported` holds each token's reported value."""
+    any_end = min(state.tokens.end_of_thinking)
+    for position, (token, value) in enumerate(zip(token_ids, reported)):
+        if state.done:
+            return
+        # A forced token that the state did not queue replaced an end the model wanted.
+        forced_here = value is not None and value > FORCED_THRESHOLD
+        pick = any_end if forced_here and not state.next_is_forced() else token
+        if state.advance(pick) != token:
+            raise S1kitError(
+                f"the engine's output diverged from the budget-forcing state at output position {position} "
+                f"(token {token}); is the server running s1kit's logits processor with "
+                "--logprobs-mode processed_logits? Otherwise please report this as a bug"
+            )
