@@ -10,6 +10,10 @@ to 16 answer tokens. Three ways to produce it, on the backend chosen with --back
           and re-submit the whole context (the s1 reference's loop; hf re-encodes everything,
           vllm re-submits token ids with prefix caching). Each round waits for its slowest row.
 
+With --backend openai, against a vLLM server that loads s1kit's processor: plain is completions
+over HTTP, forced is server-side forcing (one request per sequence), naive is the openai
+backend's own client-side rounds (each sequence on its own, re-submitted token ids).
+
 Throughput is output tokens per second (forced tokens included). Measured on the project's 2-core
 CPU machine, hf: plain 94.4, forced 98.4, naive 23.5 tok/s (6.7 interventions per sequence).
 Last line: ``forced/plain throughput ratio: X`` (target >= 0.9).
@@ -104,6 +108,20 @@ def vllm_complete(backend, rows: list[list[int]], max_new: list[int], stop_ids: 
     return [_until_stop(list(o.outputs[0].token_ids), stop_ids) for o in outs]
 
 
+def openai_plain(backend, prompt_ids: list[list[int]], new_tokens: int) -> int:
+    """The same workload as plain completions over HTTP, all requests in flight at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(ids):
+        reply = backend.client.completions.create(
+            model=backend.model, prompt=ids, max_tokens=new_tokens, temperature=0.0,
+            extra_body={"min_tokens": new_tokens, "ignore_eos": True, "return_token_ids": True})
+        return len(reply.choices[0].token_ids)
+
+    with ThreadPoolExecutor(max_workers=len(prompt_ids)) as pool:
+        return sum(pool.map(one, prompt_ids))
+
+
 def _until_stop(row: list[int], stop_ids: list[int]) -> list[int]:
     """Tokens up to and including the first stop id (padding after it dropped)."""
     cut = next((k for k, t in enumerate(row) if t in stop_ids), None)
@@ -140,7 +158,9 @@ def naive(complete, prompt_ids: list[list[int]], budget: BudgetConfig, tokens: B
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--backend", default="hf", choices=["hf", "vllm"])
+    parser.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1",
+                        help="openai: a vLLM server started with s1kit's processor (see backends/openai_http.py)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--thinking", type=int, default=256)
     parser.add_argument("--answer", type=int, default=16)
@@ -152,10 +172,18 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from s1kit.backends import load_backend
+    from s1kit.backends import BackendConfig, load_backend
 
-    backend = load_backend(args.backend, args.model)
-    plain, complete = (hf_plain, hf_complete) if args.backend == "hf" else (vllm_plain, vllm_complete)
+    if args.backend == "openai":
+        # forced: the server's engine forces (one request per sequence); naive: the client forces by
+        # rounds, re-submitting token ids (the server's prefix cache helps).
+        config = BackendConfig(base_url=args.base_url, concurrency=args.batch_size)
+        backend = load_backend("openai", args.model, BackendConfig(**{**config.__dict__, "server_forcing": True}))
+        rounds = load_backend("openai", args.model, config)
+        plain = openai_plain
+    else:
+        backend = load_backend(args.backend, args.model)
+        plain, complete = (hf_plain, hf_complete) if args.backend == "hf" else (vllm_plain, vllm_complete)
     questions = (QUESTIONS * (args.batch_size // len(QUESTIONS) + 1))[: args.batch_size]
     budget = BudgetConfig(max_thinking_tokens=args.thinking, min_thinking_tokens=args.thinking, max_answer_tokens=args.answer)
     fmt = resolve_format("s1", backend.tokenizer)
@@ -170,8 +198,14 @@ def main() -> None:
     interventions = [len(g.forced_spans) for g in gens]
     longest = max(len(g.token_ids) for g in gens)
     t_plain, plain_tokens = timed(lambda: plain(backend, prompt_ids, longest), args.repeats)
-    t_naive, naive_tokens = timed(lambda: naive(lambda *a: complete(backend, *a), prompt_ids, budget, tokens),
-                                  args.naive_repeats, warmup=False)
+    if args.backend == "openai":
+        t_naive, rounds_gens = timed(lambda: generate(rounds, questions, budget, fmt="s1", progress=False),
+                                     args.naive_repeats, warmup=False)
+        naive_tokens = sum(len(g.token_ids) for g in rounds_gens)
+        assert [g.token_ids for g in rounds_gens] == [g.token_ids for g in gens], "rounds and server forcing differ"
+    else:
+        t_naive, naive_tokens = timed(lambda: naive(lambda *a: complete(backend, *a), prompt_ids, budget, tokens),
+                                      args.naive_repeats, warmup=False)
 
     print(f"backend {args.backend}, model {args.model}, batch {args.batch_size}, thinking {args.thinking} (min = max), answer <= {args.answer}, "
           f"torch threads {torch.get_num_threads()}, median of {args.repeats} (naive: {args.naive_repeats})")
