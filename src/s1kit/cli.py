@@ -109,11 +109,14 @@ def generate(
 def demo(
     model: Annotated[str, typer.Option(help="Model to run.")] = "smollm2-135m",
     budgets: Annotated[str, typer.Option(help="Comma-separated thinking budgets.")] = "32,64,128",
+    backend: Annotated[str, typer.Option(help="hf, vllm, or openai (a server at --base-url).")] = "hf",
+    base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
 ) -> None:
     """Budget-forced generation on built-in questions at several budgets, as a table."""
+    from s1kit.backends import BackendConfig
     from s1kit.demo import main
 
-    main(model=model, budgets=parse_budgets(budgets))
+    main(model=model, budgets=parse_budgets(budgets), backend=backend, backend_config=BackendConfig(base_url=base_url))
 
 
 def parse_budgets(text: str) -> list[int]:

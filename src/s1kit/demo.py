@@ -19,7 +19,8 @@ QUESTIONS = (
 BUDGETS = (32, 64, 128)
 
 
-def main(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: int = 48, batch_size: int = 16, console=None):
+def main(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: int = 48, batch_size: int = 16,
+         backend: str = "hf", backend_config=None, console=None):
     from rich.console import Console
     from rich.table import Table
 
@@ -27,15 +28,16 @@ def main(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: int = 
 
     # Rich assumes 80 columns when stdout is not a terminal (make, CI logs); the table needs more.
     console = console or Console(width=None if Console().is_terminal else 120)
-    console.print(f"[bold]s1kit demo[/bold]: budget forcing on {model} ({len(QUESTIONS)} questions x {len(budgets)} budgets)")
-    backend = load_backend("hf", model)
+    console.print(f"[bold]s1kit demo[/bold]: budget forcing on {model} with the {backend} backend "
+                  f"({len(QUESTIONS)} questions x {len(budgets)} budgets)")
+    engine = load_backend(backend, model, backend_config)
     table = Table(title="Budget forcing (min = max = budget)", show_lines=True)
     for column in ("question", "budget", "thinking tokens", "Waits", "forced end", "answer"):
         table.add_column(column, overflow="fold")
     rows = []
     for budget in budgets:
         config = BudgetConfig(max_thinking_tokens=budget, min_thinking_tokens=budget, max_answer_tokens=max_answer_tokens)
-        for g in generate(backend, QUESTIONS, config, SamplingConfig(), batch_size=batch_size):
+        for g in generate(engine, QUESTIONS, config, SamplingConfig(), batch_size=batch_size):
             rows.append(g)
             answer = " ".join(g.answer.split())
             table.add_row(g.prompt, str(budget), str(g.thinking_tokens), str(g.waits_inserted),
