@@ -77,6 +77,10 @@ class VLLMBackend:
         self.tokenizer = HFTokenizer(hf_tok, name=model)
         self.context_length = self.llm.llm_engine.model_config.max_model_len
 
+    def close(self) -> None:
+        """Stop the engine's worker processes now rather than at interpreter exit."""
+        self.llm.llm_engine.engine_core.shutdown()
+
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
         from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, max_tokens, replay, request_spec
 
