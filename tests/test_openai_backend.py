@@ -6,6 +6,7 @@ Bad input is checked against a closed local port and a small stub server on 127.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -45,19 +46,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def vllm_server(smollm2_dir, tmp_path_factory):
-    """`vllm serve` of SmolLM2 on 127.0.0.1, shared by the session; yields its base URL."""
+@contextlib.contextmanager
+def vllm_serve(model_dir, served_name: str, log_dir, max_model_len: int | None = 2048):
+    """`vllm serve` of model_dir on 127.0.0.1 with s1kit's processor; yields its base URL."""
     pytest.importorskip("vllm", reason="the server test needs vLLM (the [vllm] extra)")
     port = free_port()
-    log_path = tmp_path_factory.mktemp("vllm-serve") / "server.log"
+    log_path = log_dir / "server.log"
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_V2_MODEL_RUNNER": "0"}
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_dir),
-               "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
-               "--dtype", "float32", "--enforce-eager", "--max-model-len", "2048", "--seed", "0",
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+               "--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port),
+               "--dtype", "float32", "--enforce-eager", "--seed", "0",
                # s1kit's processor, for --server-forcing; requests without its vllm_xargs are left alone.
                "--logits-processors", "s1kit.backends.vllm_processor:BudgetForcingProcessor",
                "--logprobs-mode", "processed_logits"]
+    if max_model_len:
+        command += ["--max-model-len", str(max_model_len)]
     with open(log_path, "wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
@@ -86,6 +89,20 @@ def vllm_server(smollm2_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def vllm_server(smollm2_dir, tmp_path_factory):
+    """SmolLM2 served on loopback for the whole session (start: ~35 s on 2 cores)."""
+    with vllm_serve(smollm2_dir, SERVED_NAME, tmp_path_factory.mktemp("vllm-serve")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_server(tiny_qwen2_dir, tmp_path_factory):
+    """The tiny random Qwen2 (think-tags) served on loopback; its context is 512."""
+    with vllm_serve(tiny_qwen2_dir, "tiny-qwen2", tmp_path_factory.mktemp("vllm-serve-tiny"), max_model_len=None) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +139,19 @@ def test_server_forcing_equals_hf(vllm_server, smollm2_backend, budget_name):
     want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
     assert_same(got, want)
     assert sum(g.forced_tokens for g in got) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server_forcing", [False, True], ids=["rounds", "server-forcing"])
+@pytest.mark.parametrize("budget_name", sorted(BUDGETS))
+def test_tiny_qwen2_think_tags_over_http_equals_hf(tiny_qwen2_server, tiny_qwen2_dir, tiny_qwen2, budget_name, server_forcing):
+    backend = OpenAIBackend("tiny-qwen2", base_url=tiny_qwen2_server, tokenizer=str(tiny_qwen2_dir),
+                            concurrency=4, server_forcing=server_forcing)
+    budget = BUDGETS[budget_name]
+    got = generate(backend, QUESTIONS, budget, fmt="think-tags", progress=False)
+    want = generate(tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
+    assert_same(got, want)
+    assert any(g.waits_inserted for g in got)
 
 
 @pytest.mark.slow
