@@ -21,22 +21,13 @@ import pytest
 
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.runner import generate
+
+from cross_backend import BUDGETS, QUESTIONS, assert_same
 from s1kit.errors import S1kitError
 
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
 from s1kit.backends.openai_http import OpenAIBackend  # noqa: E402
 
-QUESTIONS = [
-    "What is 2+2?",
-    "How many r's are in the word raspberry?",
-    "Describe the water cycle.",
-    "Count to three.",
-]
-BUDGETS = {
-    "cap": BudgetConfig(max_thinking_tokens=24, num_ignore=4, max_answer_tokens=10),
-    "ignore": BudgetConfig(max_thinking_tokens=40, num_ignore=2, max_answer_tokens=10),
-    "min": BudgetConfig(max_thinking_tokens=40, min_thinking_tokens=30, max_answer_tokens=10),
-}
 SERVED_NAME = "smollm2-135m"  # the built-in alias, so the backend finds the tokenizer by itself
 
 
@@ -108,15 +99,6 @@ def tiny_qwen2_server(tiny_qwen2_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def openai_backend(vllm_server):
     return OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=4)
-
-
-def assert_same(got, want):
-    for g, w in zip(got, want, strict=True):
-        assert g.token_ids == w.token_ids, f"{g.prompt!r}: tokens differ"
-        assert g.forced_mask == w.forced_mask, f"{g.prompt!r}: forced positions differ"
-        assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (
-            w.thinking_tokens, w.answer_tokens, w.waits_inserted, w.forced_end, w.finish_reason)
-        assert g.forced_spans == w.forced_spans
 
 
 @pytest.mark.slow
