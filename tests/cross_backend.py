@@ -13,6 +13,8 @@ BUDGETS = {
     "ignore": BudgetConfig(max_thinking_tokens=40, num_ignore=2, max_answer_tokens=10),
     "min": BudgetConfig(max_thinking_tokens=40, min_thinking_tokens=30, max_answer_tokens=10),
 }
+SEEDED_BUDGET = BudgetConfig(max_thinking_tokens=32, num_ignore=1, max_answer_tokens=8)
+"""Budget of the seeded-sampling checks."""
 
 
 def assert_same(got, want):
@@ -23,3 +25,19 @@ def assert_same(got, want):
         assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (
             w.thinking_tokens, w.answer_tokens, w.waits_inserted, w.forced_end, w.finish_reason)
         assert g.forced_spans == w.forced_spans
+
+
+def seeded_runs_agree(backend):
+    """Sample twice with seed 3 and once with seed 4 (temperature 1); same seed must give the same
+    tokens, another seed other tokens. Returns the first run, for budget checks."""
+    from s1kit.budget.config import SamplingConfig
+    from s1kit.budget.runner import generate
+
+    budget = SEEDED_BUDGET
+    first = generate(backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
+    again = generate(backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
+    assert [g.token_ids for g in first] == [g.token_ids for g in again]
+    other = generate(backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
+    assert [g.token_ids for g in other] != [g.token_ids for g in first]
+    return first
+

@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.config import BudgetConfig
 from s1kit.budget.runner import generate
 
-from cross_backend import BUDGETS, QUESTIONS, assert_same
+from cross_backend import BUDGETS, QUESTIONS, SEEDED_BUDGET, assert_same, seeded_runs_agree
 from s1kit.errors import S1kitError
 
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
@@ -147,13 +147,8 @@ def test_results_do_not_depend_on_concurrency(vllm_server, openai_backend):
 
 @pytest.mark.slow
 def test_sampling_with_seed_is_reproducible_and_respects_the_budget(openai_backend):
-    budget = BudgetConfig(max_thinking_tokens=32, num_ignore=1, max_answer_tokens=8)
-    sampling = SamplingConfig(temperature=1.0, seed=3)
-    first = generate(openai_backend, QUESTIONS, budget, sampling, fmt="s1", progress=False)
-    again = generate(openai_backend, QUESTIONS, budget, sampling, fmt="s1", progress=False)
-    assert [g.token_ids for g in first] == [g.token_ids for g in again]
-    other = generate(openai_backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
-    assert [g.token_ids for g in other] != [g.token_ids for g in first]
+    first = seeded_runs_agree(openai_backend)
+    budget = SEEDED_BUDGET
     prefix = len(openai_backend.tokenizer.encode(budget.answer_prefix))
     for g in first:
         assert g.thinking_tokens <= 32 and g.answer_tokens <= 8 + prefix

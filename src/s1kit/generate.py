@@ -21,15 +21,12 @@ def main(
     backend_config: BackendConfig | None = None,
 ) -> list[Generation]:
     from s1kit.backends import load_backend
-    from s1kit.budget.runner import generate
-    from s1kit.errors import S1kitError
-    from s1kit.formats import FORMAT_CHOICES
+    from s1kit.budget.runner import check_questions, generate
+    from s1kit.formats import check_format_name
 
     # Cheap checks first: a typo should not cost a model load.
-    if fmt not in FORMAT_CHOICES:
-        raise S1kitError(f"unknown format '{fmt}'; choose from {', '.join(FORMAT_CHOICES)}")
-    if any(not q or not q.strip() for q in questions):
-        raise S1kitError("empty prompt; every prompt needs some text")
+    check_format_name(fmt)
+    check_questions(questions)
     engine = load_backend(backend, model, backend_config)
     return generate(engine, questions, budget, sampling, fmt=fmt, batch_size=batch_size, system_prompt=system_prompt)
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 
-from s1kit.budget.config import BudgetConfig
-from s1kit.budget.state import BudgetTokens, SequenceState
+from s1kit.budget.state import SequenceState
 from s1kit.errors import S1kitError
 
 EXTRA_ARGS_KEY = "s1kit"

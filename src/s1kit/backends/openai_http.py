@@ -47,6 +47,7 @@ from s1kit.backends import forcing_channel
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 from s1kit.errors import S1kitError, require
+from s1kit.formats import resolve_format
 from s1kit.models import resolve_model
 
 
@@ -138,13 +139,12 @@ class OpenAIBackend:
         """One tiny request whose second token the server must force: proves the processor is loaded
         and reports forced tokens (a server with raw logprobs would hide them and miscount Waits)."""
         tok = self.tokenizer
-        end = sorted({tok.single_token_id(t) for t in ("<|im_start|>", "<|im_end|>", "</think>")} - {None} | tok.eos_token_ids)
-        if not end:
+        try:
+            fmt = resolve_format("auto", tok)
+        except S1kitError:
             return  # nothing to probe with; a wrong server still shows up as a divergence error
         budget = BudgetConfig(max_thinking_tokens=1, max_answer_tokens=1, answer_prefix="")
-        tokens = BudgetTokens(frozenset(end), frozenset(tok.eos_token_ids), tuple(tok.encode("Wait")),
-                              tuple(tok.encode("\n")), tuple(tok.encode("\n")), ())
-        state = SequenceState(budget, tokens)
+        state = SequenceState(budget, BudgetTokens.build(fmt, budget, tok))
         ids, values, _ = self._complete_forced(tok.encode("Hello"), state, SamplingConfig(), seed=0)
         if not any(v is not None and v > forcing_channel.FORCED_THRESHOLD for v in values):
             raise S1kitError(

