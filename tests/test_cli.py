@@ -211,13 +211,13 @@ def test_empty_prompt(tiny_llama_dir):
 def test_malformed_jsonl_line(tiny_llama_dir, tmp_path):
     path = tmp_path / "questions.jsonl"
     path.write_text('{"prompt": "a"}\n{"prompt": "b"}\n{"prompt": oops}\n')
-    error_line(invoke("generate", "--file", path, "--model", tiny_llama_dir), f"{path}:3")
+    error_line(invoke("generate", "--file", path, "--model", tiny_llama_dir), f"{path} line 3")
 
 
 def test_jsonl_row_without_question(tiny_llama_dir, tmp_path):
     path = tmp_path / "questions.jsonl"
     path.write_text('{"prompt": "a"}\n{"text": "b"}\n')
-    error_line(invoke("generate", "--file", path, "--model", tiny_llama_dir), f"{path}:2", "prompt", "question", "problem")
+    error_line(invoke("generate", "--file", path, "--model", tiny_llama_dir), f"{path} line 2", "prompt", "question", "problem")
 
 
 def test_missing_questions_file(tiny_llama_dir, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -179,6 +180,11 @@ def test_server_facts(openai_backend):
 # --- bad input and server quirks, against a scripted stub on loopback --------------------------
 
 
+def toy_count(text: str) -> int:
+    """The stub server's token count: special tokens, words, punctuation and spaces count one each."""
+    return len(re.findall(r"<\|[^|]+\|>|\w+|[^\w\s]|\s", text))
+
+
 class Stub:
     """An OpenAI-ish server on 127.0.0.1: fixed statuses per path, scripted completion replies."""
 
@@ -187,6 +193,9 @@ class Stub:
         self.status = {}  # path -> HTTP status to answer instead
         self.replies = []  # completion choices to hand out, in order
         self.requests = []
+        self.probes = []  # one-token requests (start-up probe, token counting), answered by the stub itself
+        self.token_ids = True  # whether replies carry vLLM's token_ids
+        self.refuse_extensions = False  # a hosted API: 400 on vLLM's extra fields
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -208,15 +217,27 @@ class Stub:
                     return self.answer(status, {"error": {"message": f"stub says {status}", "code": status}})
                 if path == "/v1/models":
                     return self.answer(200, {"object": "list", "data": stub.models})
+                if path == "/v1/completions" and stub.refuse_extensions and (
+                        "return_token_ids" in body or "skip_special_tokens" in body):
+                    return self.answer(400, {"error": {"message": "Unrecognized request argument supplied"}})
+                if path == "/v1/completions" and body.get("max_tokens") == 1 and isinstance(body["prompt"], str) and "stop" not in body:
+                    stub.probes.append(body)
+                    choice = {"index": 0, "text": "!", "logprobs": None, "finish_reason": "length"}
+                    if stub.token_ids:
+                        choice["token_ids"] = [0]
+                    usage = {"prompt_tokens": toy_count(body["prompt"]), "completion_tokens": 1, "total_tokens": 0}
+                    return self.answer(200, {"id": "p", "object": "text_completion", "created": 0,
+                                             "model": body["model"], "choices": [choice], "usage": usage})
                 if path == "/v1/completions":
                     stub.requests.append(body)
                     reply = stub.replies.pop(0)
                     if "error" in reply:  # (status, message): a refusal scripted for this round
                         status, message = reply["error"]
                         return self.answer(status, {"error": {"message": message, "code": status}})
+                    usage = reply.pop("usage", None)
                     choice = {"index": 0, "text": "", "logprobs": None, **reply}
                     return self.answer(200, {"id": "c", "object": "text_completion", "created": 0,
-                                             "model": body["model"], "choices": [choice]})
+                                             "model": body["model"], "choices": [choice], "usage": usage})
                 return self.answer(404, {"error": {"message": "not found"}})
 
             def do_GET(self):
@@ -271,8 +292,8 @@ def test_no_completions_endpoint(stub, smollm2_dir):
         generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=8), fmt="s1", progress=False)
 
 
-def test_no_local_tokenizer(stub, tmp_path):
-    with pytest.raises(S1kitError, match="needs the model's tokenizer locally.*pass --tokenizer"):
+def test_a_tokenizer_asked_for_must_load(stub, tmp_path):
+    with pytest.raises(S1kitError, match=f"--tokenizer {tmp_path} did not load .*--tokenizer none"):
         OpenAIBackend("stub-model", base_url=stub.url, tokenizer=str(tmp_path))
 
 
@@ -333,3 +354,106 @@ def test_server_forcing_refuses_a_server_that_does_not_force(stub, smollm2_dir):
     with pytest.raises(S1kitError, match="does not force tokens: start it with --logits-processors"):
         stub_backend(stub, smollm2_dir, server_forcing=True)
     assert stub.requests[0]["vllm_xargs"]["s1kit"].startswith("{")
+
+
+# --- text rounds: servers without token ids, or no local tokenizer (openai_text.py) -------------
+
+
+def test_text_rounds_count_with_the_server_usage(stub):
+    with pytest.warns(UserWarning, match="no local tokenizer for 'stub-model'.*server-usage"):
+        backend = OpenAIBackend("stub-model", base_url=stub.url, max_retries=0)
+    assert backend.tokenizer is None
+    stub.replies = [
+        {"text": "a b c", "finish_reason": "stop", "usage": {"prompt_tokens": 99, "completion_tokens": 4}},
+        {"text": " d e", "finish_reason": "length", "usage": {"prompt_tokens": 0, "completion_tokens": 16}},
+        {"text": " 42", "finish_reason": "stop", "usage": {"prompt_tokens": 0, "completion_tokens": 2}},
+    ]
+    budget = BudgetConfig(max_thinking_tokens=20, num_ignore=1, max_answer_tokens=5)
+    [g] = generate(backend, ["hi"], budget, fmt="s1", progress=False)
+    # Round 1: 4 tokens, the last the end the server stopped at: 3 thinking tokens, then Wait (1).
+    # Round 2 asks for the 16 left and reaches the cap; round 3 answers after the forced prefix.
+    assert (g.thinking, g.answer) == ("a b cWait d e", "Final Answer: 42")
+    assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (20, 5, 1, True, "stop")
+    assert g.forced_spans == [{"start": 3, "end": 4, "kind": "wait", "text": "Wait"},
+                              {"start": 20, "end": 28, "kind": "cap", "text": "\n<|im_start|>answer\nFinal Answer:"}]
+    assert (g.prompt_tokens, g.token_count_source, g.token_ids, g.forced_mask) == (99, "server-usage", [], [])
+    # Without a tokenizer the prompt is ChatML with Qwen2.5's default system prompt (s1's template).
+    prompt = ("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+              "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n")
+    assert [r["prompt"] for r in stub.requests] == [prompt, prompt + "a b cWait", prompt + "a b cWait d e\n<|im_start|>answer\nFinal Answer:"]
+    assert [r.get("max_tokens") for r in stub.requests] == [20, 16, 5]
+    assert [r.get("stop") for r in stub.requests] == [["<|im_start|>", "<|im_end|>"]] * 2 + [None]
+    assert all(r["skip_special_tokens"] is False for r in stub.requests)
+    # Forced pieces were measured once, each after a special token; then no more probes.
+    assert [p["prompt"] for p in stub.probes][-5:] == ["<|im_start|>", "<|im_start|>Wait", "<|im_start|><|im_start|>answer\n",
+                                                       "<|im_start|>\n<|im_start|>answer\n", "<|im_start|>Final Answer:"]
+
+
+def test_text_rounds_with_a_local_tokenizer_on_a_server_without_extensions(stub, smollm2_dir):
+    """A hosted API: vLLM's extra fields refused (400), no ids; the local tokenizer counts."""
+    stub.refuse_extensions = True
+    backend = stub_backend(stub, smollm2_dir)
+    stub.replies = [{"text": " hello", "finish_reason": "length", "usage": {"prompt_tokens": 9, "completion_tokens": 1}},
+                    {"text": " 4", "finish_reason": "stop", "usage": {"prompt_tokens": 9, "completion_tokens": 2}}]
+    with pytest.warns(UserWarning, match="returns no token ids: budget forcing goes by text rounds"):
+        [g] = generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=1, max_answer_tokens=5), fmt="s1", progress=False)
+    tok = backend.tokenizer
+    assert (g.thinking, g.answer, g.token_count_source) == (" hello", "Final Answer: 4", "local-tokenizer")
+    assert (g.thinking_tokens, g.answer_tokens) == (1, len(tok.encode("Final Answer: 4")))
+    assert g.prompt_tokens == len(tok.encode(stub.requests[0]["prompt"]))
+    assert not any("skip_special_tokens" in r or "return_token_ids" in r for r in stub.requests)
+
+
+def test_text_rounds_need_a_format_and_usage_without_a_tokenizer(stub, tmp_path):
+    backend = OpenAIBackend("stub-model", base_url=stub.url, tokenizer="none", max_retries=0)
+    with pytest.raises(S1kitError, match="cannot tell its chat format; pass --format s1 or --format think-tags"):
+        generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=4), fmt="auto", progress=False)
+    stub.replies = [{"text": "a", "finish_reason": "length"}]  # no usage figures
+    with pytest.raises(S1kitError, match="reports no usage figures.*pass --tokenizer"):
+        generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=4), fmt="s1", progress=False)
+
+
+def test_text_rounds_render_a_chat_template_file(stub, tmp_path):
+    template = tmp_path / "chat.jinja"
+    template.write_text("{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}[assistant]")
+    backend = OpenAIBackend("stub-model", base_url=stub.url, tokenizer="none", chat_template=str(template))
+    stub.replies = [{"text": "ok", "finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2}},
+                    {"text": "fine", "finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2}}]
+    [g] = generate(backend, ["hi"], BudgetConfig(), fmt="think-tags", system_prompt="be brief", progress=False)
+    assert stub.requests[0]["prompt"] == "[system]be brief[user]hi[assistant]<think>\n"
+    assert stub.requests[1]["prompt"] == "[system]be brief[user]hi[assistant]<think>\nok</think>\n\n"
+    assert (g.thinking, g.answer, g.thinking_tokens, g.answer_tokens) == ("ok", "fine", 1, 1)  # stop tokens not counted
+    template.write_text("{% for m in messages %")
+    broken = OpenAIBackend("stub-model", base_url=stub.url, tokenizer="none", chat_template=str(template))
+    with pytest.raises(S1kitError, match="is not a valid Jinja template"):
+        generate(broken, ["hi"], BudgetConfig(), fmt="s1", progress=False)
+
+
+@pytest.fixture(scope="session")
+def smollm2_template(smollm2_tokenizer, tmp_path_factory):
+    """SmolLM2's own chat template as a file: what a user without the tokenizer passes."""
+    path = tmp_path_factory.mktemp("template") / "smollm2.jinja"
+    path.write_text(smollm2_tokenizer.chat_template)
+    return str(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["server-usage", "local-tokenizer"])
+@pytest.mark.parametrize("budget_name", sorted(BUDGETS))
+def test_text_rounds_over_http_equal_hf(vllm_server, smollm2_backend, smollm2_template, budget_name, source):
+    """Text rounds against `vllm serve` give hf's thinking, answer, counts and spans. Measured
+    difference: the text leaves out the final end-of-turn token, which servers do not return."""
+    if source == "server-usage":
+        backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, tokenizer="none", chat_template=smollm2_template)
+    else:
+        backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server)
+        backend._text_mode = True  # as if the server returned no ids: vLLM always does
+    budget = BUDGETS[budget_name]
+    got = generate(backend, QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    for g, w in zip(got, want, strict=True):
+        assert g.token_count_source == source
+        assert (g.thinking, g.answer, g.forced_spans) == (w.thinking, w.answer, w.forced_spans)
+        assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason, g.prompt_tokens) == (
+            w.thinking_tokens, w.answer_tokens, w.waits_inserted, w.forced_end, w.finish_reason, w.prompt_tokens)
+        assert g.text == (w.text.removesuffix("<|im_end|>") if w.finish_reason == "stop" else w.text)

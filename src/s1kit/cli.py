@@ -65,7 +65,8 @@ def generate(
     concurrency: Annotated[int, typer.Option(help="openai: requests in flight at once.")] = 8,
     timeout: Annotated[float, typer.Option(help="openai: seconds one request may take.")] = 600.0,
     max_retries: Annotated[int, typer.Option(help="openai: retries with backoff on connection errors, 429 and 5xx.")] = 3,
-    tokenizer: Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model).")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model); none: count tokens from the server's usage figures.")] = None,
+    chat_template: Annotated[Optional[Path], typer.Option(help="openai without a local tokenizer: Jinja chat template file (default: ChatML).")] = None,
     server_forcing: Annotated[bool, typer.Option(help="openai: the server forces in-engine (vLLM with s1kit's logits processor); else rounds.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
 ) -> None:
@@ -85,7 +86,8 @@ def generate(
     backend_config = BackendConfig(device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
                                    max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
                                    base_url=base_url, api_key=api_key, concurrency=concurrency, timeout=timeout,
-                                   max_retries=max_retries, tokenizer=tokenizer, server_forcing=server_forcing)
+                                   max_retries=max_retries, tokenizer=tokenizer, server_forcing=server_forcing,
+                                   chat_template=None if chat_template is None else str(chat_template))
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions

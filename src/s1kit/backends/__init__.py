@@ -35,7 +35,11 @@ class BackendConfig:
     max_retries: int = 3
     """openai: retries (with backoff) on connection errors, 429 and 5xx."""
     tokenizer: str | None = None
-    """openai: local tokenizer (path or hub id) for token-exact prompts; default: the model name."""
+    """openai: local tokenizer (path or hub id) for token-exact prompts; default: the model name,
+    and when that loads none, tokens are counted from the server's usage figures; ``none`` forces that."""
+    chat_template: str | None = None
+    """openai: Jinja chat template file for servers reached without a local tokenizer
+    (default: ChatML, as the Qwen family uses)."""
     server_forcing: bool = False
     """openai: the server forces in its engine (a vLLM server running s1kit's logits processor with
     --logprobs-mode processed_logits), one request per sequence instead of rounds."""
@@ -67,5 +71,5 @@ def load_backend(name: str, model: str, config: BackendConfig | None = None):
 
         return OpenAIBackend(model, base_url=config.base_url, api_key=config.api_key, concurrency=config.concurrency,
                              timeout=config.timeout, max_retries=config.max_retries, tokenizer=config.tokenizer,
-                             server_forcing=config.server_forcing)
+                             server_forcing=config.server_forcing, chat_template=config.chat_template)
     raise S1kitError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")

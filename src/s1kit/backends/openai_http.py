@@ -11,6 +11,9 @@ No server offers both the cap and the "Wait" extension, so the control loop stay
    exactly as it does locally (queue the wait string, the answer opener, or finish);
 3. apply queued forced tokens locally, with no server call, and start the next round.
 
+Servers that return no token ids, or a run without the model's tokenizer, go by text rounds
+instead (openai_text.py); a one-token probe before the first run finds out which.
+
 Forced spans are therefore known exactly, and greedy output equals the ``hf`` backend's as long as
 the server's logits do (tests/test_openai_backend.py). Token ids, stop ids and special tokens use
 vLLM's extensions (``return_token_ids``, ``stop_token_ids``, ``skip_special_tokens``); other
@@ -41,6 +44,7 @@ import os
 import re
 import threading
 import urllib.parse
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from s1kit.backends import forcing_channel
@@ -72,8 +76,9 @@ class OpenAIBackend:
 
     def __init__(self, model: str = "smollm2-135m", base_url: str = "http://127.0.0.1:8000/v1",
                  api_key: str | None = None, concurrency: int = 8, timeout: float = 600.0,
-                 max_retries: int = 3, tokenizer: str | None = None, server_forcing: bool = False):
-        self._openai = openai = require("openai", "openai")
+                 max_retries: int = 3, tokenizer: str | None = None, server_forcing: bool = False,
+                 chat_template: str | None = None):
+        self.openai = openai = require("openai", "openai")
         for name, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise S1kitError(f"{name} must be an integer >= {low}, got {value!r}; pass --{name.replace('_', '-')} N")
@@ -90,19 +95,56 @@ class OpenAIBackend:
             timeout=float(timeout), max_retries=max_retries,
         )
         self.context_length = self._check_server()
-        self.tokenizer = self._load_tokenizer(tokenizer or model, explicit=tokenizer is not None)
+        self.tokenizer = None if tokenizer == "none" else self._load_tokenizer(tokenizer or model, explicit=tokenizer is not None)
+        self.chat_template = chat_template
         self.server_forcing = server_forcing
+        self.extensions = True
+        """Whether the server takes vLLM's extra request fields (skip_special_tokens, ...)."""
+        self._text_mode: bool | None = None
         if server_forcing:
+            if self.tokenizer is None:
+                raise S1kitError("--server-forcing needs the model's tokenizer locally; pass --tokenizer with it")
             self._probe_server_forcing()
+            self._text_mode = False
+
+    def text_mode(self) -> bool:
+        """True when budget forcing goes by text rounds (openai_text.py): no local tokenizer, or a
+        server that returns no token ids. Found out once, with a one-token request."""
+        if self._text_mode is None:
+            has_ids = self._probe_token_ids()
+            self._text_mode = self.tokenizer is None or not has_ids
+            if self.tokenizer is not None and not has_ids:
+                warnings.warn(
+                    f"the server at {self.base_url} returns no token ids: budget forcing goes by text rounds, "
+                    "with tokens counted by the local tokenizer (token_count_source: local-tokenizer)", stacklevel=2)
+        return self._text_mode
+
+    def _probe_token_ids(self) -> bool:
+        extra = {"return_token_ids": True, "skip_special_tokens": False}
+        try:
+            reply = self.client.completions.create(model=self.model, prompt="Hi", max_tokens=1, temperature=0,
+                                                   extra_body=extra)
+        except (self.openai.BadRequestError, self.openai.UnprocessableEntityError):
+            self.extensions = False  # a server that refuses unknown fields (hosted APIs)
+            return False
+        except self.openai.APIError as exc:
+            raise self.error(exc, f"POST /completions (model '{self.model}')") from None
+        return getattr(reply.choices[0], "token_ids", None) is not None
+
+    def generate_text(self, questions, budget, sampling, fmt: str, system_prompt: str | None, progress: bool = True):
+        """Budget forcing by text rounds; see openai_text.py."""
+        from s1kit.backends.openai_text import TextRounds
+
+        return TextRounds(self, self.chat_template).generate(questions, budget, sampling, fmt, system_prompt, progress)
 
     def _check_server(self) -> int | None:
         """One cheap GET /models: reachable, key accepted, model served. Returns max_model_len."""
         try:
             page = self.client.models.list()
-        except self._openai.NotFoundError:
+        except self.openai.NotFoundError:
             return None  # no model list here; the first completion request will tell
-        except self._openai.APIError as exc:
-            raise self._error(exc, "GET /models") from None
+        except self.openai.APIError as exc:
+            raise self.error(exc, "GET /models") from None
         served = [m.id for m in page.data]
         if self.model not in served:
             raise S1kitError(
@@ -122,11 +164,15 @@ class OpenAIBackend:
         try:
             hf_tok = transformers.AutoTokenizer.from_pretrained(path)
         except (OSError, ValueError) as exc:
-            where = "--tokenizer" if explicit else f"the model name '{name}'"
+            if not explicit:
+                warnings.warn(
+                    f"no local tokenizer for '{name}' ({type(exc).__name__}: {_first_line(exc, 200)}): budget forcing "
+                    "goes by text rounds, with tokens counted from the server's usage figures (token_count_source: "
+                    "server-usage); pass --tokenizer to count them exactly", stacklevel=3)
+                return None
             raise S1kitError(
-                f"budget forcing over HTTP needs the model's tokenizer locally, and {where} did not load one "
-                f"({type(exc).__name__}: {_first_line(exc, 200)}); pass --tokenizer with a local tokenizer "
-                "directory or a reachable hub id"
+                f"--tokenizer {name} did not load ({type(exc).__name__}: {_first_line(exc, 200)}); pass a local "
+                "tokenizer directory or a reachable hub id, or --tokenizer none to count tokens from the server's usage"
             ) from None
         try:
             eos = transformers.GenerationConfig.from_pretrained(path).eos_token_id
@@ -163,11 +209,11 @@ class OpenAIBackend:
             extra["max_tokens"] = None
         try:
             reply = self.client.completions.create(
-                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self._openai.NOT_GIVEN,
+                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
                 temperature=sampling.temperature, top_p=sampling.top_p, seed=seed, logprobs=0, extra_body=extra,
             )
-        except self._openai.APIError as exc:
-            raise self._error(exc, f"POST /completions (model '{self.model}')") from None
+        except self.openai.APIError as exc:
+            raise self.error(exc, f"POST /completions (model '{self.model}')") from None
         choice = reply.choices[0]
         ids = getattr(choice, "token_ids", None)
         values = getattr(choice.logprobs, "token_logprobs", None) if choice.logprobs else None
@@ -176,9 +222,9 @@ class OpenAIBackend:
                              "needs a vLLM server (return_token_ids, logprobs)")
         return list(ids), list(values), choice.finish_reason
 
-    def _error(self, exc, what: str) -> S1kitError:
+    def error(self, exc, what: str) -> S1kitError:
         """One line for a failed request, after the SDK's bounded retries."""
-        openai, url = self._openai, self.base_url
+        openai, url = self.openai, self.base_url
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             return S1kitError(
@@ -262,13 +308,13 @@ class OpenAIBackend:
             extra["max_tokens"] = None  # vLLM reads null as "up to the context"; the SDK would omit None
         try:
             reply = self.client.completions.create(
-                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self._openai.NOT_GIVEN,
+                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
                 temperature=sampling.temperature, top_p=sampling.top_p,
                 # A fresh seed per round: one round's draws must not repeat the previous round's.
                 seed=(seed * 65_536 + round_index) % 2**63, extra_body=extra,
             )
-        except self._openai.APIError as exc:
-            raise self._error(exc, f"POST /completions (model '{self.model}')") from None
+        except self.openai.APIError as exc:
+            raise self.error(exc, f"POST /completions (model '{self.model}')") from None
         choice = reply.choices[0]
         ids = getattr(choice, "token_ids", None)
         if ids is None:

@@ -32,6 +32,11 @@ class Generation:
     forced_mask: list[bool] = field(repr=False)
     """Per output token: True if forced, False if the model sampled it."""
     seed: int | None = None
+    token_count_source: str = "token-ids"
+    """How the token counts were made: ``token-ids`` (the ids the model produced; exact),
+    ``local-tokenizer`` (the server returned text, re-encoded with the model's tokenizer) or
+    ``server-usage`` (the server's usage figures; no tokenizer was available). Without ids,
+    ``token_ids`` and ``forced_mask`` are empty and span offsets are in the counted tokens."""
 
     @property
     def forced_tokens(self) -> int:
@@ -64,4 +69,15 @@ class Generation:
             token_ids=list(out),
             forced_mask=list(state.forced),
             seed=seed,
+        )
+
+    @classmethod
+    def from_text_state(cls, prompt: str, prompt_tokens: int, state, seed: int | None, source: str) -> Generation:
+        """From a :class:`s1kit.budget.text_state.TextState` (servers that return text only)."""
+        return cls(
+            prompt=prompt, thinking=state.thinking, answer=state.answer, text=state.output,
+            thinking_tokens=state.thinking_tokens, answer_tokens=state.answer_tokens,
+            waits_inserted=state.waits_inserted, forced_end=state.forced_end,
+            finish_reason=state.finish_reason or "length", forced_spans=[dict(s) for s in state.spans],
+            prompt_tokens=prompt_tokens, token_ids=[], forced_mask=[], seed=seed, token_count_source=source,
         )

@@ -1,0 +1,68 @@
+"""``s1kit grade FILE.jsonl``: grade the model outputs in a JSON Lines file (issue 4).
+
+Each row's response field is graded against its answer field (``s1kit.grading``); every row gets
+``extracted_answer`` (None when the response gives no answer) and ``correct``, and the file is
+written back, in place unless ``out`` is given, through a temporary file and ``os.replace`` so that
+an interrupted run leaves the original intact. Example::
+
+    s1kit grade outputs.jsonl --response-field response --answer-field answer --kind integer
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+from s1kit.grading import check_kind, grade
+from s1kit.jsonl import check_file, read_lines, write_atomic
+
+
+def main(path: Path, response_field: str, answer_field: str, kind: str = "math", out: Path | None = None) -> dict:
+    """Grade every row of ``path``, write the graded rows to ``out`` (default: ``path``), return a summary."""
+    from tqdm import tqdm
+
+    check_kind(kind)
+    path = Path(path)
+    target = Path(out) if out is not None else path
+    if not target.parent.is_dir():
+        raise S1kitError(f"{target}: its folder does not exist; create it or pick another output path")
+    rows = _read_rows(path, response_field, answer_field)
+    correct = no_answer = timeouts = 0
+    for row in tqdm(rows, desc=f"grading {path.name}", unit="row"):
+        result = grade(row[response_field], str(row[answer_field]), kind)
+        row["extracted_answer"] = result.extracted
+        row["correct"] = result.correct
+        correct += result.correct
+        no_answer += result.extracted is None
+        timeouts += result.timed_out
+    write_atomic(target, rows)
+    return {
+        "rows": len(rows),
+        "correct": correct,
+        "accuracy": correct / len(rows),
+        "no_answer": no_answer,
+        "timeouts": timeouts,
+    }
+
+
+def _read_rows(path: Path, response_field: str, answer_field: str) -> list[dict]:
+    check_file(path, "pass the JSONL file of model outputs to grade")
+    rows = []
+    for line_number, row in read_lines(path):
+        where = f"{path} line {line_number}"
+        for field in (response_field, answer_field):
+            if field not in row:
+                raise S1kitError(
+                    f"{where}: no field '{field}'; the row has fields {', '.join(map(repr, row)) or '(none)'}"
+                )
+        if not isinstance(row[response_field], str):
+            raise S1kitError(
+                f"{where}: field '{response_field}' must be a string (a model output), "
+                f"got {type(row[response_field]).__name__}"
+            )
+        if row[answer_field] is None:
+            raise S1kitError(f"{where}: field '{answer_field}' is null; every row needs a gold answer")
+        rows.append(row)
+    if not rows:
+        raise S1kitError(f"{path} is empty: no rows to grade")
+    return rows

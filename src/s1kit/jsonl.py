@@ -1,0 +1,56 @@
+"""JSON Lines in and out, with errors that name the file and line, and writes that cannot leave
+half a file behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from s1kit.errors import S1kitError
+
+
+def check_file(path: str | Path, fix: str) -> Path:
+    """path as a Path if it is a readable file, else an error ending with how to fix it."""
+    path = Path(path)
+    if not path.is_file():
+        problem = "is a directory" if path.is_dir() else "does not exist"
+        raise S1kitError(f"{path} {problem}; {fix}")
+    return path
+
+
+def read_lines(path: str | Path, objects: bool = True) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for every non-blank line; with objects, each value must be a JSON object."""
+    with open(path, encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise S1kitError(f"{path} line {number}: invalid JSON ({exc.msg} at column {exc.colno}); "
+                                 "each line must be one JSON value") from None
+            if objects and not isinstance(value, dict):
+                raise S1kitError(f"{path} line {number}: expected a JSON object, got {type(value).__name__}")
+            yield number, value
+
+
+def write_atomic(path: str | Path, rows: Iterable[dict]) -> None:
+    """Write rows as JSONL through a temporary file and a rename: readers see the old or the new file."""
+    path = Path(path)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        # The temporary file is private (0600); keep the mode the replaced file had.
+        os.chmod(handle.name, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,259 @@
+"""Evaluation metrics (issue 4): accuracy, pass@k, maj@k, cov@k, and the s1 paper's
+Control, Scaling and Performance (Muennighoff et al. 2025, arXiv 2501.19393, Section 3.2).
+
+Pure functions over plain Python values. Accuracies are fractions in [0, 1] everywhere;
+Scaling alone reports percentage points, the unit of the paper's Table 3.
+"""
+
+import math
+import numbers
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Literal
+
+from s1kit.errors import S1kitError
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    """The mean."""
+    stderr: float
+    """Standard error of the mean: sample standard deviation (n - 1) over sqrt(n); 0 for n = 1."""
+    n: int
+    """How many values the mean is over."""
+
+
+def _check_flag(value, what: str) -> bool:
+    # Not isinstance(value, bool): numpy's bool_ is no bool subclass but is a fine flag.
+    if not isinstance(value, (float, str)) and value in (0, 1):
+        return bool(value)
+    raise S1kitError(f"{what} is {value!r}; give True or False (1 or 0)")
+
+
+def _check_fraction(value, what: str) -> float:
+    if not isinstance(value, (float, str)) and value in (0, 1):
+        return float(value)
+    if not isinstance(value, float) or not 0.0 <= value <= 1.0:  # NaN fails too
+        raise S1kitError(f"{what} is {value!r}; give a bool or a fraction in [0, 1] (0.567, not 56.7)")
+    return float(value)
+
+
+def _check_k(k, n: int, what: str) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+        raise S1kitError(f"k ({k!r}) must be an integer from 1 to the {n} samples of {what}; lower k")
+
+
+def _per_question(index: int, metric, *args):
+    try:
+        return metric(*args)
+    except S1kitError as exc:
+        raise S1kitError(f"question {index}: {exc}") from exc
+
+
+def accuracy(correct: Sequence[bool | float]) -> Estimate:
+    """Mean correctness with its standard error.
+
+    The stderr uses the sample standard deviation (n - 1 denominator), as lm-evaluation-harness
+    does (`mean_stderr` in lm_eval/api/metrics.py), the harness s1 evaluates with (Section 4.1).
+    It also fits partial credit; for 0/1 values it equals sqrt(p(1 - p) / (n - 1)).
+    """
+    values = [_check_fraction(v, f"correct[{i}]") for i, v in enumerate(correct)]
+    if not values:
+        raise S1kitError("accuracy of no results; pass at least one correctness value")
+    n, mean = len(values), sum(values) / len(values)
+    if n == 1:
+        return Estimate(mean, 0.0, 1)
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return Estimate(mean, math.sqrt(variance / n), n)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples of which c are correct: 1 - C(n - c, k) / C(n, k).
+
+    Chen et al. 2021 (arXiv 2107.03374), Eq. 1, in their numerically stable product form
+    1 - prod_{i = n-c+1}^{n} (1 - k / i), which avoids huge binomial coefficients.
+    """
+    for name, value in (("n", n), ("c", c), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise S1kitError(f"{name} ({value!r}) must be a non-negative integer")
+    if c > n:
+        raise S1kitError(f"c ({c}) exceeds n ({n}): more correct samples than samples; check the counts")
+    if not 1 <= k <= n:
+        raise S1kitError(f"k ({k}) must be from 1 to n ({n}); draw more samples or lower k")
+    if n - c < k:  # every k-subset holds a correct sample
+        return 1.0
+    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
+
+
+def mean_pass_at_k(correct_per_question: Sequence[Sequence[bool]], k: int) -> float:
+    """pass@k (Chen et al. 2021, arXiv 2107.03374) averaged over questions; each question
+    uses all of its samples."""
+    if not correct_per_question:
+        raise S1kitError("mean_pass_at_k of no questions; pass at least one question")
+    scores = []
+    for i, correct in enumerate(correct_per_question):
+        _check_k(k, len(correct), f"question {i}")
+        flags = [_check_flag(v, f"question {i} sample {j}") for j, v in enumerate(correct)]
+        scores.append(pass_at_k(len(flags), sum(flags), k))
+    return sum(scores) / len(scores)
+
+
+def majority_vote(answers: Sequence[str | None], seed: int) -> str | None:
+    """The most common non-None answer (majority voting / self-consistency, Wang et al. 2022,
+    arXiv 2203.11171; the parallel baseline of s1, Figure 4b); None if every answer is None.
+
+    Ties: the tied answers are sorted first, so neither input order nor set iteration order can
+    change the result, then one is picked with random.Random(seed): same seed, same pick.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise S1kitError(f"seed ({seed!r}) must be an integer")
+    for i, answer in enumerate(answers):
+        if answer is not None and not isinstance(answer, str):
+            raise S1kitError(f"answers[{i}] is {answer!r}; give answers as strings (None if unparsed)")
+    counts = Counter(a for a in answers if a is not None)
+    if not counts:
+        return None
+    top = max(counts.values())
+    tied = sorted(a for a, count in counts.items() if count == top)
+    return tied[0] if len(tied) == 1 else random.Random(seed).choice(tied)
+
+
+def maj_at_k(answers: Sequence[str | None], correct: Sequence[bool], k: int, seed: int) -> bool:
+    """maj@k of one question: is the majority vote over the FIRST k samples correct?
+
+    Samples are drawn i.i.d., so the first k are an unbiased draw of k of them; taking a prefix
+    (not a random subset) keeps maj@k nested in k and reproducible. Answers equal as strings share
+    correctness; a string marked both correct and incorrect is an error. All-None votes are wrong.
+    """
+    if len(answers) != len(correct):
+        raise S1kitError(f"{len(answers)} answers but {len(correct)} correctness flags; pass one per sample")
+    _check_k(k, len(answers), "this question")
+    verdict: dict[str, bool] = {}
+    for i, (answer, value) in enumerate(zip(answers, correct)):
+        flag = _check_flag(value, f"correct[{i}]")
+        if answer is not None and verdict.setdefault(answer, flag) != flag:
+            raise S1kitError(f"answer {answer!r} is marked both correct and incorrect; grade it consistently")
+    voted = majority_vote(answers[:k], seed)
+    return voted is not None and verdict[voted]
+
+
+def mean_maj_at_k(
+    answers_per_question: Sequence[Sequence[str | None]],
+    correct_per_question: Sequence[Sequence[bool]],
+    k: int,
+    seed: int,
+) -> float:
+    """maj@k averaged over questions. Question i breaks ties with the i-th seed drawn from
+    random.Random(seed), so ties are not resolved the same way on every question."""
+    if len(answers_per_question) != len(correct_per_question) or not answers_per_question:
+        raise S1kitError(
+            f"{len(answers_per_question)} questions of answers but {len(correct_per_question)} of "
+            "correctness flags; pass the same, non-zero number of questions"
+        )
+    rng = random.Random(seed)
+    hits = [
+        _per_question(i, maj_at_k, answers, correct, k, rng.randrange(2**63))
+        for i, (answers, correct) in enumerate(zip(answers_per_question, correct_per_question))
+    ]
+    return sum(hits) / len(hits)
+
+
+def cov_at_k(correct: Sequence[bool], k: int) -> bool:
+    """Coverage of one question: is any of the first k samples correct? (Brown et al. 2024,
+    "Large Language Monkeys", arXiv 2407.21787). Over many samples, mean_pass_at_k is the
+    lower-variance estimate of the same quantity, as Brown et al. use."""
+    _check_k(k, len(correct), "this question")
+    return any([_check_flag(v, f"correct[{i}]") for i, v in enumerate(correct)][:k])
+
+
+def mean_cov_at_k(correct_per_question: Sequence[Sequence[bool]], k: int) -> float:
+    """cov@k (Brown et al. 2024, arXiv 2407.21787) averaged over questions."""
+    if not correct_per_question:
+        raise S1kitError("mean_cov_at_k of no questions; pass at least one question")
+    hits = [_per_question(i, cov_at_k, correct, k) for i, correct in enumerate(correct_per_question)]
+    return sum(hits) / len(hits)
+
+
+def control(thinking_tokens: Sequence[float], max_tokens: int | None, min_tokens: int = 0) -> float:
+    """Share of thinking-token counts within [min_tokens, max_tokens], both ends included.
+
+    s1 Eq. 1 (arXiv 2501.19393, Section 3.2): Control = (1/|A|) sum_a 1(a_min <= a <= a_max);
+    the paper "usually only constrain[s] a_max", hence min_tokens = 0 and max_tokens = None for
+    no upper bound. Returns a fraction; Table 3 prints it as a percentage.
+    """
+    if min_tokens < 0 or (max_tokens is not None and max_tokens < min_tokens):
+        raise S1kitError(f"bounds [{min_tokens}, {max_tokens}] are empty or negative; need 0 <= min <= max")
+    if not thinking_tokens:
+        raise S1kitError("control of no runs; pass at least one thinking-token count")
+    upper = math.inf if max_tokens is None else max_tokens
+    return sum(min_tokens <= t <= upper for t in thinking_tokens) / len(thinking_tokens)
+
+
+def control_over_runs(
+    runs: Sequence[tuple[int | None, Sequence[float]]],
+    min_tokens: int = 0,
+    granularity: Literal["run", "sample"] = "run",
+) -> float:
+    """Control over evaluation runs with their own budgets: runs = [(max_tokens, thinking tokens
+    of each sample), ...].
+
+    granularity="run" checks each run's mean thinking tokens against its budget, as s1 computes
+    Table 3 (Appendix D.1: token-conditional control is 2/5 from Table 11's per-run averages);
+    "sample" pools every sample, a stricter per-generation reading.
+    """
+    if granularity not in ("run", "sample"):
+        raise S1kitError(f"unknown granularity {granularity!r}; choose from run, sample")
+    if not runs or any(not tokens for _, tokens in runs):
+        raise S1kitError("control_over_runs needs at least one run, each with thinking-token counts")
+    if granularity == "run":
+        return sum(control([sum(t) / len(t)], budget, min_tokens) for budget, t in runs) / len(runs)
+    within = sum(control(t, budget, min_tokens) * len(t) for budget, t in runs)
+    return within / sum(len(t) for _, t in runs)
+
+
+def _check_points(points: Sequence[tuple[float, float]]) -> None:
+    for i, point in enumerate(points):
+        if len(point) != 2 or not (isinstance(point[0], numbers.Real) and math.isfinite(point[0])):
+            raise S1kitError(f"points[{i}] is {point!r}; give (average thinking tokens, accuracy)")
+        _check_fraction(point[1], f"accuracy of points[{i}]")
+
+
+def scaling(points: Sequence[tuple[float, float]], x_unit: Literal["log2", "tokens"] = "log2") -> float:
+    """Average slope over ALL pairs of (average thinking tokens, accuracy) points, in percentage
+    points of accuracy per unit of x; s1 Eq. 2: (1 / C(|A|, 2)) sum_{b > a} (f(b) - f(a)) / (b - a).
+
+    Units: Section 3.2 says x is "measured in thinking tokens" and Eq. 2 writes b - a, yet
+    Table 3 only comes out with x = log2(thinking tokens), the axis of Figures 1 and 4, and
+    accuracy in percent. From Tables 11-13 (Appendix D.1, accuracies as k/30), log2 gives TCC
+    -23.8, TCC+BF 13.2, SCC 2.9, SCC+BF 6.4, CCC 25.2 against the printed -24, 13, 3, 6, 25;
+    raw tokens gives at most 0.01 and thousands of tokens -4.8, 6.7, 0.6, 2.5, 4.1. (BF 15 and
+    RS -35 cannot be checked: their per-budget numbers are only plotted.) So the default is
+    "log2", percentage points per doubling; "tokens" is Eq. 2 taken literally.
+    """
+    if x_unit not in ("log2", "tokens"):
+        raise S1kitError(f"unknown x_unit {x_unit!r}; choose from log2, tokens")
+    if len(points) < 2:
+        raise S1kitError(f"scaling needs at least 2 points, got {len(points)}; evaluate more budgets")
+    _check_points(points)
+    if x_unit == "log2" and any(x <= 0 for x, _ in points):
+        bad = next(x for x, _ in points if x <= 0)
+        raise S1kitError(f"thinking tokens {bad!r} has no log2; use positive counts or x_unit='tokens'")
+    xs = [x for x, _ in points]
+    if len(set(xs)) < len(xs):
+        twice = next(x for x in xs if xs.count(x) > 1)
+        raise S1kitError(f"two points share {twice!r} thinking tokens; the slope between them is undefined")
+    xy = [(math.log2(x) if x_unit == "log2" else float(x), 100.0 * y) for x, y in points]
+    slopes = [(fb - fa) / (xb - xa) for (xa, fa), (xb, fb) in combinations(sorted(xy), 2)]
+    return sum(slopes) / len(slopes)
+
+
+def performance(points: Sequence[tuple[float, float]]) -> float:
+    """The best accuracy over the evaluations (s1 Eq. 3: max_a f(a)), as a fraction."""
+    if not points:
+        raise S1kitError("performance of no points; pass at least one (thinking tokens, accuracy)")
+    _check_points(points)
+    return max(float(y) for _, y in points)
