@@ -61,4 +61,8 @@ class Backend(Protocol):
         At each position the loop gives ``states[i].advance(model_token)`` the token the model
         picked (argmax, or a draw from the row's generator seeded with ``seeds[i]``) and feeds
         back the token it returns.
+
+        A state may arrive with output already (a sweep continuing a shared trajectory, see
+        sweep.py): it is then in its answer with nothing queued, ``prompt_ids[i]`` already ends
+        with that output, and the backend only appends.
         """

@@ -24,7 +24,9 @@ FORCED_THRESHOLD = 1.0e8
 
 
 def request_spec(state: SequenceState, seed: int) -> dict:
-    """Everything the engine-side processor needs to rebuild this request's state."""
+    """Everything the engine-side processor needs to rebuild this request's state (a fresh one)."""
+    if state.output:
+        raise ValueError("only fresh sequences are forced in the engine; continue answers as plain requests")
     return {"budget": state.config.__dict__.copy(), "tokens": state.tokens.to_dict(),
             "max_new_tokens": state.max_new_tokens, "seed": seed}
 
@@ -43,6 +45,14 @@ def max_tokens(state: SequenceState) -> int | None:
         return limit
     most = cfg.max_thinking_tokens + len(tokens.cap_delimiter) + len(tokens.answer_prefix) + cfg.max_answer_tokens + 1
     return most if limit is None else min(limit, most)
+
+
+def answer_max_tokens(state: SequenceState) -> int:
+    """Most tokens a sequence already in its answer can still produce: the answer left and its end token."""
+    most = state.config.max_answer_tokens - state.answer_sampled + 1
+    if state.max_new_tokens is not None:
+        most = min(most, state.max_new_tokens - len(state.output))
+    return max(most, 1)
 
 
 def replay(state: SequenceState, token_ids, reported) -> None:

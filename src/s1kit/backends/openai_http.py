@@ -131,11 +131,13 @@ class OpenAIBackend:
             raise self.error(exc, f"POST /completions (model '{self.model}')") from None
         return getattr(reply.choices[0], "token_ids", None) is not None
 
-    def generate_text(self, questions, budget, sampling, fmt: str, system_prompt: str | None, progress: bool = True):
+    def generate_text(self, questions, budget, sampling, fmt: str, system_prompt: str | None, progress: bool = True,
+                      seeds=None):
         """Budget forcing by text rounds; see openai_text.py."""
         from s1kit.backends.openai_text import TextRounds
 
-        return TextRounds(self, self.chat_template).generate(questions, budget, sampling, fmt, system_prompt, progress)
+        return TextRounds(self, self.chat_template).generate(questions, budget, sampling, fmt, system_prompt, progress,
+                                                              seeds=seeds)
 
     def _check_server(self) -> int | None:
         """One cheap GET /models: reachable, key accepted, model served. Returns max_model_len."""
@@ -275,17 +277,19 @@ class OpenAIBackend:
                 bar.close()
 
     def _run_one(self, prompt: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, failed) -> None:
-        if self.server_forcing:
+        if self.server_forcing and not state.output:
             ids, values, finish = self._complete_forced(prompt, state, sampling, seed)
             forcing_channel.replay(state, ids, values)
             return
+        # A continued sequence (a sweep's shorter budget) comes with its output already in the prompt.
+        start = len(state.output)
         for round_index in itertools.count():
             while state.next_is_forced() and not state.done:
                 state.advance(state.peek_forced())  # forced text needs no server call
             if state.done or failed.is_set():
                 return
             before = len(state.output)
-            ids, finish, stop_reason = self._complete(prompt + state.output, state, sampling, seed, round_index)
+            ids, finish, stop_reason = self._complete(prompt + state.output[start:], state, sampling, seed, round_index)
             self._consume(state, ids, finish, stop_reason)
             if len(state.output) == before:
                 raise S1kitError(f"the server at {self.base_url} returned no tokens (finish_reason {finish!r}) "

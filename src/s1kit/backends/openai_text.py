@@ -126,7 +126,7 @@ class TextRounds:
             raise backend.error(exc, f"POST /completions (model '{backend.model}')") from None
 
     def generate(self, questions, budget: BudgetConfig, sampling: SamplingConfig, fmt: str,
-                 system_prompt: str | None, progress: bool) -> list[Generation]:
+                 system_prompt: str | None, progress: bool, seeds=None) -> list[Generation]:
         from tqdm.auto import tqdm
 
         chat_format = self._format(fmt)
@@ -136,7 +136,8 @@ class TextRounds:
         counts = self._counts(pieces)
         if (budget.num_ignore or budget.min_thinking_tokens) and counts.wait < 1:
             raise S1kitError(f"wait_string {budget.wait_string!r} counts as no tokens; pass another --wait-string")
-        seeds = [request_seed(sampling.seed, i) for i in range(len(questions))]
+        if seeds is None:
+            seeds = [request_seed(sampling.seed, i) for i in range(len(questions))]
         bar = tqdm(total=len(questions), desc="generating", unit="seq", disable=not progress)
         failed = threading.Event()  # after an error, the other workers stop between rounds
 

@@ -17,6 +17,7 @@ import os
 import warnings
 
 from s1kit.budget.config import SamplingConfig
+from s1kit.budget.state import Phase
 from s1kit.errors import MissingExtraError, S1kitError, require
 from s1kit.models import describe_load_failure, resolve_model
 
@@ -82,16 +83,20 @@ class VLLMBackend:
         self.llm.llm_engine.engine_core.shutdown()
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, max_tokens, replay, request_spec
+        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, answer_max_tokens, max_tokens, replay, request_spec
 
-        params = [
-            self.vllm.SamplingParams(
-                max_tokens=max_tokens(state), temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
-                logprobs=0, skip_special_tokens=False, detokenize=False,
-                extra_args={EXTRA_ARGS_KEY: request_spec(state, seed)},
-            )
-            for state, seed in zip(states, seeds)
-        ]
+        params = []
+        for state, seed in zip(states, seeds):
+            common = dict(temperature=sampling.temperature, top_p=sampling.top_p, seed=seed, logprobs=0,
+                          skip_special_tokens=False, detokenize=False)
+            if state.phase is Phase.ANSWER and not state.queue:
+                # A continued sequence already in its answer (a sweep's shorter budget): nothing is
+                # forced any more, so it is a plain request that stops at the end of turn.
+                params.append(self.vllm.SamplingParams(max_tokens=answer_max_tokens(state),
+                                                       stop_token_ids=sorted(state.tokens.stop), **common))
+            else:
+                params.append(self.vllm.SamplingParams(max_tokens=max_tokens(state),
+                                                       extra_args={EXTRA_ARGS_KEY: request_spec(state, seed)}, **common))
         prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
         outputs = self.llm.generate(prompts, params, use_tqdm=progress)
         for out, state in zip(outputs, states):

@@ -46,21 +46,33 @@ def generate(
         # A server without token ids, or no local tokenizer: the same control loop on text.
         return backend.generate_text(questions, budget, sampling, fmt, system_prompt, progress)
     tok = backend.tokenizer
-    chat_format = resolve_format(fmt, tok)
+    chat_format, prompt_ids = render_ids(backend, questions, fmt, system_prompt)
     tokens = BudgetTokens.build(chat_format, budget, tok)
-    prompt_ids = [tok.encode(render_prompt(q, chat_format, tok, system_prompt)) for q in questions]
-    limit = backend.context_length
-    states = []
-    for i, ids in enumerate(prompt_ids):
-        if limit is not None and len(ids) >= limit:
-            raise S1kitError(
-                f"prompt {i + 1} is {len(ids)} tokens, but the context of '{tok.name}' holds {limit}; "
-                "shorten the prompt or use a model with a longer context"
-            )
-        states.append(SequenceState(budget, tokens, max_new_tokens=None if limit is None else limit - len(ids)))
+    states = [SequenceState(budget, tokens, max_new_tokens=room) for room in context_room(backend, prompt_ids)]
     seeds = [request_seed(sampling.seed, i) for i in range(len(questions))]
     backend.run(prompt_ids, states, sampling, seeds, batch_size=batch_size, progress=progress)
     return [
         Generation.from_state(q, len(ids), st, tok, seed)
         for q, ids, st, seed in zip(questions, prompt_ids, states, seeds)
     ]
+
+
+def render_ids(backend, questions: Sequence[str], fmt: str, system_prompt: str | None):
+    """The chat format and each question's prompt token ids."""
+    tok = backend.tokenizer
+    chat_format = resolve_format(fmt, tok)
+    return chat_format, [tok.encode(render_prompt(q, chat_format, tok, system_prompt)) for q in questions]
+
+
+def context_room(backend, prompt_ids: Sequence[list[int]]) -> list[int | None]:
+    """Output tokens each prompt leaves in the backend's context (None: unknown)."""
+    limit = backend.context_length
+    if limit is None:
+        return [None] * len(prompt_ids)
+    for i, ids in enumerate(prompt_ids):
+        if len(ids) >= limit:
+            raise S1kitError(
+                f"prompt {i + 1} is {len(ids)} tokens, but the context of '{backend.tokenizer.name}' holds {limit}; "
+                "shorten the prompt or use a model with a longer context"
+            )
+    return [limit - len(ids) for ids in prompt_ids]

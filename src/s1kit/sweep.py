@@ -1,0 +1,152 @@
+"""Budget sweeps that share work (issue 4): one trajectory per (question, sample) serves every point.
+
+A sweep asks for several points (a thinking cap, a number of suppressed ends). Each (question,
+sample) is generated once at the *top* point: the largest cap and the most ignores. Every other
+point replays that trajectory through its own :class:`~s1kit.budget.state.SequenceState`:
+
+- where its controller decides as the top point's did (always, until its own cap or its own last
+  ignore bites), it takes the trajectory's token;
+- at the first position where it decides otherwise, it ends thinking (cap, or the answer opener
+  after its last ignore), and only its answer is generated, as a continuation of that prefix.
+  Points that never decide otherwise reuse the whole generation, answer included.
+
+Why each point keeps the right distribution: the controller's decision at a position depends only
+on the prefix, and the model samples each token from its distribution given the prefix. Up to the
+first differing decision, the point's own run and the top run would therefore draw every token from
+the same conditional distributions given the same prefix: the shared prefix *is* a draw of the
+point's run. From there the point forces its own text and samples its answer fresh, exactly as its
+own run would. Each point's samples are exact; across points they are coupled (shorter budgets
+share prefixes with longer ones), which tightens the differences between points but means the
+points are not independent. Greedy decoding gives token for token what independent runs give
+(tests/test_sweep.py).
+
+A point may only lower what the top point allows, and the differences it can have are ending
+thinking sooner; so every divergence lands in the answer, where nothing more is forced and any
+backend can continue the sequence as a plain request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.result import Generation
+from s1kit.budget.runner import context_room, render_ids, request_seed
+from s1kit.budget.state import BudgetTokens, Phase, SequenceState
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """One point of a sweep."""
+
+    max_thinking_tokens: int | None
+    """The thinking cap (None: no cap)."""
+    num_ignore: int
+    """Ends of thinking suppressed with the wait string."""
+
+    def budget(self, base: BudgetConfig) -> BudgetConfig:
+        return dataclasses.replace(base, max_thinking_tokens=self.max_thinking_tokens, num_ignore=self.num_ignore)
+
+    @property
+    def label(self) -> str:
+        cap = "no cap" if self.max_thinking_tokens is None else f"cap {self.max_thinking_tokens}"
+        return f"{cap}, {self.num_ignore} ignore{'s' if self.num_ignore != 1 else ''}"
+
+
+def top_point(points: Sequence[Point]) -> Point:
+    """The point whose trajectory serves all: the largest cap (None if any point has none), most ignores."""
+    caps = [p.max_thinking_tokens for p in points]
+    return Point(None if None in caps else max(caps), max(p.num_ignore for p in points))
+
+
+def follow(trajectory: SequenceState, state: SequenceState) -> bool:
+    """Advance ``state`` along ``trajectory`` until it decides differently; True if it did.
+
+    After a divergence the forced text the state queued is appended too, so the state is in its
+    answer (or done) with nothing queued.
+    """
+    any_end = min(trajectory.tokens.end_of_thinking)
+    replaced_end = {s.start for s in trajectory.spans if s.kind in ("wait", "end", "cap")}
+    for position, (token, forced) in enumerate(zip(trajectory.output, trajectory.forced)):
+        if state.done:
+            return False
+        # Where the trajectory forced the start of a span, the model had picked an end (or the
+        # cap made its pick irrelevant): give the state an end to decide on.
+        pick = any_end if forced and position in replaced_end else token
+        got = state.advance(pick)
+        if got != token or state.forced[-1] != forced:
+            while state.queue and not state.done:
+                state.advance(any_end)
+            return True
+    return False
+
+
+@dataclass
+class SweepResult:
+    generations: dict[Point, list[Generation]]
+    """Per point, one generation per unit, in unit order."""
+    decoded_tokens: int
+    """Tokens the backend produced for the whole sweep (trajectories and continuations)."""
+    top_tokens: int
+    """Tokens of the top point's generations alone."""
+    independent_tokens: int
+    """Tokens independent runs of every point would have produced (the sum of their outputs)."""
+
+
+def run_sweep(backend, questions: Sequence[str], points: Sequence[Point], base: BudgetConfig,
+              sampling: SamplingConfig, seeds: Sequence[int], fmt: str = "auto", system_prompt: str | None = None,
+              batch_size: int = 16, progress: bool = True) -> SweepResult:
+    """Generate every point for every unit (question i with seed ``seeds[i]``), sharing work."""
+    points = sorted(set(points))
+    top = top_point(points)
+    text_mode = getattr(backend, "text_mode", None)
+    if text_mode is not None and text_mode():
+        return _independent(backend, questions, points, base, sampling, seeds, fmt, system_prompt, progress)
+    tok = backend.tokenizer
+    chat_format, prompt_ids = render_ids(backend, questions, fmt, system_prompt)
+    tokens = BudgetTokens.build(chat_format, top.budget(base), tok)
+    rooms = context_room(backend, prompt_ids)
+    trajectories = [SequenceState(top.budget(base), tokens, max_new_tokens=room) for room in rooms]
+    backend.run(prompt_ids, trajectories, sampling, seeds, batch_size=batch_size, progress=progress)
+    decoded = sum(len(t.output) for t in trajectories)
+
+    states: dict[Point, list[SequenceState]] = {top: trajectories}
+    pending, pending_ids, pending_seeds = [], [], []
+    for index, point in enumerate(points):
+        if point == top:
+            continue
+        states[point] = []
+        for i, trajectory in enumerate(trajectories):
+            state = SequenceState(point.budget(base), tokens, max_new_tokens=rooms[i])
+            if follow(trajectory, state) and not state.done:
+                pending.append(state)
+                pending_ids.append(prompt_ids[i] + state.output)
+                # Its own stream of draws: the answer must not replay the trajectory's draws.
+                pending_seeds.append(request_seed(seeds[i], index + 1))
+            states[point].append(state)
+    if pending:
+        assert all(s.phase is Phase.ANSWER and not s.queue for s in pending)
+        before = sum(len(s.output) for s in pending)
+        backend.run(pending_ids, pending, sampling, pending_seeds, batch_size=batch_size, progress=progress)
+        decoded += sum(len(s.output) for s in pending) - before
+
+    generations = {
+        point: [Generation.from_state(q, len(ids), st, tok, seed)
+                for q, ids, st, seed in zip(questions, prompt_ids, point_states, seeds)]
+        for point, point_states in states.items()
+    }
+    return SweepResult(generations, decoded, sum(len(t.output) for t in trajectories),
+                       sum(len(g.token_ids) for gens in generations.values() for g in gens))
+
+
+def _independent(backend, questions, points, base, sampling, seeds, fmt, system_prompt, progress) -> SweepResult:
+    """Servers without token ids cannot continue a trajectory token-exactly: each point runs alone."""
+    generations = {}
+    for point in points:
+        generations[point] = backend.generate_text(questions, point.budget(base), sampling, fmt, system_prompt,
+                                                   progress, seeds=seeds)
+    total = sum(g.thinking_tokens + g.answer_tokens for gens in generations.values() for g in gens)
+    top = sum(g.thinking_tokens + g.answer_tokens for g in generations[top_point(points)])
+    return SweepResult(generations, total, top, total)
