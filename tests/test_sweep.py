@@ -30,7 +30,7 @@ def test_every_point_equals_its_own_greedy_run(request, model, fmt):
     backend = request.getfixturevalue(model)
     result = run_sweep(backend, QUESTIONS, GRID, BASE, SamplingConfig(), seeds=list(range(len(QUESTIONS))),
                        fmt=fmt, progress=False)
-    assert sorted(result.generations) == sorted(GRID)
+    assert set(result.generations) == set(GRID)
     for point in GRID:
         assert_same(result.generations[point], independent(backend, point, fmt))
     # Shorter budgets were cut from the top trajectory: far fewer tokens than independent runs.

@@ -119,6 +119,114 @@ def demo(
     main(model=model, budgets=parse_budgets(budgets), backend=backend, backend_config=BackendConfig(base_url=base_url))
 
 
+@app.command("eval")
+@user_errors
+def eval_command(
+    task: Annotated[str, typer.Option(help="aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH.")],
+    model: Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")] = "smollm2-135m",
+    backend: Annotated[str, typer.Option(help="hf, vllm, or openai.")] = "hf",
+    format: Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")] = "auto",
+    budgets: Annotated[Optional[str], typer.Option(help="Thinking caps to sweep, e.g. 512,1024,2048,4096 (default: no cap).")] = None,
+    num_ignore: Annotated[str, typer.Option(help="Suppressed ends to sweep, e.g. 0,1,2,4.")] = "0",
+    min_thinking_tokens: Annotated[int, typer.Option(help="Suppress the end of thinking until this many thinking tokens.")] = 0,
+    wait_string: Annotated[str, typer.Option(help="Text appended in place of a suppressed end of thinking.")] = "Wait",
+    answer_prefix: Annotated[str, typer.Option(help="Text forced to open the answer when the cap ends thinking.")] = "Final Answer:",
+    max_answer_tokens: Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")] = 1024,
+    samples: Annotated[int, typer.Option(help="Samples per question (pass@k, maj@k, cov@k).")] = 1,
+    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling threshold.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Base seed; each (question, sample) gets its own.")] = 0,
+    limit: Annotated[Optional[int], typer.Option(help="First N questions only.")] = None,
+    data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files instead of the hub (default: $S1KIT_DATA_DIR).")] = None,
+    out: Annotated[str, typer.Option(help="Output directory.")] = "runs/eval",
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+    system_prompt: Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Sequences decoded together.")] = 16,
+    question_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: question field (default: question, problem or prompt).")] = None,
+    answer_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: answer field (default: answer).")] = None,
+    id_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: id field (default: the line number).")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="jsonl:PATH: grading: math, integer or choice (default: math).")] = None,
+    base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
+    api_key: Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY).")] = None,
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight at once.")] = 8,
+    tokenizer: Annotated[Optional[str], typer.Option(help="openai: local tokenizer (default: --model); none: count from the server's usage.")] = None,
+    max_model_len: Annotated[Optional[int], typer.Option(help="vllm: engine context length.")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")] = 1,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16, float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="hf: auto, cpu, cuda ...")] = "auto",
+) -> None:
+    """Test-time scaling curve of a model on a task: accuracy against thinking tokens, with the paper's metrics.
+
+    Writes samples.jsonl, metrics.json, report.md, scaling.png and config.json to --out.
+    """
+    from s1kit.backends import BackendConfig
+    from s1kit.evaluate import EvalConfig, main
+
+    config = EvalConfig(
+        task=task, model=model, backend=backend, format=format,
+        budgets=parse_budgets(budgets) if budgets else None, num_ignore=parse_counts(num_ignore, "--num-ignore"),
+        min_thinking_tokens=min_thinking_tokens, wait_string=wait_string, answer_prefix=answer_prefix,
+        max_answer_tokens=max_answer_tokens, samples=samples, temperature=temperature, top_p=top_p, seed=seed,
+        limit=limit, data_dir=data_dir, out=out, resume=resume, system_prompt=system_prompt, batch_size=batch_size,
+        question_field=question_field, answer_field=answer_field, id_field=id_field, kind=kind,
+    )
+    backend_config = BackendConfig(device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                                   max_model_len=max_model_len, base_url=base_url, api_key=api_key,
+                                   concurrency=concurrency, tokenizer=tokenizer)
+    metrics = main(config, backend_config)
+    from s1kit.eval_report import report_markdown
+
+    typer.echo(report_markdown(metrics))
+    typer.echo(f"wrote {out}/samples.jsonl, metrics.json, report.md, scaling.png")
+
+
+@app.command()
+@user_errors
+def grade(
+    file: Annotated[Path, typer.Argument(help="JSONL file of model outputs.")],
+    response_field: Annotated[str, typer.Option(help="Field holding the model's output.")] = "response",
+    answer_field: Annotated[str, typer.Option(help="Field holding the gold answer.")] = "answer",
+    kind: Annotated[str, typer.Option(help="math (math-verify), integer (AIME) or choice (A-D).")] = "math",
+    out: Annotated[Optional[Path], typer.Option(help="Write here instead of in place.")] = None,
+) -> None:
+    """Grade existing outputs; the file is written back with extracted_answer and correct fields."""
+    from s1kit.grade import main
+
+    summary = main(file, response_field, answer_field, kind, out)
+    typer.echo(f"{summary['correct']}/{summary['rows']} correct ({100 * summary['accuracy']:.1f}%); "
+               f"no answer: {summary['no_answer']}; grading timeouts: {summary['timeouts']}")
+
+
+@app.command()
+@user_errors
+def plot(
+    runs: Annotated[list[Path], typer.Argument(help="Eval output directories (each with metrics.json).")],
+    out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("scaling.png"),
+) -> None:
+    """Overlay the scaling curves of several eval runs on one log2 thinking-token axis."""
+    from s1kit.plots import plot_runs
+
+    loaded = []
+    for run in runs:
+        path = run / "metrics.json"
+        if not path.is_file():
+            raise S1kitError(f"{run} has no metrics.json; pass directories written by s1kit eval")
+        metrics = json.loads(path.read_text())
+        loaded.append((f"{run.name} ({metrics.get('model', '?')})", metrics))
+    typer.echo(f"wrote {plot_runs(loaded, out)}")
+
+
+def parse_counts(text: str, flag: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; anything but integers >= 0 is an error naming the value."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise S1kitError(f"{part!r} in {flag} {text!r} is not an integer >= 0; pass e.g. {flag} 0,1,2")
+        values.append(int(part))
+    return values
+
+
 def parse_budgets(text: str) -> list[int]:
     """'512,1024' -> [512, 1024]; anything but positive integers is an error naming the value."""
     values = []

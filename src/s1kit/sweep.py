@@ -20,6 +20,9 @@ share prefixes with longer ones), which tightens the differences between points 
 points are not independent. Greedy decoding gives token for token what independent runs give
 (tests/test_sweep.py).
 
+Points that cut a unit at the same place (the same output so far) share one answer: in the answer
+nothing depends on the point any more.
+
 A point may only lower what the top point allows, and the differences it can have are ending
 thinking sooner; so every divergence lands in the answer, where nothing more is forced and any
 backend can continue the sequence as a plain request.
@@ -37,7 +40,7 @@ from s1kit.budget.runner import context_room, render_ids, request_seed
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Point:
     """One point of a sweep."""
 
@@ -87,19 +90,37 @@ def follow(trajectory: SequenceState, state: SequenceState) -> bool:
 class SweepResult:
     generations: dict[Point, list[Generation]]
     """Per point, one generation per unit, in unit order."""
-    decoded_tokens: int
-    """Tokens the backend produced for the whole sweep (trajectories and continuations)."""
-    top_tokens: int
-    """Tokens of the top point's generations alone."""
-    independent_tokens: int
-    """Tokens independent runs of every point would have produced (the sum of their outputs)."""
+    decoded: dict[Point, list[int]]
+    """Per point and unit, the tokens the backend produced for it: the whole output for the top
+    point, the continued answer for a point that diverged, 0 for one that reused everything."""
+    top: Point
+
+    @property
+    def decoded_tokens(self) -> int:
+        """Tokens the backend produced for the whole sweep."""
+        return sum(sum(v) for v in self.decoded.values())
+
+    @property
+    def top_tokens(self) -> int:
+        """Tokens of the top point's generations alone."""
+        return sum(self.decoded[self.top])
+
+    @property
+    def independent_tokens(self) -> int:
+        """Tokens independent runs of every point would have produced (the sum of their outputs)."""
+        return sum(output_tokens(g) for gens in self.generations.values() for g in gens)
+
+
+def output_tokens(g: Generation) -> int:
+    """Output length of a generation; on text rounds (no ids) its thinking and answer tokens."""
+    return len(g.token_ids) or g.thinking_tokens + g.answer_tokens
 
 
 def run_sweep(backend, questions: Sequence[str], points: Sequence[Point], base: BudgetConfig,
               sampling: SamplingConfig, seeds: Sequence[int], fmt: str = "auto", system_prompt: str | None = None,
               batch_size: int = 16, progress: bool = True) -> SweepResult:
     """Generate every point for every unit (question i with seed ``seeds[i]``), sharing work."""
-    points = sorted(set(points))
+    points = sorted(set(points), key=_order)
     top = top_point(points)
     text_mode = getattr(backend, "text_mode", None)
     if text_mode is not None and text_mode():
@@ -110,43 +131,58 @@ def run_sweep(backend, questions: Sequence[str], points: Sequence[Point], base: 
     rooms = context_room(backend, prompt_ids)
     trajectories = [SequenceState(top.budget(base), tokens, max_new_tokens=room) for room in rooms]
     backend.run(prompt_ids, trajectories, sampling, seeds, batch_size=batch_size, progress=progress)
-    decoded = sum(len(t.output) for t in trajectories)
 
     states: dict[Point, list[SequenceState]] = {top: trajectories}
-    pending, pending_ids, pending_seeds = [], [], []
+    decoded = {top: [len(t.output) for t in trajectories]}
+    pending, pending_ids, pending_seeds, before = [], [], [], []
+    same_prefix: dict[tuple, SequenceState] = {}  # (unit, output so far) -> the state that continues it
+    copies = []
     for index, point in enumerate(points):
         if point == top:
             continue
-        states[point] = []
+        states[point], decoded[point] = [], [0] * len(trajectories)
         for i, trajectory in enumerate(trajectories):
             state = SequenceState(point.budget(base), tokens, max_new_tokens=rooms[i])
             if follow(trajectory, state) and not state.done:
-                pending.append(state)
-                pending_ids.append(prompt_ids[i] + state.output)
-                # Its own stream of draws: the answer must not replay the trajectory's draws.
-                pending_seeds.append(request_seed(seeds[i], index + 1))
+                key = (i, tuple(state.output))
+                if key in same_prefix:
+                    # Another point cut this unit at the same place (e.g. the ignores ran out before
+                    # either cap): in its answer nothing depends on the point, so it shares the answer.
+                    copies.append((same_prefix[key], state))
+                else:
+                    same_prefix[key] = state
+                    pending.append((point, i, state))
+                    pending_ids.append(prompt_ids[i] + state.output)
+                    # Its own stream of draws: the answer must not replay the trajectory's draws.
+                    pending_seeds.append(request_seed(seeds[i], index + 1))
+                    before.append(len(state.output))
             states[point].append(state)
     if pending:
-        assert all(s.phase is Phase.ANSWER and not s.queue for s in pending)
-        before = sum(len(s.output) for s in pending)
-        backend.run(pending_ids, pending, sampling, pending_seeds, batch_size=batch_size, progress=progress)
-        decoded += sum(len(s.output) for s in pending) - before
+        continued = [state for _, _, state in pending]
+        if not all(s.phase is Phase.ANSWER and not s.queue for s in continued):
+            raise RuntimeError("a sweep point diverged outside its answer; please report this as a bug")
+        backend.run(pending_ids, continued, sampling, pending_seeds, batch_size=batch_size, progress=progress)
+        for (point, i, state), start in zip(pending, before):
+            decoded[point][i] = len(state.output) - start
+    for source, state in copies:
+        for token in source.output[len(state.output):]:
+            state.advance(token)
 
     generations = {
         point: [Generation.from_state(q, len(ids), st, tok, seed)
                 for q, ids, st, seed in zip(questions, prompt_ids, point_states, seeds)]
         for point, point_states in states.items()
     }
-    return SweepResult(generations, decoded, sum(len(t.output) for t in trajectories),
-                       sum(len(g.token_ids) for gens in generations.values() for g in gens))
+    return SweepResult(generations, decoded, top)
+
+
+def _order(point: Point):
+    return (point.max_thinking_tokens is None, point.max_thinking_tokens or 0, point.num_ignore)
 
 
 def _independent(backend, questions, points, base, sampling, seeds, fmt, system_prompt, progress) -> SweepResult:
     """Servers without token ids cannot continue a trajectory token-exactly: each point runs alone."""
-    generations = {}
-    for point in points:
-        generations[point] = backend.generate_text(questions, point.budget(base), sampling, fmt, system_prompt,
-                                                   progress, seeds=seeds)
-    total = sum(g.thinking_tokens + g.answer_tokens for gens in generations.values() for g in gens)
-    top = sum(g.thinking_tokens + g.answer_tokens for g in generations[top_point(points)])
-    return SweepResult(generations, total, top, total)
+    generations = {point: backend.generate_text(questions, point.budget(base), sampling, fmt, system_prompt,
+                                                progress, seeds=seeds) for point in points}
+    decoded = {point: [output_tokens(g) for g in gens] for point, gens in generations.items()}
+    return SweepResult(generations, decoded, top_point(points))

@@ -1,0 +1,38 @@
+"""Scaling plots: accuracy against average thinking tokens on a log2 axis (s1 Figures 1 and 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from s1kit.errors import require
+
+
+def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None) -> Path:
+    """One line per curve of each run's metrics, one point per budget, error bars of one stderr."""
+    matplotlib = require("matplotlib", "plots")
+    matplotlib.use("Agg")  # files only: no display on servers
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for name, metrics in runs:
+        by_key = {(p["max_thinking_tokens"], p["num_ignore"]): p for p in metrics["points"]}
+        for curve in metrics["curves"]:
+            members = [by_key[tuple(k)] for k in curve["points"]]
+            label = name if len(metrics["curves"]) == 1 else f"{name}: {curve['label']}"
+            ax.errorbar([p["avg_thinking_tokens"] for p in members], [100 * p["accuracy"] for p in members],
+                        yerr=[100 * p["stderr"] for p in members], marker="o", capsize=3, label=label)
+            for p in members:
+                if p["max_thinking_tokens"] is not None:
+                    ax.annotate(str(p["max_thinking_tokens"]), (p["avg_thinking_tokens"], 100 * p["accuracy"]),
+                                textcoords="offset points", xytext=(4, 4), fontsize=7)
+    # symlog: a point at 0 thinking tokens (a model that ends at once) still shows.
+    ax.set_xscale("symlog", base=2, linthresh=1)
+    ax.set_xlabel("average thinking tokens (log2)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title or " vs ".join(name for name, _ in runs))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

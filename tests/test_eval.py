@@ -1,0 +1,138 @@
+"""`s1kit eval` end to end on SmolLM2: files, consistency with samples.jsonl, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from s1kit.cli import app
+from s1kit.errors import S1kitError
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+pytestmark = pytest.mark.skipif(not (DATA / "aime24.jsonl").exists(), reason=f"benchmark data not found at {DATA}")
+pytest.importorskip("math_verify", reason="grading needs the [math] extra")
+
+
+def config(tmp_path, **overrides):
+    from s1kit.evaluate import EvalConfig
+
+    options = dict(task="aime24", data_dir=str(DATA), limit=3, budgets=[8, 16, 32], num_ignore=[0, 1],
+                   max_answer_tokens=12, out=str(tmp_path / "run"))
+    options.update(overrides)
+    return EvalConfig(**options)
+
+
+def test_eval_writes_consistent_files(tmp_path, smollm2_dir):
+    from s1kit.evaluate import main
+
+    metrics = main(config(tmp_path))
+    out = tmp_path / "run"
+    rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 * 3 * 2  # questions x caps x ignore counts
+    for point in metrics["points"]:
+        mine = [r for r in rows if (r["max_thinking_tokens"], r["num_ignore"]) == (point["max_thinking_tokens"], point["num_ignore"])]
+        assert point["accuracy"] == sum(r["correct"] for r in mine) / len(mine)
+        assert point["avg_thinking_tokens"] == sum(r["thinking_tokens"] for r in mine) / len(mine)
+        assert all(r["thinking_tokens"] <= point["max_thinking_tokens"] for r in mine)
+        assert all(r["waits_inserted"] <= point["num_ignore"] for r in mine)
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text()
+    assert "| cap | ignores | accuracy (%)" in report and "Control (%)" in report and "Decoded" in report
+    assert json.loads((out / "config.json").read_text())["budgets"] == [8, 16, 32]
+    tokens = metrics["tokens"]
+    assert tokens["largest_point_alone"] <= tokens["decoded"] < tokens["independent_runs"]
+    assert tokens["decoded"] == sum(r["decoded_tokens"] for r in rows)
+
+
+def test_interrupted_run_resumes_to_the_same_rows(tmp_path, smollm2_dir, monkeypatch):
+    import s1kit.eval_run as eval_run
+    import s1kit.sweep as sweep
+    from s1kit.evaluate import main
+
+    monkeypatch.setattr(eval_run, "CHUNK_UNITS", 1)
+    whole = config(tmp_path, out=str(tmp_path / "whole"))
+    main(whole)
+    expected = (tmp_path / "whole" / "samples.jsonl").read_bytes()
+
+    calls = []
+    real = sweep.run_sweep
+
+    def interrupted(backend, questions, *args, **kwargs):
+        calls.append(len(questions))
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the third unit
+        return real(backend, questions, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "run_sweep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(config(tmp_path))
+    path = tmp_path / "run" / "samples.jsonl"
+    assert len(path.read_text().splitlines()) == 2 * 6
+    with path.open("a") as sink:
+        sink.write('{"question_index": 2, "sample": 0, "max_thin')  # a torn line, as after a kill
+    monkeypatch.setattr(sweep, "run_sweep", real)
+    resumed_calls = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda b, q, *a, **k: resumed_calls.append(len(q)) or real(b, q, *a, **k))
+    main(config(tmp_path, resume=True))
+    assert resumed_calls == [1]  # only the unit that was not saved
+    assert path.read_bytes() == expected
+
+
+def test_resume_refuses_another_config_and_a_fresh_run_refuses_old_samples(tmp_path, smollm2_dir):
+    from s1kit.evaluate import main
+
+    main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]))
+    with pytest.raises(S1kitError, match="already holds samples; pass --resume"):
+        main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]))
+    with pytest.raises(S1kitError, match=r"made with another config \(budgets: \[8\] there, \[8, 16\] now"):
+        main(config(tmp_path, limit=1, budgets=[8, 16], num_ignore=[0], resume=True))
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--task", "aime"], "unknown task 'aime'; choose from aime24, aime25, amc23, gpqa_diamond, gsm8k, math500"),
+        (["--task", "aime24", "--budgets", "512,0"], "budget '0' in '512,0' is not a positive integer"),
+        (["--task", "aime24", "--budgets", "12x"], "budget '12x'"),
+        (["--task", "aime24", "--num-ignore", "-1"], "'-1' in --num-ignore"),
+        (["--task", "aime24", "--samples", "4"], "identical samples; pass --temperature above 0"),
+        (["--task", "aime24", "--limit", "0"], "limit must be a positive integer"),
+    ],
+)
+def test_eval_bad_input_is_one_line(tmp_path, args, fragment):
+    result = runner.invoke(app, ["eval", *args, "--data-dir", str(DATA), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output and "Traceback" not in result.output
+
+
+def test_eval_jsonl_task_missing_field_names_field_and_line(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "1+1?", "answer": "2"}\n{"question": "2+2?"}\n')
+    result = runner.invoke(app, ["eval", "--task", f"jsonl:{path}", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "line 2" in result.output and "'answer'" in result.output, result.output
+
+
+def test_grade_and_plot_commands(tmp_path, smollm2_dir):
+    outputs = tmp_path / "outputs.jsonl"
+    outputs.write_text('{"response": "<think>so</think> \\\\boxed{033}", "answer": "33"}\n{"response": "no idea", "answer": "7"}\n')
+    result = runner.invoke(app, ["grade", str(outputs), "--kind", "integer"])
+    assert result.exit_code == 0, result.output
+    assert "1/2 correct (50.0%)" in result.output
+    assert [json.loads(line)["correct"] for line in outputs.read_text().splitlines()] == [True, False]
+
+    from s1kit.evaluate import main
+
+    for name, budgets in (("a", [8, 16]), ("b", [8, 32])):
+        main(config(tmp_path, limit=1, budgets=budgets, num_ignore=[0], out=str(tmp_path / name)))
+    result = runner.invoke(app, ["plot", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "both.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "both.png").read_bytes()[:4] == b"\x89PNG"
+    result = runner.invoke(app, ["plot", str(tmp_path)])
+    assert result.exit_code == 2 and "has no metrics.json" in result.output
