@@ -11,8 +11,7 @@ import pytest
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.runner import generate
-from s1kit.budget.state import Phase, SequenceState, BudgetTokens
-from s1kit.formats import FORMATS
+from s1kit.budget.state import Phase, SequenceState
 from s1kit.sweep import Point, follow, run_sweep, top_point
 
 from cross_backend import QUESTIONS, assert_same

@@ -14,11 +14,13 @@ def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    highest = 0.0
     for name, metrics in runs:
         by_key = {(p["max_thinking_tokens"], p["num_ignore"]): p for p in metrics["points"]}
         for curve in metrics["curves"]:
             members = [by_key[tuple(k)] for k in curve["points"]]
             label = name if len(metrics["curves"]) == 1 else f"{name}: {curve['label']}"
+            highest = max([highest] + [100 * (p["accuracy"] + p["stderr"]) for p in members])
             ax.errorbar([p["avg_thinking_tokens"] for p in members], [100 * p["accuracy"] for p in members],
                         yerr=[100 * p["stderr"] for p in members], marker="o", capsize=3, label=label)
             for p in members:
@@ -29,6 +31,7 @@ def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None
     ax.set_xscale("symlog", base=2, linthresh=1)
     ax.set_xlabel("average thinking tokens (log2)")
     ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, min(100.0, max(10.0, highest * 1.1)))
     ax.set_title(title or " vs ".join(name for name, _ in runs))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
