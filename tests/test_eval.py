@@ -136,3 +136,17 @@ def test_grade_and_plot_commands(tmp_path, smollm2_dir):
     assert (tmp_path / "both.png").read_bytes()[:4] == b"\x89PNG"
     result = runner.invoke(app, ["plot", str(tmp_path)])
     assert result.exit_code == 2 and "has no metrics.json" in result.output
+
+
+def test_samples_give_pass_maj_and_cov(tmp_path, smollm2_dir):
+    from s1kit.evaluate import main
+
+    metrics = main(config(tmp_path, limit=2, budgets=[8, 16], num_ignore=[0], samples=3, temperature=1.0, seed=7))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * 3 * 2
+    assert len({r["seed"] for r in rows if r["max_thinking_tokens"] == 16}) == 6  # one seed per (question, sample)
+    for point in metrics["points"]:
+        assert {"pass@1", "pass@3", "maj@3", "cov@3"} <= set(point)
+        assert point["pass@1"] == pytest.approx(point["accuracy"])
+        assert point["pass@3"] == pytest.approx(point["cov@3"])  # n == k: both are "any of the 3 correct"
+    assert "maj@3" in (tmp_path / "run" / "report.md").read_text()
