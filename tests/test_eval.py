@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,8 +10,12 @@ from typer.testing import CliRunner
 from s1kit.cli import app
 from s1kit.errors import S1kitError
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (DATA / "aime24.jsonl").exists(), reason=f"benchmark data not found at {DATA}")
+from shared_data import SHARED_DATA as DATA, shared_file
+
+
+@pytest.fixture(autouse=True)
+def _aime24():
+    shared_file("aime24.jsonl")  # the task every test here runs on
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
 

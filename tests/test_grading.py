@@ -16,9 +16,9 @@ import pytest
 
 from s1kit import grade as grade_command
 from s1kit.errors import MissingExtraError, S1kitError
+from shared_data import shared_file
 from s1kit.grading import Grade, _math_equal, _Worker, answer_section, extract_answer, grade, is_equivalent, last_boxed
 
-MATH500 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "math500.jsonl"
 TOWER = r"9^{9^{9^{9^{9}}}}"
 needs_math_verify = pytest.mark.skipif(importlib.util.find_spec("math_verify") is None, reason="needs the [math] extra")
 
@@ -229,9 +229,7 @@ def test_an_outer_timer_survives_a_comparison():
 
 @needs_math_verify
 def test_math500_reference_solutions_grade_correct():
-    if not MATH500.is_file():
-        pytest.skip(f"{MATH500} is absent (the shared MATH-500 copy)")
-    rows = [json.loads(line) for line in MATH500.read_text(encoding="utf-8").splitlines()[:50]]
+    rows = [json.loads(line) for line in shared_file("math500.jsonl").read_text(encoding="utf-8").splitlines()[:50]]
     grades = [(row["answer"], grade(row["solution"], row["answer"], "math")) for row in rows]
     assert [case for case in grades if not case[1].correct] == []
     # Every one is spelled as its gold answer; math-verify must agree without the string shortcut.

@@ -14,8 +14,9 @@ from s1kit.tasks import TASKS, JsonlTask, get_task
 from s1kit.tasks.gpqa_diamond import choice_order
 from s1kit.tasks.gsm8k import final_number
 
+from shared_data import SHARED_DATA as SHARED, shared_file
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 GPQA_DIR = ROOT / "tests" / "data"
 
 
@@ -42,8 +43,7 @@ SHARED_SETS = [
 @pytest.mark.parametrize("name, rows, first_id, first_answer, first_question", SHARED_SETS)
 def test_shared_sets_load_with_their_fields(name, rows, first_id, first_answer, first_question, monkeypatch):
     task = TASKS[name]
-    if not (SHARED / task.file).is_file():
-        pytest.skip(f"{SHARED / task.file} is absent")
+    shared_file(task.file)
     examples = task.load(SHARED)
     assert len(examples) == rows
     first = examples[0]
@@ -57,15 +57,14 @@ def test_shared_sets_load_with_their_fields(name, rows, first_id, first_answer, 
 
 
 def test_meta_keeps_subject_level_and_url():
-    if not (SHARED / "math500.jsonl").is_file():
-        pytest.skip("shared MATH-500 is absent")
+    shared_file("math500.jsonl")
+    shared_file("aime24.jsonl")
     assert TASKS["math500"].load(SHARED, limit=1)[0].meta == {"subject": "Precalculus", "level": 2}
     assert TASKS["aime24"].load(SHARED, limit=1)[0].meta["url"].endswith("2024_AIME_I_Problems/Problem_1")
 
 
 def test_gsm8k_answers_are_final_numbers():
-    if not (SHARED / "gsm8k.jsonl").is_file():
-        pytest.skip("shared GSM8K is absent")
+    shared_file("gsm8k.jsonl")
     answers = [example.answer for example in TASKS["gsm8k"].load(SHARED)]
     assert all(answer.lstrip("-").replace(".", "", 1).isdigit() for answer in answers)
     assert "-10" in answers and "1450000" in answers
@@ -193,7 +192,7 @@ def test_limit_larger_than_the_set_keeps_everything():
 
 @pytest.fixture
 def fake_hub(monkeypatch):
-    datasets = pytest.importorskip("datasets")
+    datasets = pytest.importorskip("datasets", reason="hub loading needs the [eval] extra")
     calls = []
 
     def install(result):
@@ -245,10 +244,9 @@ def _gated_repo_error(status: int):
     """The hub's own GatedRepoError, with a real HTTP response of the hub's HTTP library."""
     import importlib
 
-    errors = pytest.importorskip("huggingface_hub.errors")
-    response_cls = getattr(errors, "Response", None)
-    if response_cls is None:
-        pytest.skip("this huggingface_hub builds its HTTP errors differently")
+    errors = pytest.importorskip("huggingface_hub.errors", reason="hub loading needs the [eval] extra")
+    # No skip if the hub library changes how it builds errors: the gated message must stay tested.
+    response_cls = errors.Response
     http = importlib.import_module(response_cls.__module__.split(".")[0])
     url = "https://huggingface.co/datasets/Idavidrein/gpqa/resolve/main/README.md"
     response = response_cls(status, request=http.Request("GET", url))
