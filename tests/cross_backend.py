@@ -41,3 +41,20 @@ def seeded_runs_agree(backend):
     assert [g.token_ids for g in other] != [g.token_ids for g in first]
     return first
 
+
+
+def assert_sweep_matches(backend, reference):
+    """A sweep over caps and ignores gives the reference backend's generations and token counts,
+    and some points continued an answer (the path the sweep adds to each backend)."""
+    from s1kit.budget.config import SamplingConfig
+    from s1kit.sweep import Point, run_sweep
+
+    grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
+    base = BudgetConfig(max_answer_tokens=8)
+    seeds = list(range(len(QUESTIONS)))
+    got = run_sweep(backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    want = run_sweep(reference, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    for point in grid:
+        assert_same(got.generations[point], want.generations[point])
+    assert got.decoded == want.decoded
+    assert got.decoded_tokens > got.top_tokens

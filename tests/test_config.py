@@ -106,19 +106,6 @@ def test_budget_config_defaults():
         (dict(seed=1.5), ["seed", "got 1.5"]),
         (dict(seed="0"), ["seed", "got '0'"]),
         (dict(seed=None), ["seed", "got None"]),
-    ),
-)
-def test_sampling_config_rejects(kwargs, fragments):
-    with pytest.raises(S1kitError) as excinfo:
-        SamplingConfig(**kwargs)
-    message = str(excinfo.value)
-    for fragment in fragments:
-        assert fragment in message
-
-
-@pytest.mark.parametrize(
-    "kwargs, fragments",
-    cases(
         # Values of the wrong type (a quoted YAML value, a missing one) must fail with the
         # project's error naming the field, not a TypeError from a comparison.
         (dict(temperature="0.7"), ["temperature", "'0.7'"]),
@@ -127,7 +114,7 @@ def test_sampling_config_rejects(kwargs, fragments):
         (dict(top_p=None), ["top_p", "None"]),
     ),
 )
-def test_sampling_config_rejects_non_numbers(kwargs, fragments):
+def test_sampling_config_rejects(kwargs, fragments):
     with pytest.raises(S1kitError) as excinfo:
         SamplingConfig(**kwargs)
     message = str(excinfo.value)

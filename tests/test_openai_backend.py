@@ -23,7 +23,7 @@ import pytest
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.runner import generate
 
-from cross_backend import BUDGETS, QUESTIONS, SEEDED_BUDGET, assert_same, seeded_runs_agree
+from cross_backend import BUDGETS, QUESTIONS, SEEDED_BUDGET, assert_same, assert_sweep_matches, seeded_runs_agree
 from s1kit.errors import S1kitError
 
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
@@ -462,14 +462,4 @@ def test_text_rounds_over_http_equal_hf(vllm_server, smollm2_backend, smollm2_te
 @pytest.mark.slow
 def test_sweep_continuations_over_http_equal_hf(openai_backend, smollm2_backend):
     """Continued answers go by rounds from the shared prefix, sent once in the prompt."""
-    from s1kit.budget.config import SamplingConfig
-    from s1kit.sweep import Point, run_sweep
-
-    grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
-    base = BudgetConfig(max_answer_tokens=8)
-    seeds = list(range(len(QUESTIONS)))
-    got = run_sweep(openai_backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
-    want = run_sweep(smollm2_backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
-    for point in grid:
-        assert_same(got.generations[point], want.generations[point])
-    assert got.decoded_tokens > got.top_tokens
+    assert_sweep_matches(openai_backend, smollm2_backend)

