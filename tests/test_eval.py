@@ -52,12 +52,10 @@ def test_eval_writes_consistent_files(tmp_path, smollm2_dir):
 
 
 def test_interrupted_run_resumes_to_the_same_rows(tmp_path, smollm2_dir, monkeypatch):
-    import s1kit.eval_run as eval_run
     import s1kit.sweep as sweep
     from s1kit.evaluate import main
 
-    monkeypatch.setattr(eval_run, "CHUNK_UNITS", 1)
-    whole = config(tmp_path, out=str(tmp_path / "whole"))
+    whole = config(tmp_path, out=str(tmp_path / "whole"), chunk_units=1)
     main(whole)
     expected = (tmp_path / "whole" / "samples.jsonl").read_bytes()
 
@@ -72,7 +70,7 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path, smollm2_dir, monkeyp
 
     monkeypatch.setattr(sweep, "run_sweep", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        main(config(tmp_path))
+        main(config(tmp_path, chunk_units=1))
     path = tmp_path / "run" / "samples.jsonl"
     assert len(path.read_text().splitlines()) == 2 * 6
     with path.open("a") as sink:
@@ -80,7 +78,7 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path, smollm2_dir, monkeyp
     monkeypatch.setattr(sweep, "run_sweep", real)
     resumed_calls = []
     monkeypatch.setattr(sweep, "run_sweep", lambda b, q, *a, **k: resumed_calls.append(len(q)) or real(b, q, *a, **k))
-    main(config(tmp_path, resume=True))
+    main(config(tmp_path, resume=True, chunk_units=1))
     assert resumed_calls == [1]  # only the unit that was not saved
     assert path.read_bytes() == expected
 
@@ -153,3 +151,54 @@ def test_samples_give_pass_maj_and_cov(tmp_path, smollm2_dir):
         assert point["pass@1"] == pytest.approx(point["accuracy"])
         assert point["pass@3"] == pytest.approx(point["cov@3"])  # n == k: both are "any of the 3 correct"
     assert "maj@3" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_eval_with_a_judge_records_and_reports_its_verdicts(tmp_path, smollm2_dir):
+    from s1kit.evaluate import main
+
+    metrics = main(config(tmp_path, limit=2, budgets=[8], num_ignore=[0], judge="smollm2-135m",
+                          judge_max_thinking_tokens=4))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    judged = [r for r in rows if r["judged"]]
+    assert len(judged) == sum(not r["rule_correct"] for r in rows)  # fallback: only the rules' wrong rows
+    assert metrics["grading"]["judge"] == "smollm2-135m" and metrics["grading"]["judged"] == len(judged)
+    assert metrics["points"][0]["accuracy"] == sum(r["correct"] for r in rows) / len(rows)
+    assert "by the judge smollm2-135m (fallback)" in (tmp_path / "run" / "report.md").read_text()
+    with pytest.raises(S1kitError, match=r"judge_mode: 'fallback' there, 'always' now"):
+        main(config(tmp_path, limit=2, budgets=[8], num_ignore=[0], judge="smollm2-135m", judge_mode="always",
+                    resume=True))
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, smollm2_dir):
+    """A real kill -9 of an `s1kit eval` process: nothing can be flushed or cleaned up."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["eval", "--task", "aime24", "--data-dir", str(DATA), "--limit", "12", "--budgets", "8,16",
+            "--max-answer-tokens", "8", "--chunk-units", "1", "--device", "cpu"]
+    whole = tmp_path / "whole"
+    assert runner.invoke(app, [*args, "--out", str(whole)]).exit_code == 0
+    out = tmp_path / "killed"
+    samples = out / "samples.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "s1kit", *args, "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not (samples.exists() and len(samples.read_bytes().splitlines()) >= 4):  # two units saved
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no units were written within 300 s"
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    saved = len(samples.read_bytes().splitlines())
+    assert saved < 12 * 2, "every unit was saved before the kill; nothing left to resume"
+    result = runner.invoke(app, [*args, "--out", str(out), "--resume"])
+    assert result.exit_code == 0, result.output
+    assert samples.read_bytes() == (whole / "samples.jsonl").read_bytes()
+    assert json.loads((out / "metrics.json").read_text()) == json.loads((whole / "metrics.json").read_text())

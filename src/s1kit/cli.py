@@ -60,6 +60,12 @@ MaxRetriesOption = Annotated[int, typer.Option(help="openai: retries with backof
 TokenizerOption = Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model); none: count tokens from the server's usage figures.")]
 ChatTemplateOption = Annotated[Optional[Path], typer.Option(help="openai without a local tokenizer: Jinja chat template file (default: ChatML).")]
 ServerForcingOption = Annotated[bool, typer.Option(help="openai: the server forces in-engine (vLLM with s1kit's logits processor); else rounds.")]
+JudgeOption = Annotated[Optional[str], typer.Option(help="LLM judge model for grading (any backend); default: the rules alone.")]
+JudgeBackendOption = Annotated[str, typer.Option(help="Backend of the judge: hf, vllm or openai.")]
+JudgeModeOption = Annotated[str, typer.Option(help="fallback: judge only rows the rules grade wrong; always: every row.")]
+JudgeThinkingOption = Annotated[int, typer.Option(help="Cap on the judge's thinking tokens before its verdict.")]
+JudgeTemplateOption = Annotated[Optional[Path], typer.Option(help="Judge prompt file with {question}, {gold}, {response} (default: built in).")]
+JudgeBaseUrlOption = Annotated[Optional[str], typer.Option(help="openai judge: its server URL (default: --base-url).")]
 
 
 def backend_config(chat_template: Path | None = None, **options):
@@ -194,6 +200,13 @@ def eval_command(
     tokenizer: TokenizerOption = None,
     chat_template: ChatTemplateOption = None,
     server_forcing: ServerForcingOption = False,
+    judge: JudgeOption = None,
+    judge_backend: JudgeBackendOption = "hf",
+    judge_mode: JudgeModeOption = "fallback",
+    judge_max_thinking_tokens: JudgeThinkingOption = 256,
+    judge_template: JudgeTemplateOption = None,
+    judge_base_url: JudgeBaseUrlOption = None,
+    chunk_units: Annotated[int, typer.Option(help="Units (question, sample) generated between two writes of samples.jsonl.")] = 32,
 ) -> None:
     """Test-time scaling curve of a model on a task: accuracy against thinking tokens, with the paper's metrics.
 
@@ -208,6 +221,9 @@ def eval_command(
         max_answer_tokens=max_answer_tokens, samples=samples, temperature=temperature, top_p=top_p, seed=seed,
         limit=limit, data_dir=data_dir, out=out, resume=resume, system_prompt=system_prompt, batch_size=batch_size,
         question_field=question_field, answer_field=answer_field, id_field=id_field, kind=kind,
+        judge=judge, judge_backend=judge_backend, judge_mode=judge_mode, judge_max_thinking_tokens=judge_max_thinking_tokens,
+        judge_template=None if judge_template is None else str(judge_template), judge_base_url=judge_base_url,
+        chunk_units=chunk_units,
     )
     metrics = main(config, backend_config(
         device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
@@ -229,13 +245,31 @@ def grade(
     answer_field: Annotated[str, typer.Option(help="Field holding the gold answer.")] = "answer",
     kind: Annotated[str, typer.Option(help="math (math-verify), integer (AIME) or choice (A-D).")] = "math",
     out: Annotated[Optional[Path], typer.Option(help="Write here instead of in place.")] = None,
+    question_field: Annotated[str, typer.Option(help="Field holding the question (shown to a judge; optional).")] = "question",
+    judge: JudgeOption = None,
+    judge_backend: JudgeBackendOption = "hf",
+    judge_mode: JudgeModeOption = "fallback",
+    judge_max_thinking_tokens: JudgeThinkingOption = 256,
+    judge_template: JudgeTemplateOption = None,
+    judge_base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
+    device: DeviceOption = "auto",
 ) -> None:
     """Grade existing outputs; the file is written back with extracted_answer and correct fields."""
     from s1kit.grade import main
 
-    summary = main(file, response_field, answer_field, kind, out)
+    judge_config = None
+    if judge is not None:
+        from s1kit.judge import JudgeConfig
+
+        judge_config = JudgeConfig(model=judge, backend=judge_backend, mode=judge_mode,
+                                   max_thinking_tokens=judge_max_thinking_tokens,
+                                   template=None if judge_template is None else str(judge_template))
+    summary = main(file, response_field, answer_field, kind, out, question_field=question_field, judge=judge_config,
+                   backend_config=backend_config(base_url=judge_base_url, device=device))
     typer.echo(f"{summary['correct']}/{summary['rows']} correct ({100 * summary['accuracy']:.1f}%); "
-               f"no answer: {summary['no_answer']}; grading timeouts: {summary['timeouts']}")
+               f"no answer: {summary['no_answer']}; grading timeouts: {summary['timeouts']}"
+               + (f"; judge saw {summary['judged']} rows, overturned {summary['overturned']}, "
+                  f"unreadable {summary['unreadable']}" if judge is not None else ""))
 
 
 @app.command()

@@ -76,7 +76,7 @@ def compute_metrics(config, rows: list[dict]) -> dict:
     decoded = sum(r["decoded_tokens"] for r in rows)
     top_alone = sum(r["output_tokens"] for r in by_point.get(top, []))
     return {
-        "task": config.task, "model": config.model, "backend": config.backend,
+        "task": config.task, "model": config.model, "backend": config.backend, "grading": grading_summary(config, rows),
         "questions": points[0]["questions"], "samples_per_question": config.samples,
         "points": points,
         "curves": curves(points, swept_budgets=bool(config.budgets) and len(config.budgets) > 1),
@@ -86,3 +86,12 @@ def compute_metrics(config, rows: list[dict]) -> dict:
             "ratio_to_largest": decoded / top_alone if top_alone else None,
         },
     }
+
+
+def grading_summary(config, rows: list[dict]) -> dict:
+    """How the rows were graded: the rules alone, or with a judge (and what the judge changed)."""
+    if config.judge is None:
+        return {"judge": None}
+    from s1kit.judge import judge_counts
+
+    return {"judge": config.judge, "judge_mode": config.judge_mode, **judge_counts(rows)}

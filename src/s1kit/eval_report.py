@@ -26,6 +26,11 @@ def report_markdown(metrics: dict) -> str:
             f"{p['avg_thinking_tokens']:.1f} | {p['avg_answer_tokens']:.1f} | {p['avg_waits']:.2f} | "
             f"{100 * p['forced_end_share']:.0f}% | {100 * p['no_answer_share']:.0f}% | {100 * p['control']:.0f}% |"
             + "".join(f" {100 * p[k]:.1f} |" if k in p else " - |" for k in extra))
+    judge = metrics.get("grading", {})
+    if judge.get("judge"):
+        lines += ["", f"Graded by the rules, then by the judge {judge['judge']} ({judge['judge_mode']}): it saw "
+                      f"{judge['judged']} rows, overturned {judge['overturned']} rule verdicts, and gave "
+                      f"{judge['unreadable']} unreadable replies (the rules' verdict stands there)."]
     lines += ["", "## The paper's metrics (s1, Section 3.2)", "",
               "Scaling is the average slope over all pairs of points, in accuracy points per doubling of "
               "thinking tokens (the convention that reproduces the paper's Table 3).", "",

@@ -11,10 +11,6 @@ from s1kit.grading import grade
 from s1kit.jsonl import write_atomic
 from s1kit.sweep import output_tokens
 
-CHUNK_UNITS = 32
-"""Units generated between two writes: what an interruption can cost at most."""
-
-
 def unit_seed(config, question_index: int, sample: int) -> int:
     """The seed of one (question, sample): fixed by its index, whatever was done before."""
     return request_seed(config.seed, question_index * config.samples + sample)
@@ -56,8 +52,9 @@ def make_row(config, task_kind: str, example, question_index: int, sample: int, 
     }
 
 
-def run_units(backend, config, task, examples, out: Path) -> list[dict]:
-    """Generate and grade every unit not done yet; rows are appended chunk by chunk."""
+def run_units(backend, config, task, examples, out: Path, judge=None) -> list[dict]:
+    """Generate and grade every unit not done yet; rows are appended chunk by chunk (graded by the
+    rules, then by the judge if there is one, before they are written)."""
     from tqdm.auto import tqdm
 
     from s1kit import sweep
@@ -72,14 +69,16 @@ def run_units(backend, config, task, examples, out: Path) -> list[dict]:
     sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p, seed=config.seed)
     bar = tqdm(total=len(examples) * config.samples, initial=len(done), desc=f"eval {config.task}", unit="unit")
     with path.open("a", encoding="utf-8") as sink:
-        for start in range(0, len(todo), CHUNK_UNITS):
-            chunk = todo[start : start + CHUNK_UNITS]
+        for start in range(0, len(todo), config.chunk_units):
+            chunk = todo[start : start + config.chunk_units]
             result = sweep.run_sweep(backend, [examples[qi].question for qi, _ in chunk], points, base, sampling,
                                seeds=[unit_seed(config, qi, s) for qi, s in chunk], fmt=config.format,
                                system_prompt=config.system_prompt, batch_size=config.batch_size, progress=False)
             new = [make_row(config, task.kind, examples[qi], qi, s, point, gens[j], result.decoded[point][j])
                    for point, gens in result.generations.items() for j, (qi, s) in enumerate(chunk)]
             new.sort(key=row_key)
+            if judge is not None:
+                judge.apply(new)
             sink.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new))
             sink.flush()
             rows += new

@@ -18,12 +18,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError
 
 RESULT_FIELDS = ("task", "model", "backend", "format", "budgets", "num_ignore", "min_thinking_tokens", "wait_string",
                  "answer_prefix", "max_answer_tokens", "samples", "temperature", "top_p", "seed", "limit",
-                 "system_prompt", "question_field", "answer_field", "id_field", "kind")
+                 "system_prompt", "question_field", "answer_field", "id_field", "kind", "judge", "judge_backend",
+                 "judge_mode", "judge_max_thinking_tokens", "judge_template")
 """Fields that change the results: --resume refuses a directory made with other values."""
 
 
@@ -61,6 +63,21 @@ class EvalConfig:
     id_field: str | None = None
     kind: str | None = None
     """jsonl:PATH tasks: how answers are graded: math, integer or choice (default math)."""
+    judge: str | None = None
+    """An LLM judge model for grading (see judge.py); None: the rules alone."""
+    judge_backend: str = "hf"
+    """Backend that runs the judge: hf, vllm or openai."""
+    judge_mode: str = "fallback"
+    """fallback: the judge sees only rows the rules grade wrong; always: every row."""
+    judge_max_thinking_tokens: int = 256
+    """Cap on the judge's thinking before its verdict."""
+    judge_template: str | None = None
+    """Judge prompt template file; default: s1kit's templates/judge.txt."""
+    judge_base_url: str | None = None
+    """openai judge: its server's URL (default: the model's --base-url)."""
+    chunk_units: int = 32
+    """Units (question, sample) generated between two writes of samples.jsonl: the most work an
+    interruption can cost."""
 
     def __post_init__(self) -> None:
         if self.budgets is not None:
@@ -77,6 +94,10 @@ class EvalConfig:
         if self.samples > 1 and self.temperature == 0:
             raise S1kitError(f"--samples {self.samples} with --temperature 0 gives {self.samples} identical samples; "
                              "pass --temperature above 0 (e.g. 0.7) or --samples 1")
+        if isinstance(self.chunk_units, bool) or not isinstance(self.chunk_units, int) or self.chunk_units < 1:
+            raise S1kitError(f"chunk_units must be a positive integer, got {self.chunk_units!r}")
+        if self.judge is not None:
+            self.judge_config()
         self.base_budget()  # min vs caps, answer limits: BudgetConfig's own checks
         SamplingConfig(temperature=self.temperature, top_p=self.top_p, seed=self.seed)
 
@@ -85,6 +106,13 @@ class EvalConfig:
         return BudgetConfig(max_thinking_tokens=min(self.budgets) if self.budgets else None,
                             min_thinking_tokens=self.min_thinking_tokens, wait_string=self.wait_string,
                             answer_prefix=self.answer_prefix, max_answer_tokens=self.max_answer_tokens)
+
+    def judge_config(self):
+        from s1kit.judge import JudgeConfig
+
+        return JudgeConfig(model=self.judge, backend=self.judge_backend, mode=self.judge_mode,
+                           max_thinking_tokens=self.judge_max_thinking_tokens, template=self.judge_template,
+                           batch_size=self.batch_size)
 
     def points(self):
         from s1kit.sweep import Point
@@ -134,10 +162,18 @@ def main(config: EvalConfig, backend_config=None) -> dict:
     from s1kit.eval_run import run_units, summarize
 
     engine = load_backend(config.backend, config.model, backend_config)
+    judge = None
     try:
-        rows = run_units(engine, config, task, examples, out)
+        if config.judge is not None:
+            from s1kit.judge import Judge
+
+            judge_backend = dataclasses.replace(backend_config or BackendConfig(),
+                                                **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
+            judge = Judge(config.judge_config(), backend_config=judge_backend)
+        rows = run_units(engine, config, task, examples, out, judge)
     finally:
-        close = getattr(engine, "close", None)
-        if close is not None:
-            close()
+        for model in (engine, judge):
+            close = getattr(model, "close", None)
+            if close is not None:
+                close()
     return summarize(config, rows, out)

@@ -17,8 +17,13 @@ from s1kit.grading import check_kind, grade
 from s1kit.jsonl import check_file, read_lines, write_atomic
 
 
-def main(path: Path, response_field: str, answer_field: str, kind: str = "math", out: Path | None = None) -> dict:
-    """Grade every row of ``path``, write the graded rows to ``out`` (default: ``path``), return a summary."""
+def main(path: Path, response_field: str, answer_field: str, kind: str = "math", out: Path | None = None,
+         question_field: str = "question", judge=None, backend_config=None) -> dict:
+    """Grade every row of ``path``, write the graded rows to ``out`` (default: ``path``), return a summary.
+
+    With ``judge`` (a :class:`s1kit.judge.JudgeConfig`) the judge model grades after the rules
+    (see judge.py); rows then also get ``rule_correct``, ``judged``, ``judge_verdict`` and ``judge_reply``.
+    """
     from tqdm import tqdm
 
     check_kind(kind)
@@ -27,21 +32,32 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
     if not target.parent.is_dir():
         raise S1kitError(f"{target}: its folder does not exist; create it or pick another output path")
     rows = _read_rows(path, response_field, answer_field)
-    correct = no_answer = timeouts = 0
+    no_answer = timeouts = 0
     for row in tqdm(rows, desc=f"grading {path.name}", unit="row"):
         result = grade(row[response_field], str(row[answer_field]), kind)
         row["extracted_answer"] = result.extracted
         row["correct"] = result.correct
-        correct += result.correct
         no_answer += result.extracted is None
         timeouts += result.timed_out
+    summary = {}
+    if judge is not None:
+        from s1kit.judge import Judge, judge_counts
+
+        model = Judge(judge, backend_config=backend_config)
+        try:
+            model.apply(rows, question_field=question_field, response_field=response_field, gold_field=answer_field)
+        finally:
+            model.close()
+        summary = judge_counts(rows)
     write_atomic(target, rows)
+    correct = sum(bool(r["correct"]) for r in rows)
     return {
         "rows": len(rows),
         "correct": correct,
         "accuracy": correct / len(rows),
         "no_answer": no_answer,
         "timeouts": timeouts,
+        **summary,
     }
 
 

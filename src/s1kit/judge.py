@@ -1,0 +1,181 @@
+"""An optional LLM judge for grading (issue 4), through any s1kit backend.
+
+The rule-based grader (``s1kit.grading``) is exact but literal: an answer written in a form it does
+not parse ("x = 1/2 or x = -3", "B) 42 m/s") counts as wrong. The s1 reference fixed this with a
+paid gpt-4o-mini; here the judge is any model an s1kit backend can run (hf, vllm, or an
+OpenAI-compatible server), asked with a template file (``templates/judge.txt``, or your own with
+``{question}``, ``{gold}`` and ``{response}`` in it) to answer YES or NO.
+
+The judge is itself budget-forced: it thinks at most ``max_thinking_tokens`` (reasoning judges
+decide better after a few hundred tokens), then answers in at most ``max_answer_tokens``. Its
+verdict is the first YES or NO of its answer; anything else is *unreadable*.
+
+Modes:
+
+- ``fallback`` (default): the judge sees only rows the rules grade wrong; a YES makes them correct.
+  One call per such row; the rules' correct verdicts stand (the rules do not give false positives
+  on what they parse, the judge might).
+- ``always``: the judge decides every row; where its verdict is unreadable the rules' verdict
+  stands, and the row says so (``judge_verdict`` is null).
+
+Every row keeps the rules' verdict in ``rule_correct`` and says whether the judge saw it
+(``judged``); a judged row has the judge's verdict in ``judge_verdict`` (true, false, or null when
+unreadable) and its reply in ``judge_reply``, so a run can be audited and re-scored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+
+JUDGE_MODES = ("fallback", "always")
+RESPONSE_CHARS = 2000
+"""Most characters of a response the judge sees when it has no answer section: thinking can be
+tens of thousands of tokens, and its end is where the answer is."""
+
+_VERDICT = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+
+
+@dataclass
+class JudgeConfig:
+    model: str
+    """The judge model: built-in alias, local checkpoint, hub id, or a server's model name."""
+    backend: str = "hf"
+    """Backend that runs the judge: hf, vllm or openai."""
+    mode: str = "fallback"
+    """fallback: judge only rows the rules grade wrong; always: judge every row."""
+    format: str = "auto"
+    """Chat format of the judge model: s1, think-tags or auto."""
+    max_thinking_tokens: int = 256
+    """Cap on the judge's thinking before it must answer."""
+    max_answer_tokens: int = 16
+    """Most tokens of the judge's answer (one word is asked for)."""
+    template: str | None = None
+    """Prompt template file with {question}, {gold} and {response}; default: templates/judge.txt."""
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.mode not in JUDGE_MODES:
+            raise S1kitError(f"unknown judge mode '{self.mode}'; choose from {', '.join(JUDGE_MODES)}")
+        from s1kit.backends import BACKENDS
+        from s1kit.budget.config import BudgetConfig
+
+        if self.backend not in BACKENDS:
+            raise S1kitError(f"unknown judge backend '{self.backend}'; choose from {', '.join(BACKENDS)}")
+        self.budget()  # positive token limits, checked by BudgetConfig
+        if self.template is not None:
+            load_template(self.template)
+
+    def budget(self):
+        from s1kit.budget.config import BudgetConfig
+
+        return BudgetConfig(max_thinking_tokens=self.max_thinking_tokens, max_answer_tokens=self.max_answer_tokens,
+                            answer_prefix="Verdict:")
+
+
+def load_template(path: str | None) -> str:
+    """The judge prompt template; a custom one must hold every placeholder."""
+    if path is None:
+        return resources.files("s1kit").joinpath("templates/judge.txt").read_text(encoding="utf-8")
+    file = Path(path)
+    if not file.is_file():
+        raise S1kitError(f"judge template {path} does not exist; pass a text file with {{question}}, {{gold}} and {{response}}")
+    text = file.read_text(encoding="utf-8")
+    missing = [p for p in ("{question}", "{gold}", "{response}") if p not in text]
+    if missing:
+        raise S1kitError(f"judge template {path} lacks {', '.join(missing)}; the judge needs the problem, "
+                         "the reference answer and the response")
+    return text
+
+
+def judged_part(response: str) -> str:
+    """What the judge reads of a response: its answer section, else the end of the whole text."""
+    from s1kit.grading import answer_section
+
+    section = answer_section(response)
+    if section:
+        return section
+    text = response.strip()
+    return text if len(text) <= RESPONSE_CHARS else "..." + text[-RESPONSE_CHARS:]
+
+
+def judge_prompt(template: str, question: str, gold: str, response: str) -> str:
+    # Plain replacement, not str.format: LaTeX braces in the values must stay as they are.
+    return (template.replace("{question}", question.strip()).replace("{gold}", str(gold).strip())
+            .replace("{response}", judged_part(response)))
+
+
+def parse_verdict(reply: str) -> bool | None:
+    """The first YES or NO of the judge's reply (any case, as a whole word); None if neither."""
+    match = _VERDICT.search(reply)
+    return None if match is None else match.group(1).lower() == "yes"
+
+
+@dataclass
+class Verdict:
+    correct: bool | None
+    """The judge's decision; None when its reply holds neither YES nor NO."""
+    reply: str
+    """The judge's answer text."""
+
+
+class Judge:
+    """Asks a judge model about (question, gold, response) triples, in batches."""
+
+    def __init__(self, config: JudgeConfig, backend=None, backend_config=None):
+        self.config = config
+        self.template = load_template(config.template)
+        if backend is None:
+            from s1kit.backends import load_backend
+
+            backend = load_backend(config.backend, config.model, backend_config)
+        self.backend = backend
+        self.calls = 0
+
+    def verdicts(self, items: Sequence[tuple[str, str, str]]) -> list[Verdict]:
+        from s1kit.budget.config import SamplingConfig
+        from s1kit.budget.runner import generate
+
+        if not items:
+            return []
+        prompts = [judge_prompt(self.template, q, gold, response) for q, gold, response in items]
+        # Greedy: a grade must not depend on a seed.
+        generations = generate(self.backend, prompts, self.config.budget(), SamplingConfig(), fmt=self.config.format,
+                               batch_size=self.config.batch_size, progress=False)
+        self.calls += len(prompts)
+        return [Verdict(parse_verdict(g.answer), g.answer.strip()) for g in generations]
+
+    def apply(self, rows: list[dict], question_field: str = "question", response_field: str = "text",
+              gold_field: str = "gold") -> None:
+        """Judge graded rows in place: ``correct`` becomes the combined verdict (see the module doc)."""
+        chosen = [r for r in rows if self.config.mode == "always" or not r["correct"]]
+        verdicts = self.verdicts([(str(r.get(question_field) or ""), str(r[gold_field]), r[response_field])
+                                  for r in chosen])
+        for row in rows:
+            row["rule_correct"] = bool(row["correct"])
+            row["judged"] = False
+            row["judge_verdict"] = None
+            row["judge_reply"] = None
+        for row, verdict in zip(chosen, verdicts):
+            row["judged"] = True
+            row["judge_verdict"] = verdict.correct
+            row["judge_reply"] = verdict.reply
+            if verdict.correct is not None:
+                row["correct"] = verdict.correct
+
+    def close(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
+
+
+def judge_counts(rows: list[dict]) -> dict:
+    """What the judge did to graded rows: how many it saw, overturned, and could not read."""
+    judged = [r for r in rows if r.get("judged")]
+    return {"judged": len(judged), "overturned": sum(r["correct"] != r["rule_correct"] for r in judged),
+            "unreadable": sum(r["judge_verdict"] is None for r in judged)}
