@@ -310,3 +310,30 @@ def test_performance():
         performance([])
     with pytest.raises(S1kitError, match="is 56.7"):
         performance([(7320, 56.7)])
+
+
+@pytest.mark.parametrize(
+    "scores, correct, k, expected",
+    [
+        ([0.1, 0.9, 0.5], [False, True, False], 3, True),   # the top score is the right one
+        ([0.1, 0.9, 0.5], [False, True, False], 1, False),  # only the first sample is looked at
+        ([3, 1, 7], [True, False, False], 2, True),         # 7 is outside the first 2
+        ([-5, -5, -9], [True, True, False], 3, True),       # a tie between two right ones
+    ],
+)
+def test_best_of_k_picks_the_top_score_of_the_first_k(scores, correct, k, expected):
+    from s1kit.metrics import best_of_k
+
+    assert best_of_k(scores, correct, k, seed=0) is expected
+
+
+def test_best_of_k_ties_are_broken_by_the_seed_and_bad_scores_named():
+    from s1kit.metrics import best_of_k
+
+    picks = {best_of_k([1.0, 1.0], [True, False], 2, seed) for seed in range(20)}
+    assert picks == {True, False}  # either tied sample, depending on the seed
+    assert all(best_of_k([1.0, 1.0], [True, False], 2, 5) == best_of_k([1.0, 1.0], [True, False], 2, 5) for _ in range(3))
+    with pytest.raises(S1kitError, match=r"scores\[1\] is nan; a scorer must return a finite number"):
+        best_of_k([1.0, float("nan")], [True, False], 2, 0)
+    with pytest.raises(S1kitError, match="2 scores but 1 correctness flags"):
+        best_of_k([1.0, 2.0], [True], 1, 0)

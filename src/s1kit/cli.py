@@ -164,6 +164,7 @@ def demo(
 @user_errors
 def eval_command(
     task: Annotated[str, typer.Option(help="aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH.")],
+    method: Annotated[str, typer.Option(help="budget-forcing, token-conditional, token-conditional+bf, step-conditional, step-conditional+bf, class-conditional, rejection, majority or best-of-n.")] = "budget-forcing",
     model: ModelOption = "smollm2-135m",
     backend: BackendOption = "hf",
     format: FormatOption = "auto",
@@ -173,10 +174,13 @@ def eval_command(
     wait_string: WaitStringOption = "Wait",
     answer_prefix: AnswerPrefixOption = "Final Answer:",
     max_answer_tokens: MaxAnswerOption = 1024,
-    samples: Annotated[int, typer.Option(help="Samples per question (pass@k, maj@k, cov@k).")] = 1,
-    temperature: TemperatureOption = 0.0,
+    samples: Annotated[int, typer.Option(help="Samples per question (pass@k, maj@k, cov@k; K of majority and best-of-n).")] = 1,
+    temperature: Annotated[Optional[float], typer.Option(help="Default: 0 (greedy), or 1 for rejection, majority and best-of-n.")] = None,
     top_p: TopPOption = 1.0,
     seed: Annotated[int, typer.Option(help="Base seed; each (question, sample) gets its own.")] = 0,
+    tokens_per_step: Annotated[int, typer.Option(help="step-conditional: tokens per step (s1: about 100).")] = 100,
+    max_tries: Annotated[int, typer.Option(help="rejection: most tries per (question, sample).")] = 64,
+    scorer: Annotated[str, typer.Option(help="best-of-n: shortest, longest, or module:function scoring a row.")] = "shortest",
     limit: Annotated[Optional[int], typer.Option(help="First N questions only.")] = None,
     data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files instead of the hub (default: $S1KIT_DATA_DIR).")] = None,
     out: Annotated[str, typer.Option(help="Output directory.")] = "runs/eval",
@@ -215,7 +219,7 @@ def eval_command(
     from s1kit.evaluate import EvalConfig, main
 
     config = EvalConfig(
-        task=task, model=model, backend=backend, format=format,
+        task=task, method=method, tokens_per_step=tokens_per_step, max_tries=max_tries, scorer=scorer, model=model, backend=backend, format=format,
         budgets=parse_budgets(budgets) if budgets else None, num_ignore=parse_counts(num_ignore, "--num-ignore"),
         min_thinking_tokens=min_thinking_tokens, wait_string=wait_string, answer_prefix=answer_prefix,
         max_answer_tokens=max_answer_tokens, samples=samples, temperature=temperature, top_p=top_p, seed=seed,
@@ -279,16 +283,25 @@ def plot(
     out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("scaling.png"),
 ) -> None:
     """Overlay the scaling curves of several eval runs on one log2 thinking-token axis."""
+    from s1kit.compare import load_runs
     from s1kit.plots import plot_runs
 
-    loaded = []
-    for run in runs:
-        path = run / "metrics.json"
-        if not path.is_file():
-            raise S1kitError(f"{run} has no metrics.json; pass directories written by s1kit eval")
-        metrics = json.loads(path.read_text())
-        loaded.append((f"{run.name} ({metrics.get('model', '?')})", metrics))
+    loaded = [(f"{name} ({metrics.get('model', '?')})", metrics) for name, metrics in load_runs(runs)]
     typer.echo(f"wrote {plot_runs(loaded, out)}")
+
+
+@app.command()
+@user_errors
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Eval output directories, one per method (each with metrics.json).")],
+    out: Annotated[Path, typer.Option(help="PNG to write; the table goes next to it as .md.")] = Path("compare.png"),
+) -> None:
+    """Methods side by side: a table shaped like s1's Table 3 and every curve on one thinking-token axis."""
+    from s1kit.compare import main
+
+    text, table, figure = main(runs, out)
+    typer.echo(text)
+    typer.echo(f"wrote {table} and {figure}")
 
 
 def parse_counts(text: str, flag: str) -> list[int]:

@@ -9,7 +9,8 @@ from s1kit.errors import S1kitError
 
 
 def _point_key(row: dict) -> tuple:
-    return (row["max_thinking_tokens"], row["num_ignore"])
+    # No budget sorts last: it is the largest.
+    return (row["budget"] is None, row["budget"] or 0, row["num_ignore"], row["variant"])
 
 
 def point_metrics(rows: list[dict], min_thinking_tokens: int, samples: int, seed: int) -> dict:
@@ -20,9 +21,10 @@ def point_metrics(rows: list[dict], min_thinking_tokens: int, samples: int, seed
     correct = [[bool(r["correct"]) for r in rs] for rs in per_question.values()]
     estimate = metrics.accuracy([sum(c) / len(c) for c in correct])
     thinking = [r["thinking_tokens"] for r in rows]
-    cap = rows[0]["max_thinking_tokens"]
+    first = rows[0]
     entry = {
-        "max_thinking_tokens": cap, "num_ignore": rows[0]["num_ignore"],
+        "budget": first["budget"], "max_thinking_tokens": first["max_thinking_tokens"],
+        "num_ignore": first["num_ignore"], "variant": first["variant"], "label": _label(first),
         "questions": len(per_question), "samples": len(rows),
         "accuracy": estimate.value, "stderr": estimate.stderr,
         "avg_thinking_tokens": sum(thinking) / len(thinking),
@@ -30,8 +32,12 @@ def point_metrics(rows: list[dict], min_thinking_tokens: int, samples: int, seed
         "avg_waits": sum(r["waits_inserted"] for r in rows) / len(rows),
         "forced_end_share": sum(bool(r["forced_end"]) for r in rows) / len(rows),
         "no_answer_share": sum(r["extracted_answer"] is None for r in rows) / len(rows),
-        "control": metrics.control(thinking, cap, min_thinking_tokens),
+        # Budget forcing only forces within a cap, so the share within the budget is per sample.
+        "control": metrics.control(thinking, first["budget"], min_thinking_tokens),
     }
+    if "tries" in first:
+        entry["avg_tries"] = sum(r["tries"] for r in rows) / len(rows)
+        entry["accepted_share"] = sum(bool(r["accepted"]) for r in rows) / len(rows)
     if samples > 1 and all(len(c) == samples for c in correct):
         answers = [[r["extracted_answer"] for r in rs] for rs in per_question.values()]
         entry[f"pass@{samples}"] = metrics.mean_pass_at_k(correct, samples)
@@ -41,26 +47,60 @@ def point_metrics(rows: list[dict], min_thinking_tokens: int, samples: int, seed
     return entry
 
 
-def curves(points: list[dict], swept_budgets: bool) -> list[dict]:
-    """Accuracy-vs-thinking curves: one per number of ignores when caps are swept, else one over
-    the ignores. Each gets the paper's Control, Scaling (percentage points per doubling of
-    thinking tokens, see metrics.scaling) and Performance."""
+def _label(row: dict) -> str:
+    if row["variant"]:
+        return row["variant"]
+    name = "no budget" if row["budget"] is None else str(row["budget"])
+    return name if not row["num_ignore"] else f"{name}, {row['num_ignore']} ign."
+
+
+def curve(label: str, members: list[dict], control: float | None, kind: str = "sequential") -> dict:
+    """A curve of points sorted by thinking tokens, with the paper's Scaling and Performance."""
+    members = sorted(members, key=lambda p: p["avg_thinking_tokens"])
+    xy = [(p["avg_thinking_tokens"], p["accuracy"]) for p in members]
+    xs = [x for x, _ in xy]
+    usable = len(xy) >= 2 and len(set(xs)) == len(xs) and min(xs) > 0
+    return {
+        "label": label, "kind": kind,
+        "series": [{"x": p["avg_thinking_tokens"], "accuracy": p["accuracy"], "stderr": p["stderr"], "label": p["label"]}
+                   for p in members],
+        "control": control,
+        "scaling": metrics.scaling(xy) if usable else None,
+        "performance": metrics.performance(xy),
+    }
+
+
+def sequential_curves(method: str, points: list[dict]) -> list[dict]:
+    """One curve per number of ignores when budgets are swept, else one over the ignores.
+    Control checks each point's mean thinking against its budget, as s1 computes Table 3."""
+    if method == "class-conditional":
+        from s1kit.methods.conditional import class_control
+
+        classes = [p for p in points if p["variant"] != "default"]
+        result = [curve(method, classes, class_control(points))]
+        return result + [curve("no instruction", [p for p in points if p["variant"] == "default"], None)]
+    budgets = {p["budget"] for p in points}
     groups: dict[object, list[dict]] = defaultdict(list)
     for p in points:
-        groups[p["num_ignore"] if swept_budgets else "all"].append(p)
+        groups[p["num_ignore"] if len(budgets) > 1 else "all"].append(p)
     result = []
     for key, members in groups.items():
-        members = sorted(members, key=lambda p: p["avg_thinking_tokens"])
-        xy = [(p["avg_thinking_tokens"], p["accuracy"]) for p in members]
-        xs = [x for x, _ in xy]
-        usable = len(xy) >= 2 and len(set(xs)) == len(xs) and min(xs) > 0
-        result.append({
-            "label": f"{key} ignores" if swept_budgets else "budget forcing",
-            "points": [(p["max_thinking_tokens"], p["num_ignore"]) for p in members],
-            "control": metrics.control_over_runs([(p["max_thinking_tokens"], [p["avg_thinking_tokens"]]) for p in members]),
-            "scaling": metrics.scaling(xy) if usable else None,
-            "performance": metrics.performance(xy),
-        })
+        label = method if key == "all" or len(groups) == 1 else f"{method}, {key} ignores"
+        control = metrics.control_over_runs([(p["budget"], [p["avg_thinking_tokens"]]) for p in members])
+        result.append(curve(label, members, control))
+    return result
+
+
+def parallel_curves(config, rows: list[dict], by_point: dict) -> list[dict]:
+    from s1kit.methods.parallel import parallel_points
+
+    result = []
+    for key, point_rows in by_point.items():
+        entries = parallel_points(config.method, point_rows, config.samples, config.seed, config.scorer)
+        budget = point_rows[0]["budget"]
+        label = config.method if len(by_point) == 1 else f"{config.method} ({_label(point_rows[0])})"
+        thinking = [r["thinking_tokens"] for r in point_rows]
+        result.append(curve(label, entries, metrics.control(thinking, budget), kind="parallel"))
     return result
 
 
@@ -70,20 +110,28 @@ def compute_metrics(config, rows: list[dict]) -> dict:
     by_point: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         by_point[_point_key(row)].append(row)
-    points = [point_metrics(rs, config.min_thinking_tokens, config.samples, config.seed)
-              for _, rs in sorted(by_point.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1]))]
-    top = (None if not config.budgets else max(config.budgets), max(config.num_ignore))
+    by_point = dict(sorted(by_point.items()))
+    points = [point_metrics(rs, config.min_thinking_tokens, config.samples, config.seed) for rs in by_point.values()]
+    from s1kit.methods import PARALLEL
+
+    if config.method in PARALLEL:
+        curves = parallel_curves(config, rows, by_point)
+    else:
+        curves = sequential_curves(config.method, points)
     decoded = sum(r["decoded_tokens"] for r in rows)
-    top_alone = sum(r["output_tokens"] for r in by_point.get(top, []))
+    # The point every other one shares work with in a sweep: the largest budget, the most ignores.
+    top_alone = sum(r["output_tokens"] for r in by_point[max(by_point)])
+    shared = config.method in ("budget-forcing", *PARALLEL)  # one prompt: a sweep shares its work
     return {
-        "task": config.task, "model": config.model, "backend": config.backend, "grading": grading_summary(config, rows),
+        "task": config.task, "model": config.model, "backend": config.backend, "method": config.method,
+        "grading": grading_summary(config, rows),
         "questions": points[0]["questions"], "samples_per_question": config.samples,
         "points": points,
-        "curves": curves(points, swept_budgets=bool(config.budgets) and len(config.budgets) > 1),
+        "curves": curves,
         "tokens": {
             "decoded": decoded, "largest_point_alone": top_alone,
             "independent_runs": sum(r["output_tokens"] for r in rows),
-            "ratio_to_largest": decoded / top_alone if top_alone else None,
+            "ratio_to_largest": decoded / top_alone if top_alone and shared else None,
         },
     }
 

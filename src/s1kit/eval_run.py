@@ -17,7 +17,7 @@ def unit_seed(config, question_index: int, sample: int) -> int:
 
 
 def row_key(row: dict) -> tuple:
-    return (row["question_index"], row["sample"], row["max_thinking_tokens"] or 0, row["num_ignore"])
+    return (row["question_index"], row["sample"], row["budget"] or 0, row["num_ignore"], row["variant"])
 
 
 def load_done(path: Path, points_per_unit: int) -> list[dict]:
@@ -36,11 +36,13 @@ def load_done(path: Path, points_per_unit: int) -> list[dict]:
     return [row for unit in by_unit.values() if len(unit) == points_per_unit for row in unit]
 
 
-def make_row(config, task_kind: str, example, question_index: int, sample: int, point, generation, decoded: int) -> dict:
+def make_row(config, task_kind: str, example, question_index: int, sample: int, point, generation, decoded: int,
+             extras: dict | None = None) -> dict:
     graded = grade(generation.text, example.answer, task_kind)
     return {
-        "question_index": question_index, "question_id": example.id, "sample": sample,
-        "max_thinking_tokens": point.max_thinking_tokens, "num_ignore": point.num_ignore, "seed": generation.seed,
+        "question_index": question_index, "question_id": example.id, "sample": sample, "method": config.method,
+        "budget": point.budget, "variant": point.variant, "max_thinking_tokens": point.cap,
+        "num_ignore": point.num_ignore, "instruction": point.instruction, "seed": generation.seed,
         "question": example.question, "gold": example.answer, "text": generation.text,
         "thinking": generation.thinking, "answer": generation.answer,
         "thinking_tokens": generation.thinking_tokens, "answer_tokens": generation.answer_tokens,
@@ -49,7 +51,22 @@ def make_row(config, task_kind: str, example, question_index: int, sample: int, 
         "finish_reason": generation.finish_reason, "forced_spans": generation.forced_spans,
         "token_count_source": generation.token_count_source,
         "extracted_answer": graded.extracted, "correct": graded.correct, "grading_timed_out": graded.timed_out,
+        **(extras or {}),
     }
+
+
+def run_chunk(backend, config, questions: list[str], seeds: list[int]):
+    """The method's generations for a chunk of units (methods.base.PointRun per point)."""
+    from s1kit.methods.base import run_grouped
+    from s1kit.methods.rejection import run_rejection
+
+    points = config.points()
+    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p, seed=config.seed)
+    options = dict(fmt=config.format, system_prompt=config.system_prompt, batch_size=config.batch_size)
+    if config.method == "rejection":
+        return run_rejection(backend, questions, points, config.base_budget(), sampling, seeds,
+                             max_tries=config.max_tries, **options)
+    return run_grouped(backend, questions, points, config.base_budget(), sampling, seeds, **options)
 
 
 def run_units(backend, config, task, examples, out: Path, judge=None) -> list[dict]:
@@ -57,25 +74,22 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
     rules, then by the judge if there is one, before they are written)."""
     from tqdm.auto import tqdm
 
-    from s1kit import sweep
-
     points = config.points()
     path = out / "samples.jsonl"
     rows = load_done(path, len(points)) if config.resume else []
     write_atomic(path, rows)  # drop what load_done dropped, before appending
     done = {(r["question_index"], r["sample"]) for r in rows}
     todo = [(qi, s) for qi in range(len(examples)) for s in range(config.samples) if (qi, s) not in done]
-    base = config.base_budget()
-    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p, seed=config.seed)
-    bar = tqdm(total=len(examples) * config.samples, initial=len(done), desc=f"eval {config.task}", unit="unit")
+    bar = tqdm(total=len(examples) * config.samples, initial=len(done), desc=f"eval {config.task} ({config.method})",
+               unit="unit")
     with path.open("a", encoding="utf-8") as sink:
         for start in range(0, len(todo), config.chunk_units):
             chunk = todo[start : start + config.chunk_units]
-            result = sweep.run_sweep(backend, [examples[qi].question for qi, _ in chunk], points, base, sampling,
-                               seeds=[unit_seed(config, qi, s) for qi, s in chunk], fmt=config.format,
-                               system_prompt=config.system_prompt, batch_size=config.batch_size, progress=False)
-            new = [make_row(config, task.kind, examples[qi], qi, s, point, gens[j], result.decoded[point][j])
-                   for point, gens in result.generations.items() for j, (qi, s) in enumerate(chunk)]
+            runs = run_chunk(backend, config, [examples[qi].question for qi, _ in chunk],
+                             [unit_seed(config, qi, s) for qi, s in chunk])
+            new = [make_row(config, task.kind, examples[qi], qi, s, run.point, run.generations[j], run.decoded[j],
+                            run.extras[j] if run.extras else None)
+                   for run in runs for j, (qi, s) in enumerate(chunk)]
             new.sort(key=row_key)
             if judge is not None:
                 judge.apply(new)

@@ -22,7 +22,7 @@ from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError
 
-RESULT_FIELDS = ("task", "model", "backend", "format", "budgets", "num_ignore", "min_thinking_tokens", "wait_string",
+RESULT_FIELDS = ("method", "tokens_per_step", "max_tries", "task", "model", "backend", "format", "budgets", "num_ignore", "min_thinking_tokens", "wait_string",
                  "answer_prefix", "max_answer_tokens", "samples", "temperature", "top_p", "seed", "limit",
                  "system_prompt", "question_field", "answer_field", "id_field", "kind", "judge", "judge_backend",
                  "judge_mode", "judge_max_thinking_tokens", "judge_template")
@@ -33,6 +33,15 @@ RESULT_FIELDS = ("task", "model", "backend", "format", "budgets", "num_ignore", 
 class EvalConfig:
     task: str
     """aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH."""
+    method: str = "budget-forcing"
+    """How thinking is scaled (methods/): budget-forcing, token-conditional(+bf), step-conditional(+bf),
+    class-conditional, rejection, majority or best-of-n."""
+    tokens_per_step: int = 100
+    """step-conditional: tokens per step; a budget of N tokens is stated as N // tokens_per_step steps."""
+    max_tries: int = 64
+    """rejection: most tries per (question, sample) before giving up on a budget."""
+    scorer: str = "shortest"
+    """best-of-n: shortest, longest, or module:function scoring a row (higher is better)."""
     model: str = "smollm2-135m"
     backend: str = "hf"
     format: str = "auto"
@@ -46,7 +55,8 @@ class EvalConfig:
     max_answer_tokens: int = 1024
     samples: int = 1
     """Samples per question (pass@k, maj@k and cov@k use them)."""
-    temperature: float = 0.0
+    temperature: float | None = None
+    """Default: 0 (greedy, as s1 evaluates), or 1 for rejection, majority and best-of-n, which sample."""
     top_p: float = 1.0
     seed: int = 0
     limit: int | None = None
@@ -80,6 +90,24 @@ class EvalConfig:
     interruption can cost."""
 
     def __post_init__(self) -> None:
+        from s1kit.methods import PARALLEL, SAMPLING_METHODS, check_method
+
+        check_method(self.method)
+        if self.temperature is None:
+            self.temperature = 1.0 if self.method in SAMPLING_METHODS else 0.0
+        if self.method in SAMPLING_METHODS and self.temperature == 0:
+            raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
+        forcing = self.method in ("budget-forcing", *PARALLEL) or self.method.endswith("+bf")
+        if self.min_thinking_tokens and not forcing:
+            raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
+        for name in ("tokens_per_step", "max_tries", "chunk_units"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise S1kitError(f"{name} must be a positive integer, got {value!r}")
+        if self.method == "best-of-n":
+            from s1kit.methods.parallel import get_scorer
+
+            get_scorer(self.scorer)
         if self.budgets is not None:
             if not self.budgets:
                 raise S1kitError("budgets is empty; pass e.g. --budgets 512,1024,2048")
@@ -94,12 +122,13 @@ class EvalConfig:
         if self.samples > 1 and self.temperature == 0:
             raise S1kitError(f"--samples {self.samples} with --temperature 0 gives {self.samples} identical samples; "
                              "pass --temperature above 0 (e.g. 0.7) or --samples 1")
-        if isinstance(self.chunk_units, bool) or not isinstance(self.chunk_units, int) or self.chunk_units < 1:
-            raise S1kitError(f"chunk_units must be a positive integer, got {self.chunk_units!r}")
+        if self.method in PARALLEL and self.samples < 2:
+            raise S1kitError(f"{self.method} votes over samples; pass --samples K with K >= 2 (e.g. 16)")
         if self.judge is not None:
             self.judge_config()
         self.base_budget()  # min vs caps, answer limits: BudgetConfig's own checks
         SamplingConfig(temperature=self.temperature, top_p=self.top_p, seed=self.seed)
+        self.points()  # the method's own checks (budgets it needs, flags it cannot use)
 
     def base_budget(self) -> BudgetConfig:
         # Checked against the smallest cap, the strictest for min_thinking_tokens.
@@ -115,9 +144,10 @@ class EvalConfig:
                            batch_size=self.batch_size)
 
     def points(self):
-        from s1kit.sweep import Point
+        """The method's points (methods.base.MethodPoint)."""
+        from s1kit.methods.conditional import method_points
 
-        return [Point(cap, k) for cap in (self.budgets or [None]) for k in self.num_ignore]
+        return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step)
 
     def result_fields(self) -> dict:
         return {name: getattr(self, name) for name in RESULT_FIELDS}

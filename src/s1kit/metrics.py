@@ -162,6 +162,25 @@ def mean_maj_at_k(
     return sum(hits) / len(hits)
 
 
+def best_of_k(scores: Sequence[float], correct: Sequence[bool], k: int, seed: int) -> bool:
+    """best-of-n of one question: is the highest-scoring of the FIRST k samples correct?
+
+    A scorer (a reward model, a length rule ...) ranks samples without seeing the answer; best-of-n
+    keeps the top one (Cobbe et al. 2021, arXiv 2110.14168, verifier reranking). Ties among the top
+    scores are broken by random.Random(seed) over their sample indices: same seed, same pick.
+    """
+    if len(scores) != len(correct):
+        raise S1kitError(f"{len(scores)} scores but {len(correct)} correctness flags; pass one per sample")
+    _check_k(k, len(scores), "this question")
+    for i, score in enumerate(scores[:k]):
+        if isinstance(score, bool) or not isinstance(score, numbers.Real) or not math.isfinite(score):
+            raise S1kitError(f"scores[{i}] is {score!r}; a scorer must return a finite number")
+    top = max(scores[:k])
+    tied = [i for i in range(k) if scores[i] == top]
+    pick = tied[0] if len(tied) == 1 else random.Random(seed).choice(tied)
+    return _check_flag(correct[pick], f"correct[{pick}]")
+
+
 def cov_at_k(correct: Sequence[bool], k: int) -> bool:
     """Coverage of one question: is any of the first k samples correct? (Brown et al. 2024,
     "Large Language Monkeys", arXiv 2407.21787). Over many samples, mean_pass_at_k is the

@@ -8,7 +8,7 @@ from s1kit.errors import require
 
 
 def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None) -> Path:
-    """One line per curve of each run's metrics, one point per budget, error bars of one stderr."""
+    """One line per curve of each run's metrics (parallel curves dashed), error bars of one stderr."""
     matplotlib = require("matplotlib", "plots")
     matplotlib.use("Agg")  # files only: no display on servers
     import matplotlib.pyplot as plt
@@ -16,20 +16,19 @@ def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     highest = 0.0
     for name, metrics in runs:
-        by_key = {(p["max_thinking_tokens"], p["num_ignore"]): p for p in metrics["points"]}
         for curve in metrics["curves"]:
-            members = [by_key[tuple(k)] for k in curve["points"]]
+            series = curve["series"]
             label = name if len(metrics["curves"]) == 1 else f"{name}: {curve['label']}"
-            highest = max([highest] + [100 * (p["accuracy"] + p["stderr"]) for p in members])
-            ax.errorbar([p["avg_thinking_tokens"] for p in members], [100 * p["accuracy"] for p in members],
-                        yerr=[100 * p["stderr"] for p in members], marker="o", capsize=3, label=label)
-            for p in members:
-                if p["max_thinking_tokens"] is not None:
-                    ax.annotate(str(p["max_thinking_tokens"]), (p["avg_thinking_tokens"], 100 * p["accuracy"]),
-                                textcoords="offset points", xytext=(4, 4), fontsize=7)
+            highest = max([highest] + [100 * (p["accuracy"] + p["stderr"]) for p in series])
+            ax.errorbar([p["x"] for p in series], [100 * p["accuracy"] for p in series],
+                        yerr=[100 * p["stderr"] for p in series], marker="o", capsize=3, label=label,
+                        linestyle="--" if curve.get("kind") == "parallel" else "-")
+            for p in series:
+                ax.annotate(p["label"], (p["x"], 100 * p["accuracy"]), textcoords="offset points", xytext=(4, 4),
+                            fontsize=7)
     # symlog: a point at 0 thinking tokens (a model that ends at once) still shows.
     ax.set_xscale("symlog", base=2, linthresh=1)
-    ax.set_xlabel("average thinking tokens (log2)")
+    ax.set_xlabel("thinking tokens per question (log2; parallel: total over k samples)")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, min(100.0, max(10.0, highest * 1.1)))
     ax.set_title(title or " vs ".join(name for name, _ in runs))

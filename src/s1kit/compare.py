@@ -1,0 +1,73 @@
+"""``s1kit compare DIR [DIR ...]``: methods side by side (issue 5), in the shape of s1's Table 3.
+
+One row per curve of each evaluation directory (method, Control, Scaling, Performance, and |A|,
+the number of points), and one plot with every curve on the same thinking-token axis: sequential
+curves solid, parallel ones (majority, best-of-n) dashed, so s1's Figure 4 comparison can be read
+off directly. Runs on different tasks or models are allowed, and the table says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+
+
+def load_runs(dirs: list[Path]) -> list[tuple[str, dict]]:
+    if not dirs:
+        raise S1kitError("no runs to compare; pass eval output directories")
+    runs = []
+    for run in dirs:
+        path = Path(run) / "metrics.json"
+        if not path.is_file():
+            raise S1kitError(f"{run} has no metrics.json; pass directories written by s1kit eval")
+        runs.append((Path(run).name, json.loads(path.read_text())))
+    return runs
+
+
+def table_rows(runs: list[tuple[str, dict]]) -> list[dict]:
+    rows = []
+    for name, metrics in runs:
+        for curve in metrics["curves"]:
+            if len(curve["series"]) < 2 and curve["control"] is None:
+                continue  # a reference point (class-conditional's no-instruction run), not a method's curve
+            rows.append({
+                "run": name, "method": metrics.get("method", "budget-forcing"), "curve": curve["label"],
+                "kind": curve.get("kind", "sequential"), "control": curve["control"], "scaling": curve["scaling"],
+                "performance": curve["performance"], "points": len(curve["series"]),
+            })
+    return rows
+
+
+def markdown(runs: list[tuple[str, dict]]) -> str:
+    tasks = sorted({m["task"] for _, m in runs})
+    models = sorted({m["model"] for _, m in runs})
+    lines = ["# Methods compared (s1, Table 3)", "",
+             f"Task: {', '.join(tasks)}; model: {', '.join(models)}."
+             + (" Runs differ in task or model: compare with care." if len(tasks) > 1 or len(models) > 1 else ""), "",
+             "Control: share of points within their budget (%); Scaling: accuracy points per doubling of thinking "
+             "tokens, averaged over all pairs of points; Performance: best accuracy (%); |A|: points.", "",
+             "| run | method | curve | kind | Control (%) | Scaling | Performance (%) | \\|A\\| |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in table_rows(runs):
+        control = "-" if row["control"] is None else f"{100 * row['control']:.0f}"
+        scaling = "-" if row["scaling"] is None else f"{row['scaling']:.1f}"
+        lines.append(f"| {row['run']} | {row['method']} | {row['curve']} | {row['kind']} | {control} | {scaling} | "
+                     f"{100 * row['performance']:.1f} | {row['points']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
+    """Write the table (out with .md) and the plot (out); return the table and both paths."""
+    from s1kit.plots import plot_runs
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise S1kitError(f"{out}: its folder does not exist; create it or pick another --out")
+    runs = load_runs(dirs)
+    text = markdown(runs)
+    table = out.with_suffix(".md")
+    table.write_text(text)
+    plot_runs(runs, out, title="methods compared")
+    return text, table, out

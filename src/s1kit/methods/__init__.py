@@ -1,0 +1,23 @@
+"""Test-time scaling methods (issue 5): budget forcing and the baselines of s1 (Section 5.2, Table 3).
+
+Each method says which points an evaluation has (:class:`~s1kit.methods.base.MethodPoint`: a
+nominal thinking budget, the cap budget forcing applies, an instruction added to the question) and
+how a point's samples are produced. Sequential methods give one accuracy per point; parallel ones
+(majority, best-of-n) spend K samples per question and give a curve over k <= K.
+"""
+
+from __future__ import annotations
+
+from s1kit.errors import S1kitError
+
+SEQUENTIAL = ("budget-forcing", "token-conditional", "token-conditional+bf", "step-conditional",
+              "step-conditional+bf", "class-conditional", "rejection")
+PARALLEL = ("majority", "best-of-n")
+METHODS = SEQUENTIAL + PARALLEL
+SAMPLING_METHODS = ("rejection", *PARALLEL)
+"""Methods that need samples (temperature above 0); their default temperature is 1."""
+
+
+def check_method(name: str) -> None:
+    if name not in METHODS:
+        raise S1kitError(f"unknown method '{name}'; choose from {', '.join(METHODS)}")

@@ -1,0 +1,88 @@
+"""Parallel scaling (s1, Section 3.1 and Figure 4b): K independent samples per question, combined.
+
+- majority: the most common extracted answer of the first k samples (metrics.maj_at_k);
+- best-of-n: the first k samples' best by a scorer (metrics.best_of_k), e.g. ``shortest`` (s1's
+  rejection-sampling finding: shorter thoughts are more often right), ``longest``, or your own
+  ``module:function`` taking a row (without its gold answer and grade) and returning a number.
+
+The curve has one point per k in 1, 2, 4, ... up to K (and K). Its x axis is the thinking compute
+per question: the mean over questions of the total thinking tokens of the k samples, so that a
+parallel curve and a sequential one (one sample of that many tokens) compare per token spent.
+(s1's Figure 4b does not say which it plotted; total compute is the comparison its text draws.)
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections import defaultdict
+from collections.abc import Callable
+
+from s1kit import metrics
+from s1kit.errors import S1kitError
+
+HIDDEN_FROM_SCORERS = ("gold", "correct", "rule_correct", "judge_verdict", "judge_reply", "judged")
+"""A scorer picks without knowing the answer: these row fields are removed before it sees a row."""
+
+
+def builtin_scorers() -> dict[str, Callable[[dict], float]]:
+    return {"shortest": lambda row: -row["thinking_tokens"], "longest": lambda row: row["thinking_tokens"]}
+
+
+def get_scorer(spec: str) -> Callable[[dict], float]:
+    """A builtin scorer by name, or ``module:function``."""
+    scorers = builtin_scorers()
+    if spec in scorers:
+        return scorers[spec]
+    module_name, _, function = spec.partition(":")
+    if not module_name or not function:
+        raise S1kitError(f"unknown scorer '{spec}'; choose from {', '.join(scorers)}, or pass module:function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise S1kitError(f"scorer '{spec}': cannot import {module_name} ({exc}); check the module is on PYTHONPATH") from None
+    scorer = getattr(module, function, None)
+    if not callable(scorer):
+        raise S1kitError(f"scorer '{spec}': {module_name} has no function {function}")
+    return scorer
+
+
+def sample_counts(samples: int) -> list[int]:
+    """1, 2, 4, ... below K, then K."""
+    counts, k = [], 1
+    while k < samples:
+        counts.append(k)
+        k *= 2
+    return counts + [samples]
+
+
+def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scorer: str = "shortest") -> list[dict]:
+    """The curve over k of one point's rows (one budget): accuracy and thinking compute per k."""
+    per_question: dict[int, list[dict]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (r["question_index"], r["sample"])):
+        per_question[row["question_index"]].append(row)
+    questions = list(per_question.values())
+    if any(len(q) != samples for q in questions):
+        raise S1kitError(f"{method} needs {samples} samples for every question; the run is incomplete (use --resume)")
+    score = get_scorer(scorer) if method == "best-of-n" else None
+    scores = None
+    if score is not None:
+        scores = [[float(score({k: v for k, v in r.items() if k not in HIDDEN_FROM_SCORERS})) for r in q] for q in questions]
+    entries = []
+    for k in sample_counts(samples):
+        rng = random.Random(seed)  # question i breaks ties with the i-th draw, at every k
+        hits = []
+        for qi, q in enumerate(questions):
+            correct = [bool(r["correct"]) for r in q]
+            tie_seed = rng.randrange(2**63)
+            if method == "majority":
+                hits.append(metrics.maj_at_k([r["extracted_answer"] for r in q], correct, k, tie_seed))
+            else:
+                hits.append(metrics.best_of_k(scores[qi], correct, k, tie_seed))
+        estimate = metrics.accuracy(hits)
+        entries.append({
+            "k": k, "accuracy": estimate.value, "stderr": estimate.stderr,
+            "avg_thinking_tokens": sum(sum(r["thinking_tokens"] for r in q[:k]) for q in questions) / len(questions),
+            "label": f"k={k}",
+        })
+    return entries
