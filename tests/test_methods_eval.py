@@ -8,7 +8,6 @@ from collections import defaultdict
 import pytest
 from typer.testing import CliRunner
 
-from s1kit import metrics as m
 from s1kit.cli import app
 
 from shared_data import shared_file

@@ -21,6 +21,7 @@ from pathlib import Path
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError
+from s1kit.methods.conditional import TOKENS_PER_STEP
 
 RESULT_FIELDS = ("method", "tokens_per_step", "max_tries", "task", "model", "backend", "format", "budgets", "num_ignore", "min_thinking_tokens", "wait_string",
                  "answer_prefix", "max_answer_tokens", "samples", "temperature", "top_p", "seed", "limit",
@@ -36,7 +37,7 @@ class EvalConfig:
     method: str = "budget-forcing"
     """How thinking is scaled (methods/): budget-forcing, token-conditional(+bf), step-conditional(+bf),
     class-conditional, rejection, majority or best-of-n."""
-    tokens_per_step: int = 100
+    tokens_per_step: int = TOKENS_PER_STEP
     """step-conditional: tokens per step; a budget of N tokens is stated as N // tokens_per_step steps."""
     max_tries: int = 64
     """rejection: most tries per (question, sample) before giving up on a budget."""
@@ -145,7 +146,7 @@ class EvalConfig:
 
     def points(self):
         """The method's points (methods.base.MethodPoint)."""
-        from s1kit.methods.conditional import method_points
+        from s1kit.methods.points import method_points
 
         return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step)
 

@@ -63,7 +63,6 @@ class JudgeConfig:
         if self.mode not in JUDGE_MODES:
             raise S1kitError(f"unknown judge mode '{self.mode}'; choose from {', '.join(JUDGE_MODES)}")
         from s1kit.backends import BACKENDS
-        from s1kit.budget.config import BudgetConfig
 
         if self.backend not in BACKENDS:
             raise S1kitError(f"unknown judge backend '{self.backend}'; choose from {', '.join(BACKENDS)}")

@@ -19,7 +19,6 @@ cut at its first step. The step budget here is stated in the prompt and enforced
 from __future__ import annotations
 
 from s1kit.errors import S1kitError
-from s1kit.methods.base import MethodPoint
 
 TOKENS_PER_STEP = 100
 """Default tokens per step (s1, Section 3.1: "each step is around 100 tokens")."""
@@ -43,43 +42,6 @@ def steps_for(budget: int, tokens_per_step: int) -> int:
         raise S1kitError(f"budget {budget} is less than one step of {tokens_per_step} tokens; "
                          "pass larger --budgets or a smaller --tokens-per-step")
     return steps
-
-
-def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int) -> list[MethodPoint]:
-    """The points of a method; settings it cannot use are errors that say what to pass instead."""
-    forced = method.endswith("+bf") or method in ("budget-forcing", "majority", "best-of-n")
-    if not forced and num_ignore != [0]:
-        hint = f", or use {method}+bf" if method in ("token-conditional", "step-conditional") else ""
-        raise S1kitError(f"--num-ignore {num_ignore} is budget forcing's extension and {method} does not force; "
-                         f"drop it{hint}")
-    if method == "class-conditional":
-        if budgets:
-            raise S1kitError("class-conditional states no budget (short or long thinking); drop --budgets")
-        return [MethodPoint(None, None, variant=v, instruction=i) for v, i in (("default", ""), ("short", SHORT), ("long", LONG))]
-    if method in ("majority", "best-of-n"):
-        if budgets and len(budgets) > 1:
-            raise S1kitError(f"{method} scales over samples, not budgets: pass at most one --budgets value "
-                             f"(a cap on each sample), got {budgets}")
-        return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
-    if method == "budget-forcing":
-        return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
-    if not budgets:
-        raise S1kitError(f"{method} needs budgets to aim at; pass e.g. --budgets 512,1024,2048")
-    if method == "rejection":
-        return [MethodPoint(b, None) for b in budgets]
-    if method.startswith("token-conditional"):
-        return [MethodPoint(b, b if forced else None, k, instruction=token_instruction(b)) for b in budgets for k in num_ignore]
-    if method.startswith("step-conditional"):
-        points = []
-        for b in budgets:
-            steps = steps_for(b, tokens_per_step)
-            limit = steps * tokens_per_step
-            points += [MethodPoint(limit, limit if forced else None, k, instruction=step_instruction(steps)) for k in num_ignore]
-        if len({p.key() for p in points}) < len(points):
-            raise S1kitError(f"--budgets {budgets} give the same number of steps of {tokens_per_step} tokens twice; "
-                             "pass budgets that differ by at least one step")
-        return points
-    raise S1kitError(f"unknown method '{method}'")
 
 
 def class_control(points: list[dict]) -> float | None:
