@@ -1,0 +1,85 @@
+"""One cache for every model call of the curation pipeline (issue 6): solver, judge, classifier, teacher.
+
+A call is keyed by the sha256 of (model, prompt, parameters) in canonical JSON; its result (any
+JSON value) is stored in SQLite. Misses are computed in batches and each batch is committed before
+the next starts, so an interrupted run loses at most one batch, and a re-run with the same inputs
+makes no call at all. Parameters must hold everything that changes the result (budget, sampling,
+seed, format, system prompt); the caller owns that list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+
+
+def call_key(model: str, prompt: str, params: dict) -> str:
+    try:
+        canonical = json.dumps([model, prompt, params], sort_keys=True, ensure_ascii=False)
+    except TypeError as exc:
+        raise S1kitError(f"cache parameters must be JSON values ({exc}); pass numbers, strings, lists or dicts") from None
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class CallCache:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT NOT NULL, value TEXT NOT NULL)")
+        self._db.commit()
+        self.calls = 0
+        """Model calls made through this object (misses); 0 on a fully cached re-run."""
+        self.hits = 0
+
+    def lookup(self, keys: Sequence[str]) -> dict[str, object]:
+        found = {}
+        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, value in self._db.execute(f"SELECT key, value FROM calls WHERE key IN ({marks})", chunk):
+                found[key] = json.loads(value)
+        return found
+
+    def store(self, model: str, items: Sequence[tuple[str, object]]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO calls (key, model, value) VALUES (?, ?, ?)",
+                             [(key, model, json.dumps(value, ensure_ascii=False)) for key, value in items])
+        self._db.commit()
+
+    def run(self, model: str, prompts: Sequence[str], params: dict, call: Callable[[list[str]], list],
+            batch_size: int = 64, progress: str | None = None) -> list:
+        """Results for every prompt, in order: cached ones read, the rest computed by ``call`` in batches.
+
+        ``call`` takes a list of prompts and returns one JSON-able result per prompt.
+        """
+        keys = [call_key(model, p, params) for p in prompts]
+        results = self.lookup(sorted(set(keys)))
+        self.hits += sum(k in results for k in keys)
+        missing = list(dict.fromkeys(k for k in keys if k not in results))  # each distinct call once
+        prompt_of = dict(zip(keys, prompts))
+        bar = None
+        if progress and missing:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(missing), desc=progress, unit="call")
+        for start in range(0, len(missing), batch_size):
+            batch = missing[start : start + batch_size]
+            values = call([prompt_of[k] for k in batch])
+            if len(values) != len(batch):
+                raise RuntimeError(f"a model call returned {len(values)} results for {len(batch)} prompts")
+            self.store(model, list(zip(batch, values)))
+            self.calls += len(batch)
+            results.update(zip(batch, values))
+            if bar is not None:
+                bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        return [results[k] for k in keys]
+
+    def close(self) -> None:
+        self._db.close()

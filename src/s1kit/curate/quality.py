@@ -1,0 +1,149 @@
+"""The quality stage: drop records that are incomplete, failed generation, or carry formatting junk.
+
+s1 (arXiv 2501.19393, section 2 and appendix C) first removes questions whose reasoning trace could
+not be generated (API errors), then questions with formatting problems: ASCII-art ``[asy]``
+figures, references to images that are not there, and inconsistent problem numbering. The regexes
+below encode the patterns the s1 repo's data/ notebooks filtered on.
+
+Each dropped record gets exactly one reason, the first check it fails, in this order:
+
+1. ``missing field: <name>``  a field of ``require_fields`` is absent, None or blank;
+2. ``failed generation``      the traces stage recorded an error, or a trace is empty;
+3. ``asy figure``             an ``[asy]`` figure, outside AIME;
+4. ``image link``             ``![Image]`` or a markdown image ``![alt](url)``;
+5. ``numbered parts``         a line starting with ``p1.``-style problem numbering;
+6. ``bold digits``            a bold number such as ``**1**`` or ``**12.**``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from s1kit.curate.stage import StageResult
+from s1kit.errors import S1kitError
+
+# s1's data/ filtering: Asymptote figures are code, not a picture the model can see.
+ASY_FIGURE = re.compile(r"\[asy\]", re.IGNORECASE)
+
+# s1's data/ filtering: scraped image placeholders ("![Image]") and markdown images
+# ("![](https://...)", "![figure 2](fig.png)"); the image itself never reaches the model.
+# A bare "![alt]" without a link is left alone: "n![a]" can be a factorial in LaTeX.
+IMAGE_LINK = re.compile(r"!\[image\]|!\[[^\]\n]*\]\(\s*\S[^)\n]*\)", re.IGNORECASE)
+
+# s1's data/ filtering: competition dumps that number sub-problems "p1.", "p2." at the start of a
+# line, so that one record holds several problems. Lowercase p followed by whitespace only, so
+# "P1. is a point" or "p1.5" are kept.
+NUMBERED_PARTS = re.compile(r"^[ \t]*p\d+\.(?=\s|$)", re.MULTILINE)
+
+# s1's data/ filtering: bold numbers left over from a rendered list ("**1**", "**12.**",
+# "**3)**"). Not after a word character or closing bracket, so "2**3**4" (Python powers) is kept,
+# and only digits inside, so "**bold word**" and "**Problem 1**" are kept.
+BOLD_DIGITS = re.compile(r"(?<![\w)\]}])\*\*\s*\d+[.)]?\s*\*\*")
+
+TEXT_CHECKS = (
+    ("image link", IMAGE_LINK),
+    ("numbered parts", NUMBERED_PARTS),
+    ("bold digits", BOLD_DIGITS),
+)
+"""The checks after the asy one, in order, with the reason each gives."""
+
+
+def _names(name: str, value: object, example: str = "question") -> tuple[str, ...]:
+    """``value`` as a tuple of non-empty strings; a bare string (a common YAML slip) is an error."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise S1kitError(f"{name} must be a list of names, got {value!r}; write e.g. {name}=[{example!r}]")
+    names = tuple(value)
+    for item in names:
+        if not isinstance(item, str) or not item:
+            raise S1kitError(f"{name} holds {item!r}, which is not a name; list non-empty strings such as {example!r}")
+    return names
+
+
+@dataclass
+class QualityConfig:
+    require_fields: tuple[str, ...] = ("question", "solution")
+    """Fields every record needs, as non-blank values; a record without one is "missing field: <name>"."""
+    trace_fields: tuple[str, ...] = ("thinking_trajectories", "attempt")
+    """Fields the traces stage writes. A record with any of them must have all of them, each a
+    non-blank string or a non-empty list of non-blank strings; else "failed generation". Records
+    with none of them (before the traces stage) pass. Empty: no trace check."""
+    check_failed_generation: bool = True
+    """Drop records whose metadata (a mapping) holds a truthy ``error``, or whose traces are empty."""
+    text_fields: tuple[str, ...] = ("question",)
+    """Fields the formatting checks (asy, image, numbering, bold digits) read; s1 filtered questions."""
+    drop_asy: bool = True
+    """Drop questions with an ``[asy]`` figure, except from the sources in ``asy_allowed_sources``."""
+    asy_allowed_sources: tuple[str, ...] = ("aime",)
+    """Substrings of ``source_type`` (case-insensitive) whose ``[asy]`` questions are kept: s1K keeps
+    AIME problems, whose figures are also described in the text."""
+    drop_image_links: bool = True
+    """Drop questions with ``![Image]`` or a markdown image ``![alt](url)`` (see IMAGE_LINK)."""
+    drop_numbered_parts: bool = True
+    """Drop questions with a line starting ``p1.``, ``p2.``, ... (see NUMBERED_PARTS)."""
+    drop_bold_digit_artifacts: bool = True
+    """Drop questions with a bold number such as ``**1**`` or ``**12.**`` (see BOLD_DIGITS)."""
+
+    def __post_init__(self) -> None:
+        self.require_fields = _names("require_fields", self.require_fields)
+        self.trace_fields = _names("trace_fields", self.trace_fields, "attempt")
+        self.text_fields = _names("text_fields", self.text_fields)
+        self.asy_allowed_sources = tuple(source.lower() for source in _names("asy_allowed_sources", self.asy_allowed_sources, "aime"))
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _good_trace(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(item, str) and item.strip() for item in value)
+    return False
+
+
+def _failed_generation(record: Mapping, config: QualityConfig) -> bool:
+    metadata = record.get("metadata")
+    if isinstance(metadata, Mapping) and metadata.get("error"):
+        return True
+    present = [name for name in config.trace_fields if name in record]
+    return bool(present) and not all(name in record and _good_trace(record[name]) for name in config.trace_fields)
+
+
+def _allows_asy(record: Mapping, config: QualityConfig) -> bool:
+    source = str(record.get("source_type") or "").lower()
+    return any(allowed in source for allowed in config.asy_allowed_sources)
+
+
+def drop_reason(record: Mapping, config: QualityConfig) -> str | None:
+    """Why ``record`` fails the quality stage (the first failing check), or None to keep it."""
+    for name in config.require_fields:
+        if _blank(record.get(name)):
+            return f"missing field: {name}"
+    if config.check_failed_generation and _failed_generation(record, config):
+        return "failed generation"
+    texts = [text for text in (record.get(name) for name in config.text_fields) if isinstance(text, str)]
+    if config.drop_asy and any(ASY_FIGURE.search(text) for text in texts) and not _allows_asy(record, config):
+        return "asy figure"
+    enabled = (config.drop_image_links, config.drop_numbered_parts, config.drop_bold_digit_artifacts)
+    for on, (reason, pattern) in zip(enabled, TEXT_CHECKS):
+        if on and any(pattern.search(text) for text in texts):
+            return reason
+    return None
+
+
+def quality(records: Iterable[Mapping], config: QualityConfig | None = None) -> StageResult:
+    """Split ``records`` into those kept and those dropped, each with its first failing check."""
+    config = config or QualityConfig()
+    result = StageResult(name="quality", kept=[])
+    for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise S1kitError(f"quality: record {index} is a {type(record).__name__}, not a dict; pass records as dicts with s1's columns (question, solution, ...)")
+        reason = drop_reason(record, config)
+        if reason is None:
+            result.kept.append(record)
+        else:
+            result.dropped.append((record, reason))
+    return result
