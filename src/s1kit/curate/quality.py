@@ -1,9 +1,10 @@
 """The quality stage: drop records that are incomplete, failed generation, or carry formatting junk.
 
-s1 (arXiv 2501.19393, section 2 and appendix C) first removes questions whose reasoning trace could
-not be generated (API errors), then questions with formatting problems: ASCII-art ``[asy]``
-figures, references to images that are not there, and inconsistent problem numbering. The regexes
-below encode the patterns the s1 repo's data/ notebooks filtered on.
+s1 (arXiv 2501.19393, Section 2) first removes questions whose reasoning trace could not be
+generated (API errors), then questions with formatting problems. The patterns below are the ones
+issue 6 lists (``[asy]`` figures outside AIME, ``![Image]`` links, ``p1.`` numbering, bold-with-digits
+artifacts), written narrowly so that near-misses are kept; they were not checked line by line
+against the s1 repository's notebooks.
 
 Each dropped record gets exactly one reason, the first check it fails, in this order:
 
@@ -24,20 +25,20 @@ from dataclasses import dataclass
 from s1kit.curate.stage import StageResult
 from s1kit.errors import S1kitError
 
-# s1's data/ filtering: Asymptote figures are code, not a picture the model can see.
+# Asymptote figures are code, not a picture the model can see.
 ASY_FIGURE = re.compile(r"\[asy\]", re.IGNORECASE)
 
-# s1's data/ filtering: scraped image placeholders ("![Image]") and markdown images
+# scraped image placeholders ("![Image]") and markdown images
 # ("![](https://...)", "![figure 2](fig.png)"); the image itself never reaches the model.
 # A bare "![alt]" without a link is left alone: "n![a]" can be a factorial in LaTeX.
 IMAGE_LINK = re.compile(r"!\[image\]|!\[[^\]\n]*\]\(\s*\S[^)\n]*\)", re.IGNORECASE)
 
-# s1's data/ filtering: competition dumps that number sub-problems "p1.", "p2." at the start of a
+# competition dumps that number sub-problems "p1.", "p2." at the start of a
 # line, so that one record holds several problems. Lowercase p followed by whitespace only, so
 # "P1. is a point" or "p1.5" are kept.
 NUMBERED_PARTS = re.compile(r"^[ \t]*p\d+\.(?=\s|$)", re.MULTILINE)
 
-# s1's data/ filtering: bold numbers left over from a rendered list ("**1**", "**12.**",
+# bold numbers left over from a rendered list ("**1**", "**12.**",
 # "**3)**"). Not after a word character or closing bracket, so "2**3**4" (Python powers) is kept,
 # and only digits inside, so "**bold word**" and "**Problem 1**" are kept.
 BOLD_DIGITS = re.compile(r"(?<![\w)\]}])\*\*\s*\d+[.)]?\s*\*\*")
