@@ -68,12 +68,18 @@ JudgeTemplateOption = Annotated[Optional[Path], typer.Option(help="Judge prompt 
 JudgeBaseUrlOption = Annotated[Optional[str], typer.Option(help="openai judge: its server URL (default: --base-url).")]
 
 
-def backend_config(chat_template: Path | None = None, **options):
-    """The BackendConfig of the backend flags a command was given."""
+def backend_config(options: dict | None = None, **overrides):
+    """The BackendConfig of a command's backend flags: its parameters named like BackendConfig fields
+    (pass ``locals()``), then ``overrides``."""
+    import dataclasses
+
     from s1kit.backends import BackendConfig
 
-    return BackendConfig(chat_template=None if chat_template is None else str(chat_template), **options)
-
+    names = {f.name for f in dataclasses.fields(BackendConfig)}
+    picked = {k: v for k, v in {**(options or {}), **overrides}.items() if k in names}
+    if picked.get("chat_template") is not None:
+        picked["chat_template"] = str(picked["chat_template"])
+    return BackendConfig(**picked)
 
 
 @app.command()
@@ -123,12 +129,7 @@ def generate(
         wait_string=wait_string, answer_prefix=answer_prefix, max_answer_tokens=max_answer_tokens,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, seed=seed)
-    config = backend_config(
-        device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
-        gpu_memory_utilization=gpu_memory_utilization, base_url=base_url, api_key=api_key, concurrency=concurrency,
-        timeout=timeout, max_retries=max_retries, tokenizer=tokenizer, chat_template=chat_template,
-        server_forcing=server_forcing,
-    )
+    config = backend_config(locals())
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions
@@ -229,12 +230,7 @@ def eval_command(
         judge_template=None if judge_template is None else str(judge_template), judge_base_url=judge_base_url,
         chunk_units=chunk_units,
     )
-    metrics = main(config, backend_config(
-        device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
-        gpu_memory_utilization=gpu_memory_utilization, base_url=base_url, api_key=api_key, concurrency=concurrency,
-        timeout=timeout, max_retries=max_retries, tokenizer=tokenizer, chat_template=chat_template,
-        server_forcing=server_forcing,
-    ))
+    metrics = main(config, backend_config(locals()))
     from s1kit.eval_report import report_markdown
 
     typer.echo(report_markdown(metrics))

@@ -91,7 +91,7 @@ def sequential_curves(method: str, points: list[dict]) -> list[dict]:
     return result
 
 
-def parallel_curves(config, rows: list[dict], by_point: dict) -> list[dict]:
+def parallel_curves(config, by_point: dict) -> list[dict]:
     from s1kit.methods.parallel import parallel_points
 
     result = []
@@ -115,7 +115,7 @@ def compute_metrics(config, rows: list[dict]) -> dict:
     from s1kit.methods import PARALLEL
 
     if config.method in PARALLEL:
-        curves = parallel_curves(config, rows, by_point)
+        curves = parallel_curves(config, by_point)
     else:
         curves = sequential_curves(config.method, points)
     decoded = sum(r["decoded_tokens"] for r in rows)

@@ -91,15 +91,14 @@ class EvalConfig:
     interruption can cost."""
 
     def __post_init__(self) -> None:
-        from s1kit.methods import PARALLEL, SAMPLING_METHODS, check_method
+        from s1kit.methods import PARALLEL, SAMPLING_METHODS, check_method, forces
 
         check_method(self.method)
         if self.temperature is None:
             self.temperature = 1.0 if self.method in SAMPLING_METHODS else 0.0
         if self.method in SAMPLING_METHODS and self.temperature == 0:
             raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
-        forcing = self.method in ("budget-forcing", *PARALLEL) or self.method.endswith("+bf")
-        if self.min_thinking_tokens and not forcing:
+        if self.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units"):
             value = getattr(self, name)
@@ -198,9 +197,14 @@ def main(config: EvalConfig, backend_config=None) -> dict:
         if config.judge is not None:
             from s1kit.judge import Judge
 
-            judge_backend = dataclasses.replace(backend_config or BackendConfig(),
-                                                **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
-            judge = Judge(config.judge_config(), backend_config=judge_backend)
+            if (config.judge, config.judge_backend, config.judge_base_url) == (config.model, config.backend, None):
+                # The model judges its own outputs: one loaded engine serves both (a second vLLM
+                # engine of the same model would ask for the GPU memory twice).
+                judge = Judge(config.judge_config(), backend=engine)
+            else:
+                judge_backend = dataclasses.replace(backend_config or BackendConfig(),
+                                                    **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
+                judge = Judge(config.judge_config(), backend_config=judge_backend)
         rows = run_units(engine, config, task, examples, out, judge)
     finally:
         for model in (engine, judge):

@@ -129,6 +129,7 @@ class Judge:
     def __init__(self, config: JudgeConfig, backend=None, backend_config=None):
         self.config = config
         self.template = load_template(config.template)
+        self._owns_backend = backend is None  # a backend passed in is the caller's to close
         if backend is None:
             from s1kit.backends import load_backend
 
@@ -168,6 +169,8 @@ class Judge:
                 row["correct"] = verdict.correct
 
     def close(self) -> None:
+        if not self._owns_backend:
+            return
         close = getattr(self.backend, "close", None)
         if close is not None:
             close()

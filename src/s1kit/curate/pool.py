@@ -45,7 +45,7 @@ def _hub_rows(source: str, split: str) -> Iterator[tuple[str, dict]]:
     datasets = require("datasets", "eval")
     try:
         dataset = datasets.load_dataset(source, split=split)
-    except Exception as exc:  # the hub's errors are many; the user needs the id, the split and the cause
+    except OSError as exc:  # gated, not found and offline errors all derive from OSError (as in tasks/base.py)
         raise S1kitError(f"cannot load pool {source!r} (split {split}) from the Hugging Face hub: {exc}; "
                          "check the id and your access, or pass a local .jsonl file") from None
     for index, row in enumerate(dataset):

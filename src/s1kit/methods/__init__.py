@@ -18,6 +18,12 @@ SAMPLING_METHODS = ("rejection", *PARALLEL)
 """Methods that need samples (temperature above 0); their default temperature is 1."""
 
 
+def forces(method: str) -> bool:
+    """Whether the method caps or extends thinking with budget forcing (so --num-ignore and
+    --min-thinking-tokens apply to it)."""
+    return method in ("budget-forcing", *PARALLEL) or method.endswith("+bf")
+
+
 def check_method(name: str) -> None:
     if name not in METHODS:
         raise S1kitError(f"unknown method '{name}'; choose from {', '.join(METHODS)}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from s1kit.errors import S1kitError
+from s1kit.methods import forces
 from s1kit.methods.base import MethodPoint
 from s1kit.methods.conditional import LONG, SHORT, step_instruction, steps_for, token_instruction
 
 
 def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int) -> list[MethodPoint]:
     """The points of a method; settings it cannot use are errors that say what to pass instead."""
-    forced = method.endswith("+bf") or method in ("budget-forcing", "majority", "best-of-n")
+    forced = forces(method)
     if not forced and num_ignore != [0]:
         hint = f", or use {method}+bf" if method in ("token-conditional", "step-conditional") else ""
         raise S1kitError(f"--num-ignore {num_ignore} is budget forcing's extension and {method} does not force; "
@@ -22,8 +23,7 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
         if budgets and len(budgets) > 1:
             raise S1kitError(f"{method} scales over samples, not budgets: pass at most one --budgets value "
                              f"(a cap on each sample), got {budgets}")
-        return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
-    if method == "budget-forcing":
+    if method in ("budget-forcing", "majority", "best-of-n"):
         return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
     if not budgets:
         raise S1kitError(f"{method} needs budgets to aim at; pass e.g. --budgets 512,1024,2048")
