@@ -300,6 +300,74 @@ def compare(
     typer.echo(f"wrote {table} and {figure}")
 
 
+@app.command()
+@user_errors
+def curate(
+    pool: Annotated[Optional[str], typer.Option(help="Pool: a JSONL file or a Hugging Face dataset id (default: the recipe's).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output directory (dataset.jsonl/.parquet, manifest.json, report.md, plots, cache).")] = None,
+    recipe: Annotated[Optional[Path], typer.Option(help="YAML recipe, e.g. recipes/curate/s1k.yaml; flags override it.")] = None,
+    size: Annotated[Optional[int], typer.Option(help="Records to select [recipe, else 1000].")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Selection seed [recipe, else 0].")] = None,
+    select: Annotated[Optional[str], typer.Option(help="s1k, diverse, longest or random [recipe, else s1k].")] = None,
+    eval_sets: Annotated[Optional[str], typer.Option(help="Comma-separated sets to decontaminate against, e.g. aime24,math500,jsonl:mine.jsonl.")] = None,
+    data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files of the eval sets (default: $S1KIT_DATA_DIR, else the hub).")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer that counts trace lengths [recipe, else smollm2-135m].")] = None,
+) -> None:
+    """Curate an s1K-style dataset: quality, decontamination, difficulty, diversity (s1 Section 2)."""
+    from s1kit.curate.config import CurateConfig
+    from s1kit.curate.pipeline import main
+    from s1kit.recipes import build, load_yaml, merge
+
+    flags = {"pool": pool, "out": None if out is None else str(out), "size": size, "seed": seed, "select": select,
+             "data_dir": data_dir, "tokenizer": tokenizer,
+             "eval_sets": None if eval_sets is None else [s.strip() for s in eval_sets.split(",") if s.strip()]}
+    data = merge(load_yaml(recipe) if recipe else {}, {k: v for k, v in flags.items() if v is not None})
+    manifest = main(build(CurateConfig, data, str(recipe or "settings")))
+    for stage in manifest["stages"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in stage["reasons"].items())
+        typer.echo(f"{stage['name']:>16}: kept {stage['kept']}, dropped {stage['dropped']}" + (f" ({reasons})" if reasons else ""))
+    typer.echo(f"model calls: {manifest['calls']['made']} made, {manifest['calls']['cached']} cached, "
+               f"{manifest['calls']['failed']} failed")
+    typer.echo(f"wrote {manifest['selected']} records to {data['out']}/dataset.jsonl (+ .parquet, manifest.json, report.md, plots)")
+
+
+@app.command()
+@user_errors
+def traces(
+    questions: Annotated[Path, typer.Option(help="JSONL file of questions (a pool file works).")],
+    teacher: Annotated[str, typer.Option(help="Teacher model: alias, checkpoint, hub id or server model name.")],
+    out: Annotated[Path, typer.Option(help="Output JSONL: the rows plus thinking_trajectories and attempt.")],
+    backend: BackendOption = "hf",
+    format: FormatOption = "auto",
+    question_field: Annotated[str, typer.Option(help="Field of the rows holding the question.")] = "question",
+    max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on the teacher's thinking. Default: no cap.")] = None,
+    max_answer_tokens: MaxAnswerOption = 2048,
+    temperature: TemperatureOption = 0.0,
+    seed: Annotated[int, typer.Option(help="Base sampling seed (temperature > 0).")] = 0,
+    batch_size: BatchSizeOption = 16,
+    system_prompt: SystemPromptOption = None,
+    retries: Annotated[int, typer.Option(help="Extra tries of a failed call before it is recorded as a failure.")] = 2,
+    cache: Annotated[Optional[Path], typer.Option(help="SQLite call cache (default: OUT.cache.sqlite); a re-run resumes from it.")] = None,
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = "auto",
+    base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Write reasoning traces (thinking_trajectories, attempt) for questions from any teacher model."""
+    from s1kit.curate.config import ModelCallConfig
+    from s1kit.curate.traces import TracesConfig, main
+
+    options = {k: v for k, v in {"device": device, "dtype": dtype, "base_url": base_url, "api_key": api_key}.items()
+               if v is not None}
+    spec = ModelCallConfig(model=teacher, backend=backend, format=format, max_thinking_tokens=max_thinking_tokens,
+                           max_answer_tokens=max_answer_tokens, temperature=temperature, seed=seed,
+                           system_prompt=system_prompt, batch_size=batch_size, backend_options=options)
+    summary = main(TracesConfig(questions=str(questions), out=str(out), teacher=spec, question_field=question_field,
+                                retries=retries, cache=None if cache is None else str(cache)))
+    typer.echo(f"{summary['traced']}/{summary['questions']} traced, {summary['failed']} failed "
+               f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {out}")
+
+
 def parse_counts(text: str, flag: str) -> list[int]:
     """'0,1,2' -> [0, 1, 2]; anything but integers >= 0 is an error naming the value."""
     values = []
@@ -324,3 +392,11 @@ def parse_budgets(text: str) -> list[int]:
 
 def main() -> None:
     app(prog_name="s1kit")
+
+
+# `s1kit train` (issue 7). Its module imports only typer at load time; overrides (key=value, --key value)
+# arrive as extra arguments, hence its context settings.
+from s1kit.train.command import CONTEXT_SETTINGS as TRAIN_CONTEXT_SETTINGS  # noqa: E402
+from s1kit.train.command import train as train_command  # noqa: E402
+
+app.command("train", context_settings=TRAIN_CONTEXT_SETTINGS)(user_errors(train_command))

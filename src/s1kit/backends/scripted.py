@@ -11,7 +11,7 @@ Its tokenizer is a toy: special tokens (``<|im_start|>``, ``<|im_end|>``, ``<thi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from s1kit.budget.config import SamplingConfig
 
@@ -58,9 +58,12 @@ class ScriptedBackend:
 
     name = "scripted"
 
-    def __init__(self, scripts: Sequence[str] | str, tokenizer: ToyTokenizer | None = None, context_length: int | None = None):
+    def __init__(self, scripts: Sequence[str] | str | Callable[[str], str], tokenizer: ToyTokenizer | None = None,
+                 context_length: int | None = None):
+        """``scripts``: one script for every request, a list used by request index (cycling), or a
+        function from the prompt's text to its script (so a reply can depend on the question)."""
         self.tokenizer = tokenizer or ToyTokenizer()
-        self.scripts = [scripts] if isinstance(scripts, str) else list(scripts)
+        self.scripts = scripts if callable(scripts) else [scripts] if isinstance(scripts, str) else list(scripts)
         self.context_length = context_length
         self.calls: list[list[int]] = []
         """Prompt ids of every request run, for tests."""
@@ -69,7 +72,8 @@ class ScriptedBackend:
         eos = min(self.tokenizer.eos_token_ids)
         for i, (ids, state) in enumerate(zip(prompt_ids, states)):
             self.calls.append(list(ids))
-            script = self.tokenizer.encode(self.scripts[i % len(self.scripts)])
+            text = self.scripts(self.tokenizer.decode(ids)) if callable(self.scripts) else self.scripts[i % len(self.scripts)]
+            script = self.tokenizer.encode(text)
             cursor = 0
             while not state.done:
                 if state.next_is_forced():

@@ -3,7 +3,7 @@
 A call is keyed by the sha256 of (model, prompt, parameters) in canonical JSON; its result (any
 JSON value) is stored in SQLite. Misses are computed in batches and each batch is committed before
 the next starts, so an interrupted run loses at most one batch, and a re-run with the same inputs
-makes no call at all. Parameters must hold everything that changes the result (budget, sampling,
+makes no call at all; a failed call (None) is not stored, so a re-run retries it. Parameters must hold everything that changes the result (budget, sampling,
 seed, format, system prompt); the caller owns that list.
 """
 
@@ -55,7 +55,8 @@ class CallCache:
             batch_size: int = 64, progress: str | None = None) -> list:
         """Results for every prompt, in order: cached ones read, the rest computed by ``call`` in batches.
 
-        ``call`` takes a list of prompts and returns one JSON-able result per prompt.
+        ``call`` takes a list of prompts and returns one JSON-able result per prompt. A None result
+        is a failed call: returned as None and not stored, so the next run asks again.
         """
         keys = [call_key(model, p, params) for p in prompts]
         results = self.lookup(sorted(set(keys)))
@@ -72,7 +73,8 @@ class CallCache:
             values = call([prompt_of[k] for k in batch])
             if len(values) != len(batch):
                 raise RuntimeError(f"a model call returned {len(values)} results for {len(batch)} prompts")
-            self.store(model, list(zip(batch, values)))
+            done = [(key, value) for key, value in zip(batch, values) if value is not None]
+            self.store(model, done)
             self.calls += len(batch)
             results.update(zip(batch, values))
             if bar is not None:

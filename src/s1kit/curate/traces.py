@@ -1,0 +1,88 @@
+"""`s1kit traces`: reasoning traces for a pool's questions from any teacher model (s1: Gemini
+Flash Thinking; s1.1: DeepSeek-R1), on any backend, with budget forcing if wanted.
+
+Each output row is the input row plus s1's trace columns: ``thinking_trajectories`` (a list holding
+the teacher's thinking) and ``attempt`` (its answer), and ``teacher``, ``thinking_tokens``,
+``answer_tokens``, ``forced_end``. A call that still fails after its retries gives a row with null
+traces and ``trace_error``: the curation's quality stage drops it as a failed generation.
+
+Calls go through a cache (default: ``<out>.cache.sqlite``): an interrupted run resumes where it
+stopped, and failed calls are asked again on the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from s1kit.curate.cache import CallCache
+from s1kit.curate.calls import ModelCalls
+from s1kit.curate.config import ModelCallConfig
+from s1kit.errors import S1kitError
+from s1kit.jsonl import check_file, read_lines, write_atomic
+
+
+@dataclass
+class TracesConfig:
+    questions: str
+    """JSONL file with one question per line (a pool file works)."""
+    out: str
+    """Output JSONL: the input rows plus the trace columns."""
+    teacher: ModelCallConfig
+    """The teacher model, its backend and its budget."""
+    question_field: str = "question"
+    """The input field holding the question."""
+    retries: int = 2
+    """Extra tries of a failed call before it is recorded as a failure."""
+    cache: str | None = None
+    """SQLite call cache (default: <out>.cache.sqlite)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise S1kitError(f"retries must be 0 or more, got {self.retries!r}")
+        if Path(self.out).resolve() == Path(self.questions).resolve():
+            raise S1kitError(f"--out {self.out} is the questions file; write the traces to another file")
+
+
+def read_questions(path: str, field_name: str) -> list[dict]:
+    check_file(path, "pass a JSONL file with one question per line (--questions)")
+    rows = []
+    for number, row in read_lines(path):
+        question = row.get(field_name)
+        if not isinstance(question, str) or not question.strip():
+            raise S1kitError(f"{path} line {number}: no question text in field '{field_name}' (fields: "
+                             f"{', '.join(map(repr, row)) or 'none'}); fix the row or pass --question-field")
+        rows.append(row)
+    if not rows:
+        raise S1kitError(f"{path} holds no questions")
+    return rows
+
+
+def main(config: TracesConfig, backends: dict | None = None) -> dict:
+    """Write traces for every question; returns counts {questions, traced, failed, calls, cached}."""
+    rows = read_questions(config.questions, config.question_field)
+    out = Path(config.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cache = CallCache(config.cache or f"{out}.cache.sqlite")
+    calls = ModelCalls(cache, backends)
+    try:
+        replies = calls.ask(config.teacher, [row[config.question_field] for row in rows], retries=config.retries,
+                            progress=f"teacher {config.teacher.model}")
+    finally:
+        calls.close()
+        cache.close()
+    errors = {failure["prompt"]: failure["error"] for failure in calls.failures}
+    traced = []
+    for row, reply in zip(rows, replies):
+        row = {**row, "teacher": config.teacher.model}
+        if reply is None:
+            row.update(thinking_trajectories=None, attempt=None,
+                       trace_error=errors.get(row[config.question_field], "failed call"))
+        else:
+            row.update(thinking_trajectories=[reply["thinking"]], attempt=reply["answer"],
+                       thinking_tokens=reply["thinking_tokens"], answer_tokens=reply["answer_tokens"],
+                       forced_end=reply["forced_end"])
+        traced.append(row)
+    write_atomic(out, traced)
+    return {"questions": len(rows), "traced": sum(r["attempt"] is not None for r in traced),
+            "failed": sum(r["attempt"] is None for r in traced), "calls": cache.calls, "cached": cache.hits}

@@ -1,0 +1,97 @@
+"""YAML recipes onto dataclass configs: defaults < recipe < command-line overrides.
+
+A recipe is a YAML mapping whose keys are the config's field names; a nested dataclass field takes
+a nested mapping, a list of dataclasses takes a list of mappings. Unknown keys fail with the key's
+dotted path and the names that would be accepted, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+
+
+def load_yaml(path: str | Path) -> dict:
+    """The mapping a recipe file holds (an empty file is an empty recipe)."""
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise S1kitError(f"recipe {path} does not exist; pass a YAML file (see recipes/ for examples)")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise S1kitError(f"recipe {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise S1kitError(f"recipe {path} must be a mapping of settings, got a {type(data).__name__}")
+    return data
+
+
+def build(cls, data: dict, where: str = "recipe"):
+    """An instance of dataclass ``cls`` from ``data``; nested dataclasses are built recursively."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise S1kitError(f"{where} must be a mapping of {cls.__name__} settings, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise S1kitError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                         f"{cls.__name__} takes {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    values = {name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field left out
+        raise S1kitError(f"{where}: {exc}") from None
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` laid over it; nested mappings merge key by key."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def as_dict(config) -> dict:
+    """A config as plain JSON-able data (for manifests and saved configs)."""
+    return dataclasses.asdict(config)
+
+
+def _value(hint, value, where: str):
+    """``value`` built into the dataclass(es) its type hint names, else passed through."""
+    target = _dataclass_in(hint)
+    if target is not None and isinstance(value, dict):
+        return build(target, value, where)
+    origin = typing.get_origin(hint)
+    if origin in (list, tuple) or (origin in (typing.Union, types.UnionType)
+                                   and any(typing.get_origin(a) in (list, tuple) for a in typing.get_args(hint))):
+        item = next((_dataclass_in(a) for a in _list_items(hint) if _dataclass_in(a)), None)
+        if item is not None and isinstance(value, list):
+            return [build(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _dataclass_in(hint):
+    if dataclasses.is_dataclass(hint):
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next((a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)), None)
+    return None
+
+
+def _list_items(hint):
+    if typing.get_origin(hint) in (list, tuple):
+        return typing.get_args(hint)
+    return [item for arg in typing.get_args(hint) if typing.get_origin(arg) in (list, tuple)
+            for item in typing.get_args(arg)]
