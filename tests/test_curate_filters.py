@@ -238,3 +238,28 @@ def test_load_eval_questions_rejects_a_name_given_twice():
     data_dir = shared_file("aime24.jsonl").parent
     with pytest.raises(S1kitError, match="'aime24' is named twice"):
         load_eval_questions(["aime24", "aime24"], data_dir)
+
+
+@pytest.mark.parametrize(
+    "rec, narrow, s1",
+    [
+        # Where s1's released checks and the narrow set differ, both ways.
+        (record(question="Let q be prime and p1. Hmm"), None, "numbered parts"),
+        (record(question="Take step12. and go on"), None, "numbered parts"),
+        (record(question="Is this **bold** worth 5 points?"), None, "bold digits"),
+        (record(question="Read **Problem 1** carefully."), None, None),  # a space inside the bold run
+        (record(question="See ![figure](f.png)"), "image link", None),  # s1 looked for ![Image] only
+        (record(question="[ASY]draw(a);[/ASY]"), "asy figure", None),  # s1 matched [asy] in lower case
+        (record(question="[asy]draw(a);[/asy]", source_type="aime_1983"), None, "asy figure"),  # "AIME" case-sensitive
+        (record(question="[asy]draw(a);[/asy]", source_type="qq8933/AIME_1983_2024"), None, None),
+        (record(question="![Image] p7. **3**"), "image link", "image link"),
+    ],
+)
+def test_s1_patterns_reproduce_the_released_checks(rec, narrow, s1):
+    assert drop_reason(rec, QualityConfig()) == narrow
+    assert drop_reason(rec, QualityConfig(patterns="s1")) == s1
+
+
+def test_unknown_pattern_set_is_an_error():
+    with pytest.raises(S1kitError, match="unknown quality patterns 'strict'; choose from narrow, s1"):
+        QualityConfig(patterns="strict")

@@ -97,11 +97,12 @@ def test_every_stage_drops_what_it_should_and_says_why(setup):
     stages = {s["name"]: s for s in manifest["stages"]}
     assert stages["quality"]["reasons"] == {"asy figure": 1, "failed generation": 1}
     assert stages["decontamination"]["reasons"] == {f"contaminated: jsonl:{config.eval_sets[0][6:]}": 1, "duplicate": 1}
-    # 17 survivors, 2 benchmark picks skip the solvers; of the 15 asked, the EASY one is solved.
-    assert manifest["benchmark_quality"] == {"picked": 2, "reasons": {"correct aime": 1, "long openaimath": 1},
-                                             "attempts_graded": 2}
-    assert stages["difficulty"] == {"name": "difficulty", "kept": 14, "dropped": 1, "reasons": {"solved by solver": 1}}
-    assert manifest["solvers"]["solver"] == {"asked": 15, "failed": 0, "correct_by_rules": 1, "correct": 1}
+    # Of the 17 survivors the solver gets the EASY one; among the other 16, two are benchmark picks
+    # (both AIME attempts and the long MATH one are graded; one AIME attempt is wrong).
+    assert stages["difficulty"] == {"name": "difficulty", "kept": 16, "dropped": 1, "reasons": {"solved by solver": 1}}
+    assert manifest["solvers"]["solver"] == {"asked": 17, "failed": 0, "correct_by_rules": 1, "correct": 1}
+    assert manifest["benchmark_quality"] == {"picked": 2, "reasons": {"long qfq/openaimath": 1, "qq8933/AIME_1983_2024": 1},
+                                             "attempts_graded": 3}
     assert stages["diversity"]["kept"] == 8 and stages["diversity"]["reasons"] == {"not selected": 8}
     # The classifier sees the 15 unlabeled candidates (16 less the pool-labeled one); one reply names no class.
     assert manifest["domains"]["classifier"] == {"asked": 15, "classified": 14, "unknown": 1, "failed": 0}
@@ -109,7 +110,8 @@ def test_every_stage_drops_what_it_should_and_says_why(setup):
     out = setup("out").out
     rows = read(Path(out) / "dataset.jsonl")
     assert len(rows) == 8 == manifest["selected"]
-    assert [r["pick"] for r in rows[:2]] == ["benchmark-quality: correct aime", "benchmark-quality: long openaimath"]
+    assert [r["pick"] for r in rows[:2]] == ["benchmark-quality: qq8933/AIME_1983_2024",
+                                     "benchmark-quality: long qfq/openaimath"]
     assert {r["pick"] for r in rows[2:]} == {"diverse"}
     for row in rows:
         assert {"question", "solution", "thinking_trajectories", "attempt", "domain", "difficulty", "trace_tokens"} <= set(row)
@@ -144,7 +146,7 @@ def test_a_rerun_makes_no_model_call_and_writes_the_same_dataset(setup):
     first = (Path(config.out) / "dataset.jsonl").read_bytes()
     again = scripted()
     manifest = main(setup("out"), again)
-    assert manifest["calls"]["made"] == 0 and manifest["calls"]["cached"] == 15 + 15
+    assert manifest["calls"]["made"] == 0 and manifest["calls"]["cached"] == 17 + 15
     assert again["solver"].calls == [] and again["classifier"].calls == []
     assert (Path(config.out) / "dataset.jsonl").read_bytes() == first
 
@@ -165,7 +167,7 @@ def test_an_interrupted_run_resumes_without_repeating_a_call(setup):
     assert len(interrupted["solver"].calls) == 4
     resumed = scripted()
     manifest = main(setup("resumed"), resumed)
-    assert len(resumed["solver"].calls) == 15 - 4  # only what the first run had not stored
+    assert len(resumed["solver"].calls) == 17 - 4  # only what the first run had not stored
     assert manifest["calls"]["cached"] == 4
     assert (Path(setup("resumed").out) / "dataset.jsonl").read_text() == \
         (Path(reference.out) / "dataset.jsonl").read_text()
@@ -191,7 +193,7 @@ def test_a_judge_can_mark_a_solver_answer_correct(setup):
 
     config = setup("judged", judge=JudgeCallConfig(model="judge", format="think-tags", max_thinking_tokens=4))
     manifest = main(config, {**scripted(), "judge": judge_says})
-    assert manifest["solvers"]["solver"]["judge"] == {"judged": 14, "overturned": 1, "unreadable": 0}
+    assert manifest["solvers"]["solver"]["judge"] == {"judged": 16, "overturned": 1, "unreadable": 0}
     assert manifest["stages"][2]["reasons"] == {"solved by solver": 2}
     # Two AIME attempts were graded by the rules (one wrong, so the judge saw it and said NO).
     assert manifest["benchmark_quality"]["picked"] == 2
@@ -240,16 +242,16 @@ def test_curate_cli_end_to_end_with_smollm2_as_solver_and_classifier(tmp_path, s
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     stages = {s["name"]: s for s in manifest["stages"]}
     assert stages["quality"]["kept"] == stages["decontamination"]["kept"] == 9
-    assert manifest["benchmark_quality"]["picked"] == 1
     solver = manifest["solvers"]["smollm2-135m"]
-    assert solver["asked"] == 8 and solver["failed"] == 0
-    assert stages["difficulty"]["kept"] == 8 - solver["correct"]
+    assert solver["asked"] == 9 and solver["failed"] == 0
+    assert stages["difficulty"]["kept"] == 9 - solver["correct"]
     classifier = manifest["domains"]["classifier"]
-    assert classifier["asked"] == 1 + stages["difficulty"]["kept"]
+    assert classifier["asked"] == stages["difficulty"]["kept"]
     assert classifier["classified"] + classifier["unknown"] == classifier["asked"]
     dataset = [json.loads(line) for line in (tmp_path / "out" / "dataset.jsonl").read_text().splitlines()]
-    assert len(dataset) == min(6, 1 + stages["difficulty"]["kept"])
-    assert dataset[0]["pick"] == "benchmark-quality: correct aime"
+    assert len(dataset) == min(6, stages["difficulty"]["kept"])
+    aime = [r for r in dataset if r["source_type"].startswith("qq8933/AIME")]
+    assert [r["pick"] for r in aime] == ["benchmark-quality: qq8933/AIME_1983_2024"] * len(aime)
     assert all(r["domain"] in MSC_CODES or r["domain"] == "unknown" for r in dataset)
     assert f"wrote {len(dataset)} records" in result.output
     # The same command again reads every model call from the cache and writes the same dataset.
@@ -257,3 +259,16 @@ def test_curate_cli_end_to_end_with_smollm2_as_solver_and_classifier(tmp_path, s
     assert again.exit_code == 0, again.output
     assert "model calls: 0 made" in again.output
     assert [json.loads(line) for line in (tmp_path / "out" / "dataset.jsonl").read_text().splitlines()] == dataset
+
+
+def test_curate_cli_reports_recipe_errors_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from s1kit.cli import app
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("size: 10\nsolvers:\n  - model: a\n    max_thinkng_tokens: 5\n")
+    result = CliRunner().invoke(app, ["curate", "--recipe", str(recipe), "--pool", "p.jsonl", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"error: {recipe}.solvers[0]: unknown key 'max_thinkng_tokens'" in result.output
+    assert "Traceback" not in result.output

@@ -84,16 +84,19 @@ def test_benchmark_picks_follow_s1s_rules():
         {"source_type": "qq8933/AIME_1983_2024", "trace_tokens": 10},      # correct attempt: picked
         {"source_type": "qq8933/AIME_1983_2024", "trace_tokens": 9999},    # wrong attempt: not picked
         {"source_type": "Idavidrein/GPQA", "trace_tokens": 10},            # correct (case-insensitive source)
-        {"source_type": "qfq/openaimath/Algebra", "trace_tokens": 101},    # long MATH: picked
+        {"source_type": "qfq/openaimath/Algebra", "trace_tokens": 101},    # long MATH, correct: picked
+        {"source_type": "qfq/openaimath/Algebra", "trace_tokens": 102},    # long MATH, wrong attempt
         {"source_type": "qfq/openaimath/Algebra", "trace_tokens": 100},    # not over the threshold
         {"source_type": "AI-MO/NuminaMath-CoT/olympiads", "trace_tokens": 9999},
     ]
     graded = needs_teacher_grade(records, config)
-    assert graded == [records[0], records[1], records[2]]
-    picks, reasons = benchmark_picks(records, config, {id(records[0]): True, id(records[1]): False, id(records[2]): True})
+    assert graded == records[:5]
+    correct = {id(records[0]): True, id(records[1]): False, id(records[2]): True, id(records[3]): True,
+               id(records[4]): False}
+    picks, reasons = benchmark_picks(records, config, correct)
     assert picks == [records[0], records[2], records[3]]
-    assert reasons == {"correct aime": 1, "correct gpqa": 1, "long openaimath": 1}
-    assert records[3]["pick"] == "benchmark-quality: long openaimath" and "pick" not in records[4]
+    assert reasons == {"qq8933/AIME_1983_2024": 1, "Idavidrein/gpqa": 1, "long qfq/openaimath": 1}
+    assert records[3]["pick"] == "benchmark-quality: long qfq/openaimath" and "pick" not in records[4]
 
 
 def test_recipe_builds_nested_configs_and_rejects_unknown_keys(tmp_path):

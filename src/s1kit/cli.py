@@ -306,12 +306,12 @@ def curate(
     pool: Annotated[Optional[str], typer.Option(help="Pool: a JSONL file or a Hugging Face dataset id (default: the recipe's).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output directory (dataset.jsonl/.parquet, manifest.json, report.md, plots, cache).")] = None,
     recipe: Annotated[Optional[Path], typer.Option(help="YAML recipe, e.g. recipes/curate/s1k.yaml; flags override it.")] = None,
-    size: Annotated[Optional[int], typer.Option(help="Records to select [recipe, else 1000].")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Selection seed [recipe, else 0].")] = None,
-    select: Annotated[Optional[str], typer.Option(help="s1k, diverse, longest or random [recipe, else s1k].")] = None,
+    size: Annotated[Optional[int], typer.Option(help="Records to select (default: the recipe's, else 1000).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Selection seed (default: the recipe's, else 0).")] = None,
+    select: Annotated[Optional[str], typer.Option(help="s1k, diverse, longest or random (default: the recipe's, else s1k).")] = None,
     eval_sets: Annotated[Optional[str], typer.Option(help="Comma-separated sets to decontaminate against, e.g. aime24,math500,jsonl:mine.jsonl.")] = None,
     data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files of the eval sets (default: $S1KIT_DATA_DIR, else the hub).")] = None,
-    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer that counts trace lengths [recipe, else smollm2-135m].")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer that counts trace lengths (default: the recipe's, else smollm2-135m).")] = None,
 ) -> None:
     """Curate an s1K-style dataset: quality, decontamination, difficulty, diversity (s1 Section 2)."""
     from s1kit.curate.config import CurateConfig

@@ -1,9 +1,9 @@
 """s1's "benchmark-quality" picks: questions kept before the diversity draw (``select: s1k``).
 
-s1 took 384 of its 1,000 questions straight from sources it trusted (the released notebook):
-AIME and GPQA questions whose teacher attempt was graded correct against the reference, and MATH
-questions whose trace is longer than 5,600 tokens. They skip the difficulty stage, as in s1, and
-count toward ``--size``.
+s1 took 384 of its 1,000 questions from sources it trusted. Its released selection script
+(simplescaling/s1) picks, among the questions that survived the quality and difficulty filters
+and whose teacher (Gemini) attempt was graded correct: every GPQA and AIME question, and the MATH
+questions whose trace is longer than 5,600 tokens. They count toward ``--size``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,20 @@ def source_match(record: dict, sources: Sequence[str]) -> str | None:
     return next((s for s in sources if s.lower() in source), None)
 
 
+def eligible(record: dict, config: BenchmarkConfig) -> str | None:
+    """Why the record would be a pick if its attempt is correct ("aime", "long openaimath"), or None."""
+    source = source_match(record, config.correct_sources)
+    if source:
+        return source
+    source = source_match(record, config.long_sources)
+    if source and (record.get("trace_tokens") or 0) > config.long_min_tokens:
+        return f"long {source}"
+    return None
+
+
 def needs_teacher_grade(records: Sequence[dict], config: BenchmarkConfig) -> list[dict]:
-    """The records whose pick depends on whether their teacher attempt is correct."""
-    return [r for r in records if source_match(r, config.correct_sources)]
+    """The records that are picks if their teacher attempt is graded correct."""
+    return [r for r in records if eligible(r, config)]
 
 
 def benchmark_picks(records: Sequence[dict], config: BenchmarkConfig,
@@ -34,13 +45,8 @@ def benchmark_picks(records: Sequence[dict], config: BenchmarkConfig,
     """
     picked, reasons = [], Counter()
     for record in records:
-        correct_source = source_match(record, config.correct_sources)
-        long_source = source_match(record, config.long_sources)
-        if correct_source and attempt_correct.get(id(record)):
-            reason = f"correct {correct_source}"
-        elif long_source and (record.get("trace_tokens") or 0) > config.long_min_tokens:
-            reason = f"long {long_source}"
-        else:
+        reason = eligible(record, config)
+        if reason is None or not attempt_correct.get(id(record)):
             continue
         record["pick"] = f"benchmark-quality: {reason}"
         picked.append(record)

@@ -100,15 +100,15 @@ class JudgeCallConfig(ModelCallConfig):
 class BenchmarkConfig:
     """s1's "benchmark-quality" picks, kept before the diversity draw (used by ``select: s1k``).
 
-    s1 kept 384 questions from sources it trusted as benchmark quality: AIME and GPQA questions whose
-    teacher attempt was graded correct, and MATH questions whose trace is longer than 5,600 tokens.
-    Sources match ``source_type`` case-insensitively as substrings.
+    Among the questions that pass every filter and whose teacher attempt is graded correct, s1
+    picks those from GPQA and AIME, and those from MATH with a trace over 5,600 tokens (see
+    s1kit.curate.benchmark). Sources match ``source_type`` case-insensitively as substrings.
     """
 
-    correct_sources: list[str] = field(default_factory=lambda: ["aime", "gpqa"])
-    """Sources whose questions are picked when the teacher's attempt is graded correct."""
-    long_sources: list[str] = field(default_factory=lambda: ["openaimath"])
-    """Sources whose questions are picked when their trace is long (s1's MATH: qfq/openaimath)."""
+    correct_sources: list[str] = field(default_factory=lambda: ["Idavidrein/gpqa", "qq8933/AIME_1983_2024"])
+    """Sources whose questions are picked (s1's pool names for GPQA and AIME)."""
+    long_sources: list[str] = field(default_factory=lambda: ["qfq/openaimath"])
+    """Sources whose questions are picked when their trace is long (s1's pool name for MATH)."""
     long_min_tokens: int = 5600
     """A long-source question is picked when its trace has more tokens than this."""
 

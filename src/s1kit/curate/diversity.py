@@ -8,6 +8,11 @@ domains however unevenly the pool covers them; the 2^-rank weight keeps the bias
 hence difficult, traces. The 384 questions s1 took from datasets it trusted as benchmark quality
 are kept first and count toward the 1,000 (``first``).
 
+One difference from s1's released selection script: once it holds 700 questions, it draws domains
+weighted by how often they occur among the AIME and GPQA questions (GPQA scaled to half of AIME's
+count) instead of uniformly. The paper and issue 6 describe the uniform draw, which is what this
+module does throughout.
+
 ``select`` also runs two of the paper's data ablations (Table 2): ``random`` ("1K-random", uniform
 over the pool) and ``longest`` ("1K-longest", the longest traces). The paper's "1K-diverse"
 samples domains uniformly but ignores length, which ``diverse`` here does not.

@@ -47,12 +47,10 @@ def main(config: CurateConfig, backends: dict | None = None) -> dict:
 
     calls = ModelCalls(CallCache(out / "cache.sqlite"), backends)
     try:
-        picks, bench = _benchmark_picks(calls, config, survivors)
-        picked = {id(r) for r in picks}
-        verdicts, solvers = difficulty.solve(calls, [r for r in survivors if id(r) not in picked],
-                                             config.solvers, config.answer_kind, config.judge)
-        stages.append(difficulty.difficulty([r for r in survivors if id(r) not in picked], verdicts))
-        candidates = picks + stages[-1].kept
+        verdicts, solvers = difficulty.solve(calls, survivors, config.solvers, config.answer_kind, config.judge)
+        stages.append(difficulty.difficulty(survivors, verdicts))
+        candidates = stages[-1].kept
+        picks, bench = _benchmark_picks(calls, config, candidates)
         domains = _domains(calls, config, candidates)
         how = "diverse" if config.select == "s1k" else config.select
         stages.append(diversity(stages[-1].kept, config.size, config.seed, how,
@@ -84,7 +82,8 @@ def main(config: CurateConfig, backends: dict | None = None) -> dict:
 
 
 def _benchmark_picks(calls: ModelCalls, config: CurateConfig, records: list[dict]) -> tuple[list[dict], dict | None]:
-    """s1's benchmark-quality picks (select: s1k only), teacher attempts graded like solver answers."""
+    """s1's benchmark-quality picks among the difficulty survivors (select: s1k only); teacher
+    attempts are graded like solver answers."""
     if config.select != "s1k":
         return [], None
     graded = benchmark.needs_teacher_grade(records, config.benchmark)
@@ -94,8 +93,6 @@ def _benchmark_picks(calls: ModelCalls, config: CurateConfig, records: list[dict
     if config.judge is not None:
         correct, _ = difficulty.judged(calls, config.judge, graded, attempts, correct)
     picks, reasons = benchmark.benchmark_picks(records, config.benchmark, {id(r): ok for r, ok in zip(graded, correct)})
-    for record in picks:  # as in s1, the picks skip the solvers
-        record["difficulty"] = {"solvers": [], "solved_by": [], "trace_tokens": record["trace_tokens"]}
     return picks, {"picked": len(picks), "reasons": reasons, "attempts_graded": len(graded)}
 
 

@@ -3,8 +3,13 @@
 s1 (arXiv 2501.19393, Section 2) first removes questions whose reasoning trace could not be
 generated (API errors), then questions with formatting problems. The patterns below are the ones
 issue 6 lists (``[asy]`` figures outside AIME, ``![Image]`` links, ``p1.`` numbering, bold-with-digits
-artifacts), written narrowly so that near-misses are kept; they were not checked line by line
-against the s1 repository's notebooks.
+artifacts). Two pattern sets:
+
+- ``narrow`` (default): written so that near-misses are kept (see each pattern's comment);
+- ``s1``: the checks of s1's released filtering script (simplescaling/s1, read for this module):
+  ``[asy]`` unless ``AIME`` is in the source (both case-sensitive), the literal ``![Image]``,
+  ``p<i>.`` for i in 1..999 anywhere in the text (so also "step1."), and a bold run without spaces
+  on a line where any digit follows (``**Note**: ... 5`` is dropped too). Use it to reproduce s1K.
 
 Each dropped record gets exactly one reason, the first check it fails, in this order:
 
@@ -50,6 +55,15 @@ TEXT_CHECKS = (
 )
 """The checks after the asy one, in order, with the reason each gives."""
 
+# s1's own checks, as its filtering script wrote them (substring tests turned into regexes).
+S1_ASY_FIGURE = re.compile(r"\[asy\]")
+S1_TEXT_CHECKS = (
+    ("image link", re.compile(r"!\[Image\]")),
+    ("numbered parts", re.compile(r"p[1-9]\d{0,2}\.")),
+    ("bold digits", re.compile(r"\*\*(?=.*\d)[^\s\]]*\*\*")),
+)
+PATTERNS = ("narrow", "s1")
+
 
 def _names(name: str, value: object, example: str = "question") -> tuple[str, ...]:
     """``value`` as a tuple of non-empty strings; a bare string (a common YAML slip) is an error."""
@@ -76,21 +90,27 @@ class QualityConfig:
     """Fields the formatting checks (asy, image, numbering, bold digits) read; s1 filtered questions."""
     drop_asy: bool = True
     """Drop questions with an ``[asy]`` figure, except from the sources in ``asy_allowed_sources``."""
-    asy_allowed_sources: tuple[str, ...] = ("aime",)
-    """Substrings of ``source_type`` (case-insensitive) whose ``[asy]`` questions are kept: s1K keeps
-    AIME problems, whose figures are also described in the text."""
+    asy_allowed_sources: tuple[str, ...] = ("AIME",)
+    """Substrings of ``source_type`` whose ``[asy]`` questions are kept (case-insensitive, except with
+    patterns: s1): s1K keeps AIME problems, whose figures are also described in the text."""
     drop_image_links: bool = True
     """Drop questions with ``![Image]`` or a markdown image ``![alt](url)`` (see IMAGE_LINK)."""
     drop_numbered_parts: bool = True
     """Drop questions with a line starting ``p1.``, ``p2.``, ... (see NUMBERED_PARTS)."""
     drop_bold_digit_artifacts: bool = True
     """Drop questions with a bold number such as ``**1**`` or ``**12.**`` (see BOLD_DIGITS)."""
+    patterns: str = "narrow"
+    """narrow (near-misses kept) or s1 (s1's released checks, to reproduce s1K; see the module doc)."""
 
     def __post_init__(self) -> None:
         self.require_fields = _names("require_fields", self.require_fields)
         self.trace_fields = _names("trace_fields", self.trace_fields, "attempt")
         self.text_fields = _names("text_fields", self.text_fields)
-        self.asy_allowed_sources = tuple(source.lower() for source in _names("asy_allowed_sources", self.asy_allowed_sources, "aime"))
+        if self.patterns not in PATTERNS:
+            raise S1kitError(f"unknown quality patterns {self.patterns!r}; choose from {', '.join(PATTERNS)}")
+        sources = _names("asy_allowed_sources", self.asy_allowed_sources, "aime")
+        # s1 matched "AIME" case-sensitively; the narrow set ignores case.
+        self.asy_allowed_sources = sources if self.patterns == "s1" else tuple(s.lower() for s in sources)
 
 
 def _blank(value: object) -> bool:
@@ -114,7 +134,9 @@ def _failed_generation(record: Mapping, config: QualityConfig) -> bool:
 
 
 def _allows_asy(record: Mapping, config: QualityConfig) -> bool:
-    source = str(record.get("source_type") or "").lower()
+    source = str(record.get("source_type") or "")
+    if config.patterns != "s1":
+        source = source.lower()
     return any(allowed in source for allowed in config.asy_allowed_sources)
 
 
@@ -126,10 +148,12 @@ def drop_reason(record: Mapping, config: QualityConfig) -> str | None:
     if config.check_failed_generation and _failed_generation(record, config):
         return "failed generation"
     texts = [text for text in (record.get(name) for name in config.text_fields) if isinstance(text, str)]
-    if config.drop_asy and any(ASY_FIGURE.search(text) for text in texts) and not _allows_asy(record, config):
+    s1 = config.patterns == "s1"
+    asy = S1_ASY_FIGURE if s1 else ASY_FIGURE
+    if config.drop_asy and any(asy.search(text) for text in texts) and not _allows_asy(record, config):
         return "asy figure"
     enabled = (config.drop_image_links, config.drop_numbered_parts, config.drop_bold_digit_artifacts)
-    for on, (reason, pattern) in zip(enabled, TEXT_CHECKS):
+    for on, (reason, pattern) in zip(enabled, S1_TEXT_CHECKS if s1 else TEXT_CHECKS):
         if on and any(pattern.search(text) for text in texts):
             return reason
     return None
