@@ -105,7 +105,7 @@ def test_recipe_builds_nested_configs_and_rejects_unknown_keys(tmp_path):
     assert [s.model for s in config.solvers] == ["a", "b"] and isinstance(config.solvers[1], ModelCallConfig)
     assert config.solvers[1].max_thinking_tokens == 64 and config.classifier.model == "c"
     assert config.quality.drop_asy is False
-    with pytest.raises(S1kitError, match=r"recipe.solvers\[1\]: unknown key 'max_thinking'; ModelCallConfig takes model"):
+    with pytest.raises(S1kitError, match=r"recipe.solvers\[1\]: unknown key 'max_thinking'; did you mean 'max_thinking_tokens'\? ModelCallConfig takes model"):
         build(CurateConfig, {"solvers": [{"model": "a"}, {"model": "b", "max_thinking": 64}]})
     with pytest.raises(S1kitError, match=r"recipe: unknown key 'sise'"):
         build(CurateConfig, {"sise": 5})

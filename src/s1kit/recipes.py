@@ -8,6 +8,7 @@ dotted path and the names that would be accepted, so a typo never silently falls
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -21,11 +22,11 @@ def load_yaml(path: str | Path) -> dict:
 
     file = Path(path)
     if not file.is_file():
-        raise S1kitError(f"recipe {path} does not exist; pass a YAML file (see recipes/ for examples)")
+        raise S1kitError(f"recipe {path} does not exist; pass a YAML file such as the ones in recipes/")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise S1kitError(f"recipe {path} is not valid YAML: {exc}") from None
+        raise S1kitError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -40,10 +41,12 @@ def build(cls, data: dict, where: str = "recipe"):
     if not isinstance(data, dict):
         raise S1kitError(f"{where} must be a mapping of {cls.__name__} settings, got {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), list(fields), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
         raise S1kitError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                         f"{cls.__name__} takes {', '.join(fields)}")
+                         f"{hint}{cls.__name__} takes {', '.join(fields)}")
     hints = typing.get_type_hints(cls)
     values = {name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()}
     try:

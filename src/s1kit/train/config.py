@@ -156,16 +156,9 @@ def load_config(recipe: str | Path | None = None, overrides: dict | None = None)
 
 
 def read_recipe(path: str | Path) -> dict:
-    yaml = require("yaml", "train")
-    path = Path(path)
-    if not path.is_file():
-        raise S1kitError(f"recipe {path} does not exist; pass a YAML file such as recipes/sft/tiny-cpu.yaml")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise S1kitError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(values, dict):
-        raise S1kitError(f"recipe {path} must be a mapping of key: value, got {type(values).__name__}")
+    from s1kit.recipes import load_yaml
+
+    values = load_yaml(path)
     for key in values:
         check_key(key, f"recipe {path}")
     return values
