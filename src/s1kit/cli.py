@@ -341,6 +341,7 @@ def traces(
     format: FormatOption = "auto",
     question_field: Annotated[str, typer.Option(help="Field of the rows holding the question.")] = "question",
     max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on the teacher's thinking. Default: no cap.")] = None,
+    min_thinking_tokens: MinThinkingOption = 0,
     max_answer_tokens: MaxAnswerOption = 2048,
     temperature: TemperatureOption = 0.0,
     seed: Annotated[int, typer.Option(help="Base sampling seed (temperature > 0).")] = 0,
@@ -360,7 +361,7 @@ def traces(
     options = {k: v for k, v in {"device": device, "dtype": dtype, "base_url": base_url, "api_key": api_key}.items()
                if v is not None}
     spec = ModelCallConfig(model=teacher, backend=backend, format=format, max_thinking_tokens=max_thinking_tokens,
-                           max_answer_tokens=max_answer_tokens, temperature=temperature, seed=seed,
+                           min_thinking_tokens=min_thinking_tokens, max_answer_tokens=max_answer_tokens, temperature=temperature, seed=seed,
                            system_prompt=system_prompt, batch_size=batch_size, backend_options=options)
     summary = main(TracesConfig(questions=str(questions), out=str(out), teacher=spec, question_field=question_field,
                                 retries=retries, cache=None if cache is None else str(cache)))

@@ -30,6 +30,8 @@ class ModelCallConfig:
     """Cap on thinking (budget forcing); None: up to the context length."""
     max_answer_tokens: int = 512
     """Most tokens of the answer section."""
+    min_thinking_tokens: int = 0
+    """Extend thinking with "Wait" until this many tokens (e.g. a teacher that stops too early)."""
     temperature: float = 0.0
     """0: greedy, so a call's result depends only on (model, prompt, settings) and caches exactly."""
     seed: int = 0
@@ -60,7 +62,7 @@ class ModelCallConfig:
         from s1kit.budget.config import BudgetConfig
 
         return BudgetConfig(max_thinking_tokens=self.max_thinking_tokens, max_answer_tokens=self.max_answer_tokens,
-                            answer_prefix=answer_prefix)
+                            min_thinking_tokens=self.min_thinking_tokens, answer_prefix=answer_prefix)
 
     def sampling(self):
         from s1kit.budget.config import SamplingConfig
@@ -82,8 +84,8 @@ class ModelCallConfig:
     def cache_params(self, **extra) -> dict:
         """Everything besides model and prompt that changes a call's result (the cache key)."""
         return {"backend": self.backend, "format": self.format, "max_thinking_tokens": self.max_thinking_tokens,
-                "max_answer_tokens": self.max_answer_tokens, "temperature": self.temperature, "seed": self.seed,
-                "system_prompt": self.system_prompt, **extra}
+                "min_thinking_tokens": self.min_thinking_tokens, "max_answer_tokens": self.max_answer_tokens,
+                "temperature": self.temperature, "seed": self.seed, "system_prompt": self.system_prompt, **extra}
 
 
 @dataclass
