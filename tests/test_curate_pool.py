@@ -44,3 +44,23 @@ def test_a_field_mapping_renames_and_a_missing_mapped_column_names_the_row(tmp_p
 def test_bad_pools_are_named(tmp_path, rows, fields, fragment):
     with pytest.raises(S1kitError, match=re.escape(fragment)):
         load_pool(write(tmp_path / "p.jsonl", rows), fields)
+
+
+def test_hub_pool_errors_share_the_tasks_messages(monkeypatch):
+    """A gated or unreachable hub pool gets the same guidance as a benchmark task (s1kit.hub)."""
+    datasets = pytest.importorskip("datasets", reason="hub pools need the [eval] extra")
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    with pytest.raises(S1kitError, match="pool some/pool: could not reach the Hugging Face hub for some/pool .* "
+                                         "work offline: pass a local .jsonl pool file instead"):
+        load_pool("some/pool")
+
+    def gated(*args, **kwargs):
+        raise FileNotFoundError("Dataset 'some/pool' is a gated dataset on the Hub.")
+
+    monkeypatch.setattr(datasets, "load_dataset", gated)
+    with pytest.raises(S1kitError, match="pool some/pool: the hub dataset some/pool is gated .*`hf auth login`"):
+        load_pool("some/pool")

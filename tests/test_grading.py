@@ -115,6 +115,19 @@ def test_extract_answer(kind, response, expected):
     assert extract_answer(response, kind) == expected
 
 
+@pytest.mark.parametrize("kind, response, expected, alone", [
+    # A teacher's attempt is an answer with no thinking before it: read like an answer section.
+    ("integer", "Final Answer: 21", "21", None),
+    ("integer", "Some work.\nThe answer is **204**.<|im_end|>", "204", None),
+    ("integer", r"So it is \boxed{7}.", "7", "7"),
+    ("choice", "Answer: (B)", "B", None),
+])
+def test_extract_answer_from_an_answer_alone(kind, response, expected, alone):
+    assert extract_answer(response, kind, answer_only=True) == expected
+    assert extract_answer(response, kind) == alone  # without the flag only a \boxed{} counts
+
+
+
 @needs_math_verify
 @pytest.mark.parametrize("predicted, gold, equal", [
     ("0.5", r"\frac{1}{2}", True),

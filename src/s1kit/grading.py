@@ -104,11 +104,15 @@ def _braced(text: str, open_at: int) -> str | None:
     return None
 
 
-def extract_answer(response: str, kind: str) -> str | None:
-    """The answer a response gives, normalized for its kind ("33", "B", a LaTeX string), or None."""
+def extract_answer(response: str, kind: str, answer_only: bool = False) -> str | None:
+    """The answer a response gives, normalized for its kind ("33", "B", a LaTeX string), or None.
+
+    ``answer_only``: the response is an answer section already (a teacher's attempt, with no
+    thinking before it), so its "Final Answer:" lines are read like an answer section's.
+    """
     check_kind(kind)
     normalize = {"math": _normalize_math, "integer": _normalize_integer, "choice": _normalize_choice}[kind]
-    section = answer_section(response)
+    section = _END_OF_TURN.sub("", response).strip() if answer_only else answer_section(response)
     if section:
         for candidate in filter(None, _candidates(section, kind)):
             if (answer := normalize(candidate)) is not None:
@@ -188,9 +192,10 @@ class Grade:
     """Whether the comparison hit its time limit (counted as not equivalent)."""
 
 
-def grade(response: str, gold: str, kind: str, timeout: float = 5.0) -> Grade:
-    """Extract the answer from a response and compare it with the gold answer."""
-    extracted = extract_answer(response, kind)
+def grade(response: str, gold: str, kind: str, timeout: float = 5.0, answer_only: bool = False) -> Grade:
+    """Extract the answer from a response and compare it with the gold answer (``answer_only``: see
+    :func:`extract_answer`)."""
+    extracted = extract_answer(response, kind, answer_only)
     if extracted is None:
         return Grade(None, False)
     verdict = _compare(extracted, gold, kind, timeout)

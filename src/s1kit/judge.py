@@ -26,10 +26,8 @@ unreadable) and its reply in ``judge_reply``, so a run can be audited and re-sco
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 from s1kit.errors import S1kitError
 
@@ -79,17 +77,10 @@ class JudgeConfig:
 
 def load_template(path: str | None) -> str:
     """The judge prompt template; a custom one must hold every placeholder."""
-    if path is None:
-        return resources.files("s1kit").joinpath("templates/judge.txt").read_text(encoding="utf-8")
-    file = Path(path)
-    if not file.is_file():
-        raise S1kitError(f"judge template {path} does not exist; pass a text file with {{question}}, {{gold}} and {{response}}")
-    text = file.read_text(encoding="utf-8")
-    missing = [p for p in ("{question}", "{gold}", "{response}") if p not in text]
-    if missing:
-        raise S1kitError(f"judge template {path} lacks {', '.join(missing)}; the judge needs the problem, "
-                         "the reference answer and the response")
-    return text
+    from s1kit.prompts import load_template as load
+
+    return load(path, "judge.txt", ("{question}", "{gold}", "{response}"), "judge",
+                "the judge needs the problem, the reference answer and the response")
 
 
 def judged_part(response: str) -> str:
@@ -124,31 +115,41 @@ class Verdict:
 
 
 class Judge:
-    """Asks a judge model about (question, gold, response) triples, in batches."""
+    """Asks a judge model about (question, gold, response) triples, in batches.
 
-    def __init__(self, config: JudgeConfig, backend=None, backend_config=None):
+    ``ask`` replaces the backend: a function from prompts to the judge's answer texts (None for a
+    failed call, read as unreadable); curation passes one that goes through its call cache.
+    """
+
+    def __init__(self, config: JudgeConfig, backend=None, backend_config=None,
+                 ask: Callable[[list[str]], list[str | None]] | None = None):
         self.config = config
         self.template = load_template(config.template)
-        self._owns_backend = backend is None  # a backend passed in is the caller's to close
-        if backend is None:
+        self._owns_backend = backend is None and ask is None  # a backend passed in is the caller's to close
+        if backend is None and ask is None:
             from s1kit.backends import load_backend
 
             backend = load_backend(config.backend, config.model, backend_config)
         self.backend = backend
+        self.ask = ask or self._generate
         self.calls = 0
 
-    def verdicts(self, items: Sequence[tuple[str, str, str]]) -> list[Verdict]:
+    def _generate(self, prompts: list[str]) -> list[str]:
         from s1kit.budget.config import SamplingConfig
         from s1kit.budget.runner import generate
 
-        if not items:
-            return []
-        prompts = [judge_prompt(self.template, q, gold, response) for q, gold, response in items]
         # Greedy: a grade must not depend on a seed.
         generations = generate(self.backend, prompts, self.config.budget(), SamplingConfig(), fmt=self.config.format,
                                batch_size=self.config.batch_size, progress=False)
+        return [g.answer for g in generations]
+
+    def verdicts(self, items: Sequence[tuple[str, str, str]]) -> list[Verdict]:
+        if not items:
+            return []
+        prompts = [judge_prompt(self.template, q, gold, response) for q, gold, response in items]
+        answers = self.ask(prompts)
         self.calls += len(prompts)
-        return [Verdict(parse_verdict(g.answer), g.answer.strip()) for g in generations]
+        return [Verdict(None, "") if a is None else Verdict(parse_verdict(a), a.strip()) for a in answers]
 
     def apply(self, rows: list[dict], question_field: str = "question", response_field: str = "text",
               gold_field: str = "gold") -> None:

@@ -7,12 +7,18 @@ from pathlib import Path
 from s1kit.errors import require
 
 
-def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None) -> Path:
-    """One line per curve of each run's metrics (parallel curves dashed), error bars of one stderr."""
+def pyplot():
+    """matplotlib's pyplot, drawing to files only (no display on servers)."""
     matplotlib = require("matplotlib", "plots")
-    matplotlib.use("Agg")  # files only: no display on servers
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None) -> Path:
+    """One line per curve of each run's metrics (parallel curves dashed), error bars of one stderr."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     highest = 0.0
     for name, metrics in runs:

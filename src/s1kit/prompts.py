@@ -1,7 +1,8 @@
-"""Reading questions from JSON Lines files."""
+"""Reading questions from JSON Lines files, and prompt templates (built in or the user's)."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from s1kit.errors import S1kitError
@@ -32,3 +33,20 @@ def read_questions(path: str | Path, field: str | None = None) -> list[str]:
     if not questions:
         raise S1kitError(f"questions file '{path}' holds no questions")
     return questions
+
+
+def load_template(path: str | Path | None, default: str, required: tuple[str, ...], what: str, hint: str = "") -> str:
+    """A prompt template: ``templates/<default>`` of the package when ``path`` is None, else the file
+    at ``path``, which must hold every placeholder in ``required``. ``hint`` says what the model
+    needs them for."""
+    if path is None:
+        return resources.files("s1kit").joinpath("templates", default).read_text(encoding="utf-8")
+    names = " and ".join(", ".join(required).rsplit(", ", 1))
+    file = Path(path)
+    if not file.is_file():
+        raise S1kitError(f"{what} template {path} does not exist; pass a text file with {names}")
+    text = file.read_text(encoding="utf-8")
+    missing = [p for p in required if p not in text]
+    if missing:
+        raise S1kitError(f"{what} template {path} lacks {', '.join(missing)}" + (f"; {hint}" if hint else ""))
+    return text

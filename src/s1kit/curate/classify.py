@@ -11,27 +11,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
 
 from s1kit.curate.msc import MSC_CODES, parse_domain
-from s1kit.errors import S1kitError
 
 UNKNOWN = "unknown"
 
 
 def load_template(path: str | None = None) -> str:
     """The classifier prompt: s1kit's default, or a file that holds at least {question}."""
-    if path is None:
-        return resources.files("s1kit").joinpath("templates/classify.txt").read_text(encoding="utf-8")
-    file = Path(path)
-    if not file.is_file():
-        raise S1kitError(f"classifier template {path} does not exist; pass a text file with {{question}} "
-                         "(and {classes} for the list of MSC classes)")
-    text = file.read_text(encoding="utf-8")
-    if "{question}" not in text:
-        raise S1kitError(f"classifier template {path} lacks {{question}}; the classifier needs the problem")
-    return text
+    from s1kit.prompts import load_template as load
+
+    return load(path, "classify.txt", ("{question}",), "classifier", "the classifier needs the problem ({classes}, the list of MSC classes, is optional)")
 
 
 def classify_prompt(question: str, template: str | None = None, codes: Sequence[str] | None = None) -> str:

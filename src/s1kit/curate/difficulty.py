@@ -75,17 +75,20 @@ def gold_answer(solution: object) -> str | None:
     return text if len(text) <= SHORT_SOLUTION_CHARS else None
 
 
-def rule_verdicts(records: Sequence[dict], responses: Sequence[str | None], kind: str) -> list[bool]:
+def rule_verdicts(records: Sequence[dict], responses: Sequence[str | None], kind: str,
+                  answer_only: bool = False) -> list[bool]:
     """Whether each response answers its record's question correctly, by the rules alone.
 
-    A missing response (a failed call) or an unreadable gold answer is not correct.
+    A missing response (a failed call) or an unreadable gold answer is not correct. ``answer_only``:
+    the responses are answers without thinking (teacher attempts), see ``grading.extract_answer``.
     """
     from s1kit.grading import grade
 
     verdicts = []
     for record, response in zip(records, responses, strict=True):
         gold = gold_answer(record.get("solution"))
-        verdicts.append(response is not None and gold is not None and grade(response, gold, kind).correct)
+        verdicts.append(response is not None and gold is not None
+                        and grade(response, gold, kind, answer_only=answer_only).correct)
     return verdicts
 
 
@@ -134,21 +137,25 @@ def solve(calls, records: Sequence[dict], solvers, kind: str, judge=None) -> tup
 
 def judged(calls, judge, records: Sequence[dict], responses: Sequence[str | None],
            correct: Sequence[bool]) -> tuple[list[bool], dict]:
-    """``correct`` with the judge's YES/NO where the rules said wrong (fallback mode, see s1kit.judge)."""
-    from s1kit.judge import judge_prompt, load_template, parse_verdict
+    """``correct`` with the judge's YES/NO where the rules said wrong (``s1kit.judge``'s fallback
+    mode), the judge asked through ``calls``' cache; and the judge's counts."""
+    from s1kit.judge import Judge, JudgeConfig, judge_counts
 
-    template = load_template(judge.template)
-    asked = [i for i, (ok, response) in enumerate(zip(correct, responses))
-             if not ok and response is not None and isinstance(records[i].get("solution"), str)]
-    prompts = [judge_prompt(template, records[i]["question"], records[i]["solution"], responses[i]) for i in asked]
-    replies = calls.ask(judge, prompts, answer_prefix="Verdict:", progress=f"judge {judge.model}")
+    config = JudgeConfig(model=judge.model, backend=judge.backend, mode="fallback", format=judge.format,
+                         max_thinking_tokens=judge.max_thinking_tokens, max_answer_tokens=judge.max_answer_tokens,
+                         template=judge.template, batch_size=judge.batch_size)
+
+    def ask(prompts: list[str]) -> list[str | None]:
+        replies = calls.ask(judge, prompts, answer_prefix="Verdict:", progress=f"judge {judge.model}")
+        return [None if reply is None else reply["answer"] for reply in replies]
+
+    # Only answers there are: a failed call or a record without a solution has nothing to judge.
+    gradable = [i for i, response in enumerate(responses)
+                if response is not None and isinstance(records[i].get("solution"), str)]
+    rows = [{"question": records[i]["question"], "gold": records[i]["solution"], "text": responses[i],
+             "correct": correct[i]} for i in gradable]
+    Judge(config, ask=ask).apply(rows)
     merged = list(correct)
-    overturned = unreadable = 0
-    for i, reply in zip(asked, replies):
-        verdict = None if reply is None else parse_verdict(reply["answer"])
-        if verdict is None:
-            unreadable += 1
-        elif verdict:
-            merged[i] = True
-            overturned += 1
-    return merged, {"judged": len(asked), "overturned": overturned, "unreadable": unreadable}
+    for i, row in zip(gradable, rows):
+        merged[i] = row["correct"]
+    return merged, judge_counts(rows)

@@ -87,9 +87,8 @@ def _benchmark_picks(calls: ModelCalls, config: CurateConfig, records: list[dict
     if config.select != "s1k":
         return [], None
     graded = benchmark.needs_teacher_grade(records, config.benchmark)
-    # The attempt is an answer section: framed as one, the grader reads its "Final Answer:" line.
-    attempts = [None if not isinstance(r.get("attempt"), str) else "<|im_start|>answer\n" + r["attempt"] for r in graded]
-    correct = difficulty.rule_verdicts(graded, attempts, config.answer_kind)
+    attempts = [r["attempt"] if isinstance(r.get("attempt"), str) else None for r in graded]
+    correct = difficulty.rule_verdicts(graded, attempts, config.answer_kind, answer_only=True)
     if config.judge is not None:
         correct, _ = difficulty.judged(calls, config.judge, graded, attempts, correct)
     picks, reasons = benchmark.benchmark_picks(records, config.benchmark, {id(r): ok for r, ok in zip(graded, correct)})

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError
 from s1kit.jsonl import check_file, read_lines
 
 COLUMNS = ("question", "solution", "cot_type", "source_type", "metadata")
@@ -42,12 +42,9 @@ def load_pool(source: str, fields: Mapping[str, str] | None = None, split: str =
 
 
 def _hub_rows(source: str, split: str) -> Iterator[tuple[str, dict]]:
-    datasets = require("datasets", "eval")
-    try:
-        dataset = datasets.load_dataset(source, split=split)
-    except OSError as exc:  # gated, not found and offline errors all derive from OSError (as in tasks/base.py)
-        raise S1kitError(f"cannot load pool {source!r} (split {split}) from the Hugging Face hub: {exc}; "
-                         "check the id and your access, or pass a local .jsonl file") from None
+    from s1kit.hub import load_dataset
+
+    dataset = load_dataset(source, split, what=f"pool {source}", local="pass a local .jsonl pool file instead")
     for index, row in enumerate(dataset):
         yield f"hub dataset {source} (split {split}) row {index}", dict(row)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from s1kit.curate.classify import domain_counts
-from s1kit.errors import require
+from s1kit.plots import pyplot
 
 DOMAINS_PNG = "domains.png"
 LENGTHS_PNG = "trace_lengths.png"
@@ -24,7 +24,7 @@ def length_summary(records: Sequence[dict]) -> dict:
 
 def plot_domains(before: Sequence[dict], after: Sequence[dict], path: Path, field: str = "domain", top: int = 30) -> Path:
     """Bar chart of the share of records per domain, before and after selection."""
-    plt = _pyplot()
+    plt = pyplot()
     counts_before, counts_after = domain_counts(before, field), domain_counts(after, field)
     names = list(dict.fromkeys([*counts_after, *counts_before]))[:top]
     x = range(len(names))
@@ -42,7 +42,7 @@ def plot_lengths(before: Sequence[dict], after: Sequence[dict], path: Path) -> P
     """Histograms (density) of trace lengths in tokens, before and after selection, log-spaced bins."""
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     series = [(label, [r["trace_tokens"] for r in rs if isinstance(r.get("trace_tokens"), int)])
               for label, rs in ((f"before selection ({len(before)})", before), (f"selected ({len(after)})", after))]
     values = [v for _, vs in series for v in vs] or [1]
@@ -104,11 +104,3 @@ def _save(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> Pat
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-
-
-def _pyplot():
-    matplotlib = require("matplotlib", "plots")
-    matplotlib.use("Agg")  # files only: no display on servers
-    import matplotlib.pyplot as plt
-
-    return plt

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError
 from s1kit.jsonl import read_lines
 
 KINDS = ("math", "integer", "choice")
@@ -134,12 +134,6 @@ def build_examples(rows: Iterable[Row], parse: Callable[[Row, int], Example], se
     return examples[:limit] if limit else examples
 
 
-def _chain(exc: BaseException | None) -> Iterator[BaseException]:
-    while exc is not None:
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 @dataclass(frozen=True)
 class Task:
     """A benchmark: where its rows live (a local file or a hub dataset) and how a row becomes an Example."""
@@ -199,27 +193,11 @@ class Task:
         return build_examples(read_jsonl(path, fix), self.parse, seed, limit, str(path))
 
     def _hub_rows(self) -> Iterator[Row]:
-        datasets = require("datasets", "eval")
-        try:
-            dataset = datasets.load_dataset(self.hub_id, self.hub_config, split=self.hub_split)
-        except OSError as exc:  # gated, not found and offline errors all derive from OSError
-            raise self._hub_error(exc) from exc
+        from s1kit.hub import load_dataset
+
+        local = f"pass --data-dir DIR (or set {DATA_DIR_ENV}) with a local DIR/{self.file} in the columns {self.columns}"
+        dataset = load_dataset(self.hub_id, self.hub_split, self.hub_config, what=self.name, local=local, gated=self.gated)
         where = f"hub dataset {self.hub_id} ({f'{self.hub_config}, ' if self.hub_config else ''}split {self.hub_split})"
         fix = f"the hub copy has changed; pass --data-dir with a local {self.file} in the columns {self.columns}"
         for index, record in enumerate(dataset):
             yield Row(record, index, f"{where} row {index}", fix)
-
-    def _hub_error(self, exc: OSError) -> S1kitError:
-        from huggingface_hub.utils import GatedRepoError
-
-        local = f"pass --data-dir DIR (or set {DATA_DIR_ENV}) with a local DIR/{self.file} in the columns {self.columns}"
-        chain = list(_chain(exc))
-        status = {getattr(getattr(e, "response", None), "status_code", None) for e in chain}
-        if any(isinstance(e, GatedRepoError) for e in chain) or "gated" in str(exc).lower() or (self.gated and status & {401, 403}):
-            return S1kitError(
-                f"{self.name}: the hub dataset {self.hub_id} is gated and this login has no access to it ({exc}); "
-                f"request access on {self.url}, log in with `hf auth login` (or set HF_TOKEN), or {local}"
-            )
-        if any(isinstance(e, (ConnectionError, TimeoutError)) or "Offline" in type(e).__name__ for e in chain):
-            return S1kitError(f"{self.name}: could not reach the Hugging Face hub for {self.hub_id} ({exc}); work offline: {local}")
-        return S1kitError(f"{self.name}: could not load {self.hub_id} from the hub ({type(exc).__name__}: {exc}); check {self.url}, or {local}")

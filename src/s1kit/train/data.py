@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError
 from s1kit.formats import ChatFormat, resolve_format
 from s1kit.jsonl import check_file, read_lines
 
@@ -89,12 +89,10 @@ def load_rows(source: str, fields: dict[str, str] | None = None, split: str = "t
 
 
 def _hub_rows(source: str, split: str) -> list[tuple[str, dict]]:
-    datasets = require("datasets", "train")
-    try:
-        dataset = datasets.load_dataset(source, split=split)
-    except (OSError, ValueError) as exc:  # not found, gated, offline (OSError); unknown split (ValueError)
-        raise S1kitError(f"cannot load {source!r} (split {split}) as a file or a hub dataset: {exc}; "
-                         "pass a JSONL file, a directory holding dataset.jsonl, or a reachable dataset id") from None
+    from s1kit.hub import load_dataset
+
+    dataset = load_dataset(source, split, what=f"training data {source}", extra="train",
+                           local="pass a JSONL file or a directory holding dataset.jsonl (what `s1kit curate` writes)")
     return [(f"{source} ({split}) row {i}", dict(row)) for i, row in enumerate(dataset)]
 
 
