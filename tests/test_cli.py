@@ -261,4 +261,4 @@ def test_unknown_model_fails_fast_offline(monkeypatch):
 
 @pytest.mark.parametrize("budgets, bad", [("0,5", "'0'"), ("abc", "'abc'"), ("32,,64", "''"), ("-3", "'-3'")])
 def test_demo_bad_budgets(budgets, bad):
-    error_line(invoke("demo", "--budgets", budgets), bad, "--budgets")
+    error_line(invoke("demo", "--mechanics", "--budgets", budgets), bad, "--budgets")

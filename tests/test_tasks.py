@@ -337,8 +337,9 @@ def test_jsonl_missing_file_and_bad_kind(tmp_path):
 def test_registry_names_and_kinds():
     assert {name: task.kind for name, task in TASKS.items()} == {
         "aime24": "integer", "aime25": "integer", "amc23": "math", "gpqa_diamond": "choice", "gsm8k": "math", "math500": "math",
+        "nano": "integer", "nano-dev": "integer",
     }
-    assert all(task.doc and "Hub:" in task.doc for task in TASKS.values())
+    assert all(task.doc and ("Hub:" in task.doc or task.packaged) for task in TASKS.values())
     assert get_task("aime24") is TASKS["aime24"]
     assert get_task("aime24", question_field=None) is TASKS["aime24"]
 
@@ -346,7 +347,7 @@ def test_registry_names_and_kinds():
 def test_unknown_task_lists_the_choices():
     with pytest.raises(S1kitError) as error:
         get_task("aime")
-    assert str(error.value) == "unknown task 'aime'; choose from aime24, aime25, amc23, gpqa_diamond, gsm8k, math500, or jsonl:PATH"
+    assert str(error.value) == "unknown task 'aime'; choose from aime24, aime25, amc23, gpqa_diamond, gsm8k, math500, nano, nano-dev, or jsonl:PATH"
 
 
 def test_jsonl_spec_needs_a_path_and_options_need_jsonl():

@@ -149,16 +149,25 @@ def generate(
 @app.command()
 @user_errors
 def demo(
-    model: Annotated[str, typer.Option(help="Model to run.")] = "smollm2-135m",
-    budgets: Annotated[str, typer.Option(help="Comma-separated thinking budgets.")] = "32,64,128",
+    model: Annotated[Optional[str], typer.Option(help="Model to run (default: s1-nano; with --mechanics, smollm2-135m).")] = None,
+    task: Annotated[str, typer.Option(help="Held-out task of the scaling demo.")] = "nano",
+    limit: Annotated[int, typer.Option(help="Problems of the task to evaluate.")] = 120,
+    out: Annotated[Path, typer.Option(help="Output directory (replaced files: samples, metrics, report, plots).")] = Path("runs/demo"),
     backend: Annotated[str, typer.Option(help="hf, vllm, or openai (a server at --base-url).")] = "hf",
     base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
+    mechanics: Annotated[bool, typer.Option("--mechanics", help="Show the cap and the Wait extension on built-in questions instead (any chat model).")] = False,
+    budgets: Annotated[str, typer.Option(help="--mechanics: comma-separated thinking budgets.")] = "32,64,128",
 ) -> None:
-    """Budget-forced generation on built-in questions at several budgets, as a table."""
+    """Test-time scaling on the bundled s1-nano: a budget-forcing sweep and the baselines, as tables and plots."""
     from s1kit.backends import BackendConfig
-    from s1kit.demo import main
+    from s1kit import demo as demo_module
 
-    main(model=model, budgets=parse_budgets(budgets), backend=backend, backend_config=BackendConfig(base_url=base_url))
+    config = BackendConfig(base_url=base_url)
+    if mechanics:
+        demo_module.mechanics(model=model or "smollm2-135m", budgets=parse_budgets(budgets), backend=backend,
+                              backend_config=config)
+        return
+    demo_module.main(model=model or "s1-nano", task=task, limit=limit, out=out, backend=backend, backend_config=config)
 
 
 @app.command("eval")
@@ -312,16 +321,22 @@ def curate(
     eval_sets: Annotated[Optional[str], typer.Option(help="Comma-separated sets to decontaminate against, e.g. aime24,math500,jsonl:mine.jsonl.")] = None,
     data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files of the eval sets (default: $S1KIT_DATA_DIR, else the hub).")] = None,
     tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer that counts trace lengths (default: the recipe's, else smollm2-135m).")] = None,
+    overrides: Annotated[Optional[list[str]], typer.Argument(
+        help="Recipe settings to override as dotted keys, e.g. solvers.0.model=runs/weak quality.patterns=s1.",
+        show_default=False)] = None,
 ) -> None:
     """Curate an s1K-style dataset: quality, decontamination, difficulty, diversity (s1 Section 2)."""
     from s1kit.curate.config import CurateConfig
     from s1kit.curate.pipeline import main
-    from s1kit.recipes import build, load_yaml, merge
+    from s1kit.recipes import build, load_yaml, merge, set_dotted
 
     flags = {"pool": pool, "out": None if out is None else str(out), "size": size, "seed": seed, "select": select,
              "data_dir": data_dir, "tokenizer": tokenizer,
              "eval_sets": None if eval_sets is None else [s.strip() for s in eval_sets.split(",") if s.strip()]}
-    data = merge(load_yaml(recipe) if recipe else {}, {k: v for k, v in flags.items() if v is not None})
+    data = load_yaml(recipe) if recipe else {}
+    for override in overrides or []:
+        set_dotted(data, override)
+    data = merge(data, {k: v for k, v in flags.items() if v is not None})
     manifest = main(build(CurateConfig, data, str(recipe or "settings")))
     for stage in manifest["stages"]:
         reasons = ", ".join(f"{k} {v}" for k, v in stage["reasons"].items())
@@ -367,6 +382,44 @@ def traces(
                                 retries=retries, cache=None if cache is None else str(cache)))
     typer.echo(f"{summary['traced']}/{summary['questions']} traced, {summary['failed']} failed "
                f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {out}")
+
+
+@app.command()
+@user_errors
+def synth(
+    out: Annotated[Path, typer.Option(help="JSONL file to write.")],
+    split: Annotated[str, typer.Option(help="pool (problems with teacher traces), dev or test (questions and answers).")] = "pool",
+    size: Annotated[int, typer.Option(help="Rows to write.")] = 8000,
+    seed: Annotated[int, typer.Option(help="Seed of the problems and of the teacher's choices.")] = 0,
+    mix: Annotated[Optional[str], typer.Option(help="pool: family shares, e.g. sum=0.45,count=0.35,find=0.2.")] = None,
+    patience: Annotated[int, typer.Option(help="Teacher: failed candidates between two chances to give up.")] = 4,
+    give_up: Annotated[float, typer.Option(help="Teacher: chance it stops and guesses at such a point (else it writes Wait).")] = 0.7,
+    check: Annotated[float, typer.Option(help="Teacher: chance a finished trace gets Wait and a re-check of its last line.")] = 0.2,
+) -> None:
+    """Write procedural reasoning problems (sum, count, find) with step-by-step teacher traces."""
+    from s1kit.synth.build import POOL_MIX, SynthConfig, main
+    from s1kit.synth.teacher import TeacherConfig
+
+    shares = dict(POOL_MIX) if mix is None else parse_shares(mix)
+    config = SynthConfig(split=split, size=size, seed=seed, mix=shares,
+                         teacher=TeacherConfig(patience=patience, give_up=give_up, check=check))
+    summary = main(config, out)
+    families = ", ".join(f"{name} {count}" for name, count in summary["families"].items())
+    extra = (f"; teacher right on {summary['teacher_correct']}, gave up on {summary['gave_up']}, "
+             f"{summary['waits']} Waits" if split == "pool" else "")
+    typer.echo(f"wrote {summary['rows']} {split} rows to {out} ({families}){extra}")
+
+
+def parse_shares(text: str) -> dict[str, float]:
+    """'sum=0.3,find=0.7' -> {'sum': 0.3, 'find': 0.7}; anything else is an error naming the part."""
+    shares = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            shares[name.strip()] = float(value)
+        except ValueError:
+            raise S1kitError(f"{part!r} in --mix {text!r} is not family=share; pass e.g. --mix sum=0.5,find=0.5") from None
+    return shares
 
 
 def parse_counts(text: str, flag: str) -> list[int]:

@@ -1,15 +1,38 @@
-"""`s1kit demo`: budget forcing on the bundled model at several budgets, as one table.
+"""`s1kit demo`: test-time scaling you can watch, on the bundled reasoning model, offline.
 
-SmolLM2-135M was not trained to think, so left alone it ends its thinking at once. The demo sets
-the minimum equal to the cap: every early end becomes "Wait" and the cap cuts thinking at exactly
-the budget, which shows both halves of budget forcing on a model that fits any CPU. A 135M model
-does not get these right; the point is the mechanics, not the accuracy.
+By default it runs s1-nano (trained from scratch by ``recipes/nano/run.sh``) on held-out problems of
+the task ``nano``:
+
+1. a budget-forcing sweep: thinking capped at several budgets, and extended past its natural end
+   with 1, 2 and 4 forced "Wait"s; written to ``OUT`` (samples.jsonl, metrics.json, report.md,
+   scaling.png) and printed as a table;
+2. the same budgets through the baselines: token-conditional prompting, rejection sampling, and
+   majority vote over samples (``OUT/<method>/``);
+3. all of them side by side, as s1's Table 3 (``OUT/compare.md`` and ``OUT/compare.png``).
+
+Each demo run starts fresh: the files a previous demo wrote in ``OUT`` are replaced.
+
+``--mechanics`` shows the two halves of budget forcing on any chat model instead (SmolLM2 by
+default), which was never trained to think: the minimum equals the cap, so every early end becomes
+"Wait" and the cap cuts thinking at exactly the budget.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.runner import generate
+
+CAPS = (8, 16, 32, 64, 128)
+IGNORES = (0, 1, 2, 4)
+LIMIT = 120
+"""Held-out problems the demo evaluates (the families take turns: 40 of each)."""
+BASELINES = ("token-conditional", "rejection", "majority")
+MAJORITY_SAMPLES = 8
+REJECTION_TRIES = 16
+RUN_FILES = ("samples.jsonl", "metrics.json", "report.md", "scaling.png", "config.json", "compare.md", "compare.png")
 
 QUESTIONS = (
     "What is 12 * 13?",
@@ -19,16 +42,95 @@ QUESTIONS = (
 BUDGETS = (32, 64, 128)
 
 
-def main(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: int = 48, batch_size: int = 16,
-         backend: str = "hf", backend_config=None, console=None):
+def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: str | Path = "runs/demo",
+         backend: str = "hf", backend_config=None, console=None, batch_size: int = 64) -> dict:
+    """Run the scaling demo; returns {"budget-forcing": metrics, <baseline>: metrics, ...}."""
+    from s1kit.evaluate import EvalConfig
+    from s1kit.evaluate import main as evaluate
+
+    console = console or _console()
+    out = Path(out)
+    _clear(out)
+    common = {"task": task, "model": model, "backend": backend, "limit": limit, "batch_size": batch_size,
+              "max_answer_tokens": 24}
+    console.print(f"[bold]s1kit demo[/bold]: test-time scaling of {model} on {limit} held-out {task} problems "
+                  f"({backend} backend); writing {out}/")
+    runs = {"budget-forcing": EvalConfig(method="budget-forcing", budgets=list(CAPS), num_ignore=list(IGNORES),
+                                         out=str(out), **common)}
+    runs["token-conditional"] = EvalConfig(method="token-conditional", budgets=list(CAPS), out=str(out / "token-conditional"), **common)
+    runs["rejection"] = EvalConfig(method="rejection", budgets=list(CAPS), max_tries=REJECTION_TRIES,
+                                   out=str(out / "rejection"), **common)
+    runs["majority"] = EvalConfig(method="majority", samples=MAJORITY_SAMPLES, out=str(out / "majority"), **common)
+    results = {}
+    for name, config in runs.items():
+        console.print(f"[bold]{name}[/bold] ...")
+        results[name] = evaluate(config, backend_config)
+        if name == "budget-forcing":
+            console.print(curve_table(results[name]))
+    from s1kit.compare import main as compare
+
+    text, table, figure = compare([out, *(out / name for name in BASELINES)], out / "compare.png")
+    console.print(compare_table(text))
+    console.print(f"wrote {out}/report.md, {out}/scaling.png, {table} and {figure}")
+    return results
+
+
+def curve_table(metrics: dict):
+    """The budget-forcing points as a rich table: caps first, then the Wait extensions."""
+    from rich.table import Table
+
+    table = Table(title=f"Budget forcing on {metrics['model']} ({metrics['task']}, {metrics['questions']} problems)")
+    for column in ("cap", "forced Waits", "accuracy (%)", "avg thinking tokens", "capped"):
+        table.add_column(column, justify="right")
+    points = sorted(metrics["points"], key=lambda p: (p["num_ignore"], p["max_thinking_tokens"] or 0))
+    for p in points:
+        if p["num_ignore"] and p["max_thinking_tokens"] != max(CAPS):
+            continue  # extensions are read at the largest cap, where the Waits have room
+        table.add_row(str(p["max_thinking_tokens"]), str(p["num_ignore"]),
+                      f"{100 * p['accuracy']:.1f} ± {100 * p['stderr']:.1f}", f"{p['avg_thinking_tokens']:.1f}",
+                      f"{100 * p['forced_end_share']:.0f}%")
+    return table
+
+
+def compare_table(markdown: str):
+    """compare.md's table as a rich table (the markdown's rows, without its prose)."""
+    from rich.table import Table
+
+    rows = [line.strip("|").split("|") for line in markdown.splitlines() if line.startswith("|")]
+    header, body = rows[0], rows[2:]
+    table = Table(title="Methods compared (s1, Table 3)")
+    for column in header:
+        table.add_column(column.strip().replace("\\|", "|"))
+    for row in body:
+        table.add_row(*(cell.strip() for cell in row))
+    return table
+
+
+def _clear(out: Path) -> None:
+    """Remove what an earlier demo wrote in ``out`` (its files and its baselines' folders), nothing else."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for name in BASELINES:
+        if (out / name / "config.json").is_file():
+            shutil.rmtree(out / name)
+
+
+def _console():
     from rich.console import Console
+
+    # Rich assumes 80 columns when stdout is not a terminal (make, CI logs); the tables need more.
+    return Console(width=None if Console().is_terminal else 120)
+
+
+def mechanics(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: int = 48, batch_size: int = 16,
+              backend: str = "hf", backend_config=None, console=None):
+    """Both halves of budget forcing on built-in questions (min = max = budget), as one table."""
     from rich.table import Table
 
     from s1kit.backends import load_backend
 
-    # Rich assumes 80 columns when stdout is not a terminal (make, CI logs); the table needs more.
-    console = console or Console(width=None if Console().is_terminal else 120)
-    console.print(f"[bold]s1kit demo[/bold]: budget forcing on {model} with the {backend} backend "
+    console = console or _console()
+    console.print(f"[bold]s1kit demo --mechanics[/bold]: budget forcing on {model} with the {backend} backend "
                   f"({len(QUESTIONS)} questions x {len(budgets)} budgets)")
     engine = load_backend(backend, model, backend_config)
     table = Table(title="Budget forcing (min = max = budget)", show_lines=True)

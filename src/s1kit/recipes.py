@@ -66,6 +66,38 @@ def merge(base: dict, overrides: dict) -> dict:
     return merged
 
 
+def set_dotted(data: dict, assignment: str) -> None:
+    """Apply ``a.b.0.c=value`` to ``data`` in place: the value is read as YAML (``5``, ``null``,
+    ``[a, b]``); a number indexes a list that must already hold that item."""
+    import yaml
+
+    path, sep, text = assignment.partition("=")
+    if not sep or not path.strip():
+        raise S1kitError(f"cannot read override {assignment!r}; write key=value, e.g. size=500 or solvers.0.model=DIR")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    keys = path.strip().split(".")
+    node = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise S1kitError(f"override {assignment!r}: {where} is not an item of a {len(node)}-item list; "
+                                 f"index it from 0 to {len(node) - 1}")
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise S1kitError(f"override {assignment!r}: {'.'.join(keys[:depth])} is {node!r}, not a mapping or list")
+        if last:
+            node[key] = value
+        else:
+            if isinstance(node, dict) and not isinstance(node.get(key), (dict, list)):
+                node[key] = {}
+            node = node[key]
+
+
 def as_dict(config) -> dict:
     """A config as plain JSON-able data (for manifests and saved configs)."""
     return dataclasses.asdict(config)

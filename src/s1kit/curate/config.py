@@ -140,7 +140,7 @@ class CurateConfig:
     ngram: int = 8
     """Word n-gram length of decontamination (s1: 8)."""
     tokenizer: str = "smollm2-135m"
-    """Tokenizer that counts trace lengths (s1: Qwen2.5's); a model alias, directory or hub id."""
+    """Tokenizer that counts trace lengths (s1: Qwen2.5's): a model alias, directory or hub id, or bytes."""
     solvers: list[ModelCallConfig] = field(default_factory=list)
     """Difficulty: questions any of these answers correctly are dropped (s1: Qwen2.5-7B/32B-Instruct).
     Empty: no solver runs, and the difficulty stage only counts trace lengths."""

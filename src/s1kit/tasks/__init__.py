@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from s1kit.errors import S1kitError
-from s1kit.tasks import aime24, aime25, amc23, gpqa_diamond, gsm8k, math500
+from s1kit.tasks import aime24, aime25, amc23, gpqa_diamond, gsm8k, math500, nano
 from s1kit.tasks.base import Example, Task
 from s1kit.tasks.jsonl import JsonlTask
 
 TASKS: dict[str, Task] = {
-    module.TASK.name: module.TASK for module in (aime24, aime25, amc23, gpqa_diamond, gsm8k, math500)
+    task.name: task for module in (aime24, aime25, amc23, gpqa_diamond, gsm8k, math500, nano)
+    for task in getattr(module, "TASKS", (getattr(module, "TASK", None),))
 }
 
 __all__ = ["Example", "JsonlTask", "TASKS", "Task", "get_task"]

@@ -19,6 +19,8 @@ KINDS = ("math", "integer", "choice")
 """Grading kinds (s1kit.grading): math expressions, AIME-style integers, multiple-choice letters."""
 
 DATA_DIR_ENV = "S1KIT_DATA_DIR"
+PACKAGE_DATA = Path(__file__).parent / "data"
+"""Data of the tasks that ship with s1kit (packaged=True)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ class Task:
     """True when the hub dataset needs an accepted access request and a login."""
     doc: str = ""
     """Provenance: dataset, paper, columns and an example (the task module's docstring)."""
+    packaged: bool = False
+    """The data ships inside s1kit (``s1kit/tasks/data/<file>``) and is read from there, whatever
+    the data directory; hub_id and hub_split are then empty."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -163,7 +168,7 @@ class Task:
 
     @property
     def url(self) -> str:
-        return f"https://huggingface.co/datasets/{self.hub_id}"
+        return f"https://huggingface.co/datasets/{self.hub_id}" if self.hub_id else str(PACKAGE_DATA / self.file)
 
     @property
     def columns(self) -> str:
@@ -175,6 +180,9 @@ class Task:
         ``limit`` keeps the first N; ``seed`` fixes any per-example randomness (choice order).
         """
         check_limit(limit)
+        if self.packaged:
+            path = PACKAGE_DATA / self.file
+            return build_examples(read_jsonl(path, f"{path} ships with s1kit; reinstall it"), self.parse, seed, limit, str(path))
         flag = "--data-dir"
         if data_dir is None and os.environ.get(DATA_DIR_ENV):
             data_dir, flag = os.environ[DATA_DIR_ENV], DATA_DIR_ENV

@@ -27,8 +27,15 @@ SAVE_STRATEGIES = ("no", "steps", "epoch")
 
 @dataclass
 class TrainConfig:
-    model: str = "Qwen/Qwen2.5-32B-Instruct"
-    """Model to fine-tune: a built-in alias (smollm2-135m), a local checkpoint directory or a hub id."""
+    model: str | None = "Qwen/Qwen2.5-32B-Instruct"
+    """Model to fine-tune: a built-in alias (smollm2-135m), a local checkpoint directory or a hub id.
+    null when model_config trains a new model from scratch."""
+    model_config: str | None = None
+    """Train a new model from scratch: a YAML/JSON file with model_type (default llama) and the
+    fields of that transformers config (e.g. recipes/nano/model.yaml); needs tokenizer, and model null."""
+    tokenizer: str | None = None
+    """Tokenizer of a from-scratch model: bytes (byte-level with ChatML special tokens, built with
+    the tokenizers library) or a directory holding tokenizer.json. Fine-tuning uses the model's own."""
     data: str | None = None
     """Training rows in s1K's columns: a JSONL file, a directory holding dataset.jsonl (what
     `s1kit curate` writes), or a Hugging Face dataset id (e.g. simplescaling/s1K)."""
@@ -80,6 +87,10 @@ class TrainConfig:
     s1's script loaded them; auto: the checkpoint's own."""
     gradient_checkpointing: bool = True
     """Recompute activations in the backward pass: less memory for 32K-token blocks, ~20% slower."""
+    group_by_length: bool = False
+    """Batch examples of similar length together (less padding; the order stays seeded)."""
+    num_threads: int | None = None
+    """CPU threads torch may use (None: its default); 1 per process when several share a CPU."""
     seed: int = 42
     """Seeds model init of new weights, data order and dropout."""
     logging_steps: int = 1
@@ -119,12 +130,26 @@ class TrainConfig:
             raise S1kitError("--resume continues the run in output_dir and --overwrite replaces it; pass one of them")
         if self.global_batch_size % self.per_device_batch_size:
             gradient_accumulation_steps(self.global_batch_size, 1, self.per_device_batch_size)
+        if self.num_threads is not None:
+            _check_positive_int("num_threads", self.num_threads)
+        if self.model_config is not None:
+            if self.model is not None:
+                raise S1kitError(f"model is {self.model!r} and model_config {self.model_config!r}: a run either fine-tunes "
+                                 "a model or trains a new one from a config; set model: null to train from scratch")
+            if self.tokenizer is None:
+                raise S1kitError("model_config trains a new model, which needs a tokenizer; set tokenizer: bytes "
+                                 "or a directory holding tokenizer.json")
+        elif self.model is None:
+            raise S1kitError("no model: set model to fine-tune one, or model_config (and tokenizer) to train one from scratch")
+        elif self.tokenizer is not None:
+            raise S1kitError(f"tokenizer {self.tokenizer!r} is only for models trained from scratch (model_config); "
+                             f"fine-tuning {self.model} uses its own tokenizer, so drop tokenizer")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-RUN_CONTROL = ("resume", "overwrite", "output_dir", "report_to", "logging_steps", "save_strategy", "save_steps",
+RUN_CONTROL = ("resume", "overwrite", "output_dir", "report_to", "logging_steps", "save_strategy", "save_steps", "num_threads",
                "save_total_limit")
 """Fields that do not change what is trained: --resume accepts a run whose config differs only here."""
 

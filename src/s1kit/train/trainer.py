@@ -21,6 +21,7 @@ from pathlib import Path
 
 from s1kit.errors import S1kitError, require
 from s1kit.models import describe_load_failure, resolve_model
+from s1kit.train import scratch
 from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
 from s1kit.train.run_dir import SUMMARY_FILE, note, plan_output_dir, prepare_output_dir
@@ -38,15 +39,23 @@ def main(config: TrainConfig) -> dict:
     if config.data is None:
         raise S1kitError("no training data; pass --data DIR/dataset.jsonl (or set data: in the recipe)")
 
-    # Cheap checks before the model loads: the directory, then the rows.
+    if config.num_threads is not None:
+        torch.set_num_threads(config.num_threads)
+    # Cheap checks before the model loads: the directory, a new model's config, then the rows.
     action, checkpoint = plan_output_dir(config)
+    if config.model_config is not None:
+        tokenizer = scratch.load_tokenizer(config.tokenizer)
+        new_config = scratch.model_config(scratch.read_model_config(config.model_config), tokenizer,
+                                          f"model_config {config.model_config}")
     rows = load_rows(config.data, config.fields, config.data_split, config.max_examples)
-    path = resolve_model(config.model)
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise describe_load_failure(config.model, exc) from None
-    fmt, eot = prepare_tokenizer(tokenizer, config.format, config.pad_token, config.model)
+    name = config.model or f"a new {config.model_config} model"
+    if config.model_config is None:
+        path = resolve_model(config.model)
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise describe_load_failure(config.model, exc) from None
+    fmt, eot = prepare_tokenizer(tokenizer, config.format, config.pad_token, name)
     encoded = encode_rows(rows, tokenizer, fmt, eot, config.block_size, config.system_prompt, config.answer_prefix)
     note(f"{len(rows)} rows in format {fmt.name}; truncated {encoded.truncated} at block_size {config.block_size} "
          f"(longest {encoded.longest} tokens)" + (f", {encoded.dropped} dropped (prompt alone fills the block)" if encoded.dropped else "")
@@ -58,10 +67,16 @@ def main(config: TrainConfig) -> dict:
     state = distributed_state(accelerate, use_cpu)
     accumulation = gradient_accumulation_steps(config.global_batch_size, state.num_processes, config.per_device_batch_size)
     dtype = "auto" if config.dtype == "auto" else getattr(torch, DTYPES[config.dtype])
-    try:
-        model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise describe_load_failure(config.model, exc) from None
+    if config.model_config is not None:
+        model = scratch.new_model(new_config, config.seed)
+        if dtype != "auto":
+            model.to(dtype)
+        note(f"new {scratch.describe(model)} from {config.model_config}, tokenizer {config.tokenizer} ({len(tokenizer)} tokens)")
+    else:
+        try:
+            model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise describe_load_failure(config.model, exc) from None
     warn_if_beyond_context(model, config.block_size, encoded.lengths)
 
     note(f"global batch {config.global_batch_size} = {state.num_processes} process(es) x {config.per_device_batch_size} "
@@ -141,6 +156,7 @@ def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool):
         max_grad_norm=config.max_grad_norm,
         bf16=config.bf16,
         gradient_checkpointing=config.gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         seed=config.seed,
         logging_steps=config.logging_steps,
         save_strategy=config.save_strategy,
@@ -194,7 +210,7 @@ def run_summary(config, trainer, result, encoded, format_name, eot, pad_token, p
     seconds = float(result.metrics.get("train_runtime", 0.0))
     tokens = int(getattr(trainer, "_total_train_tokens", 0))  # TRL's counter, since this train() call
     return {
-        "model": config.model, "format": format_name, "end_of_turn": eot, "pad_token": pad_token,
+        "model": config.model, "model_config": config.model_config, "format": format_name, "end_of_turn": eot, "pad_token": pad_token,
         "examples": len(encoded.examples), "example_tokens": sum(len(e["input_ids"]) for e in encoded.examples),
         "truncated": encoded.truncated, "dropped": encoded.dropped,
         "longest_tokens": encoded.longest, "block_size": config.block_size, "num_processes": processes,

@@ -1,0 +1,141 @@
+"""A model trained from scratch: a tokenizer built with `tokenizers` and a model config from a file.
+
+The built-in tokenizer ``bytes`` is byte-level: one token per UTF-8 byte (so digits are single
+tokens and any text encodes), plus the ChatML special tokens ``<|endoftext|>`` (padding),
+``<|im_start|>`` and ``<|im_end|>`` (end of turn), at the ids SmolLM2 gives them. The s1 format
+(``<|im_start|>think`` ... ``<|im_start|>answer``) is then expressible as it is, and the tokenizer
+saves as an ordinary ``tokenizer.json`` that transformers, vLLM and every s1kit backend load.
+
+A model config is a YAML (or JSON) mapping: ``model_type`` (default ``llama``) and the fields of
+that transformers config class. Vocabulary size and special-token ids come from the tokenizer.
+Unknown keys and shapes that cannot work are refused with one line before anything is built.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from s1kit.errors import S1kitError, require
+
+BUILTIN_TOKENIZERS = ("bytes",)
+PAD, BOS_TURN, END_TURN = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
+SPECIAL_TOKENS = (PAD, BOS_TURN, END_TURN)
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+"""ChatML without a default system prompt: a model trained from scratch has no persona to keep."""
+POSITIVE_FIELDS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                   "num_key_value_heads", "head_dim", "max_position_embeddings")
+
+
+def build_byte_tokenizer():
+    """The ``bytes`` tokenizer as a transformers fast tokenizer (deterministic: no training)."""
+    tokenizers = require("tokenizers", "train")
+    transformers = require("transformers", "train")
+    from tokenizers import decoders, models, pre_tokenizers
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS)}
+    vocab.update({symbol: len(SPECIAL_TOKENS) + i for i, symbol in enumerate(alphabet)})
+    core = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=[]))  # no merges: one token per byte
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    core.decoder = decoders.ByteLevel()
+    core.add_special_tokens(list(SPECIAL_TOKENS))
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=core, eos_token=END_TURN, pad_token=PAD, unk_token=None, bos_token=None,
+        model_max_length=1 << 20, clean_up_tokenization_spaces=False)
+    tokenizer.chat_template = CHATML_TEMPLATE
+    return tokenizer
+
+
+def load_tokenizer(spec: str):
+    """A built-in tokenizer by name, or the tokenizer saved in a directory (tokenizer.json and its config)."""
+    if spec in BUILTIN_TOKENIZERS:
+        return build_byte_tokenizer()
+    path = Path(spec)
+    if not path.is_dir():
+        raise S1kitError(f"tokenizer {spec!r} is neither a built-in tokenizer ({', '.join(BUILTIN_TOKENIZERS)}) "
+                         "nor a directory; pass tokenizer: bytes, or a directory holding tokenizer.json")
+    if not (path / "tokenizer.json").is_file():
+        raise S1kitError(f"tokenizer directory {spec} holds no tokenizer.json; save one with "
+                         "tokenizer.save_pretrained(DIR), or use tokenizer: bytes")
+    transformers = require("transformers", "train")
+    try:
+        return transformers.AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise S1kitError(f"could not load the tokenizer in {spec}: {str(exc).splitlines()[0][:200]}") from None
+
+
+def read_model_config(path: str | Path) -> dict:
+    """The mapping a model config file holds (YAML or JSON), checked to be a mapping."""
+    file = Path(path)
+    if not file.is_file():
+        raise S1kitError(f"model_config {path} does not exist; point it at a YAML file such as recipes/nano/model.yaml")
+    yaml = require("yaml", "train")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        raise S1kitError(f"model_config {path} is not valid YAML or JSON: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise S1kitError(f"model_config {path} must be a mapping of config fields, got {type(data).__name__}")
+    return data
+
+
+def model_config(values: dict, tokenizer, where: str = "model_config"):
+    """A transformers config from ``values`` for ``tokenizer``: vocabulary and special ids from it."""
+    import difflib
+
+    transformers = require("transformers", "train")
+    values = dict(values)
+    model_type = values.pop("model_type", "llama")
+    try:
+        config_class = transformers.AutoConfig.for_model(model_type).__class__
+    except ValueError:
+        raise S1kitError(f"{where}: unknown model_type {model_type!r}; use a transformers model type such as llama, "
+                         "qwen2 or mistral") from None
+    known = [name for name in inspect.signature(config_class.__init__).parameters if name not in ("self", "kwargs")]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise S1kitError(f"{where}: unknown key {unknown[0]!r} for model_type {model_type}; {hint}"
+                         f"{config_class.__name__} takes {', '.join(known)}")
+    for name in POSITIVE_FIELDS:
+        value = values.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise S1kitError(f"{where}: {name} must be a positive integer, got {value!r}")
+    hidden, heads = values.get("hidden_size"), values.get("num_attention_heads")
+    if hidden and heads and hidden % heads:
+        raise S1kitError(f"{where}: hidden_size {hidden} is not divisible by num_attention_heads {heads}; "
+                         f"pick a multiple of {heads} (e.g. {hidden // heads * heads or heads}) or another head count")
+    kv_heads = values.get("num_key_value_heads")
+    if heads and kv_heads and heads % kv_heads:
+        raise S1kitError(f"{where}: num_attention_heads {heads} is not divisible by num_key_value_heads {kv_heads}")
+    size = len(tokenizer)
+    if values.get("vocab_size", size) < size:
+        raise S1kitError(f"{where}: vocab_size {values['vocab_size']} is smaller than the tokenizer's {size} tokens; "
+                         "leave vocab_size out (it is taken from the tokenizer)")
+    values.setdefault("vocab_size", size)
+    ids = {"pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id,
+           "bos_token_id": tokenizer.bos_token_id}
+    values.update({key: value for key, value in ids.items() if key in known})
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as exc:  # transformers' own checks (e.g. strict dataclass validators)
+        message = " ".join(str(exc).split())
+        raise S1kitError(f"{where}: {message[:300]}") from None
+
+
+def new_model(config, seed: int):
+    """A randomly initialised causal LM of ``config``, the same weights for the same seed."""
+    torch = require("torch", "train")
+    transformers = require("transformers", "train")
+    torch.manual_seed(seed)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    return model
+
+
+def describe(model) -> str:
+    return f"{model.config.model_type} model with {sum(p.numel() for p in model.parameters()):,} parameters"
