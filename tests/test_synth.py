@@ -32,7 +32,7 @@ def test_the_work_of_every_family_reaches_its_answer(family):
 def test_sum_lines_add_each_tagged_digit_to_the_running_total():
     problem = sum_problem(random.Random(3))
     digits = problem.meta["digits"]
-    assert problem.question == "Sum " + " ".join(f"{'ABCDEFGHIJ'[i]}{d}" for i, d in enumerate(digits)) + "."
+    assert problem.question == " ".join(f"{'ABCDEFGHIJ'[i]}{d}" for i, d in enumerate(digits)) + ": sum them."
     total = digits[0]
     for i, line in enumerate(problem.lines, start=1):
         assert line == f"{'ABCDEFGHIJ'[i]}{digits[i]}+{total}={total + digits[i]}"
@@ -56,6 +56,7 @@ def test_find_has_exactly_one_item_that_checks_out():
     for problem in _problems("find"):
         items, addend = problem.meta["items"], problem.meta["addend"]
         target = int(problem.question.rsplit(" ", 1)[-1].rstrip("?"))
+        assert problem.question.startswith("A")
         assert [x for x in items if x + addend == target] == [problem.answer]
 
 

@@ -32,6 +32,17 @@ def test_byte_tokenizer_keeps_chatml_tokens_whole_and_every_byte_apart(tokenizer
     assert [tokenizer.decode([i]) for i in tokenizer.encode("12+9", add_special_tokens=False)] == list("12+9")
 
 
+def test_bytes_tags_merges_each_tagged_item_and_nothing_else():
+    tokenizer = load_tokenizer("bytes-tags")
+    assert len(tokenizer) == 259 + 12 * 9
+    pieces = lambda text: [tokenizer.decode([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
+    assert pieces("A8 B9 L1: sum them.")[:5] == ["A8", " ", "B9", " ", "L1"]
+    assert pieces("C2+17=19") == ["C2", "+", "1", "7", "=", "1", "9"]
+    assert pieces("Final Answer: 8 M5 A0") == list("Final Answer: 8 M5 A0")  # A followed by a letter, M and 0 are no tags
+    text = "<|im_start|>think\nB9+8=17\nWait\n<|im_start|>answer\nFinal Answer: 17<|im_end|>"
+    assert tokenizer.decode(tokenizer.encode(text, add_special_tokens=False)) == text
+
+
 def test_byte_tokenizer_chat_template_is_chatml_without_a_system_prompt(tokenizer):
     text = tokenizer.apply_chat_template([{"role": "user", "content": "Add a1 b2."}], tokenize=False,
                                          add_generation_prompt=True)

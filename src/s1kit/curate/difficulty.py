@@ -53,10 +53,10 @@ def count_trace_tokens(records: Sequence[dict], tokenizer_name: str, field: str 
 
 
 def load_tokenizer(name: str):
-    from s1kit.train.scratch import BUILTIN_TOKENIZERS, build_byte_tokenizer
+    from s1kit.train.scratch import BUILTIN_TOKENIZERS, load_tokenizer as load_builtin
 
     if name in BUILTIN_TOKENIZERS:
-        return build_byte_tokenizer()
+        return load_builtin(name)
     transformers = require("transformers", "hf")
     from s1kit.models import describe_load_failure, resolve_model
 

@@ -8,7 +8,8 @@ Three families, two kinds of reasoning, one set of skills (find a tagged item, a
   early has to guess; more thinking means more candidates tried.
 
 Every item the work needs is written right next to where it is used: the question tags its items
-(``A7 B1 C5``) and each line starts by copying the tag and item it works on. A small model trained
+(``A7 B1 C5``) and each line starts by copying the tag and item it works on. Every question starts
+with its items, so item k sits at the same place in every family and one way of finding it serves all. A small model trained
 from scratch learns a one-hop copy easily, and fetching an operand from far away hardly at all.
 
 ``work(problem)`` is the complete, correct work; s1kit.synth.teacher turns it into a trace the way
@@ -21,8 +22,8 @@ import random
 from dataclasses import dataclass, field
 
 TAGS = "ABCDEFGHIJKL"
-"""Item tags. No other character of a question or a trace is one of these (the question words start
-with S, N or W and are otherwise lowercase), so finding a tag finds its item and nothing else."""
+"""Item tags. No other character of a question or a trace is one of these (the words are lowercase),
+so finding a tag finds its item and nothing else."""
 
 
 @dataclass(frozen=True)
@@ -47,18 +48,18 @@ def tagged(values) -> str:
 
 
 def sum_problem(rng: random.Random) -> Problem:
-    """Add K single digits: ``Sum A7 B1 C5 D9.`` -> ``B1+7=8`` / ``C5+8=13`` / ``D9+13=22``."""
+    """Add K single digits: ``A7 B1 C5 D9: sum them.`` -> ``B1+7=8`` / ``C5+8=13`` / ``D9+13=22``."""
     k = rng.randint(2, 10)
     digits = [rng.randint(1, 9) for _ in range(k)]
     total, lines = digits[0], []
     for i, digit in enumerate(digits[1:], start=1):
         lines.append(f"{TAGS[i]}{digit}+{total}={total + digit}")
         total += digit
-    return Problem("sum", f"Sum {tagged(digits)}.", total, tuple(lines), "scan", level=k, meta={"digits": digits})
+    return Problem("sum", f"{tagged(digits)}: sum them.", total, tuple(lines), "scan", level=k, meta={"digits": digits})
 
 
 def count_problem(rng: random.Random) -> Problem:
-    """Count one digit among several: ``Number of 3s in A3 B7 C3?`` -> ``A3 yes 1`` / ``B7 no 1`` / ``C3 yes 2``."""
+    """Count one digit among several: ``A3 B7 C3: count the 3s.`` -> ``A3 yes 1`` / ``B7 no 1`` / ``C3 yes 2``."""
     n = rng.randint(4, 12)
     target = rng.randint(1, 9)
     share = rng.choice((0.2, 0.35, 0.5))
@@ -68,12 +69,12 @@ def count_problem(rng: random.Random) -> Problem:
         hit = digit == target
         count += hit
         lines.append(f"{TAGS[i]}{digit} {'yes' if hit else 'no'} {count}")
-    return Problem("count", f"Number of {target}s in {tagged(digits)}?", count, tuple(lines), "scan", level=n,
+    return Problem("count", f"{tagged(digits)}: count the {target}s.", count, tuple(lines), "scan", level=n,
                    meta={"digits": digits, "target": target})
 
 
 def find_problem(rng: random.Random) -> Problem:
-    """Which item plus n makes t: ``Which of A3 B8 C5 plus 6 makes 11?`` -> ``A3+6=9 no`` / ... / ``C5+6=11 yes``."""
+    """Which item plus n makes t: ``A3 B8 C5: which plus 6 makes 11?`` -> ``A3+6=9 no`` / ... / ``C5+6=11 yes``."""
     n_items = rng.randint(5, 12)
     addend = rng.randint(1, 9)
     position = rng.randrange(n_items)
@@ -84,7 +85,7 @@ def find_problem(rng: random.Random) -> Problem:
     lines = []
     for i, item in enumerate(items[: position + 1]):
         lines.append(f"{TAGS[i]}{item}+{addend}={item + addend} {'yes' if item + addend == target else 'no'}")
-    return Problem("find", f"Which of {tagged(items)} plus {addend} makes {target}?", answer, tuple(lines), "search",
+    return Problem("find", f"{tagged(items)}: which plus {addend} makes {target}?", answer, tuple(lines), "search",
                    candidates=tuple(items), level=position + 1, meta={"items": items, "addend": addend})
 
 

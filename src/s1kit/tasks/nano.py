@@ -9,7 +9,7 @@
   made on ``nano-dev``; ``nano`` only reports.
 - Columns: ``id``, ``question``, ``answer`` (an integer), ``domain`` (the family), ``level`` (its
   size: items, or the answer's position among the candidates).
-- Example: id ``test-00000``, "Sum A8 B6 C5 D3 E9 F5 G9 H9 I5 J3.", answer ``62``.
+- Example: id ``test-00000``, "A8 B6 C5 D3 E9 F5 G9 H9 I5 J3: sum them.", answer ``62``.
 """
 
 from s1kit.tasks.base import Columns, Task

@@ -34,8 +34,9 @@ class TrainConfig:
     """Train a new model from scratch: a YAML/JSON file with model_type (default llama) and the
     fields of that transformers config (e.g. recipes/nano/model.yaml); needs tokenizer, and model null."""
     tokenizer: str | None = None
-    """Tokenizer of a from-scratch model: bytes (byte-level with ChatML special tokens, built with
-    the tokenizers library) or a directory holding tokenizer.json. Fine-tuning uses the model's own."""
+    """Tokenizer of a from-scratch model, built with the tokenizers library (see train/scratch.py):
+    bytes (byte-level with the ChatML tokens), bpe:N (a BPE of at most N tokens trained on the
+    training texts), or a directory holding tokenizer.json. Fine-tuning uses the model's own."""
     data: str | None = None
     """Training rows in s1K's columns: a JSONL file, a directory holding dataset.jsonl (what
     `s1kit curate` writes), or a Hugging Face dataset id (e.g. simplescaling/s1K)."""
@@ -89,6 +90,11 @@ class TrainConfig:
     """Recompute activations in the backward pass: less memory for 32K-token blocks, ~20% slower."""
     group_by_length: bool = False
     """Batch examples of similar length together (less padding; the order stays seeded)."""
+    curriculum_steps: int = 0
+    """Optimizer steps at the start that draw only from the shortest examples (0: none). Helps a
+    model trained from scratch find items in its prompt sooner (see train/order.py)."""
+    curriculum_share: float = 0.3
+    """Share of the examples, shortest first, that the curriculum steps draw from."""
     num_threads: int | None = None
     """CPU threads torch may use (None: its default); 1 per process when several share a CPU."""
     seed: int = 42
@@ -130,8 +136,16 @@ class TrainConfig:
             raise S1kitError("--resume continues the run in output_dir and --overwrite replaces it; pass one of them")
         if self.global_batch_size % self.per_device_batch_size:
             gradient_accumulation_steps(self.global_batch_size, 1, self.per_device_batch_size)
+        if isinstance(self.curriculum_steps, bool) or not isinstance(self.curriculum_steps, int) or self.curriculum_steps < 0:
+            raise S1kitError(f"curriculum_steps must be an integer >= 0, got {self.curriculum_steps!r}")
+        if not 0 < self.curriculum_share <= 1:
+            raise S1kitError(f"curriculum_share must be in (0, 1], got {self.curriculum_share!r}; e.g. 0.3 for the shortest 30%")
         if self.num_threads is not None:
             _check_positive_int("num_threads", self.num_threads)
+        if self.tokenizer is not None:
+            from s1kit.train.scratch import bpe_size
+
+            bpe_size(self.tokenizer)
         if self.model_config is not None:
             if self.model is not None:
                 raise S1kitError(f"model is {self.model!r} and model_config {self.model_config!r}: a run either fine-tunes "

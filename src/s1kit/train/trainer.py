@@ -24,6 +24,7 @@ from s1kit.models import describe_load_failure, resolve_model
 from s1kit.train import scratch
 from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
+from s1kit.train.order import training_order
 from s1kit.train.run_dir import SUMMARY_FILE, note, plan_output_dir, prepare_output_dir
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -44,12 +45,21 @@ def main(config: TrainConfig) -> dict:
     # Cheap checks before the model loads: the directory, a new model's config, then the rows.
     action, checkpoint = plan_output_dir(config)
     if config.model_config is not None:
-        tokenizer = scratch.load_tokenizer(config.tokenizer)
-        new_config = scratch.model_config(scratch.read_model_config(config.model_config), tokenizer,
-                                          f"model_config {config.model_config}")
+        where = f"model_config {config.model_config}"
+        values = scratch.read_model_config(config.model_config)
+        if scratch.bpe_size(config.tokenizer) is None:
+            tokenizer = scratch.load_tokenizer(config.tokenizer)
+        else:  # checked against the bytes it starts from; trained on the rows below
+            tokenizer = scratch.build_byte_tokenizer()
+        scratch.model_config(values, tokenizer, where)
     rows = load_rows(config.data, config.fields, config.data_split, config.max_examples)
     name = config.model or f"a new {config.model_config} model"
-    if config.model_config is None:
+    if config.model_config is not None:
+        if scratch.bpe_size(config.tokenizer) is not None:
+            tokenizer = scratch.load_tokenizer(config.tokenizer,
+                                               scratch.chatml_texts(rows, config.answer_prefix, config.system_prompt))
+        new_config = scratch.model_config(values, tokenizer, where)
+    else:
         path = resolve_model(config.model)
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(path)
@@ -85,8 +95,15 @@ def main(config: TrainConfig) -> dict:
         prepare_output_dir(config, action)
     state.wait_for_everyone()
 
-    trainer = trl.SFTTrainer(model=model, args=sft_args(trl, config, accumulation, use_cpu),
-                             train_dataset=datasets.Dataset.from_list(encoded.examples), processing_class=tokenizer)
+    examples, sequential = encoded.examples, bool(config.curriculum_steps or config.group_by_length)
+    if sequential:
+        # The schedule is the data's order (train/order.py); the Trainer reads it front to back.
+        order = training_order([len(e["input_ids"]) for e in examples], config.global_batch_size, config.num_epochs,
+                               config.seed, max_steps=config.max_steps, curriculum_steps=config.curriculum_steps,
+                               curriculum_share=config.curriculum_share, group_by_length=config.group_by_length)
+        examples = [examples[i] for i in order]
+    trainer = trl.SFTTrainer(model=model, args=sft_args(trl, config, accumulation, use_cpu, sequential),
+                             train_dataset=datasets.Dataset.from_list(examples), processing_class=tokenizer)
     warn_if_fsdp_dropped(trainer.accelerator)
     throughput = throughput_callback(transformers)()
     # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
@@ -138,12 +155,13 @@ def warn_if_fsdp_dropped(accelerator) -> None:
              "process(es) each hold the whole model")
 
 
-def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool):
+def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool, sequential: bool = False):
     """TRL's SFTConfig for the recipe. The dataset arrives tokenized with its labels, so TRL only
-    pads (right, with the pad token; labels -100) and never re-renders or re-masks it."""
+    pads (right, with the pad token; labels -100) and never re-renders or re-masks it. A
+    ``sequential`` dataset is already in training order, epochs included: one pass over it."""
     return trl.SFTConfig(
         output_dir=config.output_dir,
-        num_train_epochs=config.num_epochs,
+        num_train_epochs=1 if sequential else config.num_epochs,
         max_steps=config.max_steps,
         per_device_train_batch_size=config.per_device_batch_size,
         gradient_accumulation_steps=accumulation,
@@ -156,7 +174,7 @@ def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool):
         max_grad_norm=config.max_grad_norm,
         bf16=config.bf16,
         gradient_checkpointing=config.gradient_checkpointing,
-        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        train_sampling_strategy="sequential" if sequential else "random",
         seed=config.seed,
         logging_steps=config.logging_steps,
         save_strategy=config.save_strategy,
