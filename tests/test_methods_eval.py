@@ -1,4 +1,5 @@
-"""Every method end to end on SmolLM2 with small budgets, then `s1kit compare` over all of them."""
+"""Every method end to end on s1-nano (the bundled reasoning model, fast to load and run) with small
+budgets, then `s1kit compare` over all of them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from s1kit.cli import app
-
-from shared_data import shared_file
 
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
@@ -28,13 +27,12 @@ METHODS = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, smollm2_dir):
+def runs(tmp_path_factory):
     from s1kit.evaluate import EvalConfig, main
 
-    data = shared_file("aime24.jsonl").parent
     root = tmp_path_factory.mktemp("methods")
     for method, options in METHODS.items():
-        main(EvalConfig(task="aime24", data_dir=str(data), limit=2, max_answer_tokens=8, method=method,
+        main(EvalConfig(task="nano", model="s1-nano", limit=2, max_answer_tokens=8, method=method,
                         out=str(root / method), **options))
     return root
 
@@ -51,7 +49,7 @@ def test_each_method_writes_files_consistent_with_its_samples(runs, method):
     from s1kit.evaluate import EvalConfig
 
     rows, metrics = load(runs, method)
-    config = EvalConfig(task="aime24", method=method, **METHODS[method])
+    config = EvalConfig(task="nano", method=method, **METHODS[method])
     points = config.points()
     assert len(rows) == 2 * config.samples * len(points)
     assert {r["method"] for r in rows} == {method} and metrics["method"] == method

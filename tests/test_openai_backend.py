@@ -23,7 +23,7 @@ import pytest
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.runner import generate
 
-from cross_backend import BUDGETS, QUESTIONS, SEEDED_BUDGET, assert_same, assert_sweep_matches, seeded_runs_agree
+from cross_backend import BUDGETS, NANO_BUDGETS, NANO_QUESTIONS, QUESTIONS, SEEDED_BUDGET, assert_same, assert_sweep_matches, seeded_runs_agree
 from s1kit.errors import S1kitError
 
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
@@ -83,21 +83,31 @@ def vllm_serve(model_dir, served_name: str, log_dir, max_model_len: int | None =
             server.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def vllm_server(smollm2_dir, tmp_path_factory):
-    """SmolLM2 served on loopback for the whole session (start: ~35 s on 2 cores)."""
+    """SmolLM2 served on loopback for this module (start: ~35 s on 2 cores); stopped after it, so its idle
+    engine does not slow the tests that follow."""
     with vllm_serve(smollm2_dir, SERVED_NAME, tmp_path_factory.mktemp("vllm-serve")) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tiny_qwen2_server(tiny_qwen2_dir, tmp_path_factory):
     """The tiny random Qwen2 (think-tags) served on loopback; its context is 512."""
     with vllm_serve(tiny_qwen2_dir, "tiny-qwen2", tmp_path_factory.mktemp("vllm-serve-tiny"), max_model_len=None) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def nano_server(tmp_path_factory):
+    """s1-nano served on loopback (the built-in alias as its name, so the tokenizer is found locally)."""
+    from s1kit.models import builtin_path
+
+    with vllm_serve(builtin_path("s1-nano"), "s1-nano", tmp_path_factory.mktemp("vllm-serve-nano"), max_model_len=1024) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def openai_backend(vllm_server):
     return OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=4)
 
@@ -108,6 +118,18 @@ def test_greedy_over_http_equals_hf(openai_backend, smollm2_backend, budget_name
     budget = BUDGETS[budget_name]
     got = generate(openai_backend, QUESTIONS, budget, fmt="s1", progress=False)
     want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    assert_same(got, want)
+    assert sum(g.forced_tokens for g in got) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server_forcing", [False, True], ids=["rounds", "server-forcing"])
+@pytest.mark.parametrize("budget_name", sorted(NANO_BUDGETS))
+def test_s1_nano_over_http_equals_hf(nano_server, nano_backend, budget_name, server_forcing):
+    backend = OpenAIBackend("s1-nano", base_url=nano_server, concurrency=4, server_forcing=server_forcing)
+    budget = NANO_BUDGETS[budget_name]
+    got = generate(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate(nano_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
     assert_same(got, want)
     assert sum(g.forced_tokens for g in got) > 0
 

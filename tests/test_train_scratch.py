@@ -134,3 +134,57 @@ def test_train_cli_reports_a_bad_model_config_and_a_missing_file_in_one_line(tmp
     assert "hidden_size 250 is not divisible by num_attention_heads 4" in result.output
     result = CliRunner().invoke(app, [*base, f"model_config={tmp_path / 'missing.yaml'}"])
     assert result.exit_code == 2 and "missing.yaml does not exist" in result.output
+
+
+def test_bpe_tokenizer_merges_words_and_keeps_digits_and_chatml_tokens_single():
+    texts = ["<|im_start|>user\nA3 B4: sum them.<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\nB4+3=7\nWait\n"
+             "<|im_start|>answer\nFinal Answer: 7<|im_end|>"] * 50
+    tokenizer = load_tokenizer("bpe:300", texts)
+    assert tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>"]) == [0, 1, 2]
+    assert len(tokenizer) <= 300
+    pieces = lambda text: [tokenizer.decode([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
+    assert pieces("Wait") == ["Wait"] and pieces("assistant") == ["assistant"]
+    assert pieces("B47+3=50") == ["B", "4", "7", "+", "3", "=", "5", "0"]
+    assert tokenizer.decode(tokenizer.encode(texts[0], add_special_tokens=False)) == texts[0]
+    with pytest.raises(S1kitError, match="bpe:N"):
+        load_tokenizer("bpe:12", texts)
+
+
+ORDER_CASES = [
+    # (lengths, batch, epochs, max_steps, curriculum_steps, share, group) -> total examples
+    (list(range(100)), 8, 1, -1, 0, 0.3, False, 104),
+    (list(range(100)), 8, 2, -1, 0, 0.3, True, 200),
+    (list(range(100)), 8, 1, 30, 5, 0.2, True, 240),
+    (list(range(100)), 8, 1, -1, 5, 0.2, False, 144),
+]
+
+
+@pytest.mark.parametrize("lengths,batch,epochs,max_steps,curriculum,share,group,total", ORDER_CASES)
+def test_training_order_is_seeded_and_has_the_expected_size(lengths, batch, epochs, max_steps, curriculum, share, group, total):
+    from s1kit.train.order import training_order
+
+    order = training_order(lengths, batch, epochs, seed=3, max_steps=max_steps, curriculum_steps=curriculum,
+                           curriculum_share=share, group_by_length=group)
+    assert len(order) == total
+    assert order == training_order(lengths, batch, epochs, seed=3, max_steps=max_steps, curriculum_steps=curriculum,
+                                   curriculum_share=share, group_by_length=group)
+    assert order != training_order(lengths, batch, epochs, seed=4, max_steps=max_steps, curriculum_steps=curriculum,
+                                   curriculum_share=share, group_by_length=group)
+    shortest = set(sorted(range(len(lengths)), key=lambda i: lengths[i])[: max(batch, int(share * len(lengths)))])
+    assert set(order[: curriculum * batch]) <= shortest  # the curriculum draws from the shortest share only
+    if max_steps < 0:
+        after = order[curriculum * batch:]
+        counts = [after.count(i) for i in range(len(lengths))]
+        assert min(counts) >= epochs and max(counts) <= epochs + 1  # then every example once per epoch
+
+
+def test_length_buckets_keep_similar_lengths_together():
+    import random
+
+    from s1kit.train.order import training_order
+
+    lengths = [random.Random(i).randint(1, 500) for i in range(800)]
+    order = training_order(lengths, 16, 1, seed=0, group_by_length=True)
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b)
+                 for b in (order[k:k + 16] for k in range(0, 800, 16))) / 50
+    assert spread < 60  # shuffled batches would spread about 450

