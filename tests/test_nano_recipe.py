@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("trl", reason="the recipe trains with the [train] extra")
-pytest.importorskip("datasketch", reason="the recipe curates with the [curate] extra")
+pytest.importorskip("pyarrow", reason="the recipe curates with the [curate] extra")
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
