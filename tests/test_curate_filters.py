@@ -1,4 +1,4 @@
-"""Curation filters (issue 6): the quality checks and 8-gram decontamination, as tables of cases."""
+"""Curation filters: the quality checks and 8-gram decontamination, as tables of cases."""
 
 import pytest
 from shared_data import shared_file

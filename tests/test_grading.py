@@ -1,4 +1,4 @@
-"""Grading (issue 4): answer sections, \\boxed{}, extraction per kind, equivalence (math-verify for
+"""Grading: answer sections, \\boxed{}, extraction per kind, equivalence (math-verify for
 math), time limits on pathological answers in the main thread and in worker threads, and
 ``s1kit grade`` on a file, errors included."""
 

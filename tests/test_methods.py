@@ -1,4 +1,4 @@
-"""The baselines' mechanics on the scripted backend (issue 5): prompts, caps, tries, votes, picks."""
+"""The baselines' mechanics on the scripted backend: prompts, caps, tries, votes, picks."""
 
 from __future__ import annotations
 

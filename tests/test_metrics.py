@@ -1,4 +1,4 @@
-"""Metrics (issue 4): tables of hand-computed cases, and the s1 paper's Table 3 recomputed."""
+"""Metrics: tables of hand-computed cases, and the s1 paper's Table 3 recomputed."""
 
 import math
 from itertools import combinations

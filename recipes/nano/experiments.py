@@ -79,7 +79,7 @@ def scaling(model: str, task: str, out: Path, limit: int | None) -> tuple[dict, 
     cap_points = [point(caps, c) for c in CAPS] + [point(natural, None)]
     accuracies = [p["accuracy"] for p in cap_points]
     monotone = all(b >= a for a, b in zip(accuracies, accuracies[1:]))
-    curve = next(c for c in caps["curves"])
+    curve = caps["curves"][0]
     base = point(extend, EXTEND_CAP, 0)
     gains = {k: point(extend, EXTEND_CAP, k)["accuracy"] - base["accuracy"] for k in IGNORES if k}
     summary = {

@@ -448,7 +448,7 @@ def main() -> None:
     app(prog_name="s1kit")
 
 
-# `s1kit train` (issue 7). Its module imports only typer at load time; overrides (key=value, --key value)
+# `s1kit train`. Its module imports only typer at load time; overrides (key=value, --key value)
 # arrive as extra arguments, hence its context settings.
 from s1kit.train.command import CONTEXT_SETTINGS as TRAIN_CONTEXT_SETTINGS  # noqa: E402
 from s1kit.train.command import train as train_command  # noqa: E402

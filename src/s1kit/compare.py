@@ -1,4 +1,4 @@
-"""``s1kit compare DIR [DIR ...]``: methods side by side (issue 5), in the shape of s1's Table 3.
+"""``s1kit compare DIR [DIR ...]``: methods side by side, in the shape of s1's Table 3.
 
 One row per curve of each evaluation directory (method, Control, Scaling, Performance, and |A|,
 the number of points), and one plot with every curve on the same thinking-token axis: sequential

@@ -1,4 +1,4 @@
-"""The `eval` stage (issue 4): a task, a model, a sweep of budgets; graded samples, the paper's
+"""The `eval` stage: a task, a model, a sweep of budgets; graded samples, the paper's
 metrics, a scaling plot and a report, written as they come so an interrupted run resumes.
 
 Outputs in ``out``: ``config.json`` (the resolved config), ``samples.jsonl`` (one row per question,

@@ -1,4 +1,4 @@
-"""``s1kit grade FILE.jsonl``: grade the model outputs in a JSON Lines file (issue 4).
+"""``s1kit grade FILE.jsonl``: grade the model outputs in a JSON Lines file.
 
 Each row's response field is graded against its answer field (``s1kit.grading``); every row gets
 ``extracted_answer`` (None when the response gives no answer) and ``correct``, and the file is

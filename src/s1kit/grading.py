@@ -1,4 +1,4 @@
-"""Answer extraction and equivalence checking (issue 4).
+"""Answer extraction and equivalence checking.
 
 The rule: the answer is taken from the answer section (after the end of thinking); fall back to the
 last ``\\boxed{}`` of the whole output; no answer counts as wrong. Three kinds of answers:

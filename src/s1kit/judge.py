@@ -1,4 +1,4 @@
-"""An optional LLM judge for grading (issue 4), through any s1kit backend.
+"""An optional LLM judge for grading, through any s1kit backend.
 
 The rule-based grader (``s1kit.grading``) is exact but literal: an answer written in a form it does
 not parse ("x = 1/2 or x = -3", "B) 42 m/s") counts as wrong. The s1 reference fixed this with a

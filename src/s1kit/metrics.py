@@ -1,4 +1,4 @@
-"""Evaluation metrics (issue 4): accuracy, pass@k, maj@k, cov@k, and the s1 paper's
+"""Evaluation metrics: accuracy, pass@k, maj@k, cov@k, and the s1 paper's
 Control, Scaling and Performance (Muennighoff et al. 2025, arXiv 2501.19393, Section 3.2).
 
 Pure functions over plain Python values. Accuracies are fractions in [0, 1] everywhere;

@@ -1,4 +1,4 @@
-"""Budget sweeps that share work (issue 4): one trajectory per (question, sample) serves every point.
+"""Budget sweeps that share work: one trajectory per (question, sample) serves every point.
 
 A sweep asks for several points (a thinking cap, a number of suppressed ends). Each (question,
 sample) is generated once at the *top* point: the largest cap and the most ignores. Every other

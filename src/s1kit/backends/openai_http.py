@@ -1,4 +1,4 @@
-"""OpenAI-compatible HTTP backend: budget forcing by rounds over ``/v1/completions`` (issue 3).
+"""OpenAI-compatible HTTP backend: budget forcing by rounds over ``/v1/completions``.
 
 No server offers both the cap and the "Wait" extension, so the control loop stays here, in the same
 :class:`~s1kit.budget.state.SequenceState` the local backends use. Each request goes in rounds:

@@ -1,4 +1,4 @@
-"""Budget forcing by text rounds, for OpenAI-compatible servers that return no token ids (issue 3).
+"""Budget forcing by text rounds, for OpenAI-compatible servers that return no token ids.
 
 SGLang, llama.cpp and hosted APIs return text and usage figures, not ids. The loop then works on
 text (:class:`s1kit.budget.text_state.TextState`): each round sends the prompt plus the output so

@@ -1,4 +1,4 @@
-"""Budget forcing inside vLLM's engine: a V1 logits processor (vLLM 0.32, issue 3).
+"""Budget forcing inside vLLM's engine: a V1 logits processor (vLLM 0.32).
 
 Load it with ``LLM(..., logits_processors=["s1kit.backends.vllm_processor:BudgetForcingProcessor"],
 logprobs_mode="processed_logits")`` or ``vllm serve M --logits-processors

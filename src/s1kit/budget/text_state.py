@@ -1,4 +1,4 @@
-"""Budget forcing on text, for servers that return text but no token ids (issue 3).
+"""Budget forcing on text, for servers that return text but no token ids.
 
 The twin of :class:`s1kit.budget.state.SequenceState` one level up: instead of one token per call,
 it takes one server round at a time (the text the model wrote and how many tokens that was) and

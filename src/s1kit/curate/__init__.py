@@ -1,4 +1,4 @@
-"""Curating an s1K-style dataset (issue 6): quality, decontamination, difficulty, diversity.
+"""Curating an s1K-style dataset: quality, decontamination, difficulty, diversity.
 
 Records are plain dicts in s1's columns (``question``, ``solution``, ``cot_type``, ``source_type``,
 ``metadata``, and once traces exist ``thinking_trajectories`` and ``attempt``). Every stage is a

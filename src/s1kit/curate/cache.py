@@ -1,4 +1,4 @@
-"""One cache for every model call of the curation pipeline (issue 6): solver, judge, classifier, teacher.
+"""One cache for every model call of the curation pipeline: solver, judge, classifier, teacher.
 
 A call is keyed by the sha256 of (model, prompt, parameters) in canonical JSON; its result (any
 JSON value) is stored in SQLite. Misses are computed in batches and each batch is committed before

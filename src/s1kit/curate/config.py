@@ -1,4 +1,4 @@
-"""The curation recipe (issue 6): which stages run, with which models, and what is selected.
+"""The curation recipe: which stages run, with which models, and what is selected.
 
 Defaults < ``--recipe`` YAML (e.g. ``recipes/curate/s1k.yaml``) < command-line flags. The resolved
 config is written into ``manifest.json``, so a dataset says how it was made.

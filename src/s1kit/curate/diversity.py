@@ -10,7 +10,7 @@ are kept first and count toward the 1,000 (``first``).
 
 One difference from s1's released selection script: once it holds 700 questions, it draws domains
 weighted by how often they occur among the AIME and GPQA questions (GPQA scaled to half of AIME's
-count) instead of uniformly. The paper and issue 6 describe the uniform draw, which is what this
+count) instead of uniformly. The paper describes the uniform draw, which is what this
 module does throughout.
 
 ``select`` also runs two of the paper's data ablations (Table 2): ``random`` ("1K-random", uniform

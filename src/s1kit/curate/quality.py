@@ -2,7 +2,7 @@
 
 s1 (arXiv 2501.19393, Section 2) first removes questions whose reasoning trace could not be
 generated (API errors), then questions with formatting problems. The patterns below are the ones
-issue 6 lists (``[asy]`` figures outside AIME, ``![Image]`` links, ``p1.`` numbering, bold-with-digits
+s1 names (``[asy]`` figures outside AIME, ``![Image]`` links, ``p1.`` numbering, bold-with-digits
 artifacts). Two pattern sets:
 
 - ``narrow`` (default): written so that near-misses are kept (see each pattern's comment);

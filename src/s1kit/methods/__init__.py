@@ -1,4 +1,4 @@
-"""Test-time scaling methods (issue 5): budget forcing and the baselines of s1 (Section 5.2, Table 3).
+"""Test-time scaling methods: budget forcing and the baselines of s1 (Section 5.2, Table 3).
 
 Each method says which points an evaluation has (:class:`~s1kit.methods.base.MethodPoint`: a
 nominal thinking budget, the cap budget forcing applies, an instruction added to the question) and

@@ -1,4 +1,4 @@
-"""Supervised fine-tuning on reasoning traces (issue 7): the s1 recipe on TRL's SFTTrainer.
+"""Supervised fine-tuning on reasoning traces: the s1 recipe on TRL's SFTTrainer.
 
 config.py   TrainConfig (the recipe), YAML loading, overrides, gradient accumulation
 data.py     rows -> chat-format examples with the loss on the assistant turn only

@@ -1,4 +1,4 @@
-"""The `train` stage (issue 7): supervised fine-tuning on reasoning traces with TRL's SFTTrainer.
+"""The `train` stage: supervised fine-tuning on reasoning traces with TRL's SFTTrainer.
 
 main(config) reads top to bottom: check the output directory, load and tokenize the rows (loss on
 the assistant turn only, see data.py), load the model, work out gradient accumulation from the
