@@ -46,16 +46,16 @@ def seeded_runs_agree(backend):
     from s1kit.budget.runner import generate
 
     budget = SEEDED_BUDGET
-    first = generate(backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
-    again = generate(backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
+    first = generate(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
+    again = generate(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
     assert [g.token_ids for g in first] == [g.token_ids for g in again]
-    other = generate(backend, QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
+    other = generate(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
     assert [g.token_ids for g in other] != [g.token_ids for g in first]
     return first
 
 
 
-def assert_sweep_matches(backend, reference):
+def assert_sweep_matches(backend, reference, questions=NANO_QUESTIONS):
     """A sweep over caps and ignores gives the reference backend's generations and token counts,
     and some points continued an answer (the path the sweep adds to each backend)."""
     from s1kit.budget.config import SamplingConfig
@@ -63,9 +63,9 @@ def assert_sweep_matches(backend, reference):
 
     grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
     base = BudgetConfig(max_answer_tokens=8)
-    seeds = list(range(len(QUESTIONS)))
-    got = run_sweep(backend, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
-    want = run_sweep(reference, QUESTIONS, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    seeds = list(range(len(questions)))
+    got = run_sweep(backend, questions, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
+    want = run_sweep(reference, questions, grid, base, SamplingConfig(), seeds, fmt="s1", progress=False)
     for point in grid:
         assert_same(got.generations[point], want.generations[point])
     assert got.decoded == want.decoded

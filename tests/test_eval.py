@@ -1,5 +1,4 @@
-"""`s1kit eval` end to end on s1-nano (SmolLM2 where a real kill needs a slower model): files,
-consistency with samples.jsonl, resume, bad input."""
+"""`s1kit eval` end to end on s1-nano: files, consistency with samples.jsonl, resume, bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typer.testing import CliRunner
 from s1kit.cli import app
 from s1kit.errors import S1kitError
 
-from shared_data import SHARED_DATA as DATA, shared_file
+from shared_data import SHARED_DATA as DATA
 
 
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
@@ -170,18 +169,17 @@ def test_eval_with_a_judge_records_and_reports_its_verdicts(tmp_path, smollm2_di
 
 
 @pytest.mark.slow
-def test_a_run_killed_with_sigkill_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, smollm2_dir):
-    """A real kill -9 of an `s1kit eval` process: nothing can be flushed or cleaned up. SmolLM2 on
-    AIME, slow enough per unit that the kill lands mid-run."""
-    shared_file("aime24.jsonl")
+def test_a_run_killed_with_sigkill_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path):
+    """A real kill -9 of an `s1kit eval` process: nothing can be flushed or cleaned up. One question
+    per batch and per saved chunk (about 0.5 s each on 2 cores), so the kill lands mid-run."""
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    args = ["eval", "--task", "aime24", "--data-dir", str(DATA), "--limit", "12", "--budgets", "8,16",
-            "--max-answer-tokens", "8", "--chunk-units", "1", "--device", "cpu"]
+    args = ["eval", "--task", "nano", "--model", "s1-nano", "--limit", "12", "--budgets", "16,64",
+            "--max-answer-tokens", "8", "--chunk-units", "1", "--batch-size", "1", "--device", "cpu"]
     whole = tmp_path / "whole"
     assert runner.invoke(app, [*args, "--out", str(whole)]).exit_code == 0
     out = tmp_path / "killed"

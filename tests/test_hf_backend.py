@@ -74,11 +74,11 @@ def test_kv_cache_batched_greedy_equals_step_by_step(request, model_fixture, fmt
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("budget_name", ["cap", "ignore"])
+@pytest.mark.parametrize("budget_name", ["ignore"])  # caps and extends; the tiny models cover the rest
 def test_smollm2_greedy_equals_step_by_step(smollm2_backend, budget_name):
     budget = BUDGETS[budget_name]
-    questions = QUESTIONS[:3]
-    gens = generate(smollm2_backend, questions, budget, SamplingConfig(), fmt="s1", batch_size=3, progress=False)
+    questions = QUESTIONS[:2]
+    gens = generate(smollm2_backend, questions, budget, SamplingConfig(), fmt="s1", batch_size=2, progress=False)
     assert sum(reference_check(smollm2_backend, q, g, "s1") for q, g in zip(questions, gens)) > 0
     assert sum(g.forced_tokens for g in gens) > 0
 

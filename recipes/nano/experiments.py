@@ -3,6 +3,7 @@
     .venv/bin/python recipes/nano/experiments.py                       # the bundled s1-nano on the held-out task
     .venv/bin/python recipes/nano/experiments.py --task nano-dev       # the development split (tune here only)
     .venv/bin/python recipes/nano/experiments.py --data-ablation runs/nano   # plus s1's Table 2 in miniature
+    .venv/bin/python recipes/nano/experiments.py --data-ablation runs/nano --data-only --out runs/nano/data
 
 Writes OUT/experiments.md (the tables), OUT/experiments.json (the numbers) and the eval runs beside them:
 
@@ -175,15 +176,19 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--skip-methods", action="store_true", help="only the cap curve and the extension")
     parser.add_argument("--data-ablation", metavar="RUN", help="recipes/nano/run.sh's OUT: train and compare three data sets")
+    parser.add_argument("--data-only", action="store_true", help="with --data-ablation: skip the other experiments")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     result = {"model": args.model, "task": args.task}
     md = [f"# s1-nano experiments: `{args.model}` on `{args.task}`", ""]
-    result["scaling"], part = scaling(args.model, args.task, out, args.limit)
-    md += part
-    if not args.skip_methods:
+    if args.data_only and not args.data_ablation:
+        parser.error("--data-only needs --data-ablation RUN")
+    if not args.data_only:
+        result["scaling"], part = scaling(args.model, args.task, out, args.limit)
+        md += part
+    if not (args.skip_methods or args.data_only):
         result["methods"], part = methods(args.model, args.task, out, args.limit)
         md += part
     if args.data_ablation:
