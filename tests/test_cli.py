@@ -164,6 +164,7 @@ def test_same_seed_same_output_other_seed_differs(tiny_llama_dir):
 
 
 
+@pytest.mark.slow  # a fresh interpreter: about 10 s of imports
 def test_python_m_s1kit_generate(tiny_llama_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     proc = subprocess.run(

@@ -84,6 +84,7 @@ def trained(tiny_model_dir, tmp_path_factory):
     return root / "out", summary
 
 
+@pytest.mark.slow
 def test_tiny_model_trains_reloads_and_generates(tiny_model_dir, trained):
     from s1kit.backends.hf import HFBackend
 
@@ -104,6 +105,7 @@ class Interrupt(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_weights(tiny_model_dir, tmp_path, monkeypatch):
     """Kill the run after its step-2 checkpoint (an exception out of the training loop, as Ctrl-C),
     resume it, and compare with a run that was never interrupted."""

@@ -208,7 +208,6 @@ def main(config: EvalConfig, backend_config=None) -> dict:
         rows = run_units(engine, config, task, examples, out, judge)
     finally:
         for model in (engine, judge):
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
+            if model is not None:
+                model.close()
     return summarize(config, rows, out)

@@ -170,11 +170,8 @@ class Judge:
                 row["correct"] = verdict.correct
 
     def close(self) -> None:
-        if not self._owns_backend:
-            return
-        close = getattr(self.backend, "close", None)
-        if close is not None:
-            close()
+        if self._owns_backend:
+            self.backend.close()
 
 
 def judge_counts(rows: list[dict]) -> dict:

@@ -122,8 +122,7 @@ def run_sweep(backend, questions: Sequence[str], points: Sequence[Point], base: 
     """Generate every point for every unit (question i with seed ``seeds[i]``), sharing work."""
     points = sorted(set(points), key=_order)
     top = top_point(points)
-    text_mode = getattr(backend, "text_mode", None)
-    if text_mode is not None and text_mode():
+    if backend.text_mode():
         return _independent(backend, questions, points, base, sampling, seeds, fmt, system_prompt, progress)
     tok = backend.tokenizer
     chat_format, prompt_ids = render_ids(backend, questions, fmt, system_prompt)

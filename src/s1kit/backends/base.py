@@ -66,3 +66,18 @@ class Backend(Protocol):
         sweep.py): it is then in its answer with nothing queued, ``prompt_ids[i]`` already ends
         with that output, and the backend only appends.
         """
+
+    def text_mode(self) -> bool:
+        """Whether budget forcing goes by text rounds (:class:`TextBackend`) instead of :meth:`run`."""
+
+    def close(self) -> None:
+        """Release the engine, its worker processes or connections; the backend is unusable after."""
+
+
+class TextBackend(Backend, Protocol):
+    """A backend that may have no token ids to work with (a server that returns text only, or no
+    local tokenizer): when :meth:`text_mode` says so, the same control loop runs on text rounds."""
+
+    def generate_text(self, questions: Sequence[str], budget, sampling: SamplingConfig, fmt: str,
+                      system_prompt: str | None, progress: bool = True, seeds: Sequence[int] | None = None) -> list:
+        """One :class:`~s1kit.budget.result.Generation` per question, in order."""

@@ -100,6 +100,12 @@ class HFBackend:
         self.pad_id = hf_tok.pad_token_id if hf_tok.pad_token_id is not None else min(self.tokenizer.eos_token_ids)
         self.context_length = getattr(self.model.config, "max_position_embeddings", None)
 
+    def text_mode(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Nothing to stop: the model lives in this process and goes with the object."""
+
     def _choose(self, logits, rows: list[int], sampling: SamplingConfig, generators: list):
         """The model's pick for each active row: argmax, or a draw from that row's own generator."""
         torch = self.torch

@@ -119,6 +119,10 @@ class OpenAIBackend:
                     "with tokens counted by the local tokenizer (token_count_source: local-tokenizer)", stacklevel=2)
         return self._text_mode
 
+    def close(self) -> None:
+        """Close the HTTP connections; the server keeps running."""
+        self.client.close()
+
     def _probe_token_ids(self) -> bool:
         extra = {"return_token_ids": True, "skip_special_tokens": False}
         try:

