@@ -453,3 +453,42 @@ def test_golden_think_tags_capped():
         {"start": 8, "end": 14, "kind": "cap", "text": "\n</think>\n\nFinal Answer:"},
     ]
     assert g.forced_tokens == 7
+
+
+def _state(max_new_tokens=None, **budget):
+    from s1kit.budget.state import BudgetTokens, SequenceState
+    from s1kit.formats import resolve_format
+
+    tok = ToyTokenizer()
+    config = BudgetConfig(**budget)
+    return SequenceState(config, BudgetTokens.build(resolve_format("s1", tok), config, tok), max_new_tokens=max_new_tokens)
+
+
+@pytest.mark.parametrize(
+    "budget, context, thought, want_round, want_request",
+    [
+        (dict(max_thinking_tokens=10, max_answer_tokens=5), None, 0, 10, None),  # request: see below
+        (dict(max_thinking_tokens=10, max_answer_tokens=5), None, 4, 6, None),
+        (dict(max_thinking_tokens=10, max_answer_tokens=5), 8, 4, 4, 8),  # the context binds
+        (dict(max_thinking_tokens=None, max_answer_tokens=5), None, 3, None, None),  # no cap, no context: no limit
+        (dict(max_thinking_tokens=None, max_answer_tokens=5), 20, 3, 17, 20),
+    ],
+)
+def test_tokens_left_for_the_next_request(budget, context, thought, want_round, want_request):
+    state = _state(context, **budget)
+    for _ in range(thought):
+        state.advance(ToyTokenizer().encode("w")[0])
+    assert state.round_tokens() == want_round
+    if want_request is None and budget["max_thinking_tokens"] is not None:
+        # thinking + the cap text + the answer prefix + the answer + its end token
+        want_request = budget["max_thinking_tokens"] + len(state.tokens.cap_delimiter) + len(state.tokens.answer_prefix) + 5 + 1
+    assert state.request_tokens() == want_request
+    assert state.room() == (None if context is None else context - thought)
+
+
+def test_tokens_left_in_the_answer_never_drop_below_one():
+    state = _state(4, max_thinking_tokens=2, max_answer_tokens=8)
+    word = ToyTokenizer().encode("w")[0]
+    while not state.done and state.answer_start is None:
+        state.advance(word)
+    assert state.answer_request_tokens() == max(min(8 + 1, 4 - len(state.output)), 1)

@@ -38,23 +38,6 @@ def parse_spec(value) -> dict | None:
     return json.loads(value)
 
 
-def max_tokens(state: SequenceState) -> int | None:
-    """Most tokens the request can produce: thinking, the cap text, the answer and its end token."""
-    cfg, tokens, limit = state.config, state.tokens, state.max_new_tokens
-    if cfg.max_thinking_tokens is None:
-        return limit
-    most = cfg.max_thinking_tokens + len(tokens.cap_delimiter) + len(tokens.answer_prefix) + cfg.max_answer_tokens + 1
-    return most if limit is None else min(limit, most)
-
-
-def answer_max_tokens(state: SequenceState) -> int:
-    """Most tokens a sequence already in its answer can still produce: the answer left and its end token."""
-    most = state.config.max_answer_tokens - state.answer_sampled + 1
-    if state.max_new_tokens is not None:
-        most = min(most, state.max_new_tokens - len(state.output))
-    return max(most, 1)
-
-
 def replay(state: SequenceState, token_ids, reported) -> None:
     """Advance state over what the engine produced; `reported` holds each token's reported value."""
     any_end = min(state.tokens.end_of_thinking)

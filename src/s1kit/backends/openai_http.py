@@ -208,7 +208,7 @@ class OpenAIBackend:
     def _complete_forced(self, prompt_ids: list[int], state: SequenceState, sampling: SamplingConfig, seed: int):
         """One request that the server's processor budget-forces from start to end."""
         spec = json.dumps(forcing_channel.request_spec(state, seed))
-        wanted = forcing_channel.max_tokens(state)
+        wanted = state.request_tokens()
         extra = {"skip_special_tokens": False, "return_token_ids": True,
                  "vllm_xargs": {forcing_channel.EXTRA_ARGS_KEY: spec}}
         if wanted is None:
@@ -300,17 +300,8 @@ class OpenAIBackend:
                                  f"after {before} output tokens; check its logs and max_model_len")
 
     def _complete(self, prompt_ids: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, round_index: int):
-        cfg = state.config
-        if state.phase is Phase.THINKING:
-            stop = state.tokens.end_of_thinking
-            # Never more than the cap allows: the state must see the cap before the model goes on.
-            wanted = None if cfg.max_thinking_tokens is None else cfg.max_thinking_tokens - state.thinking_tokens
-        else:
-            stop = state.tokens.stop
-            wanted = cfg.max_answer_tokens - state.answer_sampled
-        if state.max_new_tokens is not None:
-            room = state.max_new_tokens - len(state.output)
-            wanted = room if wanted is None else min(wanted, room)
+        stop = state.tokens.end_of_thinking if state.phase is Phase.THINKING else state.tokens.stop
+        wanted = state.round_tokens()  # the state must see the cap before the model goes on
         extra = {"stop_token_ids": sorted(stop), "skip_special_tokens": False, "return_token_ids": True}
         if wanted is None:
             extra["max_tokens"] = None  # vLLM reads null as "up to the context"; the SDK would omit None

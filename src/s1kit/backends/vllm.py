@@ -92,7 +92,7 @@ class VLLMBackend:
         self.llm.llm_engine.engine_core.shutdown()
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, answer_max_tokens, max_tokens, replay, request_spec
+        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, replay, request_spec
 
         params = []
         for state, seed in zip(states, seeds):
@@ -101,10 +101,10 @@ class VLLMBackend:
             if state.phase is Phase.ANSWER and not state.queue:
                 # A continued sequence already in its answer (a sweep's shorter budget): nothing is
                 # forced any more, so it is a plain request that stops at the end of turn.
-                params.append(self.vllm.SamplingParams(max_tokens=answer_max_tokens(state),
+                params.append(self.vllm.SamplingParams(max_tokens=state.answer_request_tokens(),
                                                        stop_token_ids=sorted(state.tokens.stop), **common))
             else:
-                params.append(self.vllm.SamplingParams(max_tokens=max_tokens(state),
+                params.append(self.vllm.SamplingParams(max_tokens=state.request_tokens(),
                                                        extra_args={EXTRA_ARGS_KEY: request_spec(state, seed)}, **common))
         prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
         outputs = self.llm.generate(prompts, params, use_tqdm=progress)

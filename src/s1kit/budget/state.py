@@ -206,6 +206,37 @@ class SequenceState:
             self._finish("length")
         return token
 
+    def room(self) -> int | None:
+        """Output tokens the context still holds for this sequence (None: unknown)."""
+        return None if self.max_new_tokens is None else self.max_new_tokens - len(self.output)
+
+    def round_tokens(self) -> int | None:
+        """Most tokens a round of plain decoding may produce before this state must see them: the
+        thinking left under the cap, or the answer left; never past the context (None: no limit)."""
+        cfg = self.config
+        if self.phase is Phase.THINKING:
+            wanted = None if cfg.max_thinking_tokens is None else cfg.max_thinking_tokens - self.thinking_tokens
+        else:
+            wanted = cfg.max_answer_tokens - self.answer_sampled
+        room = self.room()
+        return room if wanted is None else wanted if room is None else min(wanted, room)
+
+    def request_tokens(self) -> int | None:
+        """Most tokens one request forced end to end by an engine can produce: thinking, the cap
+        text, the answer and its end token; never past the context (None: no limit)."""
+        cfg, tokens, limit = self.config, self.tokens, self.max_new_tokens
+        if cfg.max_thinking_tokens is None:
+            return limit
+        most = cfg.max_thinking_tokens + len(tokens.cap_delimiter) + len(tokens.answer_prefix) + cfg.max_answer_tokens + 1
+        return most if limit is None else min(limit, most)
+
+    def answer_request_tokens(self) -> int:
+        """Most tokens a sequence already in its answer can still produce: the answer left and its
+        end token, never past the context; at least 1."""
+        most = self.config.max_answer_tokens - self.answer_sampled + 1
+        room = self.room()
+        return max(most if room is None else min(most, room), 1)
+
     def _finish(self, reason: str) -> None:
         self.phase = Phase.DONE
         self.finish_reason = reason
