@@ -5,7 +5,7 @@ the response, ``answer`` as gold, kind math). A reference solution has no thinki
 answer comes from its last ``\\boxed{}``; every row should be correct, and a mismatch points at an
 extraction or equivalence bug. Two passes:
 
-- grade:        ``s1kit.grading.grade`` as ``s1kit grade`` runs it (string shortcut, then math-verify);
+- grade:        ``s1kit.grading.rules.grade`` as ``s1kit grade`` runs it (string shortcut, then math-verify);
 - math-verify:  the same pairs sent to math-verify on every row (no shortcut), the cost of answers
                 spelled differently from gold (0.5 for \\frac{1}{2}).
 
@@ -25,7 +25,7 @@ import os
 import time
 from pathlib import Path
 
-from s1kit.grading import _math_equal, _parse, _with_time_limit, extract_answer, grade
+from s1kit.grading.rules import _math_equal, _parse, _with_time_limit, extract_answer, grade
 
 ROOT = Path(__file__).resolve().parents[1]
 

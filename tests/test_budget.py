@@ -492,3 +492,67 @@ def test_tokens_left_in_the_answer_never_drop_below_one():
     while not state.done and state.answer_start is None:
         state.advance(word)
     assert state.answer_request_tokens() == max(min(8 + 1, 4 - len(state.output)), 1)
+
+
+@pytest.mark.parametrize(
+    "budget, thought, waits, wait_tokens, want",
+    [
+        (dict(), 5, 0, 1, "end"),  # no extension asked for
+        (dict(num_ignore=2), 5, 1, 1, "wait"),
+        (dict(num_ignore=2), 5, 2, 1, "end"),  # the waits are spent
+        (dict(min_thinking_tokens=8), 7, 5, 1, "wait"),  # below the minimum, however many waits
+        (dict(min_thinking_tokens=8), 8, 0, 1, "end"),
+        (dict(num_ignore=1, max_thinking_tokens=10), 8, 0, 2, "wait"),  # fills the budget to the last token
+        (dict(num_ignore=1, max_thinking_tokens=10), 9, 0, 2, "cap"),  # no room: end like the cap
+        (dict(num_ignore=1, max_thinking_tokens=None), 10_000, 0, 3, "wait"),
+    ],
+)
+def test_what_replaces_an_end_of_thinking(budget, thought, waits, wait_tokens, want):
+    from s1kit.budget import rules
+
+    assert rules.on_end(BudgetConfig(**budget), thought, waits, wait_tokens) == want
+
+
+@pytest.mark.parametrize(
+    "cap, thought, at_cap, left",
+    [(None, 50, False, None), (10, 9, False, 1), (10, 10, True, 0), (1, 1, True, 0)],
+)
+def test_cap_and_thinking_left(cap, thought, at_cap, left):
+    from s1kit.budget import rules
+
+    config = BudgetConfig(max_thinking_tokens=cap, max_answer_tokens=7)
+    assert (rules.at_cap(config, thought), rules.thinking_left(config, thought)) == (at_cap, left)
+    assert rules.answer_left(config, 3) == 4
+
+
+@pytest.mark.parametrize("budget", [dict(num_ignore=1, max_thinking_tokens=6), dict(max_thinking_tokens=3),
+                                    dict(min_thinking_tokens=5, max_thinking_tokens=12)])
+def test_observing_a_finished_sequence_rebuilds_its_state(budget):
+    """Replaying a sequence's tokens with their forced flags (what an engine reports) gives the same
+    state as generating it: a forced token the replaying state did not queue stands for an end."""
+    tok = ToyTokenizer()
+    tokens = _state(**budget).tokens
+    word, end, stop = tok.encode("w")[0], min(tokens.end_of_thinking), min(tokens.stop)
+    original = _state(**budget)
+    picks = iter([word, word, end, word, end, word, word, end, word, end, word, *[stop] * 40])
+    while not original.done:
+        original.advance(next(picks))
+    replayed = _state(**budget)
+    for token, forced in zip(original.output, original.forced):
+        assert replayed.observe(token, forced) == token
+    assert (replayed.output, replayed.forced, replayed.spans, replayed.finish_reason) == (
+        original.output, original.forced, original.spans, original.finish_reason)
+    assert replayed.spans, "the script must make the state force something"
+
+
+@pytest.mark.parametrize("messages", [
+    [{"role": "user", "content": "Q?"}],
+    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?\nThink."}],
+])
+def test_chatml_text_rendering_equals_the_chatml_template(messages):
+    """The text backends render ChatML by hand; models without a template get the Jinja one."""
+    import jinja2
+
+    from s1kit.formats import CHATML_TEMPLATE, render_chatml
+
+    assert render_chatml(messages) == jinja2.Template(CHATML_TEMPLATE).render(messages=messages, add_generation_prompt=True)

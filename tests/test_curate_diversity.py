@@ -120,6 +120,16 @@ def test_random_preset_is_a_seeded_uniform_sample():
     assert all(within(hits[id(record)], 2000, 0.25) for record in records)
 
 
+def test_all_preset_keeps_every_record_in_the_seeded_random_order():
+    records = pool({"a": 10, "b": 6})
+    first = [records[3]]
+    for size in (1, 16, 500):  # size is not used
+        picked = select(records, size, 4, "all", first=first)
+        assert picked[0] is records[3] and sorted(map(id, picked)) == sorted(map(id, records))
+        assert picked == select(records, 16, 4, "random", first=first)
+    assert select(records, 1, 4, "all") != select(records, 1, 5, "all")
+
+
 def test_longest_preset_takes_the_longest_traces_ties_by_position():
     records = [{"domain": "d", "trace_tokens": n, "i": i}
                for i, n in enumerate([5, 90, 30, 90, 70, 10])]

@@ -17,7 +17,7 @@ pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
 
 def config(tmp_path, **overrides):
-    from s1kit.evaluate import EvalConfig
+    from s1kit.eval.config import EvalConfig
 
     options = dict(task="nano", model="s1-nano", limit=3, budgets=[8, 16, 32], num_ignore=[0, 1],
                    max_answer_tokens=12, out=str(tmp_path / "run"))
@@ -25,10 +25,10 @@ def config(tmp_path, **overrides):
     return EvalConfig(**options)
 
 
-def test_eval_writes_consistent_files(tmp_path):
-    from s1kit.evaluate import main
+def test_eval_writes_consistent_files(tmp_path, nano_backend):
+    from s1kit.eval.run import main
 
-    metrics = main(config(tmp_path))
+    metrics = main(config(tmp_path), backend=nano_backend)
     out = tmp_path / "run"
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 3 * 3 * 2  # questions x caps x ignore counts
@@ -48,12 +48,12 @@ def test_eval_writes_consistent_files(tmp_path):
     assert tokens["decoded"] == sum(r["decoded_tokens"] for r in rows)
 
 
-def test_interrupted_run_resumes_to_the_same_rows(tmp_path, monkeypatch):
-    import s1kit.sweep as sweep
-    from s1kit.evaluate import main
+def test_interrupted_run_resumes_to_the_same_rows(tmp_path, monkeypatch, nano_backend):
+    import s1kit.eval.sweep as sweep
+    from s1kit.eval.run import main
 
     whole = config(tmp_path, out=str(tmp_path / "whole"), chunk_units=1)
-    main(whole)
+    main(whole, backend=nano_backend)
     expected = (tmp_path / "whole" / "samples.jsonl").read_bytes()
 
     calls = []
@@ -67,7 +67,7 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sweep, "run_sweep", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        main(config(tmp_path, chunk_units=1))
+        main(config(tmp_path, chunk_units=1), backend=nano_backend)
     path = tmp_path / "run" / "samples.jsonl"
     assert len(path.read_text().splitlines()) == 2 * 6
     with path.open("a") as sink:
@@ -75,19 +75,19 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "run_sweep", real)
     resumed_calls = []
     monkeypatch.setattr(sweep, "run_sweep", lambda b, q, *a, **k: resumed_calls.append(len(q)) or real(b, q, *a, **k))
-    main(config(tmp_path, resume=True, chunk_units=1))
+    main(config(tmp_path, resume=True, chunk_units=1), backend=nano_backend)
     assert resumed_calls == [1]  # only the unit that was not saved
     assert path.read_bytes() == expected
 
 
-def test_resume_refuses_another_config_and_a_fresh_run_refuses_old_samples(tmp_path):
-    from s1kit.evaluate import main
+def test_resume_refuses_another_config_and_a_fresh_run_refuses_old_samples(tmp_path, nano_backend):
+    from s1kit.eval.run import main
 
-    main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]))
+    main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]), backend=nano_backend)
     with pytest.raises(S1kitError, match="already holds samples; pass --resume"):
-        main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]))
+        main(config(tmp_path, limit=1, budgets=[8], num_ignore=[0]), backend=nano_backend)
     with pytest.raises(S1kitError, match=r"made with another config \(budgets: \[8\] there, \[8, 16\] now"):
-        main(config(tmp_path, limit=1, budgets=[8, 16], num_ignore=[0], resume=True))
+        main(config(tmp_path, limit=1, budgets=[8, 16], num_ignore=[0], resume=True), backend=nano_backend)
 
 
 runner = CliRunner()
@@ -119,7 +119,7 @@ def test_eval_jsonl_task_missing_field_names_field_and_line(tmp_path):
     assert result.exit_code == 2 and "line 2" in result.output and "'answer'" in result.output, result.output
 
 
-def test_grade_and_plot_commands(tmp_path):
+def test_grade_and_plot_commands(tmp_path, nano_backend):
     outputs = tmp_path / "outputs.jsonl"
     outputs.write_text('{"response": "<think>so</think> \\\\boxed{033}", "answer": "33"}\n{"response": "no idea", "answer": "7"}\n')
     result = runner.invoke(app, ["grade", str(outputs), "--kind", "integer"])
@@ -127,10 +127,10 @@ def test_grade_and_plot_commands(tmp_path):
     assert "1/2 correct (50.0%)" in result.output
     assert [json.loads(line)["correct"] for line in outputs.read_text().splitlines()] == [True, False]
 
-    from s1kit.evaluate import main
+    from s1kit.eval.run import main
 
     for name, budgets in (("a", [8, 16]), ("b", [8, 32])):
-        main(config(tmp_path, limit=1, budgets=budgets, num_ignore=[0], out=str(tmp_path / name)))
+        main(config(tmp_path, limit=1, budgets=budgets, num_ignore=[0], out=str(tmp_path / name)), backend=nano_backend)
     result = runner.invoke(app, ["plot", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "both.png")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "both.png").read_bytes()[:4] == b"\x89PNG"
@@ -138,10 +138,10 @@ def test_grade_and_plot_commands(tmp_path):
     assert result.exit_code == 2 and "has no metrics.json" in result.output
 
 
-def test_samples_give_pass_maj_and_cov(tmp_path):
-    from s1kit.evaluate import main
+def test_samples_give_pass_maj_and_cov(tmp_path, nano_backend):
+    from s1kit.eval.run import main
 
-    metrics = main(config(tmp_path, limit=2, budgets=[8, 16], num_ignore=[0], samples=3, temperature=1.0, seed=7))
+    metrics = main(config(tmp_path, limit=2, budgets=[8, 16], num_ignore=[0], samples=3, temperature=1.0, seed=7), backend=nano_backend)
     rows = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * 3 * 2
     assert len({r["seed"] for r in rows if r["max_thinking_tokens"] == 16}) == 6  # one seed per (question, sample)
@@ -153,7 +153,7 @@ def test_samples_give_pass_maj_and_cov(tmp_path):
 
 
 def test_eval_with_a_judge_records_and_reports_its_verdicts(tmp_path, smollm2_dir):
-    from s1kit.evaluate import main
+    from s1kit.eval.run import main
 
     metrics = main(config(tmp_path, limit=2, budgets=[8], num_ignore=[0], judge="smollm2-135m",
                           judge_max_thinking_tokens=4))

@@ -61,7 +61,7 @@ def test_method_settings_it_cannot_use_are_named(method, budgets, ignores, fragm
 
 
 def test_eval_config_method_checks(tmp_path):
-    from s1kit.evaluate import EvalConfig
+    from s1kit.eval.config import EvalConfig
 
     assert EvalConfig(task="aime24", method="rejection", budgets=[64]).temperature == 1.0
     assert EvalConfig(task="aime24", method="token-conditional", budgets=[64]).temperature == 0.0

@@ -85,3 +85,4 @@ def test_directory_is_not_a_questions_file(tmp_path):
     with pytest.raises(S1kitError) as info:
         read_questions(tmp_path)
     assert str(tmp_path) in str(info.value)
+

@@ -12,7 +12,7 @@ from s1kit.backends.scripted import ScriptedBackend
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.runner import generate
 from s1kit.budget.state import Phase, SequenceState
-from s1kit.sweep import Point, follow, run_sweep, top_point
+from s1kit.eval.sweep import Point, follow, run_sweep, top_point
 
 from cross_backend import QUESTIONS, assert_same
 

@@ -2,8 +2,9 @@
 
     .venv/bin/python recipes/nano/experiments.py                       # the bundled s1-nano on the held-out task
     .venv/bin/python recipes/nano/experiments.py --task nano-dev       # the development split (tune here only)
-    .venv/bin/python recipes/nano/experiments.py --data-ablation runs/nano   # plus s1's Table 2 in miniature
-    .venv/bin/python recipes/nano/experiments.py --data-ablation runs/nano --data-only --out runs/nano/data
+    CURATION=s1 OUT=runs/nano-s1 bash recipes/nano/run.sh                 # the s1-curated arm, once
+    .venv/bin/python recipes/nano/experiments.py --data-ablation runs/nano runs/nano-s1   # plus s1's Table 2
+    .venv/bin/python recipes/nano/experiments.py --data-ablation runs/nano runs/nano-s1 --data-only --out runs/nano/data
 
 Writes OUT/experiments.md (the tables), OUT/experiments.json (the numbers) and the eval runs beside them:
 
@@ -14,9 +15,10 @@ Writes OUT/experiments.md (the tables), OUT/experiments.json (the numbers) and t
    majority vote, through ``s1kit compare``.
 4. **Sequential vs parallel** (s1 Figure 4b): Wait extensions against majority vote over samples,
    on one thinking-token axis.
-5. **Data** (s1 Table 2, with ``--data-ablation RUN``, the OUT of ``recipes/nano/run.sh``): the same
-   model and training steps on the curated set, on a uniformly random subset of the same size, and on
-   the whole pool; each evaluated like (1) at its natural length and with Waits.
+5. **Data** (s1 Table 2, with ``--data-ablation RUN S1_RUN``): the same model and training steps on
+   the whole clean pool (``recipes/nano/run.sh``, the bundled model), on s1's curation of it
+   (``CURATION=s1``: difficulty against a weak solver, then s1's sampler) and on a uniformly random
+   subset of the curated size; each evaluated at its natural length and with one Wait.
 
 Every run is deterministic (greedy decoding, seeded sampling), so rerunning gives the same numbers.
 """
@@ -41,7 +43,7 @@ MAJORITY_SAMPLES = 16
 def s1kit(*args: str) -> None:
     command = [sys.executable, "-m", "s1kit", *args]
     print("+ s1kit " + " ".join(args), file=sys.stderr, flush=True)
-    subprocess.run(command, check=True, cwd=ROOT)
+    subprocess.run(command, check=True, cwd=ROOT, stdout=sys.stderr)  # stdout holds only the summary
 
 
 def evaluate(out: Path, model: str, task: str, limit: int | None, *extra: str) -> dict:
@@ -124,37 +126,38 @@ def methods(model: str, task: str, out: Path, limit: int | None) -> tuple[dict, 
     return summary, md
 
 
-def data_ablation(run: Path, task: str, out: Path, limit: int | None) -> tuple[dict, list[str]]:
-    """Train the same model for the same steps on three data sets; evaluate each like the main model.
+def data_ablation(run: Path, s1_run: Path, task: str, out: Path, limit: int | None) -> tuple[dict, list[str]]:
+    """The same model and training steps on three data sets, each evaluated like the main model.
 
-    The random subset and the whole pool go through the same quality and decontamination stages as
-    the curated set (so none of them holds a held-out question); only difficulty and selection differ."""
+    ``run`` is recipes/nano/run.sh's OUT (the whole clean pool, the bundled model) and ``s1_run`` the
+    OUT of ``CURATION=s1 recipes/nano/run.sh`` on the same pool (difficulty + s1's sampler). The third
+    set, a uniformly random subset of the s1 set's size, is curated and trained here. All three went
+    through the same quality and decontamination stages, so none holds a held-out question."""
     import yaml
 
-    curated = run / "curated"
-    size = _examples(curated)
-    manifest = json.loads((curated / "manifest.json").read_text())
-    clean = next(s["kept"] for s in manifest["stages"] if s["name"] == "decontamination")
+    pool_size = _examples(run / "curated")
+    size = _examples(s1_run / "curated")
+    if (run / "pool.jsonl").read_bytes() != (s1_run / "pool.jsonl").read_bytes():
+        raise SystemExit(f"error: {run} and {s1_run} were built from different pools; run both with the same POOL")
     recipe = yaml.safe_load((ROOT / "recipes/nano/curate.yaml").read_text())
-    recipe.update(solvers=[], select="random")
+    recipe.update(select="random")
     (out / "data").mkdir(parents=True, exist_ok=True)
-    (out / "data" / "no-difficulty.yaml").write_text(yaml.safe_dump(recipe))
-    data = {"curated (s1 recipe)": curated, f"random {size}": out / "data" / "random", "whole pool": out / "data" / "pool"}
-    for name, count in ((f"random {size}", size), ("whole pool", clean)):
-        shutil.rmtree(data[name], ignore_errors=True)
-        s1kit("curate", "--recipe", str(out / "data" / "no-difficulty.yaml"), "--pool", str(run / "pool.jsonl"),
-              "--out", str(data[name]), "--size", str(count))
+    (out / "data" / "random.yaml").write_text(yaml.safe_dump(recipe))
+    random_set, random_model = out / "data" / "random", out / "data" / "random-model"
+    shutil.rmtree(random_set, ignore_errors=True)
+    s1kit("curate", "--recipe", str(out / "data" / "random.yaml"), "--pool", str(run / "pool.jsonl"),
+          "--out", str(random_set), "--size", str(size))
+    s1kit("train", "--recipe", "recipes/nano/train.yaml", "--data", str(random_set), "--output-dir", str(random_model),
+          "--overwrite")
+    arms = {"s1 curation (difficulty + s1's sampler)": ("s1", s1_run / "curated", s1_run / "model"),
+            f"random {size}": ("random", random_set, random_model),
+            f"whole clean pool ({pool_size}, bundled)": ("whole", run / "curated", run / "model")}
     summary, rows = {}, []
-    for name, path in data.items():
-        key = name.split()[0]
-        model = run / "model" if path == curated else out / "data" / f"{key}-model"
-        if path != curated:
-            s1kit("train", "--recipe", "recipes/nano/train.yaml", "--data", str(path), "--output-dir", str(model),
-                  "--overwrite")
+    for name, (key, data, model) in arms.items():
         result = evaluate(out / "data" / f"{key}-eval", str(model), task, limit, "--budgets",
                           str(EXTEND_CAP), "--num-ignore", "0,1")
         base, wait = point(result, EXTEND_CAP, 0), point(result, EXTEND_CAP, 1)
-        summary[name] = {"examples": _examples(path), "accuracy": base["accuracy"], "stderr": base["stderr"],
+        summary[name] = {"examples": _examples(data), "accuracy": base["accuracy"], "stderr": base["stderr"],
                          "accuracy_1_wait": wait["accuracy"], "avg_thinking_tokens": base["avg_thinking_tokens"]}
         rows.append([name, str(summary[name]["examples"]), f"{100 * base['accuracy']:.1f} ± {100 * base['stderr']:.1f}",
                      f"{100 * wait['accuracy']:.1f}", f"{base['avg_thinking_tokens']:.1f}"])
@@ -175,7 +178,8 @@ def main() -> None:
     parser.add_argument("--out", default="runs/nano/experiments")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--skip-methods", action="store_true", help="only the cap curve and the extension")
-    parser.add_argument("--data-ablation", metavar="RUN", help="recipes/nano/run.sh's OUT: train and compare three data sets")
+    parser.add_argument("--data-ablation", nargs=2, metavar=("RUN", "S1_RUN"),
+                        help="the OUTs of recipes/nano/run.sh and of CURATION=s1 recipes/nano/run.sh: compare three data sets")
     parser.add_argument("--data-only", action="store_true", help="with --data-ablation: skip the other experiments")
     args = parser.parse_args()
     out = Path(args.out)
@@ -184,7 +188,7 @@ def main() -> None:
     result = {"model": args.model, "task": args.task}
     md = [f"# s1-nano experiments: `{args.model}` on `{args.task}`", ""]
     if args.data_only and not args.data_ablation:
-        parser.error("--data-only needs --data-ablation RUN")
+        parser.error("--data-only needs --data-ablation RUN S1_RUN")
     if not args.data_only:
         result["scaling"], part = scaling(args.model, args.task, out, args.limit)
         md += part
@@ -192,7 +196,7 @@ def main() -> None:
         result["methods"], part = methods(args.model, args.task, out, args.limit)
         md += part
     if args.data_ablation:
-        result["data"], part = data_ablation(Path(args.data_ablation), args.task, out, args.limit)
+        result["data"], part = data_ablation(*map(Path, args.data_ablation), args.task, out, args.limit)
         md += part
     (out / "experiments.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "experiments.md").write_text("\n".join(md) + "\n")

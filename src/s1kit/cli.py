@@ -3,6 +3,7 @@ happen inside the commands, so `s1kit --help` stays fast."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -11,7 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from s1kit.backends import BackendConfig
+from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError
+from s1kit.eval.config import EvalConfig
+from s1kit.options import given, options, with_options
 
 app = typer.Typer(
     help="s1-style test-time scaling: budget forcing for reasoning models.",
@@ -40,32 +45,19 @@ ModelOption = Annotated[str, typer.Option(help="Built-in alias, local checkpoint
 BackendOption = Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")]
 FormatOption = Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")]
 MinThinkingOption = Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")]
-WaitStringOption = Annotated[str, typer.Option(help="Text appended in place of a suppressed end of thinking.")]
-AnswerPrefixOption = Annotated[str, typer.Option(help="Text forced to open the answer when the cap ends thinking.")]
 MaxAnswerOption = Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")]
 TemperatureOption = Annotated[float, typer.Option(help="0 for greedy decoding.")]
-TopPOption = Annotated[float, typer.Option(help="Nucleus sampling threshold.")]
 BatchSizeOption = Annotated[int, typer.Option(help="Sequences decoded together.")]
 SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
 DtypeOption = Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")]
-TensorParallelOption = Annotated[int, typer.Option(help="vllm: GPUs one model is split over.")]
-MaxModelLenOption = Annotated[Optional[int], typer.Option(help="vllm: engine context length (default: the model's).")]
-GpuMemoryOption = Annotated[float, typer.Option(help="vllm: share of GPU memory the engine may take.")]
 BaseUrlOption = Annotated[str, typer.Option(help="openai: server URL.")]
 ApiKeyOption = Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY, else EMPTY).")]
-ConcurrencyOption = Annotated[int, typer.Option(help="openai: requests in flight at once.")]
-TimeoutOption = Annotated[float, typer.Option(help="openai: seconds one request may take.")]
-MaxRetriesOption = Annotated[int, typer.Option(help="openai: retries with backoff on connection errors, 429 and 5xx.")]
-TokenizerOption = Annotated[Optional[str], typer.Option(help="openai: local tokenizer path or hub id (default: --model); none: count tokens from the server's usage figures.")]
-ChatTemplateOption = Annotated[Optional[Path], typer.Option(help="openai without a local tokenizer: Jinja chat template file (default: ChatML).")]
-ServerForcingOption = Annotated[bool, typer.Option(help="openai: the server forces in-engine (vLLM with s1kit's logits processor); else rounds.")]
 JudgeOption = Annotated[Optional[str], typer.Option(help="LLM judge model for grading (any backend); default: the rules alone.")]
 JudgeBackendOption = Annotated[str, typer.Option(help="Backend of the judge: hf, vllm or openai.")]
 JudgeModeOption = Annotated[str, typer.Option(help="fallback: judge only rows the rules grade wrong; always: every row.")]
 JudgeThinkingOption = Annotated[int, typer.Option(help="Cap on the judge's thinking tokens before its verdict.")]
 JudgeTemplateOption = Annotated[Optional[Path], typer.Option(help="Judge prompt file with {question}, {gold}, {response} (default: built in).")]
-JudgeBaseUrlOption = Annotated[Optional[str], typer.Option(help="openai judge: its server URL (default: --base-url).")]
 
 
 def backend_config(options: dict | None = None, **overrides):
@@ -84,6 +76,7 @@ def backend_config(options: dict | None = None, **overrides):
 
 @app.command()
 @user_errors
+@with_options(options(BudgetConfig), options(SamplingConfig), options(BackendConfig))
 def generate(
     prompts: Annotated[Optional[list[str]], typer.Argument(help="Questions to answer.", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
@@ -91,45 +84,20 @@ def generate(
     model: ModelOption = "smollm2-135m",
     backend: BackendOption = "hf",
     format: FormatOption = "auto",
-    max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on thinking tokens (waits included). Default: no cap.")] = None,
-    min_thinking_tokens: MinThinkingOption = 0,
-    num_ignore: Annotated[int, typer.Option(help="Suppress the end of thinking this many times, appending the wait string each time.")] = 0,
-    wait_string: WaitStringOption = "Wait",
-    answer_prefix: AnswerPrefixOption = "Final Answer:",
-    max_answer_tokens: MaxAnswerOption = 1024,
-    temperature: TemperatureOption = 0.0,
-    top_p: TopPOption = 1.0,
-    seed: Annotated[int, typer.Option(help="Base seed; prompt i samples from its own generator seeded from (seed, i).")] = 0,
     batch_size: BatchSizeOption = 16,
     system_prompt: SystemPromptOption = None,
-    device: DeviceOption = "auto",
-    dtype: DtypeOption = "auto",
-    tensor_parallel_size: TensorParallelOption = 1,
-    max_model_len: MaxModelLenOption = None,
-    gpu_memory_utilization: GpuMemoryOption = 0.9,
-    base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
-    api_key: ApiKeyOption = None,
-    concurrency: ConcurrencyOption = 8,
-    timeout: TimeoutOption = 600.0,
-    max_retries: MaxRetriesOption = 3,
-    tokenizer: TokenizerOption = None,
-    chat_template: ChatTemplateOption = None,
-    server_forcing: ServerForcingOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
+    **settings,
 ) -> None:
     """Answer questions with budget forcing: cap the thinking, or extend it with "Wait".
 
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
-    from s1kit.budget.config import BudgetConfig, SamplingConfig
     from s1kit.generate import main
+    from s1kit.recipes import build
 
-    budget = BudgetConfig(
-        max_thinking_tokens=max_thinking_tokens, min_thinking_tokens=min_thinking_tokens, num_ignore=num_ignore,
-        wait_string=wait_string, answer_prefix=answer_prefix, max_answer_tokens=max_answer_tokens,
-    )
-    sampling = SamplingConfig(temperature=temperature, top_p=top_p, seed=seed)
-    config = backend_config(locals())
+    budget, sampling, config = (build(cls, {f.name: settings[f.name] for f in dataclasses.fields(cls)}, "the flags")
+                                for cls in (BudgetConfig, SamplingConfig, BackendConfig))
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions
@@ -159,8 +127,9 @@ def demo(
     budgets: Annotated[str, typer.Option(help="--mechanics: comma-separated thinking budgets.")] = "32,64,128",
 ) -> None:
     """Test-time scaling on the bundled s1-nano: a budget-forcing sweep and the baselines, as tables and plots."""
-    from s1kit.backends import BackendConfig
     from s1kit import demo as demo_module
+    from s1kit.backends import BackendConfig
+    from s1kit.eval.config import parse_budgets
 
     config = BackendConfig(base_url=base_url)
     if mechanics:
@@ -172,78 +141,26 @@ def demo(
 
 @app.command("eval")
 @user_errors
+@with_options(options(EvalConfig, as_text=("budgets", "num_ignore")), options(BackendConfig))
 def eval_command(
-    task: Annotated[str, typer.Option(help="aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH.")],
-    method: Annotated[str, typer.Option(help="budget-forcing, token-conditional, token-conditional+bf, step-conditional, step-conditional+bf, class-conditional, rejection, majority or best-of-n.")] = "budget-forcing",
-    model: ModelOption = "smollm2-135m",
-    backend: BackendOption = "hf",
-    format: FormatOption = "auto",
-    budgets: Annotated[Optional[str], typer.Option(help="Thinking caps to sweep, e.g. 512,1024,2048,4096 (default: no cap).")] = None,
-    num_ignore: Annotated[str, typer.Option(help="Suppressed ends to sweep, e.g. 0,1,2,4.")] = "0",
-    min_thinking_tokens: MinThinkingOption = 0,
-    wait_string: WaitStringOption = "Wait",
-    answer_prefix: AnswerPrefixOption = "Final Answer:",
-    max_answer_tokens: MaxAnswerOption = 1024,
-    samples: Annotated[int, typer.Option(help="Samples per question (pass@k, maj@k, cov@k; K of majority and best-of-n).")] = 1,
-    temperature: Annotated[Optional[float], typer.Option(help="Default: 0 (greedy), or 1 for rejection, majority and best-of-n.")] = None,
-    top_p: TopPOption = 1.0,
-    seed: Annotated[int, typer.Option(help="Base seed; each (question, sample) gets its own.")] = 0,
-    tokens_per_step: Annotated[int, typer.Option(help="step-conditional: tokens per step (s1: about 100).")] = 100,
-    max_tries: Annotated[int, typer.Option(help="rejection: most tries per (question, sample).")] = 64,
-    scorer: Annotated[str, typer.Option(help="best-of-n: shortest, longest, or module:function scoring a row.")] = "shortest",
-    limit: Annotated[Optional[int], typer.Option(help="First N questions only.")] = None,
-    data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files instead of the hub (default: $S1KIT_DATA_DIR).")] = None,
-    out: Annotated[str, typer.Option(help="Output directory.")] = "runs/eval",
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
-    system_prompt: SystemPromptOption = None,
-    batch_size: BatchSizeOption = 16,
-    question_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: question field (default: question, problem or prompt).")] = None,
-    answer_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: answer field (default: answer).")] = None,
-    id_field: Annotated[Optional[str], typer.Option(help="jsonl:PATH: id field (default: the line number).")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="jsonl:PATH: grading: math, integer or choice (default: math).")] = None,
-    device: DeviceOption = "auto",
-    dtype: DtypeOption = "auto",
-    tensor_parallel_size: TensorParallelOption = 1,
-    max_model_len: MaxModelLenOption = None,
-    gpu_memory_utilization: GpuMemoryOption = 0.9,
-    base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
-    api_key: ApiKeyOption = None,
-    concurrency: ConcurrencyOption = 8,
-    timeout: TimeoutOption = 600.0,
-    max_retries: MaxRetriesOption = 3,
-    tokenizer: TokenizerOption = None,
-    chat_template: ChatTemplateOption = None,
-    server_forcing: ServerForcingOption = False,
-    judge: JudgeOption = None,
-    judge_backend: JudgeBackendOption = "hf",
-    judge_mode: JudgeModeOption = "fallback",
-    judge_max_thinking_tokens: JudgeThinkingOption = 256,
-    judge_template: JudgeTemplateOption = None,
-    judge_base_url: JudgeBaseUrlOption = None,
-    chunk_units: Annotated[int, typer.Option(help="Units (question, sample) generated between two writes of samples.jsonl.")] = 32,
+    ctx: typer.Context,
+    recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.json); flags given here win.")] = None,
+    **settings,
 ) -> None:
     """Test-time scaling curve of a model on a task: accuracy against thinking tokens, with the paper's metrics.
 
     Writes samples.jsonl, metrics.json, report.md, scaling.png and config.json to --out.
     """
-    from s1kit.evaluate import EvalConfig, main
+    from s1kit.eval.config import resolve
+    from s1kit.eval.report import report_markdown
+    from s1kit.eval.run import main
 
-    config = EvalConfig(
-        task=task, method=method, tokens_per_step=tokens_per_step, max_tries=max_tries, scorer=scorer, model=model, backend=backend, format=format,
-        budgets=parse_budgets(budgets) if budgets else None, num_ignore=parse_counts(num_ignore, "--num-ignore"),
-        min_thinking_tokens=min_thinking_tokens, wait_string=wait_string, answer_prefix=answer_prefix,
-        max_answer_tokens=max_answer_tokens, samples=samples, temperature=temperature, top_p=top_p, seed=seed,
-        limit=limit, data_dir=data_dir, out=out, resume=resume, system_prompt=system_prompt, batch_size=batch_size,
-        question_field=question_field, answer_field=answer_field, id_field=id_field, kind=kind,
-        judge=judge, judge_backend=judge_backend, judge_mode=judge_mode, judge_max_thinking_tokens=judge_max_thinking_tokens,
-        judge_template=None if judge_template is None else str(judge_template), judge_base_url=judge_base_url,
-        chunk_units=chunk_units,
-    )
-    metrics = main(config, backend_config(locals()))
-    from s1kit.eval_report import report_markdown
-
+    # Only the flags typed on the command line override the recipe; the defaults come from the
+    # dataclasses themselves, in resolve().
+    config, backend_settings = resolve(recipe, given(ctx, settings))
+    metrics = main(config, backend_settings)
     typer.echo(report_markdown(metrics))
-    typer.echo(f"wrote {out}/samples.jsonl, metrics.json, report.md, scaling.png")
+    typer.echo(f"wrote {config.out}/samples.jsonl, metrics.json, report.md, scaling.png")
 
 
 @app.command()
@@ -264,11 +181,11 @@ def grade(
     device: DeviceOption = "auto",
 ) -> None:
     """Grade existing outputs; the file is written back with extracted_answer and correct fields."""
-    from s1kit.grade import main
+    from s1kit.grading.command import main
 
     judge_config = None
     if judge is not None:
-        from s1kit.judge import JudgeConfig
+        from s1kit.grading.judge import JudgeConfig
 
         judge_config = JudgeConfig(model=judge, backend=judge_backend, mode=judge_mode,
                                    max_thinking_tokens=judge_max_thinking_tokens,
@@ -288,8 +205,8 @@ def plot(
     out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("scaling.png"),
 ) -> None:
     """Overlay the scaling curves of several eval runs on one log2 thinking-token axis."""
-    from s1kit.compare import load_runs
-    from s1kit.plots import plot_runs
+    from s1kit.eval.compare import load_runs
+    from s1kit.eval.plots import plot_runs
 
     loaded = [(f"{name} ({metrics.get('model', '?')})", metrics) for name, metrics in load_runs(runs)]
     typer.echo(f"wrote {plot_runs(loaded, out)}")
@@ -302,7 +219,7 @@ def compare(
     out: Annotated[Path, typer.Option(help="PNG to write; the table goes next to it as .md.")] = Path("compare.png"),
 ) -> None:
     """Methods side by side: a table shaped like s1's Table 3 and every curve on one thinking-token axis."""
-    from s1kit.compare import main
+    from s1kit.eval.compare import main
 
     text, table, figure = main(runs, out)
     typer.echo(text)
@@ -317,7 +234,7 @@ def curate(
     recipe: Annotated[Optional[Path], typer.Option(help="YAML recipe, e.g. recipes/curate/s1k.yaml; flags override it.")] = None,
     size: Annotated[Optional[int], typer.Option(help="Records to select (default: the recipe's, else 1000).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Selection seed (default: the recipe's, else 0).")] = None,
-    select: Annotated[Optional[str], typer.Option(help="s1k, diverse, longest or random (default: the recipe's, else s1k).")] = None,
+    select: Annotated[Optional[str], typer.Option(help="s1k, diverse, longest, random or all (default: the recipe's, else s1k).")] = None,
     eval_sets: Annotated[Optional[str], typer.Option(help="Comma-separated sets to decontaminate against, e.g. aime24,math500,jsonl:mine.jsonl.")] = None,
     data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files of the eval sets (default: $S1KIT_DATA_DIR, else the hub).")] = None,
     tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer that counts trace lengths (default: the recipe's, else smollm2-135m).")] = None,
@@ -420,28 +337,6 @@ def parse_shares(text: str) -> dict[str, float]:
         except ValueError:
             raise S1kitError(f"{part!r} in --mix {text!r} is not family=share; pass e.g. --mix sum=0.5,find=0.5") from None
     return shares
-
-
-def parse_counts(text: str, flag: str) -> list[int]:
-    """'0,1,2' -> [0, 1, 2]; anything but integers >= 0 is an error naming the value."""
-    values = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            raise S1kitError(f"{part!r} in {flag} {text!r} is not an integer >= 0; pass e.g. {flag} 0,1,2")
-        values.append(int(part))
-    return values
-
-
-def parse_budgets(text: str) -> list[int]:
-    """'512,1024' -> [512, 1024]; anything but positive integers is an error naming the value."""
-    values = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) <= 0:
-            raise S1kitError(f"budget {part!r} in {text!r} is not a positive integer; pass e.g. --budgets 512,1024,2048")
-        values.append(int(part))
-    return values
 
 
 def main() -> None:

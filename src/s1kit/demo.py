@@ -46,8 +46,8 @@ BUDGETS = (32, 64, 128)
 def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: str | Path = "runs/demo",
          backend: str = "hf", backend_config=None, console=None, batch_size: int = 64) -> dict:
     """Run the scaling demo; returns {"budget-forcing": metrics, <baseline>: metrics, ...}."""
-    from s1kit.evaluate import EvalConfig
-    from s1kit.evaluate import main as evaluate
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import main as evaluate
 
     console = console or _console()
     out = Path(out)
@@ -68,7 +68,7 @@ def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: st
         results[name] = evaluate(config, backend_config)
         if name == "budget-forcing":
             console.print(curve_table(results[name]))
-    from s1kit.compare import main as compare
+    from s1kit.eval.compare import main as compare
 
     text, table, figure = compare([out, *(out / name for name in BASELINES)], out / "compare.png")
     console.print(compare_table(text))

@@ -1,4 +1,4 @@
-"""Errors users see. The CLI prints them as one line, without a traceback."""
+"""Errors users see, and the common checks that raise them. The CLI prints them as one line, without a traceback."""
 
 import importlib
 
@@ -19,3 +19,9 @@ def require(module: str, extra: str):
         raise MissingExtraError(
             f"'{module}' is not installed ({exc}); install it with: pip install 's1kit[{extra}]'"
         ) from exc
+
+
+def check_positive_int(name: str, value, hint: str = "") -> None:
+    """``value`` is a whole number of at least 1 (a bool is not), else one line naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise S1kitError(f"{name} must be a positive integer, got {value!r}{hint}")

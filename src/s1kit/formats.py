@@ -52,6 +52,24 @@ FORMATS: dict[str, ChatFormat] = {
 }
 FORMAT_CHOICES = (*FORMATS, "auto")
 
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+"""ChatML (Qwen's turns) without a default system prompt, as a Jinja chat template: given to models
+that have none (trained from scratch, or fine-tuned from a base model)."""
+
+
+def render_chatml(messages: list[dict[str, str]]) -> str:
+    """What :data:`CHATML_TEMPLATE` renders for ``messages``, with the assistant turn opened."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+def answer_delimiters() -> tuple[str, ...]:
+    """The texts that open the answer section in some format (``<|im_start|>answer``, ``</think>``)."""
+    return tuple(fmt.answer_start.strip() for fmt in FORMATS.values())
+
 
 def _missing_delimiters(fmt: ChatFormat, tokenizer: TokenizerLike) -> list[str]:
     return [d for d in fmt.single_tokens if tokenizer.single_token_id(d) is None]

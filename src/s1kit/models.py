@@ -99,6 +99,24 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def load_tokenizer(name: str):
+    """The transformers tokenizer of a built-in alias, local checkpoint or hub id; one line if it fails."""
+    transformers = require("transformers", "hf")
+    try:
+        return transformers.AutoTokenizer.from_pretrained(resolve_model(name))
+    except (OSError, ValueError) as exc:
+        raise describe_load_failure(name, exc) from None
+
+
+def load_causal_lm(name: str, dtype="auto"):
+    """The transformers causal LM of a built-in alias, local checkpoint or hub id; one line if it fails."""
+    transformers = require("transformers", "hf")
+    try:
+        return transformers.AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise describe_load_failure(name, exc) from None
+
+
 def describe_load_failure(name: str, exc: Exception) -> S1kitError:
     """A one-line error for a model that did not load, saying what `name` could have been."""
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]

@@ -41,18 +41,24 @@ def build(cls, data: dict, where: str = "recipe"):
     if not isinstance(data, dict):
         raise S1kitError(f"{where} must be a mapping of {cls.__name__} settings, got {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields), key=str)
-    if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), list(fields), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise S1kitError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                         f"{hint}{cls.__name__} takes {', '.join(fields)}")
+    check_keys(data, list(fields), cls.__name__, where)
     hints = typing.get_type_hints(cls)
     values = {name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()}
     try:
         return cls(**values)
     except TypeError as exc:  # a required field left out
         raise S1kitError(f"{where}: {exc}") from None
+
+
+def check_keys(data, known: list[str], owner: str, where: str = "", detail: str = "") -> None:
+    """Refuse keys of ``data`` that are not in ``known``, naming the closest known one:
+    ``{where}: unknown key 'k'{detail}; did you mean 'K'? {owner} takes ...``."""
+    unknown = sorted(set(data) - set(known), key=str)
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), known, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise S1kitError(f"{where + ': ' if where else ''}unknown key{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}{detail}; {hint}{owner} takes {', '.join(known)}")
 
 
 def merge(base: dict, overrides: dict) -> dict:

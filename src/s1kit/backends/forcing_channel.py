@@ -40,14 +40,10 @@ def parse_spec(value) -> dict | None:
 
 def replay(state: SequenceState, token_ids, reported) -> None:
     """Advance state over what the engine produced; `reported` holds each token's reported value."""
-    any_end = min(state.tokens.end_of_thinking)
     for position, (token, value) in enumerate(zip(token_ids, reported)):
         if state.done:
             return
-        # A forced token that the state did not queue replaced an end the model wanted.
-        forced_here = value is not None and value > FORCED_THRESHOLD
-        pick = any_end if forced_here and not state.next_is_forced() else token
-        if state.advance(pick) != token:
+        if state.observe(token, forced=value is not None and value > FORCED_THRESHOLD) != token:
             raise S1kitError(
                 f"the engine's output diverged from the budget-forcing state at output position {position} "
                 f"(token {token}); is the server running s1kit's logits processor with "

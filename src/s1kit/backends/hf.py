@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.state import SequenceState
 from s1kit.errors import S1kitError, require
-from s1kit.models import describe_load_failure, resolve_model
+from s1kit.models import load_causal_lm, load_tokenizer
 
 
 class HFTokenizer:
@@ -73,7 +73,6 @@ class HFBackend:
 
     def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto", model_obj=None, tokenizer_obj=None):
         torch = require("torch", "hf")
-        transformers = require("transformers", "hf")
         self.torch = torch
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         _check_device(torch, self.device)
@@ -88,12 +87,8 @@ class HFBackend:
                 torch_dtype = dtypes[dtype]
             else:
                 raise S1kitError(f"unknown dtype '{dtype}'; choose from auto, {', '.join(dtypes)}")
-            path = resolve_model(model)
-            try:
-                hf_tok = transformers.AutoTokenizer.from_pretrained(path)
-                self.model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
-            except (OSError, ValueError) as exc:
-                raise describe_load_failure(model, exc) from None
+            hf_tok = load_tokenizer(model)
+            self.model = load_causal_lm(model, torch_dtype)
             self.model.to(self.device)
         self.model.eval()
         self.tokenizer = HFTokenizer(hf_tok, name=model if isinstance(model, str) else "model", extra_eos=_generation_eos(self.model))
@@ -121,10 +116,10 @@ class HFBackend:
         return [int(torch.multinomial(probs[j], 1, generator=generators[r])) for j, r in enumerate(rows)]
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        from tqdm.auto import tqdm
+        from s1kit.progress import progress as counter
 
         order = sorted(range(len(prompt_ids)), key=lambda i: -len(prompt_ids[i]))  # similar lengths share a batch
-        bar = tqdm(total=len(prompt_ids), desc="generating", unit="seq", disable=not progress)
+        bar = counter(len(prompt_ids), "generating", "seq", enabled=progress)
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
             self._run_batch([prompt_ids[i] for i in idx], [states[i] for i in idx], sampling, [seeds[i] for i in idx], bar)

@@ -140,7 +140,7 @@ class OpenAIBackend:
         """Budget forcing by text rounds; see openai_text.py."""
         from s1kit.backends.openai_text import TextRounds
 
-        return TextRounds(self, self.chat_template).generate(questions, budget, sampling, fmt, system_prompt, progress,
+        return TextRounds(self, self.chat_template).run(questions, budget, sampling, fmt, system_prompt, progress,
                                                               seeds=seeds)
 
     def _check_server(self) -> int | None:
@@ -261,10 +261,10 @@ class OpenAIBackend:
         ``batch_size`` is unused: the server batches what is in flight. Each sequence's rounds run
         in order and depend only on its own prompt and seed, so results do not depend on concurrency.
         """
-        from tqdm.auto import tqdm
+        from s1kit.progress import progress as counter
 
         failed = threading.Event()  # stops the other workers between rounds after an error
-        bar = tqdm(total=len(prompt_ids), desc="generating", unit="seq", disable=not progress)
+        bar = counter(len(prompt_ids), "generating", "seq", enabled=progress)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             futures = [pool.submit(self._run_one, list(ids), state, sampling, seed, failed)
                        for ids, state, seed in zip(prompt_ids, states, seeds)]

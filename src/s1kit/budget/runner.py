@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.result import Generation
 from s1kit.budget.state import BudgetTokens, SequenceState
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 from s1kit.formats import render_prompt, resolve_format
 
 
@@ -39,8 +39,7 @@ def generate(
     budget = budget or BudgetConfig()
     sampling = sampling or SamplingConfig()
     check_questions(questions)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise S1kitError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int("batch_size", batch_size)
     if backend.text_mode():
         # A server without token ids, or no local tokenizer: the same control loop on text.
         return backend.generate_text(questions, budget, sampling, fmt, system_prompt, progress)

@@ -20,6 +20,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 
+from s1kit.budget import rules
 from s1kit.budget.config import BudgetConfig
 from s1kit.errors import S1kitError
 
@@ -128,15 +129,21 @@ class SequenceState:
 
         For backends that must decide before sampling (a vLLM logits processor): when the model
         wants to end its thinking, this is the token to force instead."""
-        if self._must_extend():
-            if self._wait_fits():
-                return self.tokens.wait[0]
-            return self._first(self.tokens.cap_delimiter, self.tokens.answer_prefix)
-        return self._first(self.tokens.answer_opener)
+        return self._first(*self._pieces(self._on_end()))
 
     @staticmethod
     def _first(*pieces: tuple[int, ...]) -> int:
         return next(t for piece in pieces for t in piece)
+
+    def observe(self, token: int, forced: bool) -> int:
+        """Advance over a token that is already in the sequence (an engine's output, another
+        point's trajectory); ``forced`` says whether it was forced there. Returns the token this
+        state appends, which differs from ``token`` where this state decides otherwise.
+
+        A forced token this state has not queued replaced an end of thinking the model picked, so
+        the state is given an end to decide on; a forced token it has queued is its own."""
+        any_end = min(self.tokens.end_of_thinking)
+        return self.advance(any_end if forced and not self.next_is_forced() else token)
 
     def advance(self, model_token: int) -> int:
         """Take the token the model picked at the next position; return the token appended there."""
@@ -145,22 +152,11 @@ class SequenceState:
         if self.queue:
             return self._append(self.queue.popleft(), forced=True)
         if self.phase is Phase.THINKING:
-            if self._at_cap():
-                self.forced_end = True
-                self._force(self.tokens.cap_delimiter, self.tokens.answer_prefix, kind="cap")
-                return self._append(self.queue.popleft(), forced=True)
-            if model_token in self.tokens.end_of_thinking:
-                if self._must_extend():
-                    if self._wait_fits():
-                        self.waits_inserted += 1
-                        self._force(self.tokens.wait, kind="wait")
-                    else:
-                        # No room for the wait string under the cap: the budget is spent, so
-                        # end the way the cap does.
-                        self.forced_end = True
-                        self._force(self.tokens.cap_delimiter, self.tokens.answer_prefix, kind="cap")
-                else:
-                    self._force(self.tokens.answer_opener, kind="end")
+            if self._at_cap() or model_token in self.tokens.end_of_thinking:
+                kind = rules.CAP if self._at_cap() else self._on_end()
+                self.forced_end = self.forced_end or kind == rules.CAP
+                self.waits_inserted += kind == rules.WAIT
+                self._force(*self._pieces(kind), kind=kind)
                 return self._append(self.queue.popleft(), forced=True)
             return self._append(model_token, forced=False)
         # Answer phase, model's own token.
@@ -172,19 +168,15 @@ class SequenceState:
         return self._append(model_token, forced=False)
 
     def _at_cap(self) -> bool:
-        cap = self.config.max_thinking_tokens
-        return cap is not None and self.thinking_tokens >= cap
+        return rules.at_cap(self.config, self.thinking_tokens)
 
-    def _must_extend(self) -> bool:
-        return (
-            self.waits_inserted < self.config.num_ignore
-            or self.thinking_tokens < self.config.min_thinking_tokens
-        )
+    def _on_end(self) -> str:
+        return rules.on_end(self.config, self.thinking_tokens, self.waits_inserted, len(self.tokens.wait))
 
-    def _wait_fits(self) -> bool:
-        cap = self.config.max_thinking_tokens
-        # A wait may fill the budget to the last token; the cap then ends thinking right after it.
-        return cap is None or self.thinking_tokens + len(self.tokens.wait) <= cap
+    def _pieces(self, kind: str) -> tuple[tuple[int, ...], ...]:
+        """The token pieces forced for a span of this kind: (delimiter, answer prefix) or (wait,)."""
+        t = self.tokens
+        return {rules.WAIT: (t.wait,), rules.END: (t.answer_opener,), rules.CAP: (t.cap_delimiter, t.answer_prefix)}[kind]
 
     def _force(self, delimiter: tuple[int, ...], prefix: tuple[int, ...] = (), *, kind: str) -> None:
         start = len(self.output)
@@ -200,7 +192,7 @@ class SequenceState:
         self.forced.append(forced)
         if self.phase is Phase.THINKING:
             self.thinking_tokens += 1
-        if self.phase is Phase.ANSWER and not self.queue and self.answer_sampled >= self.config.max_answer_tokens:
+        if self.phase is Phase.ANSWER and not self.queue and rules.answer_left(self.config, self.answer_sampled) <= 0:
             self._finish("length")
         elif self.max_new_tokens is not None and len(self.output) >= self.max_new_tokens:
             self._finish("length")
@@ -213,12 +205,9 @@ class SequenceState:
     def round_tokens(self) -> int | None:
         """Most tokens a round of plain decoding may produce before this state must see them: the
         thinking left under the cap, or the answer left; never past the context (None: no limit)."""
-        cfg = self.config
         if self.phase is Phase.THINKING:
-            wanted = None if cfg.max_thinking_tokens is None else cfg.max_thinking_tokens - self.thinking_tokens
-        else:
-            wanted = cfg.max_answer_tokens - self.answer_sampled
-        return self._within_room(wanted)
+            return self._within_room(rules.thinking_left(self.config, self.thinking_tokens))
+        return self._within_room(rules.answer_left(self.config, self.answer_sampled))
 
     def request_tokens(self) -> int | None:
         """Most tokens one request forced end to end by an engine can produce: thinking, the cap
@@ -232,7 +221,7 @@ class SequenceState:
     def answer_request_tokens(self) -> int:
         """Most tokens a sequence already in its answer can still produce: the answer left and its
         end token, never past the context; at least 1."""
-        return max(self._within_room(self.config.max_answer_tokens - self.answer_sampled + 1), 1)
+        return max(self._within_room(rules.answer_left(self.config, self.answer_sampled) + 1), 1)
 
     def _within_room(self, wanted: int | None) -> int | None:
         """wanted, lowered to the room left in the context (None on either side: no bound)."""

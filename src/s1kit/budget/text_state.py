@@ -2,8 +2,8 @@
 
 The twin of :class:`s1kit.budget.state.SequenceState` one level up: instead of one token per call,
 it takes one server round at a time (the text the model wrote and how many tokens that was) and
-appends forced text. The decisions are the same: cap, extend with the wait string, or open the
-answer; a wait that no longer fits under the cap ends thinking the way the cap does.
+appends forced text. The decisions are the same ones, made by :mod:`s1kit.budget.rules`: cap,
+extend with the wait string, or open the answer.
 
 Counts come from a :class:`PieceCounts` (how many tokens each forced piece is) and from each
 round's count (the local tokenizer over the returned text, or the server's usage figures). The cap
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from s1kit.budget import rules
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.state import Phase
 
@@ -78,9 +79,8 @@ class TextState:
     def next_request(self) -> tuple[int | None, tuple[str, ...]]:
         """(max_tokens, stop strings) of the next round; max_tokens None means up to the context."""
         if self.phase is Phase.THINKING:
-            cap = self.config.max_thinking_tokens
-            return (None if cap is None else cap - self.thinking_tokens), self.pieces.end_of_thinking
-        return self.config.max_answer_tokens - self.answer_sampled, ()
+            return rules.thinking_left(self.config, self.thinking_tokens), self.pieces.end_of_thinking
+        return rules.answer_left(self.config, self.answer_sampled), ()
 
     def consume(self, text: str, tokens: int, finish: str) -> None:
         """Take one round: the text the model wrote, its token count, and why it stopped.
@@ -110,7 +110,7 @@ class TextState:
         self._answer(tokens)
         if finish == "stop":
             self._finish("stop")
-        elif self.answer_sampled >= self.config.max_answer_tokens:
+        elif rules.answer_left(self.config, self.answer_sampled) <= 0:
             self._finish("length")
 
     def _answer(self, tokens: int) -> None:
@@ -118,17 +118,14 @@ class TextState:
         self.answer_tokens += tokens
 
     def _at_cap(self) -> bool:
-        cap = self.config.max_thinking_tokens
-        return cap is not None and self.thinking_tokens >= cap
+        return rules.at_cap(self.config, self.thinking_tokens)
 
     def _model_ended_thinking(self) -> None:
-        cfg = self.config
-        must_extend = self.waits_inserted < cfg.num_ignore or self.thinking_tokens < cfg.min_thinking_tokens
-        if not must_extend:
+        kind = rules.on_end(self.config, self.thinking_tokens, self.waits_inserted, self.counts.wait)
+        if kind == rules.END:
             return self._force_answer(self.pieces.answer_opener, self.counts.answer_opener, "end", prefix=False)
-        cap = cfg.max_thinking_tokens
-        if cap is not None and self.thinking_tokens + self.counts.wait > cap:
-            return self._force_cap()  # no room for the wait string: the budget is spent
+        if kind == rules.CAP:
+            return self._force_cap()
         self.waits_inserted += 1
         self._append_span(self.pieces.wait, self.counts.wait, "wait")
         self.thinking_tokens += self.counts.wait

@@ -65,9 +65,9 @@ class CallCache:
         prompt_of = dict(zip(keys, prompts))
         bar = None
         if progress and missing:
-            from tqdm.auto import tqdm
+            from s1kit.progress import progress as counter
 
-            bar = tqdm(total=len(missing), desc=progress, unit="call")
+            bar = counter(len(missing), progress, "call")
         for start in range(0, len(missing), batch_size):
             batch = missing[start : start + batch_size]
             values = call([prompt_of[k] for k in batch])

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from s1kit.curate.quality import QualityConfig
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 
-SELECTS = ("s1k", "diverse", "longest", "random")
-"""``--select`` presets: s1k (benchmark-quality picks first, then s1's diverse sampler), and the
-paper's ablations on the same pool (Table 2): diverse (the sampler alone), longest, random."""
+SELECTS = ("s1k", "diverse", "longest", "random", "all")
+"""``--select`` presets: s1k (benchmark-quality picks first, then s1's diverse sampler), the
+paper's ablations on the same pool (Table 2): diverse (the sampler alone), longest, random, and all
+(every record that survived the earlier stages, shuffled by the seed; ``size`` is not used)."""
 
 
 @dataclass
@@ -55,8 +56,7 @@ class ModelCallConfig:
         self.budget()
         self.sampling()
         self.backend_config()
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise S1kitError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        check_positive_int("batch_size", self.batch_size)
 
     def budget(self, answer_prefix: str = "Final Answer:"):
         from s1kit.budget.config import BudgetConfig
@@ -90,7 +90,7 @@ class ModelCallConfig:
 
 @dataclass
 class JudgeCallConfig(ModelCallConfig):
-    """A judge for the solvers' answers (see s1kit.judge): the rules first, the judge where they say wrong."""
+    """A judge for the solvers' answers (see s1kit.grading.judge): the rules first, the judge where they say wrong."""
 
     max_thinking_tokens: int | None = 256
     max_answer_tokens: int = 16
@@ -126,11 +126,11 @@ class CurateConfig:
     out: str | None = None
     """Output directory: dataset.jsonl/.parquet, manifest.json, report.md, plots, cache.sqlite."""
     size: int = 1000
-    """Records in the curated dataset."""
+    """Records in the curated dataset (not used by select: all, which keeps every survivor)."""
     seed: int = 0
     """Seed of the selection; the same seed and pool give the same dataset."""
     select: str = "s1k"
-    """s1k, diverse, longest or random (see SELECTS)."""
+    """s1k, diverse, longest, random or all (see SELECTS)."""
     quality: QualityConfig = field(default_factory=QualityConfig)
     """The quality stage's checks."""
     eval_sets: list[str] = field(default_factory=lambda: ["aime24", "aime25", "math500", "gpqa_diamond"])
@@ -161,16 +161,14 @@ class CurateConfig:
     """The benchmark-quality picks of select: s1k."""
 
     def __post_init__(self) -> None:
-        from s1kit.grading import check_kind
+        from s1kit.grading.rules import check_kind
 
         if self.select not in SELECTS:
             raise S1kitError(f"unknown selection {self.select!r}; choose from {', '.join(SELECTS)}")
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
-            raise S1kitError(f"size must be a positive integer, got {self.size!r}; pass --size N")
+        check_positive_int("size", self.size, "; pass --size N")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise S1kitError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if isinstance(self.ngram, bool) or not isinstance(self.ngram, int) or self.ngram < 1:
-            raise S1kitError(f"ngram must be a positive integer, got {self.ngram!r}")
+        check_positive_int("ngram", self.ngram)
         check_kind(self.answer_kind)
         if isinstance(self.eval_sets, str):
             raise S1kitError(f"eval_sets must be a list, got the string {self.eval_sets!r}; write [{self.eval_sets!r}]")

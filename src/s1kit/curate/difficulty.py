@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from s1kit.curate.stage import StageResult
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError
 
 SHORT_SOLUTION_CHARS = 64
 """A solution without ``\\boxed{}`` this short is taken as the answer itself (AIME: "204")."""
@@ -57,18 +57,14 @@ def load_tokenizer(name: str):
 
     if name in BUILTIN_TOKENIZERS:
         return load_builtin(name)
-    transformers = require("transformers", "hf")
-    from s1kit.models import describe_load_failure, resolve_model
+    from s1kit.models import load_tokenizer as load_model_tokenizer
 
-    try:
-        return transformers.AutoTokenizer.from_pretrained(resolve_model(name))
-    except (OSError, ValueError) as exc:
-        raise describe_load_failure(name, exc) from None
+    return load_model_tokenizer(name)
 
 
 def gold_answer(solution: object) -> str | None:
     """The answer a reference solution gives: its last ``\\boxed{}``, else the solution if short."""
-    from s1kit.grading import last_boxed
+    from s1kit.grading.rules import last_boxed
 
     if not isinstance(solution, str) or not solution.strip():
         return None
@@ -86,7 +82,7 @@ def rule_verdicts(records: Sequence[dict], responses: Sequence[str | None], kind
     A missing response (a failed call) or an unreadable gold answer is not correct. ``answer_only``:
     the responses are answers without thinking (teacher attempts), see ``grading.extract_answer``.
     """
-    from s1kit.grading import grade
+    from s1kit.grading.rules import grade
 
     verdicts = []
     for record, response in zip(records, responses, strict=True):
@@ -141,9 +137,9 @@ def solve(calls, records: Sequence[dict], solvers, kind: str, judge=None) -> tup
 
 def judged(calls, judge, records: Sequence[dict], responses: Sequence[str | None],
            correct: Sequence[bool]) -> tuple[list[bool], dict]:
-    """``correct`` with the judge's YES/NO where the rules said wrong (``s1kit.judge``'s fallback
+    """``correct`` with the judge's YES/NO where the rules said wrong (``s1kit.grading.judge``'s fallback
     mode), the judge asked through ``calls``' cache; and the judge's counts."""
-    from s1kit.judge import Judge, JudgeConfig, judge_counts
+    from s1kit.grading.judge import Judge, JudgeConfig, judge_counts
 
     config = JudgeConfig(model=judge.model, backend=judge.backend, mode="fallback", format=judge.format,
                          max_thinking_tokens=judge.max_thinking_tokens, max_answer_tokens=judge.max_answer_tokens,

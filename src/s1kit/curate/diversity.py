@@ -28,7 +28,7 @@ import random
 from s1kit.curate.stage import StageResult
 from s1kit.errors import S1kitError
 
-SELECTIONS = ("diverse", "longest", "random")
+SELECTIONS = ("diverse", "longest", "random", "all")
 """The presets ``select`` understands."""
 
 
@@ -67,16 +67,20 @@ def diverse_sample(records: list[dict], size: int, seed: int, length_field: str 
 def select(records: list[dict], size: int, seed: int, how: str, *,
            length_field: str = "trace_tokens", domain_field: str = "domain",
            first=()) -> list[dict]:
-    """``size`` records chosen the ``how`` way: ``diverse``, ``longest`` or ``random``.
+    """``size`` records chosen the ``how`` way: ``diverse``, ``longest``, ``random`` or ``all``.
 
     ``random`` samples uniformly without replacement; ``longest`` takes the longest traces (equal
-    lengths by position); ``diverse`` is :func:`diverse_sample`. All keep ``first`` at the front.
+    lengths by position); ``diverse`` is :func:`diverse_sample`; ``all`` keeps every record whatever
+    ``size`` says, in the seeded order ``random`` gives at full size (so training batches mix the
+    domains). All keep ``first`` at the front.
     """
     if how not in SELECTIONS:
         raise S1kitError(f"unknown selection {how!r}; choose from {', '.join(SELECTIONS)}")
     if how == "diverse":
         return diverse_sample(records, size, seed, length_field, domain_field, first)
     first, pool = _split(records, first)
+    if how == "all":
+        how, size = "random", len(first) + len(pool)
     _check_size(size, len(first), len(pool))
     wanted = size - len(first)
     if how == "random":

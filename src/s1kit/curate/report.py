@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from s1kit.curate.classify import domain_counts
-from s1kit.plots import pyplot
+from s1kit.eval.plots import pyplot
 
 DOMAINS_PNG = "domains.png"
 LENGTHS_PNG = "trace_lengths.png"

@@ -44,7 +44,8 @@ class TracesConfig:
             raise S1kitError(f"--out {self.out} is the questions file; write the traces to another file")
 
 
-def read_questions(path: str, field_name: str) -> list[dict]:
+def read_question_rows(path: str, field_name: str) -> list[dict]:
+    """The rows of a questions file, each checked to hold question text in ``field_name``."""
     check_file(path, "pass a JSONL file with one question per line (--questions)")
     rows = []
     for number, row in read_lines(path):
@@ -60,7 +61,7 @@ def read_questions(path: str, field_name: str) -> list[dict]:
 
 def main(config: TracesConfig, backends: dict | None = None) -> dict:
     """Write traces for every question; returns counts {questions, traced, failed, calls, cached}."""
-    rows = read_questions(config.questions, config.question_field)
+    rows = read_question_rows(config.questions, config.question_field)
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cache = CallCache(config.cache or f"{out}.cache.sqlite")

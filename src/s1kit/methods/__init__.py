@@ -1,6 +1,6 @@
 """Test-time scaling methods: budget forcing and the baselines of s1 (Section 5.2, Table 3).
 
-Each method says which points an evaluation has (:class:`~s1kit.methods.base.MethodPoint`: a
+Each method says which points an evaluation has (:class:`~s1kit.methods.points.MethodPoint`: a
 nominal thinking budget, the cap budget forcing applies, an instruction added to the question) and
 how a point's samples are produced. Sequential methods give one accuracy per point; parallel ones
 (majority, best-of-n) spend K samples per question and give a curve over k <= K.

@@ -1,4 +1,4 @@
-"""What every method produces: points, and per point one generation per unit."""
+"""Running a method's points: per point one generation per unit, points that share a prompt in one sweep."""
 
 from __future__ import annotations
 
@@ -7,32 +7,7 @@ from dataclasses import dataclass, field
 
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.result import Generation
-
-
-@dataclass(frozen=True)
-class MethodPoint:
-    """One point of a method's curve."""
-
-    budget: int | None
-    """The thinking budget the point aims at; Control is measured against it (None: no budget)."""
-    cap: int | None
-    """The cap budget forcing applies (None: the model thinks as long as it likes)."""
-    num_ignore: int = 0
-    """Ends of thinking suppressed with the wait string (budget forcing's extension)."""
-    variant: str = ""
-    """Class-conditional: short, long, or default (no instruction)."""
-    instruction: str = ""
-    """Added to the question after a blank line, as the s1 evaluation does ("{question}\\n\\nThink for up to N tokens.")."""
-
-    def key(self) -> tuple:
-        return (self.budget or 0, self.num_ignore, self.variant)
-
-    @property
-    def label(self) -> str:
-        if self.variant:
-            return self.variant
-        name = "none" if self.budget is None else str(self.budget)
-        return name if not self.num_ignore else f"{name}, {self.num_ignore} ignores"
+from s1kit.methods.points import MethodPoint
 
 
 @dataclass
@@ -54,7 +29,7 @@ def with_instruction(question: str, instruction: str) -> str:
 def run_grouped(backend, questions: Sequence[str], points: Sequence[MethodPoint], base, sampling: SamplingConfig,
                 seeds: Sequence[int], fmt: str, system_prompt: str | None, batch_size: int) -> list[PointRun]:
     """Points that share a prompt share one sweep (sweep.py); each other prompt is its own sweep."""
-    from s1kit.sweep import Point, run_sweep
+    from s1kit.eval.sweep import Point, run_sweep
 
     groups: dict[str, list[MethodPoint]] = {}
     for point in points:

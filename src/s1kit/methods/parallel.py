@@ -18,7 +18,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 
-from s1kit import metrics
+from s1kit.eval import metrics
 from s1kit.errors import S1kitError
 
 HIDDEN_FROM_SCORERS = ("gold", "correct", "rule_correct", "judge_verdict", "judge_reply", "judged")

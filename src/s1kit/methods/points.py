@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from s1kit.errors import S1kitError
 from s1kit.methods import forces
-from s1kit.methods.base import MethodPoint
 from s1kit.methods.conditional import LONG, SHORT, step_instruction, steps_for, token_instruction
+
+
+@dataclass(frozen=True)
+class MethodPoint:
+    """One point of a method's curve."""
+
+    budget: int | None
+    """The thinking budget the point aims at; Control is measured against it (None: no budget)."""
+    cap: int | None
+    """The cap budget forcing applies (None: the model thinks as long as it likes)."""
+    num_ignore: int = 0
+    """Ends of thinking suppressed with the wait string (budget forcing's extension)."""
+    variant: str = ""
+    """Class-conditional: short, long, or default (no instruction)."""
+    instruction: str = ""
+    """Added to the question after a blank line, as the s1 evaluation does ("{question}\\n\\nThink for up to N tokens.")."""
+
+    def key(self) -> tuple:
+        return (self.budget or 0, self.num_ignore, self.variant)
+
+    @property
+    def label(self) -> str:
+        if self.variant:
+            return self.variant
+        name = "none" if self.budget is None else str(self.budget)
+        return name if not self.num_ignore else f"{name}, {self.num_ignore} ignores"
 
 
 def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int) -> list[MethodPoint]:

@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 from s1kit.synth.families import FAMILIES, Problem
 from s1kit.synth.teacher import TeacherConfig, teach
 
@@ -43,8 +43,7 @@ class SynthConfig:
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise S1kitError(f"unknown split {self.split!r}; choose from {', '.join(SPLITS)}")
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
-            raise S1kitError(f"size must be a positive integer, got {self.size!r}")
+        check_positive_int("size", self.size)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise S1kitError(f"seed must be a non-negative integer, got {self.seed!r}")
         unknown = sorted(set(self.mix) - set(FAMILIES))

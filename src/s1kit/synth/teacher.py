@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 from s1kit.synth.families import Problem
 
 
@@ -36,8 +36,7 @@ class TeacherConfig:
     """Written where the teacher chose not to stop; the same string budget forcing inserts."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise S1kitError(f"teacher patience must be a positive integer, got {self.patience!r}")
+        check_positive_int("teacher patience", self.patience)
         for name in ("give_up", "check"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < 1:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 from s1kit.jsonl import read_lines
 
 KINDS = ("math", "integer", "choice")
-"""Grading kinds (s1kit.grading): math expressions, AIME-style integers, multiple-choice letters."""
+"""Grading kinds (s1kit.grading.rules): math expressions, AIME-style integers, multiple-choice letters."""
 
 DATA_DIR_ENV = "S1KIT_DATA_DIR"
 PACKAGE_DATA = Path(__file__).parent / "data"
@@ -112,8 +112,8 @@ class Columns:
 
 
 def check_limit(limit: int | None) -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
-        raise S1kitError(f"limit must be a positive integer, got {limit!r}; pass --limit N with N >= 1, or leave it out for every example")
+    if limit is not None:
+        check_positive_int("limit", limit, "; pass --limit N with N >= 1, or leave it out for every example")
 
 
 def read_jsonl(path: Path, fix: str) -> Iterator[Row]:

@@ -9,14 +9,13 @@ restate them, so a recipe file reads as the whole run.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError, check_positive_int, require
 
 FORMATS = ("auto", "s1", "think-tags")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -118,10 +117,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("block_size", "global_batch_size", "per_device_batch_size", "logging_steps", "save_steps"):
-            _check_positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("max_examples", "save_total_limit"):
             if getattr(self, name) is not None:
-                _check_positive_int(name, getattr(self, name))
+                check_positive_int(name, getattr(self, name))
         _check_choice("format", self.format, FORMATS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("lr_scheduler", self.lr_scheduler, SCHEDULERS)
@@ -141,7 +140,7 @@ class TrainConfig:
         if not 0 < self.curriculum_share <= 1:
             raise S1kitError(f"curriculum_share must be in (0, 1], got {self.curriculum_share!r}; e.g. 0.3 for the shortest 30%")
         if self.num_threads is not None:
-            _check_positive_int("num_threads", self.num_threads)
+            check_positive_int("num_threads", self.num_threads)
         if self.tokenizer is not None:
             from s1kit.train.scratch import bpe_size
 
@@ -204,11 +203,9 @@ def read_recipe(path: str | Path) -> dict:
 
 
 def check_key(key: str, where: str) -> None:
-    names = [f.name for f in dataclasses.fields(TrainConfig)]
-    if key not in names:
-        close = difflib.get_close_matches(str(key), names, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise S1kitError(f"unknown key '{key}' in {where}; {hint}known keys: {', '.join(names)}")
+    from s1kit.recipes import check_keys
+
+    check_keys({key: None}, [f.name for f in dataclasses.fields(TrainConfig)], "TrainConfig", detail=f" in {where}")
 
 
 def parse_overrides(tokens: list[str]) -> dict[str, str]:
@@ -277,11 +274,6 @@ def coerce(key: str, value, where: str):
         raise AssertionError(f"no converter for {key}: {hint}")  # a new field type needs one here
     expected = getattr(kind, "__name__", str(kind)) + (" or null" if optional else "")
     raise S1kitError(f"{key} in {where} must be {expected}, got {value!r}")
-
-
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise S1kitError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

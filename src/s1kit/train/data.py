@@ -20,15 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s1kit.errors import S1kitError
-from s1kit.formats import ChatFormat, resolve_format
+from s1kit.formats import CHATML_TEMPLATE, ChatFormat, resolve_format
 from s1kit.jsonl import check_file, read_lines
 
 IGNORE = -100
 """Label value the loss skips (torch's cross-entropy ignore_index)."""
 COLUMNS = ("question", "thinking_trajectories", "attempt")
-CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-          "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
-"""Template given to a model without one when a format is named (saved with the model)."""
 PAD_CANDIDATES = ("<|fim_pad|>", "<|vision_pad|>", "<|finetune_right_pad_id|>", "<|endoftext|>", "<pad>", "[PAD]")
 """Never-generated tokens, tried in order; s1 padded Qwen with <|fim_pad|>."""
 
@@ -144,7 +141,7 @@ def prepare_tokenizer(tokenizer, format_name: str, pad_token: str | None, name: 
         if adapter.single_token_id("<|im_start|>") is None or adapter.single_token_id("<|im_end|>") is None:
             raise S1kitError(f"'{name}' has no chat template and no <|im_start|>/<|im_end|> tokens for a ChatML one; "
                              "fine-tune a chat model, or add a chat_template to its tokenizer_config.json")
-        tokenizer.chat_template = CHATML
+        tokenizer.chat_template = CHATML_TEMPLATE
     fmt = resolve_format(format_name, adapter)
     eot = end_of_turn(tokenizer)
     tokenizer.pad_token = choose_pad_token(tokenizer, eot, fmt, pad_token, name)

@@ -25,18 +25,14 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError, check_positive_int, require
+from s1kit.formats import CHATML_TEMPLATE
 
 TAG_MERGES = tuple((tag, digit) for tag in "ABCDEFGHIJKL" for digit in "123456789")
 BUILTIN_TOKENIZERS = {"bytes": (), "bytes-tags": TAG_MERGES}
 """Built-in tokenizer name -> the byte pairs it merges into single tokens."""
 PAD, BOS_TURN, END_TURN = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 SPECIAL_TOKENS = (PAD, BOS_TURN, END_TURN)
-CHATML_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-"""ChatML without a default system prompt: a model trained from scratch has no persona to keep."""
 POSITIVE_FIELDS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                    "num_key_value_heads", "head_dim", "max_position_embeddings")
 
@@ -140,7 +136,7 @@ def read_model_config(path: str | Path) -> dict:
 
 def model_config(values: dict, tokenizer, where: str = "model_config"):
     """A transformers config from ``values`` for ``tokenizer``: vocabulary and special ids from it."""
-    import difflib
+    from s1kit.recipes import check_keys
 
     transformers = require("transformers", "train")
     values = dict(values)
@@ -151,16 +147,11 @@ def model_config(values: dict, tokenizer, where: str = "model_config"):
         raise S1kitError(f"{where}: unknown model_type {model_type!r}; use a transformers model type such as llama, "
                          "qwen2 or mistral") from None
     known = [name for name in inspect.signature(config_class.__init__).parameters if name not in ("self", "kwargs")]
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise S1kitError(f"{where}: unknown key {unknown[0]!r} for model_type {model_type}; {hint}"
-                         f"{config_class.__name__} takes {', '.join(known)}")
+    check_keys(values, known, config_class.__name__, where, detail=f" for model_type {model_type}")
     for name in POSITIVE_FIELDS:
         value = values.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise S1kitError(f"{where}: {name} must be a positive integer, got {value!r}")
+        if value is not None:
+            check_positive_int(f"{where}: {name}", value)
     hidden, heads = values.get("hidden_size"), values.get("num_attention_heads")
     if hidden and heads and hidden % heads:
         raise S1kitError(f"{where}: hidden_size {hidden} is not divisible by num_attention_heads {heads}; "

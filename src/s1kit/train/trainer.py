@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from s1kit.errors import S1kitError, require
-from s1kit.models import describe_load_failure, resolve_model
+from s1kit.models import load_causal_lm, load_tokenizer
+from s1kit.progress import on_terminal
 from s1kit.train import scratch
 from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
@@ -33,10 +34,8 @@ DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 def main(config: TrainConfig) -> dict:
     """Train, save the model to config.output_dir, and return the run's summary."""
     torch = require("torch", "train")
-    transformers = require("transformers", "train")
-    trl = require("trl", "train")
-    datasets = require("datasets", "train")
     accelerate = require("accelerate", "train")
+    require("trl", "train")
     if config.data is None:
         raise S1kitError("no training data; pass --data DIR/dataset.jsonl (or set data: in the recipe)")
 
@@ -44,27 +43,8 @@ def main(config: TrainConfig) -> dict:
         torch.set_num_threads(config.num_threads)
     # Cheap checks before the model loads: the directory, a new model's config, then the rows.
     action, checkpoint = plan_output_dir(config)
-    if config.model_config is not None:
-        where = f"model_config {config.model_config}"
-        values = scratch.read_model_config(config.model_config)
-        if scratch.bpe_size(config.tokenizer) is None:
-            tokenizer = scratch.load_tokenizer(config.tokenizer)
-        else:  # checked against the bytes it starts from; trained on the rows below
-            tokenizer = scratch.build_byte_tokenizer()
-        scratch.model_config(values, tokenizer, where)
-    rows = load_rows(config.data, config.fields, config.data_split, config.max_examples)
+    rows, tokenizer, new_config = rows_and_tokenizer(config)
     name = config.model or f"a new {config.model_config} model"
-    if config.model_config is not None:
-        if scratch.bpe_size(config.tokenizer) is not None:
-            tokenizer = scratch.load_tokenizer(config.tokenizer,
-                                               scratch.chatml_texts(rows, config.answer_prefix, config.system_prompt))
-        new_config = scratch.model_config(values, tokenizer, where)
-    else:
-        path = resolve_model(config.model)
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-        except (OSError, ValueError) as exc:
-            raise describe_load_failure(config.model, exc) from None
     fmt, eot = prepare_tokenizer(tokenizer, config.format, config.pad_token, name)
     encoded = encode_rows(rows, tokenizer, fmt, eot, config.block_size, config.system_prompt, config.answer_prefix)
     note(f"{len(rows)} rows in format {fmt.name}; truncated {encoded.truncated} at block_size {config.block_size} "
@@ -76,17 +56,7 @@ def main(config: TrainConfig) -> dict:
     use_cpu = not has_accelerator(torch)
     state = distributed_state(accelerate, use_cpu)
     accumulation = gradient_accumulation_steps(config.global_batch_size, state.num_processes, config.per_device_batch_size)
-    dtype = "auto" if config.dtype == "auto" else getattr(torch, DTYPES[config.dtype])
-    if config.model_config is not None:
-        model = scratch.new_model(new_config, config.seed)
-        if dtype != "auto":
-            model.to(dtype)
-        note(f"new {scratch.describe(model)} from {config.model_config}, tokenizer {config.tokenizer} ({len(tokenizer)} tokens)")
-    else:
-        try:
-            model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-        except (OSError, ValueError) as exc:
-            raise describe_load_failure(config.model, exc) from None
+    model = build_model(config, new_config, tokenizer, torch)
     warn_if_beyond_context(model, config.block_size, encoded.lengths)
 
     note(f"global batch {config.global_batch_size} = {state.num_processes} process(es) x {config.per_device_batch_size} "
@@ -95,19 +65,7 @@ def main(config: TrainConfig) -> dict:
         prepare_output_dir(config, action)
     state.wait_for_everyone()
 
-    examples, sequential = encoded.examples, bool(config.curriculum_steps or config.group_by_length)
-    if sequential:
-        # The schedule is the data's order (train/order.py); the Trainer reads it front to back.
-        order = training_order([len(e["input_ids"]) for e in examples], config.global_batch_size, config.num_epochs,
-                               config.seed, max_steps=config.max_steps, curriculum_steps=config.curriculum_steps,
-                               curriculum_share=config.curriculum_share, group_by_length=config.group_by_length)
-        examples = [examples[i] for i in order]
-    trainer = trl.SFTTrainer(model=model, args=sft_args(trl, config, accumulation, use_cpu, sequential),
-                             train_dataset=datasets.Dataset.from_list(examples), processing_class=tokenizer)
-    warn_if_fsdp_dropped(trainer.accelerator)
-    throughput = throughput_callback(transformers)()
-    # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
-    trainer.callback_handler.callbacks.insert(0, throughput)
+    trainer, throughput = build_trainer(config, model, tokenizer, encoded.examples, accumulation, use_cpu)
     result = trainer.train(resume_from_checkpoint=checkpoint)
 
     # The weights (gathered from FSDP shards), config, generation config and the tokenizer with
@@ -124,6 +82,62 @@ def main(config: TrainConfig) -> dict:
          f"({summary['tokens_per_second']:.0f} tokens/s); loss {summary['first_loss']} -> {summary['final_loss']}; "
          f"model saved to {config.output_dir}")
     return summary
+
+
+def rows_and_tokenizer(config: TrainConfig):
+    """The training rows, the tokenizer, and for a model trained from scratch its transformers config
+    (None when fine-tuning). A new model's config is checked before the rows load."""
+    if config.model_config is None:
+        rows = load_rows(config.data, config.fields, config.data_split, config.max_examples)
+        return rows, load_tokenizer(config.model), None
+    where = f"model_config {config.model_config}"
+    values = scratch.read_model_config(config.model_config)
+    if scratch.bpe_size(config.tokenizer) is None:
+        tokenizer = scratch.load_tokenizer(config.tokenizer)
+    else:  # checked against the bytes it starts from; trained on the rows below
+        tokenizer = scratch.build_byte_tokenizer()
+    scratch.model_config(values, tokenizer, where)
+    rows = load_rows(config.data, config.fields, config.data_split, config.max_examples)
+    if scratch.bpe_size(config.tokenizer) is not None:
+        tokenizer = scratch.load_tokenizer(config.tokenizer,
+                                           scratch.chatml_texts(rows, config.answer_prefix, config.system_prompt))
+    return rows, tokenizer, scratch.model_config(values, tokenizer, where)
+
+
+def build_model(config: TrainConfig, new_config, tokenizer, torch):
+    """The model to train: a new one from ``new_config`` (seeded), or the one ``config.model`` names."""
+    dtype = "auto" if config.dtype == "auto" else getattr(torch, DTYPES[config.dtype])
+    if new_config is None:
+        return load_causal_lm(config.model, dtype)
+    model = scratch.new_model(new_config, config.seed)
+    if dtype != "auto":
+        model.to(dtype)
+    note(f"new {scratch.describe(model)} from {config.model_config}, tokenizer {config.tokenizer} ({len(tokenizer)} tokens)")
+    return model
+
+
+def build_trainer(config: TrainConfig, model, tokenizer, examples: list[dict], accumulation: int, use_cpu: bool):
+    """TRL's SFTTrainer over the encoded examples (in schedule order when the config has one), with
+    s1kit's throughput and log-line callbacks; returns it and the throughput callback."""
+    transformers, trl, datasets = (require(name, "train") for name in ("transformers", "trl", "datasets"))
+    sequential = bool(config.curriculum_steps or config.group_by_length)
+    if sequential:
+        # The schedule is the data's order (train/order.py); the Trainer reads it front to back.
+        order = training_order([len(e["input_ids"]) for e in examples], config.global_batch_size, config.num_epochs,
+                               config.seed, max_steps=config.max_steps, curriculum_steps=config.curriculum_steps,
+                               curriculum_share=config.curriculum_share, group_by_length=config.group_by_length)
+        examples = [examples[i] for i in order]
+    trainer = trl.SFTTrainer(model=model, args=sft_args(trl, config, accumulation, use_cpu, sequential),
+                             train_dataset=datasets.Dataset.from_list(examples), processing_class=tokenizer)
+    warn_if_fsdp_dropped(trainer.accelerator)
+    throughput = throughput_callback(transformers)()
+    # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
+    trainer.callback_handler.callbacks.insert(0, throughput)
+    if not on_terminal():
+        # Without a bar transformers prints each log dict on stdout; a line on stderr instead.
+        trainer.remove_callback(transformers.PrinterCallback)
+        trainer.add_callback(log_lines_callback(transformers)())
+    return trainer, throughput
 
 
 def has_accelerator(torch) -> bool:
@@ -186,6 +200,7 @@ def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool, sequent
         ddp_find_unused_parameters=False,  # every parameter gets a gradient; the search costs a graph pass
         use_cpu=use_cpu,
         dataloader_pin_memory=not use_cpu,
+        disable_tqdm=not on_terminal(),  # away from a terminal, log_lines_callback writes plain lines
     )
 
 
@@ -221,6 +236,20 @@ def throughput_callback(transformers):
             logs["tokens_per_second"] = round(rate, 1)
 
     return Throughput
+
+
+def log_lines_callback(transformers):
+    """A callback class writing each training log as one plain line on stderr (main process only)."""
+
+    class LogLines(transformers.TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            fields = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                               for key, value in logs.items())
+            note(f"step {state.global_step}/{state.max_steps}: {fields}")
+
+    return LogLines
 
 
 def run_summary(config, trainer, result, encoded, format_name, eot, pad_token, processes, accumulation, checkpoint) -> dict:

@@ -1,6 +1,6 @@
 """``s1kit grade FILE.jsonl``: grade the model outputs in a JSON Lines file.
 
-Each row's response field is graded against its answer field (``s1kit.grading``); every row gets
+Each row's response field is graded against its answer field (``s1kit.grading.rules``); every row gets
 ``extracted_answer`` (None when the response gives no answer) and ``correct``, and the file is
 written back, in place unless ``out`` is given, through a temporary file and ``os.replace`` so that
 an interrupted run leaves the original intact. Example::
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from s1kit.errors import S1kitError
-from s1kit.grading import check_kind, grade
+from s1kit.grading.rules import check_kind, grade
 from s1kit.jsonl import check_file, read_lines, write_atomic
 
 
@@ -21,10 +21,10 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
          question_field: str = "question", judge=None, backend_config=None) -> dict:
     """Grade every row of ``path``, write the graded rows to ``out`` (default: ``path``), return a summary.
 
-    With ``judge`` (a :class:`s1kit.judge.JudgeConfig`) the judge model grades after the rules
+    With ``judge`` (a :class:`s1kit.grading.judge.JudgeConfig`) the judge model grades after the rules
     (see judge.py); rows then also get ``rule_correct``, ``judged``, ``judge_verdict`` and ``judge_reply``.
     """
-    from tqdm import tqdm
+    from s1kit.progress import progress
 
     check_kind(kind)
     path = Path(path)
@@ -33,15 +33,18 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
         raise S1kitError(f"{target}: its folder does not exist; create it or pick another output path")
     rows = _read_rows(path, response_field, answer_field)
     no_answer = timeouts = 0
-    for row in tqdm(rows, desc=f"grading {path.name}", unit="row"):
+    bar = progress(len(rows), f"grading {path.name}", "row")
+    for row in rows:
         result = grade(row[response_field], str(row[answer_field]), kind)
         row["extracted_answer"] = result.extracted
         row["correct"] = result.correct
         no_answer += result.extracted is None
         timeouts += result.timed_out
+        bar.update()
+    bar.close()
     summary = {}
     if judge is not None:
-        from s1kit.judge import Judge, judge_counts
+        from s1kit.grading.judge import Judge, judge_counts
 
         model = Judge(judge, backend_config=backend_config)
         try:

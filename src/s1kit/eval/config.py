@@ -1,26 +1,22 @@
-"""The `eval` stage: a task, a model, a sweep of budgets; graded samples, the paper's
-metrics, a scaling plot and a report, written as they come so an interrupted run resumes.
+"""What an eval run is: its settings, from defaults < ``--recipe`` YAML < command-line flags.
 
-Outputs in ``out``: ``config.json`` (the resolved config), ``samples.jsonl`` (one row per question,
-sample and point), ``metrics.json``, ``report.md`` and ``scaling.png``.
-
-Work goes in chunks of units (a question and a sample index); each chunk's rows are appended and
-flushed before the next starts. ``--resume`` keeps every complete unit, drops a torn last line or
-a half-written unit, and generates the rest; every unit's seed depends only on its index, and the
-file is rewritten in canonical order at the end, so a resumed run ends with the rows of an
-uninterrupted one.
+A recipe is a flat mapping of :class:`EvalConfig` and :class:`~s1kit.backends.BackendConfig` field
+names (the flags' names with underscores), e.g. ``recipes/eval/nano.yaml``. The run's
+``config.json`` holds the same keys, resolved, plus what it records (``grading``, ``versions``), so
+``s1kit eval --recipe RUN/config.json --out NEW`` repeats a run from its own directory.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import platform
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_positive_int
 from s1kit.methods.conditional import TOKENS_PER_STEP
 
 RESULT_FIELDS = ("method", "tokens_per_step", "max_tries", "task", "model", "backend", "format", "budgets", "num_ignore", "min_thinking_tokens", "wait_string",
@@ -29,11 +25,24 @@ RESULT_FIELDS = ("method", "tokens_per_step", "max_tries", "task", "model", "bac
                  "judge_mode", "judge_max_thinking_tokens", "judge_template")
 """Fields that change the results: --resume refuses a directory made with other values."""
 
+BACKEND_RESULT_FIELDS = ("device", "dtype", "tensor_parallel_size", "max_model_len", "tokenizer", "chat_template",
+                         "server_forcing")
+"""Backend settings that change the results; the others (URL, concurrency, timeouts, memory share)
+only change how they are obtained."""
+
+RECORDED = ("grading", "versions")
+"""Keys config.json records beside the settings; a recipe may hold them (a config.json is one)."""
+
+SECRET = ("api_key",)
+"""Settings never written to config.json."""
+
+PACKAGES = ("torch", "transformers", "vllm", "openai", "math-verify")
+
 
 @dataclass
 class EvalConfig:
     task: str
-    """aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH."""
+    """nano, nano-dev, aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH."""
     method: str = "budget-forcing"
     """How thinking is scaled (methods/): budget-forcing, token-conditional(+bf), step-conditional(+bf),
     class-conditional, rejection, majority or best-of-n."""
@@ -44,38 +53,53 @@ class EvalConfig:
     scorer: str = "shortest"
     """best-of-n: shortest, longest, or module:function scoring a row (higher is better)."""
     model: str = "smollm2-135m"
+    """Built-in alias (s1-nano, smollm2-135m), local checkpoint directory, or Hugging Face id."""
     backend: str = "hf"
+    """Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server)."""
     format: str = "auto"
+    """Chat format: s1, think-tags or auto."""
     budgets: list[int] | None = None
-    """Thinking caps to sweep; None: no cap."""
+    """Thinking caps to sweep, e.g. 512,1024,2048,4096 (default: no cap)."""
     num_ignore: list[int] = field(default_factory=lambda: [0])
-    """Numbers of suppressed ends to sweep."""
+    """Suppressed ends of thinking to sweep, e.g. 0,1,2,4."""
     min_thinking_tokens: int = 0
+    """Suppress the end of thinking (append the wait string) until this many thinking tokens."""
     wait_string: str = "Wait"
+    """Text appended in place of a suppressed end of thinking."""
     answer_prefix: str = "Final Answer:"
+    """Text forced to open the answer when the cap ends thinking."""
     max_answer_tokens: int = 1024
+    """Most tokens the model may write in the answer."""
     samples: int = 1
-    """Samples per question (pass@k, maj@k and cov@k use them)."""
+    """Samples per question (pass@k, maj@k, cov@k; K of majority and best-of-n)."""
     temperature: float | None = None
     """Default: 0 (greedy, as s1 evaluates), or 1 for rejection, majority and best-of-n, which sample."""
     top_p: float = 1.0
+    """Nucleus sampling threshold."""
     seed: int = 0
+    """Base seed; each (question, sample) gets its own."""
     limit: int | None = None
     """First N questions only."""
     data_dir: str | None = None
     """Local JSONL files instead of the hub (default: $S1KIT_DATA_DIR)."""
     out: str = "runs/eval"
+    """Output directory."""
     resume: bool = False
+    """Continue an interrupted run in out."""
     system_prompt: str | None = None
+    """System message; default: the chat template's own."""
     batch_size: int = 16
+    """Sequences decoded together."""
     question_field: str | None = None
     """jsonl:PATH tasks: the question field (default: question, problem or prompt)."""
     answer_field: str | None = None
+    """jsonl:PATH tasks: the answer field (default: answer)."""
     id_field: str | None = None
+    """jsonl:PATH tasks: the id field (default: the line number)."""
     kind: str | None = None
     """jsonl:PATH tasks: how answers are graded: math, integer or choice (default math)."""
     judge: str | None = None
-    """An LLM judge model for grading (see judge.py); None: the rules alone."""
+    """An LLM judge model for grading (any backend); None: the rules alone."""
     judge_backend: str = "hf"
     """Backend that runs the judge: hf, vllm or openai."""
     judge_mode: str = "fallback"
@@ -102,8 +126,7 @@ class EvalConfig:
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise S1kitError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         if self.method == "best-of-n":
             from s1kit.methods.parallel import get_scorer
 
@@ -117,8 +140,7 @@ class EvalConfig:
         for k in self.num_ignore or [None]:
             if isinstance(k, bool) or not isinstance(k, int) or k < 0:
                 raise S1kitError(f"num_ignore {k!r} is not an integer >= 0; pass e.g. --num-ignore 0,1,2")
-        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
-            raise S1kitError(f"samples must be a positive integer, got {self.samples!r}")
+        check_positive_int("samples", self.samples)
         if self.samples > 1 and self.temperature == 0:
             raise S1kitError(f"--samples {self.samples} with --temperature 0 gives {self.samples} identical samples; "
                              "pass --temperature above 0 (e.g. 0.7) or --samples 1")
@@ -137,14 +159,14 @@ class EvalConfig:
                             answer_prefix=self.answer_prefix, max_answer_tokens=self.max_answer_tokens)
 
     def judge_config(self):
-        from s1kit.judge import JudgeConfig
+        from s1kit.grading.judge import JudgeConfig
 
         return JudgeConfig(model=self.judge, backend=self.judge_backend, mode=self.judge_mode,
                            max_thinking_tokens=self.judge_max_thinking_tokens, template=self.judge_template,
                            batch_size=self.batch_size)
 
     def points(self):
-        """The method's points (methods.base.MethodPoint)."""
+        """The method's points (methods.points.MethodPoint)."""
         from s1kit.methods.points import method_points
 
         return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step)
@@ -153,61 +175,67 @@ class EvalConfig:
         return {name: getattr(self, name) for name in RESULT_FIELDS}
 
 
-def check_resume(config: EvalConfig, out: Path) -> None:
-    """Refuse to mix runs: an existing run needs --resume and the same result fields."""
-    saved_path, samples = out / "config.json", out / "samples.jsonl"
-    if not config.resume:
-        if samples.exists() and samples.stat().st_size:
-            raise S1kitError(f"{out} already holds samples; pass --resume to continue that run, or another --out")
-        return
-    if not saved_path.exists():
-        return  # nothing to resume: start fresh
-    saved = json.loads(saved_path.read_text())
-    wanted = json.loads(json.dumps(config.result_fields()))
-    differences = [f"{name}: {saved.get(name)!r} there, {wanted[name]!r} now" for name in RESULT_FIELDS
-                   if saved.get(name) != wanted[name]]
-    if differences:
-        raise S1kitError(f"--resume on {out}, made with another config ({'; '.join(differences)}); "
-                         "use the same settings, or another --out")
+def resolve(recipe: str | Path | None = None, flags: dict | None = None) -> tuple[EvalConfig, BackendConfig]:
+    """The configs of a run: the dataclasses' defaults, then the recipe's keys, then ``flags``."""
+    from s1kit.recipes import build, check_keys, load_yaml
+
+    data = load_yaml(recipe) if recipe is not None else {}
+    where = f"recipe {recipe}" if recipe is not None else "the settings"
+    data = {key: value for key, value in data.items() if key not in RECORDED}
+    data.update(flags or {})
+    eval_names = [f.name for f in dataclasses.fields(EvalConfig)]
+    backend_names = [f.name for f in dataclasses.fields(BackendConfig)]
+    check_keys(data, eval_names + backend_names, "eval", where)
+    if data.get("task") is None:
+        raise S1kitError("no task given; pass --task (e.g. --task nano) or a --recipe that names one")
+    for name, parse in (("budgets", parse_budgets), ("num_ignore", lambda text: parse_counts(text, "--num-ignore"))):
+        if isinstance(data.get(name), (str, int)) and not isinstance(data.get(name), bool):
+            data[name] = parse(str(data[name]))
+    for name in ("judge_template", "chat_template"):
+        if isinstance(data.get(name), Path):
+            data[name] = str(data[name])
+    return (build(EvalConfig, {k: v for k, v in data.items() if k in eval_names}, where),
+            build(BackendConfig, {k: v for k, v in data.items() if k in backend_names}, where))
 
 
-def main(config: EvalConfig, backend_config=None) -> dict:
-    """Run the evaluation; return the metrics (also written to out/metrics.json)."""
-    from s1kit.backends import load_backend
-    from s1kit.formats import check_format_name
-    from s1kit.tasks import get_task
+def saved(config: EvalConfig, backend: BackendConfig, grading: str) -> dict:
+    """config.json: every setting (secrets left out), how answers were graded, and the versions."""
+    settings = {**dataclasses.asdict(config), **dataclasses.asdict(backend)}
+    for name in SECRET:
+        settings.pop(name)
+    return {**settings, "grading": grading, "versions": versions()}
 
-    # Cheap checks first: a typo should not cost a model load.
-    check_format_name(config.format)
-    task = get_task(config.task, question_field=config.question_field, answer_field=config.answer_field,
-                    id_field=config.id_field, kind=config.kind)
-    out = Path(config.out)
-    check_resume(config, out)
-    examples = task.load(config.data_dir, config.limit, config.seed)
-    if not examples:
-        raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({**dataclasses.asdict(config), "grading": task.kind}, indent=2) + "\n")
 
-    from s1kit.eval_run import run_units, summarize
+def versions() -> dict:
+    """Versions of s1kit, Python and the libraries behind the numbers (None: not installed)."""
+    found = {"s1kit": _version("s1kit"), "python": platform.python_version()}
+    return found | {name: _version(name) for name in PACKAGES}
 
-    engine = load_backend(config.backend, config.model, backend_config)
-    judge = None
+
+def _version(name: str) -> str | None:
     try:
-        if config.judge is not None:
-            from s1kit.judge import Judge
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
-            if (config.judge, config.judge_backend, config.judge_base_url) == (config.model, config.backend, None):
-                # The model judges its own outputs: one loaded engine serves both (a second vLLM
-                # engine of the same model would ask for the GPU memory twice).
-                judge = Judge(config.judge_config(), backend=engine)
-            else:
-                judge_backend = dataclasses.replace(backend_config or BackendConfig(),
-                                                    **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
-                judge = Judge(config.judge_config(), backend_config=judge_backend)
-        rows = run_units(engine, config, task, examples, out, judge)
-    finally:
-        for model in (engine, judge):
-            if model is not None:
-                model.close()
-    return summarize(config, rows, out)
+
+def parse_counts(text: str, flag: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; anything but integers >= 0 is an error naming the value."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise S1kitError(f"{part!r} in {flag} {text!r} is not an integer >= 0; pass e.g. {flag} 0,1,2")
+        values.append(int(part))
+    return values
+
+
+def parse_budgets(text: str) -> list[int]:
+    """'512,1024' -> [512, 1024]; anything but positive integers is an error naming the value."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) <= 0:
+            raise S1kitError(f"budget {part!r} in {text!r} is not a positive integer; pass e.g. --budgets 512,1024,2048")
+        values.append(int(part))
+    return values

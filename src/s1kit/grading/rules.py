@@ -44,12 +44,13 @@ import time
 from dataclasses import dataclass
 
 from s1kit.errors import S1kitError, require
+from s1kit.formats import answer_delimiters
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("math", "integer", "choice")
 
-_END_OF_THINKING = re.compile(r"<\|im_start\|>answer|</think>")
+_END_OF_THINKING = re.compile("|".join(map(re.escape, answer_delimiters())))
 _END_OF_TURN = re.compile(r"(?:\s*(?:<\|im_end\|>|<\|endoftext\|>|<｜end▁of▁sentence｜>|<\|eot_id\|>|</s>))+\s*$")
 _BOXED = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 # "Final Answer: X", "the answer is X", "**Answer:** X"; the answer follows the last such anchor.
@@ -306,7 +307,7 @@ class _Worker:
         src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (src, env.get("PYTHONPATH"))))
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from s1kit.grading import _serve; _serve()"],
+            [sys.executable, "-c", "from s1kit.grading.rules import _serve; _serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
         if self._read(_WORKER_START_SECONDS) != "ready":

@@ -62,7 +62,7 @@ def report_markdown(metrics: dict) -> str:
 
 
 def write_report(metrics: dict, out: Path) -> None:
-    from s1kit.plots import plot_runs
+    from s1kit.eval.plots import plot_runs
 
     (out / "report.md").write_text(report_markdown(metrics))
     plot_runs([(metrics["model"], metrics)], out / "scaling.png", title=f"{metrics['task']} · {metrics['model']}")

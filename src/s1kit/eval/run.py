@@ -1,15 +1,31 @@
-"""The eval stage's work: units in resumable chunks, graded rows, then metrics and the report."""
+"""The `eval` stage: a task, a model, a sweep of budgets; graded samples, the paper's metrics, a
+scaling plot and a report, written as they come so an interrupted run resumes.
+
+Outputs in ``out``: ``config.json`` (the resolved settings, see eval/config.py), ``samples.jsonl``
+(one row per question, sample and point), ``metrics.json``, ``report.md`` and ``scaling.png``.
+
+Work goes in chunks of units (a question and a sample index); each chunk's rows are appended and
+flushed before the next starts. ``--resume`` keeps every complete unit, drops a torn last line or
+a half-written unit, and generates the rest; every unit's seed depends only on its index, and the
+file is rewritten in canonical order at the end, so a resumed run ends with the rows of an
+uninterrupted one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+from s1kit.backends import BackendConfig
+from s1kit.errors import S1kitError
+from s1kit.eval.config import BACKEND_RESULT_FIELDS, EvalConfig, saved
+
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
-from s1kit.grading import grade
+from s1kit.grading.rules import grade
 from s1kit.jsonl import write_atomic
-from s1kit.sweep import output_tokens
+from s1kit.eval.sweep import output_tokens
 
 def unit_seed(config, question_index: int, sample: int) -> int:
     """The seed of one (question, sample): fixed by its index, whatever was done before."""
@@ -72,7 +88,7 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int]):
 def run_units(backend, config, task, examples, out: Path, judge=None) -> list[dict]:
     """Generate and grade every unit not done yet; rows are appended chunk by chunk (graded by the
     rules, then by the judge if there is one, before they are written)."""
-    from tqdm.auto import tqdm
+    from s1kit.progress import progress
 
     points = config.points()
     path = out / "samples.jsonl"
@@ -80,8 +96,7 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
     write_atomic(path, rows)  # drop what load_done dropped, before appending
     done = {(r["question_index"], r["sample"]) for r in rows}
     todo = [(qi, s) for qi in range(len(examples)) for s in range(config.samples) if (qi, s) not in done]
-    bar = tqdm(total=len(examples) * config.samples, initial=len(done), desc=f"eval {config.task} ({config.method})",
-               unit="unit")
+    bar = progress(len(examples) * config.samples, f"eval {config.task} ({config.method})", "unit", initial=len(done))
     with path.open("a", encoding="utf-8") as sink:
         for start in range(0, len(todo), config.chunk_units):
             chunk = todo[start : start + config.chunk_units]
@@ -105,10 +120,77 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
 
 def summarize(config, rows: list[dict], out: Path) -> dict:
     """metrics.json, report.md and scaling.png from the rows."""
-    from s1kit.eval_metrics import compute_metrics
-    from s1kit.eval_report import write_report
+    from s1kit.eval.summary import compute_metrics
+    from s1kit.eval.report import write_report
 
     metrics = compute_metrics(config, rows)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_report(metrics, out)
     return metrics
+
+
+def check_resume(config: EvalConfig, backend: BackendConfig, out: Path) -> None:
+    """Refuse to mix runs: an existing run needs --resume and the same settings, backend included."""
+    saved_path, samples = out / "config.json", out / "samples.jsonl"
+    has_samples = samples.exists() and samples.stat().st_size > 0
+    if not config.resume:
+        if has_samples:
+            raise S1kitError(f"{out} already holds samples; pass --resume to continue that run, or another --out")
+        return
+    if not saved_path.exists():
+        if has_samples:
+            raise S1kitError(f"--resume on {out}: it holds samples.jsonl but no config.json, so nothing shows which "
+                             "run made them; pass another --out, or delete samples.jsonl to start afresh")
+        return  # nothing to resume: start fresh
+    there = json.loads(saved_path.read_text())
+    now = json.loads(json.dumps({**config.result_fields(),
+                                 **{name: getattr(backend, name) for name in BACKEND_RESULT_FIELDS}}))
+    differences = [f"{name}: {there.get(name)!r} there, {value!r} now" for name, value in now.items()
+                   if there.get(name) != value]
+    if differences:
+        raise S1kitError(f"--resume on {out}, made with another config ({'; '.join(differences)}); "
+                         "use the same settings, or another --out")
+
+
+def main(config: EvalConfig, backend_config: BackendConfig | None = None, backend=None) -> dict:
+    """Run the evaluation; return the metrics (also written to out/metrics.json).
+
+    ``backend``: an already loaded backend of ``config.model`` to run on (left open); default: one is
+    loaded from ``config.backend`` and ``backend_config``, and closed at the end."""
+    from s1kit.backends import load_backend
+    from s1kit.formats import check_format_name
+    from s1kit.tasks import get_task
+
+    backend_config = backend_config or BackendConfig()
+    # Cheap checks first: a typo should not cost a model load.
+    check_format_name(config.format)
+    task = get_task(config.task, question_field=config.question_field, answer_field=config.answer_field,
+                    id_field=config.id_field, kind=config.kind)
+    out = Path(config.out)
+    check_resume(config, backend_config, out)
+    examples = task.load(config.data_dir, config.limit, config.seed)
+    if not examples:
+        raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(saved(config, backend_config, task.kind), indent=2) + "\n")
+
+    engine = backend if backend is not None else load_backend(config.backend, config.model, backend_config)
+    judge = None
+    try:
+        if config.judge is not None:
+            from s1kit.grading.judge import Judge
+
+            if (config.judge, config.judge_backend, config.judge_base_url) == (config.model, config.backend, None):
+                # The model judges its own outputs: one loaded engine serves both (a second vLLM
+                # engine of the same model would ask for the GPU memory twice).
+                judge = Judge(config.judge_config(), backend=engine)
+            else:
+                judge_backend = dataclasses.replace(
+                    backend_config, **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
+                judge = Judge(config.judge_config(), backend_config=judge_backend)
+        rows = run_units(engine, config, task, examples, out, judge)
+    finally:
+        for model in (None if backend is not None else engine, judge):
+            if model is not None and model is not backend:
+                model.close()
+    return summarize(config, rows, out)

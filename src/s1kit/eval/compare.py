@@ -60,7 +60,7 @@ def markdown(runs: list[tuple[str, dict]]) -> str:
 
 def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
     """Write the table (out with .md) and the plot (out); return the table and both paths."""
-    from s1kit.plots import plot_runs
+    from s1kit.eval.plots import plot_runs
 
     out = Path(out)
     if not out.parent.is_dir():

@@ -1,6 +1,6 @@
 """An optional LLM judge for grading, through any s1kit backend.
 
-The rule-based grader (``s1kit.grading``) is exact but literal: an answer written in a form it does
+The rule-based grader (``s1kit.grading.rules``) is exact but literal: an answer written in a form it does
 not parse ("x = 1/2 or x = -3", "B) 42 m/s") counts as wrong. The s1 reference fixed this with a
 paid gpt-4o-mini; here the judge is any model an s1kit backend can run (hf, vllm, or an
 OpenAI-compatible server), asked with a template file (``templates/judge.txt``, or your own with
@@ -85,7 +85,7 @@ def load_template(path: str | None) -> str:
 
 def judged_part(response: str) -> str:
     """What the judge reads of a response: its answer section, else the end of the whole text."""
-    from s1kit.grading import answer_section
+    from s1kit.grading.rules import answer_section
 
     section = answer_section(response)
     if section:

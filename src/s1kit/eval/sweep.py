@@ -71,14 +71,10 @@ def follow(trajectory: SequenceState, state: SequenceState) -> bool:
     answer (or done) with nothing queued.
     """
     any_end = min(trajectory.tokens.end_of_thinking)
-    replaced_end = {s.start for s in trajectory.spans if s.kind in ("wait", "end", "cap")}
-    for position, (token, forced) in enumerate(zip(trajectory.output, trajectory.forced)):
+    for token, forced in zip(trajectory.output, trajectory.forced):
         if state.done:
             return False
-        # Where the trajectory forced the start of a span, the model had picked an end (or the
-        # cap made its pick irrelevant): give the state an end to decide on.
-        pick = any_end if forced and position in replaced_end else token
-        got = state.advance(pick)
+        got = state.observe(token, forced)
         if got != token or state.forced[-1] != forced:
             while state.queue and not state.done:
                 state.advance(any_end)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from s1kit import metrics
+from s1kit.eval import metrics
 from s1kit.errors import S1kitError
 
 
@@ -140,6 +140,6 @@ def grading_summary(config, rows: list[dict]) -> dict:
     """How the rows were graded: the rules alone, or with a judge (and what the judge changed)."""
     if config.judge is None:
         return {"judge": None}
-    from s1kit.judge import judge_counts
+    from s1kit.grading.judge import judge_counts
 
     return {"judge": config.judge, "judge_mode": config.judge_mode, **judge_counts(rows)}

@@ -1,0 +1,98 @@
+"""Command-line options made from config dataclasses, so each default and help text is written once.
+
+Every field becomes ``--field-name``: its default is the field's and its help the docstring written
+under the field. A command declares its own parameters and adds the generated ones with
+:func:`with_options`; the wrapped function receives them all as keyword arguments, and
+:func:`given` tells the flags typed on the command line from the defaults.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+import textwrap
+import types
+import typing
+from typing import Annotated, Optional
+
+
+@functools.cache
+def field_docs(cls) -> dict[str, str]:
+    """The docstring under each field of dataclass ``cls`` (whitespace collapsed), by field name."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def options(cls, *, skip=(), as_text=(), help: dict | None = None) -> list[inspect.Parameter]:
+    """Keyword parameters (typer options) for the fields of ``cls``, in field order.
+
+    ``as_text`` names list fields given as comma-separated text (``--budgets 512,1024``; the config
+    parses them); ``help`` replaces a field's docstring where the flag needs other words."""
+    import typer
+
+    hints, docs = typing.get_type_hints(cls), field_docs(cls)
+    parameters = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        kind = _plain(hints[f.name])
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:  # required: the config says so if neither a recipe nor the flag gives it
+            kind, default = Optional[kind], None
+        if f.name in as_text:
+            kind, default = Optional[str], None if default is None else ",".join(map(str, default))
+        text = (help or {}).get(f.name) or docs.get(f.name) or ""
+        option = typer.Option(f"--{f.name.replace('_', '-')}", help=text)
+        parameters.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                            annotation=Annotated[kind, option]))
+    return parameters
+
+
+def with_options(*groups: list[inspect.Parameter]):
+    """Give the decorated command the options in ``groups`` after its own parameters."""
+
+    def decorate(command):
+        hints = typing.get_type_hints(command, include_extras=True)  # annotations may be strings
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in inspect.signature(command).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        taken = {p.name for p in own}
+        added = [p for group in groups for p in group if p.name not in taken]
+        signature = inspect.Signature(own + added)
+
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            return command(*args, **kwargs)
+
+        wrapper.__signature__ = signature
+        wrapper.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        del wrapper.__wrapped__  # typer must read this signature, not the command's own
+        return wrapper
+
+    return decorate
+
+
+def given(ctx, values: dict) -> dict:
+    """The entries of ``values`` whose flags were typed on the command line (not defaults)."""
+    # By the source's name: typer carries its own copy of click, whose enum is another class.
+    return {name: value for name, value in values.items()
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+
+
+def _plain(hint):
+    """``X | None`` as ``Optional[X]`` (the spelling typer reads)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return Optional[args[0]]
+    return hint
