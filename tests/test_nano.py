@@ -137,3 +137,16 @@ def test_demo_compare_table_splits_cells_on_unescaped_pipes_only():
     markdown = ("| run | Control (%) | \\|A\\| |\n|---|---|---|\n| demo | 100 | 6 |\n| majority | 100 | 4 |\n")
     table = compare_table(markdown)
     assert [c.header for c in table.columns] == ["run", "Control (%)", "|A|"] and table.row_count == 2
+
+
+def test_make_demo_evaluates_the_documented_number_of_problems(monkeypatch):
+    """`s1kit demo` with no flags (what `make demo` runs) takes demo.LIMIT problems, as the README says."""
+    from typer.testing import CliRunner
+
+    import s1kit.demo
+    from s1kit.cli import app
+
+    seen = {}
+    monkeypatch.setattr(s1kit.demo, "main", lambda **kwargs: seen.update(kwargs))
+    assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+    assert seen["limit"] == s1kit.demo.LIMIT == 60 and seen["model"] == "s1-nano"

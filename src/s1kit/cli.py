@@ -119,7 +119,7 @@ def generate(
 def demo(
     model: Annotated[Optional[str], typer.Option(help="Model to run (default: s1-nano; with --mechanics, smollm2-135m).")] = None,
     task: Annotated[str, typer.Option(help="Held-out task of the scaling demo.")] = "nano",
-    limit: Annotated[int, typer.Option(help="Problems of the task to evaluate.")] = 120,
+    limit: Annotated[Optional[int], typer.Option(help="Problems of the task to evaluate (default: 60, 20 per family).")] = None,
     out: Annotated[Path, typer.Option(help="Output directory (replaced files: samples, metrics, report, plots).")] = Path("runs/demo"),
     backend: Annotated[str, typer.Option(help="hf, vllm, or openai (a server at --base-url).")] = "hf",
     base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
@@ -136,7 +136,8 @@ def demo(
         demo_module.mechanics(model=model or "smollm2-135m", budgets=parse_budgets(budgets), backend=backend,
                               backend_config=config)
         return
-    demo_module.main(model=model or "s1-nano", task=task, limit=limit, out=out, backend=backend, backend_config=config)
+    demo_module.main(model=model or "s1-nano", task=task, limit=demo_module.LIMIT if limit is None else limit, out=out,
+                     backend=backend, backend_config=config)
 
 
 @app.command("eval")
