@@ -36,7 +36,7 @@ RECORDED = ("grading", "versions")
 SECRET = ("api_key",)
 """Settings never written to config.json."""
 
-PACKAGES = ("torch", "transformers", "vllm", "openai", "math-verify")
+PACKAGES = ("torch", "transformers", "trl", "accelerate", "vllm", "openai", "math-verify")
 
 
 @dataclass
