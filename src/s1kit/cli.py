@@ -3,7 +3,6 @@ happen inside the commands, so `s1kit --help` stays fast."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sys
@@ -94,10 +93,9 @@ def generate(
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
     from s1kit.generate import main
-    from s1kit.recipes import build
+    from s1kit.recipes import build_each
 
-    budget, sampling, config = (build(cls, {f.name: settings[f.name] for f in dataclasses.fields(cls)}, "the flags")
-                                for cls in (BudgetConfig, SamplingConfig, BackendConfig))
+    budget, sampling, config = build_each((BudgetConfig, SamplingConfig, BackendConfig), settings, "the flags")
     questions = list(prompts or [])
     if file is not None:
         from s1kit.prompts import read_questions

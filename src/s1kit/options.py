@@ -2,7 +2,7 @@
 
 Every field becomes ``--field-name``: its default is the field's and its help the docstring written
 under the field. A command declares its own parameters and adds the generated ones with
-:func:`with_options`; the wrapped function receives them all as keyword arguments, and
+:func:`with_options`; the command receives them all as keyword arguments, and
 :func:`given` tells the flags typed on the command line from the defaults.
 """
 
@@ -31,18 +31,16 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def options(cls, *, skip=(), as_text=(), help: dict | None = None) -> list[inspect.Parameter]:
+def options(cls, *, as_text=()) -> list[inspect.Parameter]:
     """Keyword parameters (typer options) for the fields of ``cls``, in field order.
 
     ``as_text`` names list fields given as comma-separated text (``--budgets 512,1024``; the config
-    parses them); ``help`` replaces a field's docstring where the flag needs other words."""
+    parses them)."""
     import typer
 
     hints, docs = typing.get_type_hints(cls), field_docs(cls)
     parameters = []
     for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
         kind = _plain(hints[f.name])
         if f.default is not dataclasses.MISSING:
             default = f.default
@@ -52,8 +50,7 @@ def options(cls, *, skip=(), as_text=(), help: dict | None = None) -> list[inspe
             kind, default = Optional[kind], None
         if f.name in as_text:
             kind, default = Optional[str], None if default is None else ",".join(map(str, default))
-        text = (help or {}).get(f.name) or docs.get(f.name) or ""
-        option = typer.Option(f"--{f.name.replace('_', '-')}", help=text)
+        option = typer.Option(f"--{f.name.replace('_', '-')}", help=docs.get(f.name, ""))
         parameters.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                             annotation=Annotated[kind, option]))
     return parameters
@@ -68,16 +65,9 @@ def with_options(*groups: list[inspect.Parameter]):
                for p in inspect.signature(command).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
         taken = {p.name for p in own}
         added = [p for group in groups for p in group if p.name not in taken]
-        signature = inspect.Signature(own + added)
-
-        @functools.wraps(command)
-        def wrapper(*args, **kwargs):
-            return command(*args, **kwargs)
-
-        wrapper.__signature__ = signature
-        wrapper.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
-        del wrapper.__wrapped__  # typer must read this signature, not the command's own
-        return wrapper
+        command.__signature__ = inspect.Signature(own + added)  # what typer reads the parameters from
+        command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}
+        return command
 
     return decorate
 

@@ -50,6 +50,13 @@ def build(cls, data: dict, where: str = "recipe"):
         raise S1kitError(f"{where}: {exc}") from None
 
 
+def build_each(classes, data: dict, where: str = "recipe") -> tuple:
+    """One instance per dataclass in ``classes``, each built from the keys of ``data`` it has fields
+    for (a flat mapping of several configs' settings, as a command's flags are)."""
+    return tuple(build(cls, {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}, where)
+                 for cls in classes)
+
+
 def check_keys(data, known: list[str], owner: str, where: str = "", detail: str = "") -> None:
     """Refuse keys of ``data`` that are not in ``known``, naming the closest known one:
     ``{where}: unknown key 'k'{detail}; did you mean 'K'? {owner} takes ...``."""

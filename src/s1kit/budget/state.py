@@ -152,13 +152,16 @@ class SequenceState:
         if self.queue:
             return self._append(self.queue.popleft(), forced=True)
         if self.phase is Phase.THINKING:
-            if self._at_cap() or model_token in self.tokens.end_of_thinking:
-                kind = rules.CAP if self._at_cap() else self._on_end()
-                self.forced_end = self.forced_end or kind == rules.CAP
-                self.waits_inserted += kind == rules.WAIT
-                self._force(*self._pieces(kind), kind=kind)
-                return self._append(self.queue.popleft(), forced=True)
-            return self._append(model_token, forced=False)
+            if self._at_cap():
+                kind = rules.CAP
+            elif model_token in self.tokens.end_of_thinking:
+                kind = self._on_end()
+            else:
+                return self._append(model_token, forced=False)
+            self.forced_end = self.forced_end or kind == rules.CAP
+            self.waits_inserted += kind == rules.WAIT
+            self._force(*self._pieces(kind), kind=kind)
+            return self._append(self.queue.popleft(), forced=True)
         # Answer phase, model's own token.
         if model_token in self.tokens.stop:
             self._append(model_token, forced=False)

@@ -125,8 +125,7 @@ class EvalConfig:
         if self.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units"):
-            value = getattr(self, name)
-            check_positive_int(name, value)
+            check_positive_int(name, getattr(self, name))
         if self.method == "best-of-n":
             from s1kit.methods.parallel import get_scorer
 
@@ -177,25 +176,19 @@ class EvalConfig:
 
 def resolve(recipe: str | Path | None = None, flags: dict | None = None) -> tuple[EvalConfig, BackendConfig]:
     """The configs of a run: the dataclasses' defaults, then the recipe's keys, then ``flags``."""
-    from s1kit.recipes import build, check_keys, load_yaml
+    from s1kit.recipes import build_each, check_keys, load_yaml
 
     data = load_yaml(recipe) if recipe is not None else {}
     where = f"recipe {recipe}" if recipe is not None else "the settings"
     data = {key: value for key, value in data.items() if key not in RECORDED}
     data.update(flags or {})
-    eval_names = [f.name for f in dataclasses.fields(EvalConfig)]
-    backend_names = [f.name for f in dataclasses.fields(BackendConfig)]
-    check_keys(data, eval_names + backend_names, "eval", where)
+    check_keys(data, [f.name for cls in (EvalConfig, BackendConfig) for f in dataclasses.fields(cls)], "eval", where)
     if data.get("task") is None:
         raise S1kitError("no task given; pass --task (e.g. --task nano) or a --recipe that names one")
     for name, parse in (("budgets", parse_budgets), ("num_ignore", lambda text: parse_counts(text, "--num-ignore"))):
         if isinstance(data.get(name), (str, int)) and not isinstance(data.get(name), bool):
             data[name] = parse(str(data[name]))
-    for name in ("judge_template", "chat_template"):
-        if isinstance(data.get(name), Path):
-            data[name] = str(data[name])
-    return (build(EvalConfig, {k: v for k, v in data.items() if k in eval_names}, where),
-            build(BackendConfig, {k: v for k, v in data.items() if k in backend_names}, where))
+    return build_each((EvalConfig, BackendConfig), data, where)
 
 
 def saved(config: EvalConfig, backend: BackendConfig, grading: str) -> dict:

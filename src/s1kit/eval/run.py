@@ -18,14 +18,14 @@ import json
 from pathlib import Path
 
 from s1kit.backends import BackendConfig
-from s1kit.errors import S1kitError
-from s1kit.eval.config import BACKEND_RESULT_FIELDS, EvalConfig, saved
-
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
+from s1kit.errors import S1kitError
+from s1kit.eval.config import BACKEND_RESULT_FIELDS, EvalConfig, saved
+from s1kit.eval.sweep import output_tokens
 from s1kit.grading.rules import grade
 from s1kit.jsonl import write_atomic
-from s1kit.eval.sweep import output_tokens
+
 
 def unit_seed(config, question_index: int, sample: int) -> int:
     """The seed of one (question, sample): fixed by its index, whatever was done before."""
@@ -190,7 +190,8 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
                 judge = Judge(config.judge_config(), backend_config=judge_backend)
         rows = run_units(engine, config, task, examples, out, judge)
     finally:
-        for model in (None if backend is not None else engine, judge):
-            if model is not None and model is not backend:
+        # A judge closes only a backend it loaded; the caller's backend stays open.
+        for model in (judge, None if backend is not None else engine):
+            if model is not None:
                 model.close()
     return summarize(config, rows, out)
