@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from s1kit.backends import BackendConfig
 from s1kit.cli import app, eval_command
 from s1kit.errors import S1kitError
-from s1kit.eval.config import RECORDED, EvalConfig, resolve, saved
+from s1kit.eval.config import RECORDED, EvalConfig, resolve, saved, write_saved
 from s1kit.eval.run import check_resume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,53 @@ def test_resume_refuses_other_backend_settings(tmp_path, change, named):
     check_resume(resumed, BackendConfig(dtype="float32", concurrency=99, base_url="http://elsewhere/v1"), out)  # how, not what
     with pytest.raises(S1kitError, match=named):
         check_resume(resumed, BackendConfig(**{"dtype": "float32", **change}), out)
+
+
+def test_config_yaml_reruns_the_run(tmp_path):
+    config, backend = resolve(None, {"task": "nano", "budgets": [8, 32], "wait_string": "Hmm", "out": str(tmp_path / "run")})
+    out = tmp_path / "run"
+    out.mkdir()
+    write_saved(out, saved(config, backend, "integer", {"path": "/m", "revision": "abc", "weights_sha256": None}))
+    assert json.loads((out / "config.json").read_text())["model_source"]["revision"] == "abc"
+    again, backend_again = resolve(out / "config.yaml")
+    assert (again, backend_again) == (config, backend)
+
+
+@pytest.mark.parametrize("field, value, named", [
+    ("model_source", {"path": "/moved", "revision": None, "weights_sha256": "0ther"}, "model weights_sha256: '0ther' there"),
+    ("versions", {"s1kit": "0.0.1"}, "versions: "),
+])
+def test_resume_refuses_other_weights_and_versions(tmp_path, field, value, named):
+    source = {"path": "/here", "revision": None, "weights_sha256": "d89e"}
+    config, settings = resolve(None, {"task": "nano", "budgets": [8], "out": str(tmp_path / "run")})
+    out = tmp_path / "run"
+    out.mkdir()
+    record = saved(config, settings, "integer", source)
+    (out / "config.json").write_text(json.dumps(record))
+    resumed = dataclasses.replace(config, resume=True)
+    check_resume(resumed, settings, out, {**source, "path": "/elsewhere"})  # the same weights, moved
+    (out / "config.json").write_text(json.dumps({**record, field: value}))
+    with pytest.raises(S1kitError, match=named):
+        check_resume(resumed, settings, out, source)
+
+
+def test_model_source_names_the_weights():
+    from s1kit.models import model_source
+
+    nano = model_source("s1-nano")
+    provenance = json.loads((Path(nano["path"]) / "provenance.json").read_text())
+    assert nano["weights_sha256"] == provenance["files"]["model.safetensors"]["sha256"]
+    assert model_source("no-such-org/no-such-model") == {"path": None, "revision": None, "weights_sha256": None}
+
+
+def test_model_source_reads_the_hub_commit_of_a_cached_model(monkeypatch):
+    import huggingface_hub
+
+    from s1kit.models import model_source
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache",
+                        lambda repo, name: f"/hub/models--{repo.replace('/', '--')}/snapshots/0123abcd/{name}")
+    assert model_source("org/model")["revision"] == "0123abcd"
 
 
 def test_resume_refuses_samples_without_their_config(tmp_path):

@@ -13,9 +13,15 @@ import typer
 
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.curate.config import CurateConfig, ModelCallConfig
+from s1kit.curate.traces import TracesConfig
 from s1kit.errors import S1kitError
 from s1kit.eval.config import EvalConfig
+from s1kit.grading.judge import JudgeConfig
+from s1kit.grading.judge import flag_names as judge_flag_names
 from s1kit.options import given, options, with_options
+from s1kit.synth.build import SynthConfig
+from s1kit.synth.teacher import TeacherConfig
 
 app = typer.Typer(
     help="s1-style test-time scaling: budget forcing for reasoning models.",
@@ -38,39 +44,13 @@ def user_errors(command):
 
     return wrapper
 
-# Options that several commands share, declared once; each command gives its own default, and the
-# flag name comes from the parameter's name.
+# Options of generate that no config dataclass holds; the flag name comes from the parameter's name.
+# Every other option is made from a config's fields (s1kit.options).
 ModelOption = Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")]
 BackendOption = Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")]
 FormatOption = Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")]
-MinThinkingOption = Annotated[int, typer.Option(help="Suppress the end of thinking (append the wait string) until this many thinking tokens.")]
-MaxAnswerOption = Annotated[int, typer.Option(help="Most tokens the model may write in the answer.")]
-TemperatureOption = Annotated[float, typer.Option(help="0 for greedy decoding.")]
 BatchSizeOption = Annotated[int, typer.Option(help="Sequences decoded together.")]
 SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")]
-DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
-DtypeOption = Annotated[str, typer.Option(help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16.")]
-BaseUrlOption = Annotated[str, typer.Option(help="openai: server URL.")]
-ApiKeyOption = Annotated[Optional[str], typer.Option(help="openai: API key (default: $OPENAI_API_KEY, else EMPTY).")]
-JudgeOption = Annotated[Optional[str], typer.Option(help="LLM judge model for grading (any backend); default: the rules alone.")]
-JudgeBackendOption = Annotated[str, typer.Option(help="Backend of the judge: hf, vllm or openai.")]
-JudgeModeOption = Annotated[str, typer.Option(help="fallback: judge only rows the rules grade wrong; always: every row.")]
-JudgeThinkingOption = Annotated[int, typer.Option(help="Cap on the judge's thinking tokens before its verdict.")]
-JudgeTemplateOption = Annotated[Optional[Path], typer.Option(help="Judge prompt file with {question}, {gold}, {response} (default: built in).")]
-
-
-def backend_config(options: dict | None = None, **overrides):
-    """The BackendConfig of a command's backend flags: its parameters named like BackendConfig fields
-    (pass ``locals()``), then ``overrides``."""
-    import dataclasses
-
-    from s1kit.backends import BackendConfig
-
-    names = {f.name for f in dataclasses.fields(BackendConfig)}
-    picked = {k: v for k, v in {**(options or {}), **overrides}.items() if k in names}
-    if picked.get("chat_template") is not None:
-        picked["chat_template"] = str(picked["chat_template"])
-    return BackendConfig(**picked)
 
 
 @app.command()
@@ -126,7 +106,6 @@ def demo(
 ) -> None:
     """Test-time scaling on the bundled s1-nano: a budget-forcing sweep and the baselines, as tables and plots."""
     from s1kit import demo as demo_module
-    from s1kit.backends import BackendConfig
     from s1kit.eval.config import parse_budgets
 
     config = BackendConfig(base_url=base_url)
@@ -143,12 +122,12 @@ def demo(
 @with_options(options(EvalConfig, as_text=("budgets", "num_ignore")), options(BackendConfig))
 def eval_command(
     ctx: typer.Context,
-    recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.json); flags given here win.")] = None,
+    recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.yaml); flags given here win.")] = None,
     **settings,
 ) -> None:
     """Test-time scaling curve of a model on a task: accuracy against thinking tokens, with the paper's metrics.
 
-    Writes samples.jsonl, metrics.json, report.md, scaling.png and config.json to --out.
+    Writes samples.jsonl, metrics.json, report.md, scaling.png, config.json and config.yaml to --out.
     """
     from s1kit.eval.config import resolve
     from s1kit.eval.report import report_markdown
@@ -164,6 +143,7 @@ def eval_command(
 
 @app.command()
 @user_errors
+@with_options(options(JudgeConfig, names=judge_flag_names()))
 def grade(
     file: Annotated[Path, typer.Argument(help="JSONL file of model outputs.")],
     response_field: Annotated[str, typer.Option(help="Field holding the model's output.")] = "response",
@@ -171,26 +151,17 @@ def grade(
     kind: Annotated[str, typer.Option(help="math (math-verify), integer (AIME) or choice (A-D).")] = "math",
     out: Annotated[Optional[Path], typer.Option(help="Write here instead of in place.")] = None,
     question_field: Annotated[str, typer.Option(help="Field holding the question (shown to a judge; optional).")] = "question",
-    judge: JudgeOption = None,
-    judge_backend: JudgeBackendOption = "hf",
-    judge_mode: JudgeModeOption = "fallback",
-    judge_max_thinking_tokens: JudgeThinkingOption = 256,
-    judge_template: JudgeTemplateOption = None,
-    judge_base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
-    device: DeviceOption = "auto",
+    judge_base_url: Annotated[str, typer.Option(help="openai judge: its server's URL.")] = "http://127.0.0.1:8000/v1",
+    device: Annotated[str, typer.Option(help="hf judge: auto, cpu, cuda or cuda:N.")] = "auto",
+    **settings,
 ) -> None:
     """Grade existing outputs; the file is written back with extracted_answer and correct fields."""
     from s1kit.grading.command import main
+    from s1kit.grading.judge import from_flags
 
-    judge_config = None
-    if judge is not None:
-        from s1kit.grading.judge import JudgeConfig
-
-        judge_config = JudgeConfig(model=judge, backend=judge_backend, mode=judge_mode,
-                                   max_thinking_tokens=judge_max_thinking_tokens,
-                                   template=None if judge_template is None else str(judge_template))
-    summary = main(file, response_field, answer_field, kind, out, question_field=question_field, judge=judge_config,
-                   backend_config=backend_config(base_url=judge_base_url, device=device))
+    judge = from_flags(settings)
+    summary = main(file, response_field, answer_field, kind, out, question_field=question_field, judge=judge,
+                   backend_config=BackendConfig(base_url=judge_base_url, device=device))
     typer.echo(f"{summary['correct']}/{summary['rows']} correct ({100 * summary['accuracy']:.1f}%); "
                f"no answer: {summary['no_answer']}; grading timeouts: {summary['timeouts']}"
                + (f"; judge saw {summary['judged']} rows, overturned {summary['overturned']}, "
@@ -227,32 +198,27 @@ def compare(
 
 @app.command()
 @user_errors
+@with_options(options(CurateConfig, as_text=("eval_sets", "classifier_codes")))
 def curate(
-    pool: Annotated[Optional[str], typer.Option(help="Pool: a JSONL file or a Hugging Face dataset id (default: the recipe's).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output directory (dataset.jsonl/.parquet, manifest.json, report.md, plots, cache).")] = None,
+    ctx: typer.Context,
     recipe: Annotated[Optional[Path], typer.Option(help="YAML recipe, e.g. recipes/curate/s1k.yaml; flags override it.")] = None,
-    size: Annotated[Optional[int], typer.Option(help="Records to select (default: the recipe's, else 1000).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Selection seed (default: the recipe's, else 0).")] = None,
-    select: Annotated[Optional[str], typer.Option(help="s1k, diverse, longest, random or all (default: the recipe's, else s1k).")] = None,
-    eval_sets: Annotated[Optional[str], typer.Option(help="Comma-separated sets to decontaminate against, e.g. aime24,math500,jsonl:mine.jsonl.")] = None,
-    data_dir: Annotated[Optional[str], typer.Option(help="Local JSONL files of the eval sets (default: $S1KIT_DATA_DIR, else the hub).")] = None,
-    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer that counts trace lengths (default: the recipe's, else smollm2-135m).")] = None,
     overrides: Annotated[Optional[list[str]], typer.Argument(
         help="Recipe settings to override as dotted keys, e.g. solvers.0.model=runs/weak quality.patterns=s1.",
         show_default=False)] = None,
+    **settings,
 ) -> None:
     """Curate an s1K-style dataset: quality, decontamination, difficulty, diversity (s1 Section 2)."""
-    from s1kit.curate.config import CurateConfig
     from s1kit.curate.pipeline import main
     from s1kit.recipes import build, load_yaml, merge, set_dotted
 
-    flags = {"pool": pool, "out": None if out is None else str(out), "size": size, "seed": seed, "select": select,
-             "data_dir": data_dir, "tokenizer": tokenizer,
-             "eval_sets": None if eval_sets is None else [s.strip() for s in eval_sets.split(",") if s.strip()]}
+    flags = given(ctx, settings)  # only the flags typed here override the recipe
+    for name in ("eval_sets", "classifier_codes"):
+        if flags.get(name) is not None:
+            flags[name] = [s.strip() for s in flags[name].split(",") if s.strip()]
     data = load_yaml(recipe) if recipe else {}
     for override in overrides or []:
         set_dotted(data, override)
-    data = merge(data, {k: v for k, v in flags.items() if v is not None})
+    data = merge(data, flags)
     manifest = main(build(CurateConfig, data, str(recipe or "settings")))
     for stage in manifest["stages"]:
         reasons = ", ".join(f"{k} {v}" for k, v in stage["reasons"].items())
@@ -264,66 +230,51 @@ def curate(
 
 @app.command()
 @user_errors
+@with_options(options(TracesConfig, skip=("teacher",)),
+              # a teacher writes whole traces: no cap and a long answer unless asked
+              options(ModelCallConfig, skip=("model", "backend_options"),
+                      defaults={"max_thinking_tokens": None, "max_answer_tokens": 2048}),
+              options(BackendConfig))
 def traces(
+    ctx: typer.Context,
     questions: Annotated[Path, typer.Option(help="JSONL file of questions (a pool file works).")],
     teacher: Annotated[str, typer.Option(help="Teacher model: alias, checkpoint, hub id or server model name.")],
     out: Annotated[Path, typer.Option(help="Output JSONL: the rows plus thinking_trajectories and attempt.")],
-    backend: BackendOption = "hf",
-    format: FormatOption = "auto",
-    question_field: Annotated[str, typer.Option(help="Field of the rows holding the question.")] = "question",
-    max_thinking_tokens: Annotated[Optional[int], typer.Option(help="Cap on the teacher's thinking. Default: no cap.")] = None,
-    min_thinking_tokens: MinThinkingOption = 0,
-    max_answer_tokens: MaxAnswerOption = 2048,
-    temperature: TemperatureOption = 0.0,
-    seed: Annotated[int, typer.Option(help="Base sampling seed (temperature > 0).")] = 0,
-    batch_size: BatchSizeOption = 16,
-    system_prompt: SystemPromptOption = None,
-    retries: Annotated[int, typer.Option(help="Extra tries of a failed call before it is recorded as a failure.")] = 2,
-    cache: Annotated[Optional[Path], typer.Option(help="SQLite call cache (default: OUT.cache.sqlite); a re-run resumes from it.")] = None,
-    device: DeviceOption = "auto",
-    dtype: DtypeOption = "auto",
-    base_url: BaseUrlOption = "http://127.0.0.1:8000/v1",
-    api_key: ApiKeyOption = None,
+    **settings,
 ) -> None:
     """Write reasoning traces (thinking_trajectories, attempt) for questions from any teacher model."""
-    from s1kit.curate.config import ModelCallConfig
-    from s1kit.curate.traces import TracesConfig, main
+    from s1kit.curate.traces import main
+    from s1kit.recipes import build, fields_of
 
-    options = {k: v for k, v in {"device": device, "dtype": dtype, "base_url": base_url, "api_key": api_key}.items()
-               if v is not None}
-    spec = ModelCallConfig(model=teacher, backend=backend, format=format, max_thinking_tokens=max_thinking_tokens,
-                           min_thinking_tokens=min_thinking_tokens, max_answer_tokens=max_answer_tokens, temperature=temperature, seed=seed,
-                           system_prompt=system_prompt, batch_size=batch_size, backend_options=options)
-    summary = main(TracesConfig(questions=str(questions), out=str(out), teacher=spec, question_field=question_field,
-                                retries=retries, cache=None if cache is None else str(cache)))
+    spec = build(ModelCallConfig, {"model": teacher, **fields_of(ModelCallConfig, settings),
+                                   # only the backend settings typed here: each backend keeps its own defaults
+                                   "backend_options": fields_of(BackendConfig, given(ctx, settings))}, "the flags")
+    summary = main(build(TracesConfig, {**fields_of(TracesConfig, settings), "questions": str(questions),
+                                        "out": str(out), "teacher": spec}, "the flags"))
     typer.echo(f"{summary['traced']}/{summary['questions']} traced, {summary['failed']} failed "
                f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {out}")
 
 
 @app.command()
 @user_errors
+@with_options(options(SynthConfig), options(TeacherConfig))
 def synth(
     out: Annotated[Path, typer.Option(help="JSONL file to write.")],
-    split: Annotated[str, typer.Option(help="pool (problems with teacher traces), dev or test (questions and answers).")] = "pool",
-    size: Annotated[int, typer.Option(help="Rows to write.")] = 8000,
-    seed: Annotated[int, typer.Option(help="Seed of the problems and of the teacher's choices.")] = 0,
     mix: Annotated[Optional[str], typer.Option(help="pool: family shares, e.g. sum=0.45,count=0.35,find=0.2.")] = None,
-    patience: Annotated[int, typer.Option(help="Teacher: failed candidates between two chances to give up.")] = 4,
-    give_up: Annotated[float, typer.Option(help="Teacher: chance it stops and guesses at such a point (else it writes Wait).")] = 0.7,
-    check: Annotated[float, typer.Option(help="Teacher: chance a finished trace gets Wait and a re-check of its last line.")] = 0.2,
+    **settings,
 ) -> None:
     """Write procedural reasoning problems (sum, count, find) with step-by-step teacher traces."""
-    from s1kit.synth.build import POOL_MIX, SynthConfig, main
-    from s1kit.synth.teacher import TeacherConfig
+    from s1kit.recipes import build, fields_of
+    from s1kit.synth.build import main
 
-    shares = dict(POOL_MIX) if mix is None else parse_shares(mix)
-    config = SynthConfig(split=split, size=size, seed=seed, mix=shares,
-                         teacher=TeacherConfig(patience=patience, give_up=give_up, check=check))
+    teacher = build(TeacherConfig, fields_of(TeacherConfig, settings), "the flags")
+    config = build(SynthConfig, {**fields_of(SynthConfig, settings), "teacher": teacher,
+                                 **({} if mix is None else {"mix": parse_shares(mix)})}, "the flags")
     summary = main(config, out)
     families = ", ".join(f"{name} {count}" for name, count in summary["families"].items())
     extra = (f"; teacher right on {summary['teacher_correct']}, gave up on {summary['gave_up']}, "
-             f"{summary['waits']} Waits" if split == "pool" else "")
-    typer.echo(f"wrote {summary['rows']} {split} rows to {out} ({families}){extra}")
+             f"{summary['waits']} Waits" if config.split == "pool" else "")
+    typer.echo(f"wrote {summary['rows']} {config.split} rows to {out} ({families}){extra}")
 
 
 def parse_shares(text: str) -> dict[str, float]:

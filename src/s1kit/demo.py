@@ -33,7 +33,7 @@ LIMIT = 60
 BASELINES = ("token-conditional", "rejection", "majority")
 MAJORITY_SAMPLES = 4
 REJECTION_TRIES = 6
-RUN_FILES = ("samples.jsonl", "metrics.json", "report.md", "scaling.png", "config.json", "compare.md", "compare.png")
+RUN_FILES = ("samples.jsonl", "metrics.json", "report.md", "scaling.png", "config.json", "config.yaml", "compare.md", "compare.png")
 
 QUESTIONS = (
     "What is 12 * 13?",

@@ -25,3 +25,9 @@ def check_positive_int(name: str, value, hint: str = "") -> None:
     """``value`` is a whole number of at least 1 (a bool is not), else one line naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise S1kitError(f"{name} must be a positive integer, got {value!r}{hint}")
+
+
+def check_non_negative_int(name: str, value, hint: str = "") -> None:
+    """``value`` is a whole number of at least 0 (a bool is not), else one line naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise S1kitError(f"{name} must be a non-negative integer, got {value!r}{hint}")

@@ -99,6 +99,36 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def model_source(name: str) -> dict:
+    """Where ``name`` loads from, for a run's record: the local directory it resolves to, or the hub
+    commit of a cached hub id (None before its first download), and the weights' checksum where the
+    checkpoint records one (s1-nano's provenance.json). Nothing is downloaded or converted here."""
+    if name in BUILTIN_MODELS or os.path.isdir(name):
+        path = Path(name)
+        if name == NANO_MODEL:
+            path = CHECKPOINTS / name
+        elif name in BUILTIN_MODELS:
+            path = cache_dir() / "models" / name
+        source = {"path": str(path.resolve()), "revision": None, "weights_sha256": None}
+        provenance = path / "provenance.json"
+        if provenance.is_file():
+            import json
+
+            files = json.loads(provenance.read_text()).get("files", {})
+            source["weights_sha256"] = files.get("model.safetensors", {}).get("sha256")
+        return source
+    revision = None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name, "config.json")
+        if isinstance(cached, str):  # .../snapshots/<commit>/config.json
+            revision = Path(cached).parent.name
+    except (ImportError, ValueError):  # no hub library, or a name that is not a repo id
+        pass
+    return {"path": None, "revision": revision, "weights_sha256": None}
+
+
 def load_tokenizer(name: str):
     """The transformers tokenizer of a built-in alias, local checkpoint or hub id; one line if it fails."""
     transformers = require("transformers", "hf")

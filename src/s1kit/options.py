@@ -31,18 +31,26 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def options(cls, *, as_text=()) -> list[inspect.Parameter]:
+def options(cls, *, as_text=(), raw=False, skip=(), defaults=None, names=None) -> list[inspect.Parameter]:
     """Keyword parameters (typer options) for the fields of ``cls``, in field order.
 
     ``as_text`` names list fields given as comma-separated text (``--budgets 512,1024``; the config
-    parses them)."""
+    parses them); ``raw`` gives every field as text, for configs that read their own values
+    (``--max-examples null``). ``skip`` leaves fields out, ``defaults`` replaces a field's default for
+    this command, and ``names`` maps a field to another parameter name (``{"model": "judge"}``; the
+    flag follows it). Fields typer cannot hold (mappings, nested configs) are left to recipes, except
+    as ``raw`` text."""
     import typer
 
-    hints, docs = typing.get_type_hints(cls), field_docs(cls)
+    hints, docs, defaults, names = typing.get_type_hints(cls), field_docs(cls), defaults or {}, names or {}
     parameters = []
     for f in dataclasses.fields(cls):
         kind = _plain(hints[f.name])
-        if f.default is not dataclasses.MISSING:
+        if f.name in skip or (not raw and not _typer_can_hold(kind)):
+            continue
+        if f.name in defaults:
+            default = defaults[f.name]
+        elif f.default is not dataclasses.MISSING:
             default = f.default
         elif f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
@@ -50,8 +58,11 @@ def options(cls, *, as_text=()) -> list[inspect.Parameter]:
             kind, default = Optional[kind], None
         if f.name in as_text:
             kind, default = Optional[str], None if default is None else ",".join(map(str, default))
-        option = typer.Option(f"--{f.name.replace('_', '-')}", help=docs.get(f.name, ""))
-        parameters.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+        elif raw:
+            kind, default = Optional[str], None if default is None else str(default)
+        name = names.get(f.name, f.name)
+        option = typer.Option(f"--{name.replace('_', '-')}", help=docs.get(f.name, ""))
+        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                             annotation=Annotated[kind, option]))
     return parameters
 
@@ -77,6 +88,13 @@ def given(ctx, values: dict) -> dict:
     # By the source's name: typer carries its own copy of click, whose enum is another class.
     return {name: value for name, value in values.items()
             if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+
+
+def _typer_can_hold(kind) -> bool:
+    """Whether typer can parse an option of type ``kind``: no mappings and no dataclasses."""
+    args = typing.get_args(kind) or (kind,)
+    return not any(dataclasses.is_dataclass(a) or typing.get_origin(a) is dict or a is dict
+                   or any(dataclasses.is_dataclass(b) for b in typing.get_args(a)) for a in args)
 
 
 def _plain(hint):

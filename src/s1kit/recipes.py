@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from pathlib import Path
@@ -53,8 +54,12 @@ def build(cls, data: dict, where: str = "recipe"):
 def build_each(classes, data: dict, where: str = "recipe") -> tuple:
     """One instance per dataclass in ``classes``, each built from the keys of ``data`` it has fields
     for (a flat mapping of several configs' settings, as a command's flags are)."""
-    return tuple(build(cls, {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}, where)
-                 for cls in classes)
+    return tuple(build(cls, fields_of(cls, data), where) for cls in classes)
+
+
+def fields_of(cls, data: dict) -> dict:
+    """The entries of ``data`` that dataclass ``cls`` has fields for."""
+    return {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
 
 
 def check_keys(data, known: list[str], owner: str, where: str = "", detail: str = "") -> None:
@@ -116,8 +121,66 @@ def as_dict(config) -> dict:
     return dataclasses.asdict(config)
 
 
+def coerce(hint, value, name: str, where: str):
+    """``value`` as type ``hint`` says, or one line naming ``name``, ``where`` and the expected type.
+
+    The one reading of scalar settings for every config: flags and dotted overrides arrive as text,
+    and YAML 1.1 reads ``1e-5`` as a string. Types other than bool, int, float, str and mappings
+    (lists, nested configs, literals) pass through for the config to check."""
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+    kinds = [a for a in args if a is not type(None)] if optional else [hint]
+    if len(kinds) != 1:
+        return value
+    kind = kinds[0]
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~"))):
+        return None
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not float(number).is_integer():
+                raise ValueError
+            return int(number)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if math.isnan(number):
+                raise ValueError
+            return number
+        if kind is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+        if kind is dict or typing.get_origin(kind) is dict:
+            if isinstance(value, str):
+                import yaml
+
+                value = yaml.safe_load(value)
+            textual = typing.get_args(kind) == (str, str)
+            if not isinstance(value, dict) or (textual and not all(isinstance(k, str) and isinstance(v, str)
+                                                                   for k, v in value.items())):
+                raise ValueError
+            return dict(value)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    else:
+        return value
+    expected = getattr(kind, "__name__", str(kind)) + (" or null" if optional else "")
+    raise S1kitError(f"{name} in {where} must be {expected}, got {value!r}")
+
+
 def _value(hint, value, where: str):
-    """``value`` built into the dataclass(es) its type hint names, else passed through."""
+    """``value`` built into the dataclass(es) its type hint names, else read as its type says."""
     target = _dataclass_in(hint)
     if target is not None and isinstance(value, dict):
         return build(target, value, where)
@@ -127,7 +190,10 @@ def _value(hint, value, where: str):
         item = next((_dataclass_in(a) for a in _list_items(hint) if _dataclass_in(a)), None)
         if item is not None and isinstance(value, list):
             return [build(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    return value
+    if target is not None:
+        return value
+    owner, _, name = where.rpartition(".")
+    return coerce(hint, value, name, owner or where)
 
 
 def _dataclass_in(hint):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
 
 
 def _positive(name: str, value: int | None, flag: str, optional: bool = False) -> None:
@@ -53,9 +53,7 @@ class BudgetConfig:
         _positive("max_thinking_tokens", self.max_thinking_tokens, "--max-thinking-tokens", optional=True)
         _positive("max_answer_tokens", self.max_answer_tokens, "--max-answer-tokens")
         for name, flag in (("min_thinking_tokens", "--min-thinking-tokens"), ("num_ignore", "--num-ignore")):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise S1kitError(f"{name} must be a non-negative integer, got {value!r}; pass {flag} N with N >= 0")
+            check_non_negative_int(name, getattr(self, name), f"; pass {flag} N with N >= 0")
         if self.max_thinking_tokens is not None and self.min_thinking_tokens > self.max_thinking_tokens:
             raise S1kitError(
                 f"min_thinking_tokens ({self.min_thinking_tokens}) exceeds max_thinking_tokens "
@@ -88,8 +86,7 @@ class SamplingConfig:
             raise S1kitError(f"temperature must be >= 0, got {self.temperature!r}; use 0 for greedy decoding")
         if not 0 < self.top_p <= 1:
             raise S1kitError(f"top_p must be in (0, 1], got {self.top_p!r}; use 1.0 to turn nucleus sampling off")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise S1kitError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_non_negative_int("seed", self.seed)
 
     @property
     def greedy(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from s1kit.curate.quality import QualityConfig
-from s1kit.errors import S1kitError, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
 
 SELECTS = ("s1k", "diverse", "longest", "random", "all")
 """``--select`` presets: s1k (benchmark-quality picks first, then s1's diverse sampler), the
@@ -166,8 +166,7 @@ class CurateConfig:
         if self.select not in SELECTS:
             raise S1kitError(f"unknown selection {self.select!r}; choose from {', '.join(SELECTS)}")
         check_positive_int("size", self.size, "; pass --size N")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise S1kitError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_non_negative_int("seed", self.seed)
         check_positive_int("ngram", self.ngram)
         check_kind(self.answer_kind)
         if isinstance(self.eval_sets, str):

@@ -18,7 +18,7 @@ from pathlib import Path
 from s1kit.curate.cache import CallCache
 from s1kit.curate.calls import ModelCalls
 from s1kit.curate.config import ModelCallConfig
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_non_negative_int
 from s1kit.jsonl import check_file, read_lines, write_atomic
 
 
@@ -38,8 +38,7 @@ class TracesConfig:
     """SQLite call cache (default: <out>.cache.sqlite)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise S1kitError(f"retries must be 0 or more, got {self.retries!r}")
+        check_non_negative_int("retries", self.retries)
         if Path(self.out).resolve() == Path(self.questions).resolve():
             raise S1kitError(f"--out {self.out} is the questions file; write the traces to another file")
 

@@ -2,8 +2,9 @@
 
 A recipe is a flat mapping of :class:`EvalConfig` and :class:`~s1kit.backends.BackendConfig` field
 names (the flags' names with underscores), e.g. ``recipes/eval/nano.yaml``. The run's
-``config.json`` holds the same keys, resolved, plus what it records (``grading``, ``versions``), so
-``s1kit eval --recipe RUN/config.json --out NEW`` repeats a run from its own directory.
+``config.yaml`` (and ``config.json``) holds the same keys, resolved, plus what it records
+(``grading``, ``versions``, ``model_source``), so ``s1kit eval --recipe RUN/config.yaml --out NEW``
+repeats a run from its own directory.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ BACKEND_RESULT_FIELDS = ("device", "dtype", "tensor_parallel_size", "max_model_l
 """Backend settings that change the results; the others (URL, concurrency, timeouts, memory share)
 only change how they are obtained."""
 
-RECORDED = ("grading", "versions")
-"""Keys config.json records beside the settings; a recipe may hold them (a config.json is one)."""
+RECORDED = ("grading", "versions", "model_source")
+"""Keys config.json records beside the settings; a recipe may hold them (a config.json is one).
+--resume checks ``versions`` and ``model_source`` (the weights' revision and checksum) as well."""
+
+SAVED_FILES = ("config.json", "config.yaml")
+"""The resolved config, written twice: JSON for programs, YAML to read and to pass to --recipe."""
 
 SECRET = ("api_key",)
 """Settings never written to config.json."""
@@ -158,11 +163,9 @@ class EvalConfig:
                             answer_prefix=self.answer_prefix, max_answer_tokens=self.max_answer_tokens)
 
     def judge_config(self):
-        from s1kit.grading.judge import JudgeConfig
+        from s1kit.grading.judge import from_flags
 
-        return JudgeConfig(model=self.judge, backend=self.judge_backend, mode=self.judge_mode,
-                           max_thinking_tokens=self.judge_max_thinking_tokens, template=self.judge_template,
-                           batch_size=self.batch_size)
+        return from_flags(vars(self), batch_size=self.batch_size)
 
     def points(self):
         """The method's points (methods.points.MethodPoint)."""
@@ -191,12 +194,33 @@ def resolve(recipe: str | Path | None = None, flags: dict | None = None) -> tupl
     return build_each((EvalConfig, BackendConfig), data, where)
 
 
-def saved(config: EvalConfig, backend: BackendConfig, grading: str) -> dict:
-    """config.json: every setting (secrets left out), how answers were graded, and the versions."""
+def saved(config: EvalConfig, backend: BackendConfig, grading: str, model_source: dict | None = None) -> dict:
+    """config.json: every setting (secrets left out), how answers were graded, the versions, and
+    where the model came from (s1kit.models.model_source; None for a server's model)."""
     settings = {**dataclasses.asdict(config), **dataclasses.asdict(backend)}
     for name in SECRET:
         settings.pop(name)
-    return {**settings, "grading": grading, "versions": versions()}
+    return {**settings, "grading": grading, "versions": versions(), "model_source": model_source}
+
+
+def identity(record: dict) -> dict:
+    """What a saved config must share with the present one for --resume: the settings that change
+    the results, the versions, and the weights (their revision and checksum; the path may move)."""
+    source = record.get("model_source") or {}
+    return {**{name: record.get(name) for name in RESULT_FIELDS + BACKEND_RESULT_FIELDS},
+            "versions": record.get("versions"),
+            "model revision": source.get("revision"), "model weights_sha256": source.get("weights_sha256")}
+
+
+def write_saved(out: Path, record: dict) -> None:
+    """The record as config.json and config.yaml in ``out``."""
+    import json
+
+    import yaml
+
+    (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out / "config.yaml").write_text("# The resolved settings of this run; rerun it with s1kit eval --recipe THIS_FILE.\n"
+                                     + yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
 
 
 def versions() -> dict:

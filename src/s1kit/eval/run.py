@@ -1,7 +1,7 @@
 """The `eval` stage: a task, a model, a sweep of budgets; graded samples, the paper's metrics, a
 scaling plot and a report, written as they come so an interrupted run resumes.
 
-Outputs in ``out``: ``config.json`` (the resolved settings, see eval/config.py), ``samples.jsonl``
+Outputs in ``out``: ``config.json`` and ``config.yaml`` (the resolved settings, see eval/config.py), ``samples.jsonl``
 (one row per question, sample and point), ``metrics.json``, ``report.md`` and ``scaling.png``.
 
 Work goes in chunks of units (a question and a sample index); each chunk's rows are appended and
@@ -21,7 +21,7 @@ from s1kit.backends import BackendConfig
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
 from s1kit.errors import S1kitError
-from s1kit.eval.config import BACKEND_RESULT_FIELDS, EvalConfig, saved
+from s1kit.eval.config import EvalConfig, identity, saved, write_saved
 from s1kit.eval.sweep import output_tokens
 from s1kit.grading.rules import grade
 from s1kit.jsonl import write_atomic
@@ -129,8 +129,9 @@ def summarize(config, rows: list[dict], out: Path) -> dict:
     return metrics
 
 
-def check_resume(config: EvalConfig, backend: BackendConfig, out: Path) -> None:
-    """Refuse to mix runs: an existing run needs --resume and the same settings, backend included."""
+def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_source: dict | None = None) -> None:
+    """Refuse to mix runs: an existing run needs --resume and the same settings, backend, versions
+    and weights."""
     saved_path, samples = out / "config.json", out / "samples.jsonl"
     has_samples = samples.exists() and samples.stat().st_size > 0
     if not config.resume:
@@ -142,9 +143,8 @@ def check_resume(config: EvalConfig, backend: BackendConfig, out: Path) -> None:
             raise S1kitError(f"--resume on {out}: it holds samples.jsonl but no config.json, so nothing shows which "
                              "run made them; pass another --out, or delete samples.jsonl to start afresh")
         return  # nothing to resume: start fresh
-    there = json.loads(saved_path.read_text())
-    now = json.loads(json.dumps({**config.result_fields(),
-                                 **{name: getattr(backend, name) for name in BACKEND_RESULT_FIELDS}}))
+    there = identity(json.loads(saved_path.read_text()))
+    now = identity(json.loads(json.dumps(saved(config, backend, "", model_source))))
     differences = [f"{name}: {there.get(name)!r} there, {value!r} now" for name, value in now.items()
                    if there.get(name) != value]
     if differences:
@@ -159,6 +159,7 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
     loaded from ``config.backend`` and ``backend_config``, and closed at the end."""
     from s1kit.backends import load_backend
     from s1kit.formats import check_format_name
+    from s1kit.models import model_source
     from s1kit.tasks import get_task
 
     backend_config = backend_config or BackendConfig()
@@ -167,12 +168,13 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
     task = get_task(config.task, question_field=config.question_field, answer_field=config.answer_field,
                     id_field=config.id_field, kind=config.kind)
     out = Path(config.out)
-    check_resume(config, backend_config, out)
+    source = None if config.backend == "openai" else model_source(config.model)
+    check_resume(config, backend_config, out, source)
     examples = task.load(config.data_dir, config.limit, config.seed)
     if not examples:
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(saved(config, backend_config, task.kind), indent=2) + "\n")
+    write_saved(out, saved(config, backend_config, task.kind, source))
 
     engine = backend if backend is not None else load_backend(config.backend, config.model, backend_config)
     judge = None

@@ -25,6 +25,7 @@ unreadable) and its reply in ``judge_reply``, so a run can be audited and re-sco
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,20 @@ class JudgeConfig:
 
         return BudgetConfig(max_thinking_tokens=self.max_thinking_tokens, max_answer_tokens=self.max_answer_tokens,
                             answer_prefix="Verdict:")
+
+
+def flag_names() -> dict[str, str]:
+    """JudgeConfig field -> the setting a command names it by: ``judge`` for the model, and
+    ``judge_<field>`` for the rest (``--judge-backend``), beside the command's own model settings."""
+    return {f.name: "judge" if f.name == "model" else f"judge_{f.name}" for f in dataclasses.fields(JudgeConfig)}
+
+
+def from_flags(values: dict, **overrides) -> JudgeConfig | None:
+    """The judge a command's settings (named as :func:`flag_names` says) describe; None without ``judge``."""
+    if values.get("judge") is None:
+        return None
+    given = {field: values[name] for field, name in flag_names().items() if name in values}
+    return JudgeConfig(**{**given, **overrides})
 
 
 def load_template(path: str | None) -> str:

@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s1kit.errors import S1kitError, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
 from s1kit.synth.families import FAMILIES, Problem
 from s1kit.synth.teacher import TeacherConfig, teach
 
@@ -44,8 +44,7 @@ class SynthConfig:
         if self.split not in SPLITS:
             raise S1kitError(f"unknown split {self.split!r}; choose from {', '.join(SPLITS)}")
         check_positive_int("size", self.size)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise S1kitError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_non_negative_int("seed", self.seed)
         unknown = sorted(set(self.mix) - set(FAMILIES))
         if unknown:
             raise S1kitError(f"mix names unknown families {unknown}; choose from {', '.join(FAMILIES)}")

@@ -26,7 +26,7 @@ from s1kit.synth.families import Problem
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    patience: int = 3
+    patience: int = 4
     """Failed candidates between two moments where the teacher considers giving up."""
     give_up: float = 0.7
     """Chance that it stops and guesses at such a moment (else it writes the wait string and goes on)."""

@@ -9,13 +9,11 @@ restate them, so a recipe file reads as the whole run.
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s1kit.errors import S1kitError, check_positive_int, require
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
 
 FORMATS = ("auto", "s1", "think-tags")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -135,8 +133,7 @@ class TrainConfig:
             raise S1kitError("--resume continues the run in output_dir and --overwrite replaces it; pass one of them")
         if self.global_batch_size % self.per_device_batch_size:
             gradient_accumulation_steps(self.global_batch_size, 1, self.per_device_batch_size)
-        if isinstance(self.curriculum_steps, bool) or not isinstance(self.curriculum_steps, int) or self.curriculum_steps < 0:
-            raise S1kitError(f"curriculum_steps must be an integer >= 0, got {self.curriculum_steps!r}")
+        check_non_negative_int("curriculum_steps", self.curriculum_steps)
         if not 0 < self.curriculum_share <= 1:
             raise S1kitError(f"curriculum_share must be in (0, 1], got {self.curriculum_share!r}; e.g. 0.3 for the shortest 30%")
         if self.num_threads is not None:
@@ -230,50 +227,9 @@ def parse_overrides(tokens: list[str]) -> dict[str, str]:
 
 def coerce(key: str, value, where: str):
     """value as the field's declared type (YAML reads 1e-5 as a string; flags are always strings)."""
-    hint = typing.get_type_hints(TrainConfig)[key]
-    args = typing.get_args(hint)
-    optional = isinstance(hint, types.UnionType) and type(None) in args
-    kind = next((a for a in args if a is not type(None)), hint) if optional else hint
-    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~"))):
-        return None
-    try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("true", "1", "yes", "on"):
-                return True
-            if text in ("false", "0", "no", "off"):
-                return False
-            raise ValueError
-        if kind is int:
-            number = float(value) if isinstance(value, str) else value
-            if isinstance(number, bool) or not float(number).is_integer():
-                raise ValueError
-            return int(number)
-        if kind is float:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-            if math.isnan(number):
-                raise ValueError
-            return number
-        if kind is str:
-            if isinstance(value, (dict, list)):
-                raise ValueError
-            return str(value)
-        if typing.get_origin(kind) is dict:
-            if isinstance(value, str):
-                value = require("yaml", "train").safe_load(value)
-            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-                raise ValueError
-            return dict(value)
-    except (TypeError, ValueError):
-        pass
-    else:
-        raise AssertionError(f"no converter for {key}: {hint}")  # a new field type needs one here
-    expected = getattr(kind, "__name__", str(kind)) + (" or null" if optional else "")
-    raise S1kitError(f"{key} in {where} must be {expected}, got {value!r}")
+    from s1kit.recipes import coerce as read_as
+
+    return read_as(typing.get_type_hints(TrainConfig)[key], value, key, where)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

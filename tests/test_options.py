@@ -1,0 +1,143 @@
+"""One config system for every command: flags made from the config dataclasses (default and help
+written once), one reading of each kind of value, and a run's record of where its model came from."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from s1kit.backends import BackendConfig
+from s1kit.budget.config import SamplingConfig
+from s1kit.cli import app, curate, grade, synth, traces
+from s1kit.curate.config import CurateConfig, ModelCallConfig
+from s1kit.curate.traces import TracesConfig
+from s1kit.errors import S1kitError
+from s1kit.grading.judge import JudgeConfig, flag_names, from_flags
+from s1kit.options import field_docs
+from s1kit.recipes import build, coerce
+from s1kit.synth.build import SynthConfig
+from s1kit.synth.teacher import TeacherConfig
+from s1kit.train.command import train
+from s1kit.train.config import TrainConfig
+
+runner = CliRunner()
+
+
+def default(f: dataclasses.Field):
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
+# command, the configs its flags come from, flag name -> field name where they differ, and the
+# defaults the command sets on purpose (a teacher writes whole traces: no cap, long answers)
+COMMANDS = [
+    (curate, (CurateConfig,), {}, {}),
+    (synth, (SynthConfig, TeacherConfig), {}, {}),
+    (traces, (TracesConfig, ModelCallConfig, BackendConfig), {}, {"max_thinking_tokens": None, "max_answer_tokens": 2048}),
+    (grade, (JudgeConfig,), {v: k for k, v in flag_names().items()}, {}),
+]
+
+
+@pytest.mark.parametrize("command, classes, renamed, chosen", COMMANDS, ids=lambda c: getattr(c, "__name__", ""))
+def test_generated_flags_carry_the_fields_defaults_and_docs(command, classes, renamed, chosen):
+    fields = {f.name: (cls, f) for cls in reversed(classes) for f in dataclasses.fields(cls)}
+    code = inspect.unwrap(command).__code__
+    own = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])  # declared by the command itself
+    generated = 0
+    for name, parameter in inspect.signature(command).parameters.items():
+        field_name = renamed.get(name, name)
+        if name in own or field_name not in fields:
+            continue
+        cls, f = fields[field_name]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            assert parameter.default is None, name  # required: given by a recipe or a typed flag
+            continue
+        expected = chosen.get(field_name, default(f))
+        if isinstance(expected, list):
+            expected = ",".join(map(str, expected))  # list flags are comma-separated text
+        assert parameter.default == expected, name
+        option = parameter.annotation.__metadata__[0]
+        assert option.help == field_docs(cls).get(field_name, ""), name
+        generated += 1
+    assert generated >= 3
+
+
+def test_train_flags_are_every_field_as_text():
+    parameters = inspect.signature(train).parameters
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert names <= set(parameters)
+    assert parameters["learning_rate"].default == "1e-05" and parameters["max_examples"].default is None
+    assert parameters["fields"].default == "{}"  # a mapping, read by the config like a recipe's
+
+
+@pytest.mark.parametrize("hint, value, expected", [
+    (float, "1e-5", 1e-5),
+    (float, 3, 3.0),
+    (int, "32", 32),
+    (int, 32.0, 32),
+    (bool, "off", False),
+    (bool, True, True),
+    (int | None, "null", None),
+    (str | None, "none", None),
+    (str, 7, "7"),
+    (dict[str, str], "{a: b}", {"a": "b"}),
+    (list[int], [1, 2], [1, 2]),   # other kinds pass through to the config's own checks
+])
+def test_coerce_reads_each_kind_once(hint, value, expected):
+    assert coerce(hint, value, "x", "here") == expected
+
+
+@pytest.mark.parametrize("hint, value, message", [
+    (int, "sixteen", r"x in here must be int, got 'sixteen'"),
+    (int, "2.5", r"must be int"),
+    (int, True, r"must be int"),
+    (float, "nan", r"must be float"),
+    (bool, "maybe", r"must be bool"),
+    (str, [1], r"must be str"),
+    (int | None, "x", r"must be int or null"),
+    (dict[str, str], "{a: 1}", r"must be dict"),
+])
+def test_coerce_names_the_value_and_the_kind(hint, value, message):
+    with pytest.raises(S1kitError, match=message):
+        coerce(hint, value, "x", "here")
+
+
+def test_recipes_read_text_values_with_the_fields_types():
+    assert build(SamplingConfig, {"temperature": "0.5", "seed": "3"}) == SamplingConfig(temperature=0.5, seed=3)
+    with pytest.raises(S1kitError, match=r"seed in r.yaml must be int, got 'x'"):
+        build(SamplingConfig, {"seed": "x"}, "r.yaml")
+
+
+def test_the_judge_flags_build_the_judge_config():
+    assert from_flags({"judge": None, "judge_backend": "vllm"}) is None
+    judge = from_flags({"judge": "m", "judge_backend": "openai", "judge_mode": "always", "other": 1}, batch_size=4)
+    assert judge == JudgeConfig(model="m", backend="openai", mode="always", batch_size=4)
+
+
+def test_curate_flags_override_only_when_typed(tmp_path):
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps({"question": f"What is {i} plus {i}? Show the sum.", "solution": str(2 * i),
+                                        "thinking_trajectories": ["Add them. " * 5], "attempt": f"{2 * i}",
+                                        "domain": "arith"}) + "\n" for i in range(12)))
+    held_out = tmp_path / "held_out.jsonl"
+    held_out.write_text(json.dumps({"question": "Name the capital of France in one word.", "answer": "Paris"}) + "\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"pool: {pool}\nsize: 3\nselect: random\neval_sets: ['jsonl:{held_out}']\n"
+                      "tokenizer: bytes\nseed: 5\nsolvers: []\n")
+    result = runner.invoke(app, ["curate", "--recipe", str(recipe), "--out", str(tmp_path / "out"), "--size", "4"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["config"]["size"] == 4 and manifest["config"]["seed"] == 5  # typed flag wins, recipe stays
+
+
+def test_synth_defaults_are_the_configs(tmp_path):
+    """`s1kit synth` with no teacher flags writes what SynthConfig's defaults write."""
+    from s1kit.synth.build import main
+
+    result = runner.invoke(app, ["synth", "--size", "40", "--out", str(tmp_path / "cli.jsonl")])
+    assert result.exit_code == 0, result.output
+    main(SynthConfig(size=40), tmp_path / "lib.jsonl")
+    assert (tmp_path / "cli.jsonl").read_bytes() == (tmp_path / "lib.jsonl").read_bytes()
