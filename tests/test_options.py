@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -141,3 +142,29 @@ def test_synth_defaults_are_the_configs(tmp_path):
     assert result.exit_code == 0, result.output
     main(SynthConfig(size=40), tmp_path / "lib.jsonl")
     assert (tmp_path / "cli.jsonl").read_bytes() == (tmp_path / "lib.jsonl").read_bytes()
+
+
+def test_synth_reads_a_recipe_under_the_typed_flags(tmp_path):
+    from s1kit.synth.build import main
+
+    recipe = tmp_path / "pool.yaml"
+    recipe.write_text(f"out: {tmp_path / 'cli.jsonl'}\nsize: 30\nseed: 1\ngive_up: 0.5\nmix: {{sum: 1.0}}\n")
+    result = runner.invoke(app, ["synth", "--recipe", str(recipe), "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    main(SynthConfig(size=30, seed=2, mix={"sum": 1.0}, teacher=TeacherConfig(give_up=0.5)), tmp_path / "lib.jsonl")
+    assert (tmp_path / "cli.jsonl").read_bytes() == (tmp_path / "lib.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("command, recipe_text, message", [
+    (["generate", "What is 2+2?"], "max_thinking_tokns: 8\n", r"unknown key 'max_thinking_tokns'; did you mean 'max_thinking_tokens'"),
+    (["traces"], "teachr: s1-nano\n", r"did you mean 'teacher'"),
+    (["traces"], "teacher: s1-nano\n", r"no questions given; pass --questions FILE or set questions in"),
+    (["synth"], "size: 10\n", r"no output file given; pass --out FILE or set out in"),
+    (["grade", "x.jsonl"], "judge_mod: always\n", r"did you mean 'judge_mode'"),
+])
+def test_recipes_of_every_command_fail_in_one_line(tmp_path, command, recipe_text, message):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(recipe_text)
+    result = runner.invoke(app, [*command, "--recipe", str(recipe)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and re.search(message, result.output), result.output

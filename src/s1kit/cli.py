@@ -3,6 +3,7 @@ happen inside the commands, so `s1kit --help` stays fast."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -19,7 +20,7 @@ from s1kit.errors import S1kitError
 from s1kit.eval.config import EvalConfig
 from s1kit.grading.judge import JudgeConfig
 from s1kit.grading.judge import flag_names as judge_flag_names
-from s1kit.options import given, options, with_options
+from s1kit.options import given, layered, options, with_options
 from s1kit.synth.build import SynthConfig
 from s1kit.synth.teacher import TeacherConfig
 
@@ -49,6 +50,7 @@ def user_errors(command):
 ModelOption = Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")]
 BackendOption = Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")]
 FormatOption = Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")]
+RecipeOption = Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: the flags with underscores); flags typed here win.")]
 BatchSizeOption = Annotated[int, typer.Option(help="Sequences decoded together.")]
 SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")]
 
@@ -57,6 +59,8 @@ SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message;
 @user_errors
 @with_options(options(BudgetConfig), options(SamplingConfig), options(BackendConfig))
 def generate(
+    ctx: typer.Context,
+    recipe: RecipeOption = None,
     prompts: Annotated[Optional[list[str]], typer.Argument(help="Questions to answer.", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
     field: Annotated[Optional[str], typer.Option(help="Field of --file rows holding the question.")] = None,
@@ -75,15 +79,16 @@ def generate(
     from s1kit.generate import main
     from s1kit.recipes import build_each
 
-    budget, sampling, config = build_each((BudgetConfig, SamplingConfig, BackendConfig), settings, "the flags")
-    questions = list(prompts or [])
-    if file is not None:
+    s = layered(ctx, recipe)  # the parameters above, laid over the recipe
+    budget, sampling, config = build_each((BudgetConfig, SamplingConfig, BackendConfig), s, str(recipe or "the flags"))
+    questions = list(s["prompts"] or [])
+    if s["file"] is not None:
         from s1kit.prompts import read_questions
 
-        questions += read_questions(file, field)
-    results = main(questions, model=model, backend=backend, fmt=format, budget=budget, sampling=sampling,
-                   batch_size=batch_size, system_prompt=system_prompt, backend_config=config)
-    if as_json:
+        questions += read_questions(Path(s["file"]), s["field"])
+    results = main(questions, model=s["model"], backend=s["backend"], fmt=s["format"], budget=budget, sampling=sampling,
+                   batch_size=s["batch_size"], system_prompt=s["system_prompt"], backend_config=config)
+    if s["as_json"]:
         json.dump([g.to_dict() for g in results], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
@@ -145,7 +150,9 @@ def eval_command(
 @user_errors
 @with_options(options(JudgeConfig, names=judge_flag_names()))
 def grade(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSONL file of model outputs.")],
+    recipe: RecipeOption = None,
     response_field: Annotated[str, typer.Option(help="Field holding the model's output.")] = "response",
     answer_field: Annotated[str, typer.Option(help="Field holding the gold answer.")] = "answer",
     kind: Annotated[str, typer.Option(help="math (math-verify), integer (AIME) or choice (A-D).")] = "math",
@@ -159,9 +166,11 @@ def grade(
     from s1kit.grading.command import main
     from s1kit.grading.judge import from_flags
 
-    judge = from_flags(settings)
-    summary = main(file, response_field, answer_field, kind, out, question_field=question_field, judge=judge,
-                   backend_config=BackendConfig(base_url=judge_base_url, device=device))
+    s = layered(ctx, recipe)
+    judge = from_flags(s)
+    summary = main(file, s["response_field"], s["answer_field"], s["kind"], None if s["out"] is None else Path(s["out"]),
+                   question_field=s["question_field"], judge=judge,
+                   backend_config=BackendConfig(base_url=s["judge_base_url"], device=s["device"]))
     typer.echo(f"{summary['correct']}/{summary['rows']} correct ({100 * summary['accuracy']:.1f}%); "
                f"no answer: {summary['no_answer']}; grading timeouts: {summary['timeouts']}"
                + (f"; judge saw {summary['judged']} rows, overturned {summary['overturned']}, "
@@ -237,29 +246,35 @@ def curate(
               options(BackendConfig))
 def traces(
     ctx: typer.Context,
-    questions: Annotated[Path, typer.Option(help="JSONL file of questions (a pool file works).")],
-    teacher: Annotated[str, typer.Option(help="Teacher model: alias, checkpoint, hub id or server model name.")],
-    out: Annotated[Path, typer.Option(help="Output JSONL: the rows plus thinking_trajectories and attempt.")],
+    recipe: RecipeOption = None,
+    teacher: Annotated[Optional[str], typer.Option(help="Teacher model: alias, checkpoint, hub id or server model name.")] = None,
     **settings,
 ) -> None:
     """Write reasoning traces (thinking_trajectories, attempt) for questions from any teacher model."""
     from s1kit.curate.traces import main
     from s1kit.recipes import build, fields_of
 
-    spec = build(ModelCallConfig, {"model": teacher, **fields_of(ModelCallConfig, settings),
-                                   # only the backend settings typed here: each backend keeps its own defaults
-                                   "backend_options": fields_of(BackendConfig, given(ctx, settings))}, "the flags")
-    summary = main(build(TracesConfig, {**fields_of(TracesConfig, settings), "questions": str(questions),
-                                        "out": str(out), "teacher": spec}, "the flags"))
+    s, where = layered(ctx, recipe), str(recipe or "the flags")
+    for name, flag in (("questions", "--questions FILE"), ("teacher", "--teacher MODEL"), ("out", "--out FILE")):
+        if s[name] is None:
+            raise S1kitError(f"no {name} given; pass {flag}" + (f" or set {name} in {recipe}" if recipe else ""))
+    defaults = {f.name: f.default for f in dataclasses.fields(BackendConfig)}
+    spec = build(ModelCallConfig, {"model": s["teacher"], **fields_of(ModelCallConfig, s),
+                                   # only the backend settings set here: each backend keeps its own defaults
+                                   "backend_options": {k: v for k, v in fields_of(BackendConfig, s).items()
+                                                       if v != defaults[k]}}, where)
+    summary = main(build(TracesConfig, {**fields_of(TracesConfig, s), "teacher": spec}, where))
     typer.echo(f"{summary['traced']}/{summary['questions']} traced, {summary['failed']} failed "
-               f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {out}")
+               f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {s['out']}")
 
 
 @app.command()
 @user_errors
 @with_options(options(SynthConfig), options(TeacherConfig))
 def synth(
-    out: Annotated[Path, typer.Option(help="JSONL file to write.")],
+    ctx: typer.Context,
+    recipe: RecipeOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="JSONL file to write.")] = None,
     mix: Annotated[Optional[str], typer.Option(help="pool: family shares, e.g. sum=0.45,count=0.35,find=0.2.")] = None,
     **settings,
 ) -> None:
@@ -267,9 +282,17 @@ def synth(
     from s1kit.recipes import build, fields_of
     from s1kit.synth.build import main
 
-    teacher = build(TeacherConfig, fields_of(TeacherConfig, settings), "the flags")
-    config = build(SynthConfig, {**fields_of(SynthConfig, settings), "teacher": teacher,
-                                 **({} if mix is None else {"mix": parse_shares(mix)})}, "the flags")
+
+    s, where = layered(ctx, recipe), str(recipe or "the flags")
+    if s["out"] is None:
+        raise S1kitError("no output file given; pass --out FILE" + (f" or set out in {recipe}" if recipe else ""))
+    teacher = build(TeacherConfig, fields_of(TeacherConfig, s), where)
+    settings = {**fields_of(SynthConfig, s), "teacher": teacher}
+    mix = settings.pop("mix")  # text on the command line, a mapping in a recipe
+    if mix is not None:
+        settings["mix"] = parse_shares(mix) if isinstance(mix, str) else mix
+    config = build(SynthConfig, settings, where)
+    out = Path(s["out"])
     summary = main(config, out)
     families = ", ".join(f"{name} {count}" for name, count in summary["families"].items())
     extra = (f"; teacher right on {summary['teacher_correct']}, gave up on {summary['gave_up']}, "

@@ -2,8 +2,8 @@
 
 Every field becomes ``--field-name``: its default is the field's and its help the docstring written
 under the field. A command declares its own parameters and adds the generated ones with
-:func:`with_options`; the command receives them all as keyword arguments, and
-:func:`given` tells the flags typed on the command line from the defaults.
+:func:`with_options`; the command receives them all as keyword arguments, :func:`given` tells the
+flags typed on the command line from the defaults, and :func:`layered` lays them over a recipe.
 """
 
 from __future__ import annotations
@@ -88,6 +88,20 @@ def given(ctx, values: dict) -> dict:
     # By the source's name: typer carries its own copy of click, whose enum is another class.
     return {name: value for name, value in values.items()
             if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+
+
+def layered(ctx, recipe) -> dict:
+    """Every parameter of the running command: its default, then the ``recipe`` YAML's value (keys:
+    the parameters' names), then the flag if it was typed. Unknown recipe keys fail, naming the
+    closest one."""
+    from s1kit.recipes import check_keys, load_yaml
+
+    values = {name: value for name, value in ctx.params.items() if name != "recipe"}
+    if recipe is None:
+        return values
+    data = load_yaml(recipe)
+    check_keys(data, list(values), f"s1kit {ctx.command.name}", f"recipe {recipe}")
+    return {**values, **data, **given(ctx, values)}
 
 
 def _typer_can_hold(kind) -> bool:
