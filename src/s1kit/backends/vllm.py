@@ -30,6 +30,12 @@ VLLM_VERSIONS = ("0.32.0", "0.33.0")
 """[lowest tested, first untested) version of vLLM."""
 
 
+def logs_to_stderr() -> None:
+    """vLLM's log lines go to stderr (its default is stdout, which would break ``--json | jq``).
+    Must run before vLLM is first imported: it reads the setting once, at import."""
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+
+
 def _check_version(version: str) -> None:
     def key(v: str):
         return tuple(int(p) if p.isdigit() else 0 for p in v.split("+")[0].split(".")[:3])
@@ -46,6 +52,7 @@ class VLLMBackend:
     def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
                  gpu_memory_utilization: float = 0.9, enforce_eager: bool | None = None, seed: int = 0):
+        logs_to_stderr()
         try:
             vllm = require("vllm", "vllm")
         except MissingExtraError as exc:
