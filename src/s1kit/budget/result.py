@@ -48,11 +48,10 @@ class Generation:
     @classmethod
     def from_state(cls, prompt: str, prompt_tokens: int, state: SequenceState, tokenizer, seed: int | None) -> Generation:
         out = state.output
-        end = len(out) - (1 if state.finish_reason == "stop" else 0)
-        answer_ids = out[state.answer_start : end] if state.answer_start is not None else []
+        thinking_ids, answer_ids = state.sections()
         return cls(
             prompt=prompt,
-            thinking=tokenizer.decode(out[: state.thinking_tokens]),
+            thinking=tokenizer.decode(thinking_ids),
             answer=tokenizer.decode(answer_ids),
             text=tokenizer.decode(out),
             thinking_tokens=state.thinking_tokens,

@@ -238,7 +238,12 @@ class SequenceState:
 
     @property
     def answer_tokens(self) -> int:
+        return len(self.sections()[1])
+
+    def sections(self) -> tuple[list[int], list[int]]:
+        """(thinking ids, answer ids): the forced delimiters in neither, the answer prefix in the
+        answer, the final end-of-turn token left out."""
         if self.answer_start is None:
-            return 0
+            return self.output[: self.thinking_tokens], []
         end = len(self.output) - (1 if self.finish_reason == "stop" else 0)
-        return max(0, end - self.answer_start)
+        return self.output[: self.thinking_tokens], self.output[self.answer_start : max(end, self.answer_start)]

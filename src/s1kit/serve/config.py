@@ -1,0 +1,123 @@
+"""What `s1kit serve` starts: vLLM's OpenAI-compatible server with s1kit's pieces loaded.
+
+The server is vLLM's own (continuous batching, prefix caching, tensor and data parallel); s1kit
+adds three things through vLLM's extension points:
+
+- the logits processor that forces inside the engine (``--logits-processors``, with
+  ``--logprobs-mode processed_logits`` so forced tokens can be told apart);
+- the middleware that reads the budget fields and rewrites replies (``--middleware``, its
+  settings in ``--additional-config``);
+- the chat template with the thinking opener (``--chat-template``, see template.py).
+
+``s1kit serve MODEL --dry-run`` prints the equivalent ``vllm serve`` command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.serve.fields import EFFORT_EXAMPLE, ServerBudget
+
+PROCESSOR = "s1kit.backends.vllm_processor:BudgetForcingProcessor"
+MIDDLEWARE = "s1kit.serve.middleware.BudgetMiddleware"
+BUDGET_KEYS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "wait_string", "answer_prefix",
+               "max_answer_tokens", "effort")
+"""Settings the middleware reads from --additional-config (besides format)."""
+
+
+@dataclass
+class ServeConfig:
+    model: str
+    """Model to serve: built-in alias (s1-nano, smollm2-135m), local checkpoint directory or hub id."""
+    host: str = "127.0.0.1"
+    """Address to listen on (0.0.0.0 for every interface)."""
+    port: int = 8000
+    """Port to listen on."""
+    format: str = "auto"
+    """Chat format: s1, think-tags or auto (think-tags when the tokenizer has <think> tokens)."""
+    max_thinking_tokens: int | None = None
+    """Default cap on thinking for requests that name no budget; None: no cap by default."""
+    min_thinking_tokens: int = 0
+    """Default minimum of thinking tokens (ends before it are replaced by the wait string)."""
+    num_ignore: int = 0
+    """Default number of ends of thinking replaced by the wait string."""
+    wait_string: str = "Wait"
+    """Default text that replaces a suppressed end of thinking."""
+    answer_prefix: str = "Final Answer:"
+    """Default text forced after the cap opens the answer."""
+    max_answer_tokens: int = 1024
+    """Default most tokens of the answer of a forced request."""
+    effort: str = EFFORT_EXAMPLE
+    """reasoning_effort levels and their thinking caps, e.g. low=512,medium=2048,high=8192."""
+    served_model_name: str | None = None
+    """Model name clients send (default: MODEL as given)."""
+    tensor_parallel_size: int = 1
+    """vLLM: GPUs one model is split over."""
+    data_parallel_size: int = 1
+    """vLLM: engine replicas."""
+    dtype: str = "auto"
+    """vLLM: auto, float32, bfloat16 or float16."""
+    max_model_len: int | None = None
+    """vLLM: context length (default: the model's)."""
+    gpu_memory_utilization: float = 0.9
+    """vLLM: share of GPU memory the engine may take."""
+    api_key: str | None = None
+    """Key clients must send (Authorization: Bearer KEY); default $VLLM_API_KEY, else none. Passed to
+    vLLM through its environment, never on a command line or in a log."""
+    enforce_eager: bool = False
+    """vLLM: no CUDA graphs or compilation (starts sooner; always on for CPU)."""
+    seed: int = 0
+    """vLLM's seed for requests that bring none."""
+
+    def __post_init__(self) -> None:
+        from s1kit.formats import check_format_name
+
+        check_format_name(self.format)
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise S1kitError(f"port must be in 1..65535, got {self.port!r}")
+        for name in ("tensor_parallel_size", "data_parallel_size"):
+            check_positive_int(name, getattr(self, name))
+        check_non_negative_int("seed", self.seed)
+        self.server_budget()
+
+    def budget_settings(self) -> dict:
+        """What the middleware gets in --additional-config."""
+        return {"format": self.format, **{name: getattr(self, name) for name in BUDGET_KEYS}}
+
+    def server_budget(self) -> ServerBudget:
+        return budget_settings({name: getattr(self, name) for name in BUDGET_KEYS}, "the flags")
+
+
+def budget_settings(given: dict, where: str) -> ServerBudget:
+    """The server's budget defaults and effort levels from a mapping of BUDGET_KEYS; one line if not."""
+    from s1kit.recipes import check_keys
+
+    check_keys(given, list(BUDGET_KEYS), "s1kit's server settings", where)
+    given = dict(given)
+    effort = given.pop("effort", EFFORT_EXAMPLE)
+    try:
+        return ServerBudget.from_settings(effort, **given)
+    except TypeError as exc:
+        raise S1kitError(f"{where}: {exc}") from None
+
+
+def vllm_args(config: ServeConfig, model_path: str, template: str | None) -> list[str]:
+    """The arguments of vLLM's server for ``config`` (the API key goes by environment)."""
+    import json
+
+    args = ["--model", model_path, "--served-model-name", config.served_model_name or config.model,
+            "--host", config.host, "--port", str(config.port), "--dtype", config.dtype,
+            "--tensor-parallel-size", str(config.tensor_parallel_size),
+            "--data-parallel-size", str(config.data_parallel_size),
+            "--gpu-memory-utilization", str(config.gpu_memory_utilization), "--seed", str(config.seed),
+            "--logits-processors", PROCESSOR, "--logprobs-mode", "processed_logits",
+            "--middleware", MIDDLEWARE,
+            "--additional-config", json.dumps({"s1kit": config.budget_settings()}, separators=(",", ":"))]
+    if template is not None:
+        args += ["--chat-template", template]
+    if config.max_model_len is not None:
+        args += ["--max-model-len", str(config.max_model_len)]
+    if config.enforce_eager:
+        args.append("--enforce-eager")
+    return args

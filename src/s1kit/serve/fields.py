@@ -1,0 +1,131 @@
+"""The thinking-budget fields of one request, read and checked before vLLM sees it.
+
+A request may name them at the top level (the OpenAI SDK's ``extra_body``) or inside
+``vllm_xargs``; a top-level field wins. What it leaves out comes from the server's defaults, and a
+request that names none of them on a server with no budget defaults is not budget-forced at all.
+``reasoning_effort`` picks a cap from the server's effort levels; an explicit
+``max_thinking_tokens`` wins over it.
+
+Every problem is a :class:`RequestError` naming the field, which the server answers with an HTTP
+400 in OpenAI's error shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from s1kit.budget.config import BudgetConfig
+from s1kit.errors import S1kitError
+
+BUDGET_FIELDS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "wait_string", "answer_prefix",
+                 "max_answer_tokens")
+"""Per-request fields, named as BudgetConfig's."""
+EFFORT_FIELD = "reasoning_effort"
+COUNTS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "max_answer_tokens")
+TEXTS = ("wait_string", "answer_prefix")
+EFFORT_EXAMPLE = "low=512,medium=2048,high=8192"
+
+
+class RequestError(ValueError):
+    """A request the server refuses: ``param`` is the offending field."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True)
+class ServerBudget:
+    """What the server applies to requests: its default budget and its effort levels."""
+
+    defaults: BudgetConfig = field(default_factory=BudgetConfig)
+    forced_by_default: bool = False
+    """Whether requests that name no budget field are forced with ``defaults`` (the server was
+    started with a cap, a minimum or ignores)."""
+    effort: dict[str, int] = field(default_factory=lambda: parse_effort(EFFORT_EXAMPLE))
+    """reasoning_effort level -> max_thinking_tokens."""
+
+    @classmethod
+    def from_settings(cls, effort: str, **budget) -> ServerBudget:
+        defaults = BudgetConfig(**budget)
+        forced = (defaults.max_thinking_tokens is not None or defaults.min_thinking_tokens > 0
+                  or defaults.num_ignore > 0)
+        return cls(defaults, forced, parse_effort(effort))
+
+
+def parse_effort(text: str) -> dict[str, int]:
+    """'low=512,high=8192' -> {'low': 512, 'high': 8192}; one line naming a bad part."""
+    levels: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, _, value = part.partition("=")
+        if not part:
+            continue
+        if not name.strip() or not value.strip().isdigit() or int(value) < 1:
+            raise S1kitError(f"{part!r} in --effort {text!r} is not level=TOKENS; pass e.g. --effort {EFFORT_EXAMPLE}")
+        levels[name.strip()] = int(value)
+    return levels
+
+
+def take_fields(body: dict) -> dict:
+    """Remove the budget fields and reasoning_effort from a request body (top level and
+    ``vllm_xargs``) and return the ones it named; vLLM never sees them."""
+    xargs = body.get("vllm_xargs")
+    named = {}
+    for name in (*BUDGET_FIELDS, EFFORT_FIELD):
+        if isinstance(xargs, dict) and name in xargs:
+            named[name] = xargs.pop(name)
+        if name in body:
+            named[name] = body.pop(name)
+    if isinstance(xargs, dict) and not xargs:
+        body.pop("vllm_xargs")
+    return named
+
+
+def request_budget(named: dict, server: ServerBudget) -> BudgetConfig | None:
+    """The budget one request runs under, or None when it is not forced."""
+    if not named and not server.forced_by_default:
+        return None
+    values = {}
+    for name in COUNTS:
+        if name in named:
+            value = named[name]
+            if value is None and name == "max_thinking_tokens":
+                values[name] = None
+                continue
+            low = 1 if name in ("max_thinking_tokens", "max_answer_tokens") else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise RequestError(name, f"{name} must be an integer >= {low}, got {value!r}")
+            values[name] = value
+    for name in TEXTS:
+        if name in named:
+            if not isinstance(named[name], str):
+                raise RequestError(name, f"{name} must be a string, got {named[name]!r}")
+            values[name] = named[name]
+    if EFFORT_FIELD in named:
+        level = named[EFFORT_FIELD]
+        if level not in server.effort:
+            raise RequestError(EFFORT_FIELD, f"unknown {EFFORT_FIELD} {level!r}; this server knows "
+                                             f"{', '.join(server.effort) or 'no levels'} (start it with --effort)")
+        values.setdefault("max_thinking_tokens", server.effort[level])
+    merged = {**dataclasses.asdict(server.defaults), **values}
+    cap, least = merged["max_thinking_tokens"], merged["min_thinking_tokens"]
+    if cap is not None and least > cap:
+        raise RequestError("min_thinking_tokens", f"min_thinking_tokens ({least}) is above max_thinking_tokens ({cap}); "
+                                                  "lower one of them")
+    if (merged["num_ignore"] or least) and not merged["wait_string"]:
+        raise RequestError("wait_string", "wait_string is empty but thinking must be extended; send e.g. \"Wait\"")
+    return BudgetConfig(**merged)
+
+
+def check_wait_string(budget: BudgetConfig, fmt, tokenizer) -> None:
+    """The wait string must encode to tokens and must not hold an end-of-thinking delimiter (it
+    would end the thinking it is meant to extend)."""
+    if not (budget.num_ignore or budget.min_thinking_tokens):
+        return
+    if not tokenizer.encode(budget.wait_string):
+        raise RequestError("wait_string", f"wait_string {budget.wait_string!r} encodes to no tokens; send another")
+    for delimiter in (*fmt.end_of_thinking, fmt.answer_start.strip()):
+        if delimiter in budget.wait_string:
+            raise RequestError("wait_string", f"wait_string {budget.wait_string!r} holds the delimiter {delimiter!r}, "
+                                              "which ends thinking; send a plain word such as \"Wait\"")

@@ -1,0 +1,162 @@
+"""One budget-forced request on the server: its budget into vLLM, its results back out.
+
+In: the request's budget fields become the same spec the HTTP client sends
+(:mod:`s1kit.backends.forcing_channel`), in ``vllm_xargs``, so s1kit's logits processor forces it
+inside the engine. The request also asks for what the replay needs: each token's id and its
+processed logit (forced tokens carry ``FORCED_LOGIT``). A chat request gets the thinking opener
+through the chat template (see template.py).
+
+Out: the returned tokens are replayed through the same :class:`~s1kit.budget.state.SequenceState`,
+which gives the thinking, the answer, the counts and the forced spans exactly as ``s1kit generate``
+reports them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, replay, request_spec
+from s1kit.budget.config import BudgetConfig
+from s1kit.budget.result import Generation
+from s1kit.budget.state import BudgetTokens, SequenceState
+from s1kit.errors import S1kitError
+from s1kit.serve.fields import RequestError, ServerBudget, check_wait_string, request_budget, take_fields
+
+CHAT, COMPLETIONS = "chat", "completions"
+THINK_KWARG = "s1kit_think"
+"""Chat-template variable that opens thinking at the end of the prompt (template.py)."""
+TOKEN_ID = "token_id:"
+"""How vLLM writes a token in logprobs with return_tokens_as_token_ids."""
+
+
+@dataclass
+class Budgeted:
+    """A request the server forces, and what its client asked to see."""
+
+    budget: BudgetConfig
+    tokens: BudgetTokens
+    max_new_tokens: int | None
+    logprobs: bool
+    """The client asked for logprobs: keep them in the reply."""
+    token_ids: bool
+    """The client asked for tokens as ids in its logprobs."""
+
+    def state(self) -> SequenceState:
+        return SequenceState(self.budget, self.tokens, max_new_tokens=self.max_new_tokens)
+
+
+def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, context: int | None = None) -> Budgeted | None:
+    """Rewrite ``body`` in place for budget forcing; None (and ``body`` as it was) when the request
+    is not forced. Raises RequestError for a bad field. ``context``: the server's context length."""
+    budget = request_budget(take_fields(body), server)
+    if budget is None:
+        return None
+    check_wait_string(budget, fmt, tokenizer)
+    try:
+        tokens = BudgetTokens.build(fmt, budget, tokenizer)
+    except S1kitError as exc:
+        raise RequestError("wait_string", str(exc)) from None
+    limit_field = "max_completion_tokens" if endpoint == CHAT and body.get("max_completion_tokens") is not None else "max_tokens"
+    limit = body.get(limit_field)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise RequestError(limit_field, f"{limit_field} must be an integer >= 1, got {limit!r}")
+    seed = body.get("seed")
+    request = Budgeted(budget, tokens, limit, logprobs=bool(body.get("logprobs")) if endpoint == CHAT
+                       else body.get("logprobs") is not None, token_ids=bool(body.get("return_tokens_as_token_ids")))
+    state = request.state()
+    if limit is None and endpoint == COMPLETIONS and state.request_tokens() is not None:
+        # vLLM's default for completions is 16 tokens: give a capped request room for its whole
+        # output (chat's default already runs to the end of the context).
+        body[limit_field] = min(state.request_tokens(), context or state.request_tokens())
+    xargs = body.get("vllm_xargs") if isinstance(body.get("vllm_xargs"), dict) else {}
+    xargs[EXTRA_ARGS_KEY] = json.dumps(request_spec(state, seed if isinstance(seed, int) else None))
+    body["vllm_xargs"] = xargs
+    body["return_tokens_as_token_ids"] = True
+    if endpoint == CHAT:
+        body["logprobs"] = True
+        body["top_logprobs"] = body.get("top_logprobs") or 0
+        kwargs = body.get("chat_template_kwargs") if isinstance(body.get("chat_template_kwargs"), dict) else {}
+        body["chat_template_kwargs"] = {**kwargs, THINK_KWARG: True}
+    elif body.get("logprobs") is None:
+        body["logprobs"] = 0
+    return request
+
+
+def token_entries(choice: dict, endpoint: str) -> tuple[list[int], list[float | None]]:
+    """The token ids and reported values in one choice's logprobs (a reply or a stream chunk)."""
+    logprobs = choice.get("logprobs") or {}
+    if endpoint == CHAT:
+        entries = logprobs.get("content") or []
+        names, values = [e.get("token", "") for e in entries], [e.get("logprob") for e in entries]
+    else:
+        names, values = logprobs.get("tokens") or [], logprobs.get("token_logprobs") or []
+    ids = []
+    for name in names:
+        if not isinstance(name, str) or not name.startswith(TOKEN_ID):
+            raise S1kitError(f"the engine returned token {name!r} where a token id was asked for; "
+                             "is return_tokens_as_token_ids supported by this vLLM?")
+        ids.append(int(name[len(TOKEN_ID):]))
+    return ids, list(values)
+
+
+def result(state: SequenceState, tokenizer) -> Generation:
+    """What the replayed state produced, as ``s1kit generate`` reports it."""
+    return Generation.from_state("", 0, state, tokenizer, None)
+
+
+def extension(generation: Generation) -> dict:
+    """The ``s1kit`` field of a choice: how the budget shaped it."""
+    return {"thinking_tokens": generation.thinking_tokens, "answer_tokens": generation.answer_tokens,
+            "waits_inserted": generation.waits_inserted, "forced_end": generation.forced_end,
+            "finish_reason": generation.finish_reason, "forced_spans": generation.forced_spans}
+
+
+def client_logprobs(choice: dict, request: Budgeted, endpoint: str, tokenizer) -> None:
+    """Leave the choice's logprobs as its client asked: none, or with tokens as text unless ids
+    were asked for."""
+    if not request.logprobs:
+        choice["logprobs"] = None
+        return
+    if request.token_ids or not choice.get("logprobs"):
+        return
+    logprobs = choice["logprobs"]
+    if endpoint == CHAT:
+        for entry in logprobs.get("content") or []:
+            entry["token"] = _as_text(entry.get("token"), tokenizer)
+    else:
+        logprobs["tokens"] = [_as_text(t, tokenizer) for t in logprobs.get("tokens") or []]
+
+
+def _as_text(token, tokenizer):
+    if isinstance(token, str) and token.startswith(TOKEN_ID):
+        return tokenizer.decode([int(token[len(TOKEN_ID):])])
+    return token
+
+
+def finish_reply(reply: dict, requests: Budgeted, endpoint: str, tokenizer) -> dict:
+    """A whole (non-streamed) reply with every choice replayed: thinking in ``reasoning_content``
+    and ``reasoning``, the answer in ``content`` (chat), the ``s1kit`` field, the finish reason, and
+    ``usage.completion_tokens_details.reasoning_tokens``."""
+    thinking = 0
+    for choice in reply.get("choices") or []:
+        state = requests.state()
+        ids, values = token_entries(choice, endpoint)
+        replay(state, ids, values)
+        generation = result(state, tokenizer)
+        thinking += generation.thinking_tokens
+        if endpoint == CHAT:
+            message = choice.setdefault("message", {})
+            message.update(reasoning_content=generation.thinking, reasoning=generation.thinking, content=generation.answer)
+        choice["finish_reason"] = generation.finish_reason
+        choice["s1kit"] = extension(generation)
+        client_logprobs(choice, requests, endpoint, tokenizer)
+    set_reasoning_tokens(reply, thinking)
+    return reply
+
+
+def set_reasoning_tokens(reply: dict, thinking: int) -> None:
+    usage = reply.get("usage")
+    if isinstance(usage, dict):
+        details = usage.get("completion_tokens_details") or {}
+        usage["completion_tokens_details"] = {**details, "reasoning_tokens": thinking}

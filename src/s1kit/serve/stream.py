@@ -1,0 +1,110 @@
+"""Streamed replies of budget-forced requests: each choice replayed as its tokens arrive.
+
+vLLM streams server-sent events, one ``data: {json}`` per chunk, each chunk holding one choice's
+new tokens (with ``n > 1`` the choices interleave), then a usage chunk with no choices when the
+client asked for one, then ``data: [DONE]``. Each choice has its own replay state; a chat chunk's
+delta becomes the new thinking text (``reasoning_content`` and ``reasoning``) and the new answer
+text (``content``), split where the state says, so the concatenated deltas equal the unstreamed
+reply. The last chunk of a choice carries its finish reason and the ``s1kit`` field.
+"""
+
+from __future__ import annotations
+
+import json
+
+from s1kit.backends.forcing_channel import replay
+from s1kit.serve.requests import CHAT, Budgeted, client_logprobs, extension, result, set_reasoning_tokens, token_entries
+
+INCOMPLETE = "\ufffd"
+"""What a decoder writes for the first bytes of a character whose last byte is still to come."""
+
+
+class ChoiceStream:
+    """One choice of a streamed reply: its state and how much of each section was sent."""
+
+    def __init__(self, request: Budgeted, tokenizer):
+        self.state = request.state()
+        self.tokenizer = tokenizer
+        self.sent = ["", ""]
+
+    def take(self, ids: list[int], values: list, final: bool) -> tuple[str, str]:
+        """New (thinking, answer) text after these tokens; a character cut between tokens waits
+        for its end, unless the choice is finished."""
+        replay(self.state, ids, values)
+        deltas = []
+        for i, section in enumerate(self.state.sections()):
+            text = self.tokenizer.decode(section)
+            if not final:
+                text = text.rstrip(INCOMPLETE)
+            new = text[len(self.sent[i]):] if text.startswith(self.sent[i]) else ""
+            self.sent[i] += new
+            deltas.append(new)
+        return deltas[0], deltas[1]
+
+
+class StreamRewriter:
+    """Rewrites the events of one streamed reply."""
+
+    def __init__(self, request: Budgeted, endpoint: str, tokenizer):
+        self.request, self.endpoint, self.tokenizer = request, endpoint, tokenizer
+        self.choices: dict[int, ChoiceStream] = {}
+
+    def event(self, data: dict) -> dict | None:
+        """The chunk to send for vLLM's ``data``; None to send nothing."""
+        choices = data.get("choices")
+        if not choices:
+            if data.get("usage") is not None:
+                set_reasoning_tokens(data, sum(c.state.thinking_tokens for c in self.choices.values()))
+            return data
+        kept = [c for c in (self._choice(choice) for choice in choices) if c is not None]
+        if not kept and data.get("usage") is None:
+            return None
+        data["choices"] = kept
+        return data
+
+    def _choice(self, choice: dict) -> dict | None:
+        stream = self.choices.setdefault(choice.get("index", 0), ChoiceStream(self.request, self.tokenizer))
+        ids, values = token_entries(choice, self.endpoint)
+        final = choice.get("finish_reason") is not None
+        thinking, answer = stream.take(ids, values, final)
+        if self.endpoint == CHAT:
+            delta = {k: v for k, v in (choice.get("delta") or {}).items() if k not in ("content", "reasoning", "reasoning_content")}
+            if thinking:
+                delta.update(reasoning_content=thinking, reasoning=thinking)
+            if answer:
+                delta["content"] = answer
+            if "role" in delta and "content" not in delta:
+                delta["content"] = ""
+            if not delta and not final:
+                return None  # only forced delimiters, or half a character
+            choice["delta"] = delta
+        if final:
+            generation = result(stream.state, self.tokenizer)
+            choice["finish_reason"] = generation.finish_reason
+            choice["s1kit"] = extension(generation)
+        client_logprobs(choice, self.request, self.endpoint, self.tokenizer)
+        return choice
+
+
+def split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Complete server-sent events in ``buffer`` (each without its blank-line end), and the rest."""
+    *events, rest = buffer.split(b"\n\n")
+    return events, rest
+
+
+def rewrite_event(raw: bytes, rewriter: StreamRewriter) -> bytes | None:
+    """One event as it goes to the client: data chunks rewritten, anything else as it was."""
+    lines = raw.split(b"\n")
+    data = [line[len(b"data: "):] for line in lines if line.startswith(b"data: ")]
+    if len(data) != 1 or data[0].strip() == b"[DONE]":
+        return raw + b"\n\n"
+    try:
+        chunk = json.loads(data[0])
+    except ValueError:
+        return raw + b"\n\n"
+    if not isinstance(chunk, dict) or "error" in chunk:
+        return raw + b"\n\n"
+    rewritten = rewriter.event(chunk)
+    if rewritten is None:
+        return None
+    return b"data: " + json.dumps(rewritten, ensure_ascii=False).encode() + b"\n\n"

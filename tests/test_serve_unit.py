@@ -1,0 +1,369 @@
+"""The server's pieces without a server: request fields, the request rewrite, the reply replay
+(whole and streamed), the middleware on a fake app, the chat template, and `s1kit serve --dry-run`.
+
+Engine replies are simulated from the scripted model: its tokens, with forced ones reported at
+FORCED_LOGIT, are what s1kit's processor makes vLLM return."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT
+from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.runner import generate
+from s1kit.cli import app
+from s1kit.formats import FORMATS
+from s1kit.serve.fields import RequestError, ServerBudget, parse_effort, request_budget, take_fields
+from s1kit.serve.middleware import BudgetMiddleware, Settings
+from s1kit.serve.requests import CHAT, COMPLETIONS, THINK_KWARG, finish_reply, prepare
+from s1kit.serve.stream import StreamRewriter, rewrite_event, split_events
+
+TOKENIZER = ToyTokenizer()
+QUESTION = "What is six times seven?"
+SCRIPT = "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9<|im_end|> and so 42<|im_end|>"
+PLAIN = ServerBudget()
+
+
+# --- request fields ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("named, server, expected", [
+    ({}, PLAIN, None),                                                   # a plain request stays plain
+    ({"max_thinking_tokens": 64}, PLAIN, BudgetConfig(max_thinking_tokens=64)),
+    ({"max_thinking_tokens": None, "num_ignore": 2}, PLAIN, BudgetConfig(num_ignore=2)),
+    ({}, ServerBudget.from_settings("low=8", max_thinking_tokens=32), BudgetConfig(max_thinking_tokens=32)),
+    ({"num_ignore": 1}, ServerBudget.from_settings("low=8", max_thinking_tokens=32),
+     BudgetConfig(max_thinking_tokens=32, num_ignore=1)),                # the server's defaults under the request's
+    ({"reasoning_effort": "low"}, ServerBudget.from_settings("low=8,high=99"), BudgetConfig(max_thinking_tokens=8)),
+    ({"reasoning_effort": "low", "max_thinking_tokens": 5}, ServerBudget.from_settings("low=8"),
+     BudgetConfig(max_thinking_tokens=5)),                               # an explicit cap wins over the effort
+    ({"wait_string": "Hmm", "answer_prefix": "", "max_answer_tokens": 9}, PLAIN,
+     BudgetConfig(wait_string="Hmm", answer_prefix="", max_answer_tokens=9)),
+])
+def test_request_budget(named, server, expected):
+    assert request_budget(named, server) == expected
+
+
+@pytest.mark.parametrize("named, param, message", [
+    ({"max_thinking_tokens": -1}, "max_thinking_tokens", r"integer >= 1, got -1"),
+    ({"max_thinking_tokens": 0}, "max_thinking_tokens", r"got 0"),
+    ({"max_thinking_tokens": 2.5}, "max_thinking_tokens", r"got 2.5"),
+    ({"max_thinking_tokens": "64"}, "max_thinking_tokens", r"got '64'"),
+    ({"max_thinking_tokens": True}, "max_thinking_tokens", r"got True"),
+    ({"min_thinking_tokens": -3}, "min_thinking_tokens", r"integer >= 0"),
+    ({"num_ignore": 1.0}, "num_ignore", r"got 1.0"),
+    ({"max_answer_tokens": 0}, "max_answer_tokens", r"integer >= 1"),
+    ({"min_thinking_tokens": 10, "max_thinking_tokens": 5}, "min_thinking_tokens", r"\(10\) is above max_thinking_tokens \(5\)"),
+    ({"num_ignore": 1, "wait_string": ""}, "wait_string", r"wait_string is empty"),
+    ({"wait_string": 7}, "wait_string", r"must be a string"),
+    ({"reasoning_effort": "extreme"}, "reasoning_effort", r"unknown reasoning_effort 'extreme'; this server knows low, medium, high"),
+])
+def test_bad_request_fields_name_the_field(named, param, message):
+    with pytest.raises(RequestError, match=message) as info:
+        request_budget(named, PLAIN)
+    assert info.value.param == param
+
+
+def test_fields_come_from_the_top_level_or_vllm_xargs():
+    body = {"model": "m", "num_ignore": 1, "vllm_xargs": {"num_ignore": 3, "max_thinking_tokens": 9}, "temperature": 0}
+    assert take_fields(body) == {"num_ignore": 1, "max_thinking_tokens": 9}  # the top level wins
+    assert body == {"model": "m", "temperature": 0}                          # vLLM never sees them
+    body = {"vllm_xargs": {"other": 1, "wait_string": "Hm"}}
+    assert take_fields(body) == {"wait_string": "Hm"} and body == {"vllm_xargs": {"other": 1}}
+
+
+@pytest.mark.parametrize("text, levels", [("low=512,medium=2048,high=8192", {"low": 512, "medium": 2048, "high": 8192}),
+                                          ("fast=16", {"fast": 16}), ("", {})])
+def test_parse_effort(text, levels):
+    assert parse_effort(text) == levels
+
+
+@pytest.mark.parametrize("text", ["low", "low=x", "low=0", "=5"])
+def test_parse_effort_refuses(text):
+    with pytest.raises(Exception, match=r"is not level=TOKENS"):
+        parse_effort(text)
+
+
+def test_a_wait_string_with_a_delimiter_is_refused():
+    for wait in ("<|im_start|>", "ok <|im_end|>"):
+        with pytest.raises(RequestError, match="holds the delimiter") as info:
+            prepare({"num_ignore": 1, "wait_string": wait}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+        assert info.value.param == "wait_string"
+
+
+# --- the request rewrite ----------------------------------------------------------------------
+
+def test_a_forced_chat_request_carries_its_spec_and_asks_for_the_replay():
+    body = {"messages": [], "max_thinking_tokens": 16, "num_ignore": 1, "seed": 3, "chat_template_kwargs": {"x": 1}}
+    request = prepare(body, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+    spec = json.loads(body["vllm_xargs"][EXTRA_ARGS_KEY])
+    assert spec["budget"]["max_thinking_tokens"] == 16 and spec["budget"]["num_ignore"] == 1 and spec["seed"] == 3
+    assert body["logprobs"] is True and body["top_logprobs"] == 0 and body["return_tokens_as_token_ids"] is True
+    assert body["chat_template_kwargs"] == {"x": 1, THINK_KWARG: True}
+    assert "max_completion_tokens" not in body and "max_tokens" not in body  # chat runs to the end of the context
+    assert not request.logprobs
+
+
+def test_a_capped_completion_gets_room_for_its_whole_output():
+    body = {"prompt": "p", "max_thinking_tokens": 16, "max_answer_tokens": 10}
+    request = prepare(body, COMPLETIONS, PLAIN, TOKENIZER, FORMATS["s1"], context=1024)
+    state = request.state()
+    assert body["max_tokens"] == state.request_tokens() == 16 + len(state.tokens.cap_delimiter) + len(state.tokens.answer_prefix) + 10 + 1
+    assert body["logprobs"] == 0
+
+
+def test_a_plain_request_is_not_touched():
+    body = {"messages": [{"role": "user", "content": "hi"}], "temperature": 0}
+    assert prepare(body, CHAT, PLAIN, TOKENIZER, FORMATS["s1"]) is None
+    assert body == {"messages": [{"role": "user", "content": "hi"}], "temperature": 0}
+
+
+# --- replies, rebuilt from the engine's tokens ------------------------------------------------
+
+def engine_run(**budget):
+    """What `s1kit generate` gives for QUESTION on the scripted model, and the tokens an engine
+    forcing the same budget returns (forced ones at FORCED_LOGIT)."""
+    [g] = generate(ScriptedBackend(SCRIPT, tokenizer=TOKENIZER), [QUESTION], BudgetConfig(**budget), SamplingConfig(),
+                   fmt="s1", progress=False)
+    eos = min(TOKENIZER.eos_token_ids)
+    ids, values = list(g.token_ids), [FORCED_LOGIT if f else -0.5 for f in g.forced_mask]
+    if g.finish_reason == "length" and g.answer_tokens:  # the processor ends a full answer with end-of-turn
+        ids, values = ids + [eos], values + [FORCED_LOGIT]
+    return g, ids, values
+
+
+def entries(ids, values, endpoint):
+    tokens = [f"token_id:{t}" for t in ids]
+    if endpoint == CHAT:
+        return {"content": [{"token": t, "logprob": v, "bytes": None, "top_logprobs": []} for t, v in zip(tokens, values)]}
+    return {"tokens": tokens, "token_logprobs": values, "top_logprobs": None, "text_offset": []}
+
+
+BUDGETS = [dict(max_thinking_tokens=4), dict(num_ignore=2), dict(min_thinking_tokens=14), dict(max_thinking_tokens=12, num_ignore=1),
+           dict(max_answer_tokens=2), dict()]
+
+
+@pytest.mark.parametrize("budget", BUDGETS, ids=str)
+@pytest.mark.parametrize("endpoint", [CHAT, COMPLETIONS])
+def test_a_whole_reply_says_what_generate_says(budget, endpoint):
+    g, ids, values = engine_run(**budget)
+    body = {"prompt": "p", **budget} if budget else {"prompt": "p", "max_answer_tokens": 1024}
+    request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS["s1"])
+    choice = {"index": 0, "logprobs": entries(ids, values, endpoint), "finish_reason": "stop",
+              **({"message": {"role": "assistant", "content": "raw"}} if endpoint == CHAT else {"text": "raw"})}
+    reply = finish_reply({"choices": [choice], "usage": {"completion_tokens": len(ids)}}, request, endpoint, TOKENIZER)
+    out = reply["choices"][0]
+    assert out["s1kit"] == {"thinking_tokens": g.thinking_tokens, "answer_tokens": g.answer_tokens,
+                            "waits_inserted": g.waits_inserted, "forced_end": g.forced_end,
+                            "finish_reason": g.finish_reason, "forced_spans": g.forced_spans}
+    assert out["finish_reason"] == g.finish_reason and out["logprobs"] is None
+    assert reply["usage"]["completion_tokens_details"]["reasoning_tokens"] == g.thinking_tokens
+    if endpoint == CHAT:
+        assert out["message"]["reasoning_content"] == out["message"]["reasoning"] == g.thinking
+        assert out["message"]["content"] == g.answer
+    else:
+        assert out["text"] == "raw"  # a completion's text is the engine's own
+
+
+def stream_events(ids, values, endpoint, per_chunk, n=1):
+    """vLLM's event stream for one reply: a role chunk (chat), token chunks, a usage chunk, [DONE]."""
+    events = []
+    for index in range(n):
+        if endpoint == CHAT:
+            events.append({"choices": [{"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}]})
+    for start in range(0, len(ids), per_chunk):
+        for index in range(n):
+            piece, vals = ids[start:start + per_chunk], values[start:start + per_chunk]
+            last = start + per_chunk >= len(ids)
+            choice = {"index": index, "logprobs": entries(piece, vals, endpoint), "finish_reason": "stop" if last else None}
+            choice.update({"delta": {"content": "raw"}} if endpoint == CHAT else {"text": "raw"})
+            events.append({"choices": [choice]})
+    events.append({"choices": [], "usage": {"completion_tokens": n * len(ids)}})
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("budget", BUDGETS, ids=str)
+@pytest.mark.parametrize("per_chunk", [1, 3])
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n):
+    g, ids, values = engine_run(**budget)
+    request = prepare({"messages": [], **budget, "max_answer_tokens": budget.get("max_answer_tokens", 1024)}, CHAT, PLAIN,
+                      TOKENIZER, FORMATS["s1"])
+    rewriter = StreamRewriter(request, CHAT, TOKENIZER)
+    raw = stream_events(ids, values, CHAT, per_chunk, n)
+    # Split the bytes anywhere: events are rebuilt across network chunks.
+    events, rest = [], b""
+    for i in range(0, len(raw), 37):
+        complete, rest = split_events(rest + raw[i:i + 37])
+        events += complete
+    assert rest == b""
+    sent = [rewrite_event(e, rewriter) for e in events]
+    chunks = [json.loads(s[len(b"data: "):]) for s in sent if s is not None and s != b"data: [DONE]\n\n"]
+    assert sent[-1] == b"data: [DONE]\n\n"
+    for index in range(n):
+        mine = [c["choices"][0] for c in chunks if c["choices"] and c["choices"][0]["index"] == index]
+        assert "".join(c["delta"].get("reasoning_content", "") for c in mine) == g.thinking
+        assert "".join(c["delta"].get("content", "") for c in mine) == g.answer
+        assert all(c["delta"].get("reasoning") == c["delta"].get("reasoning_content") for c in mine)
+        assert mine[-1]["finish_reason"] == g.finish_reason and mine[-1]["s1kit"]["forced_spans"] == g.forced_spans
+        assert all(c["logprobs"] is None for c in mine)
+    assert chunks[-1]["usage"]["completion_tokens_details"]["reasoning_tokens"] == n * g.thinking_tokens
+
+
+def test_logprobs_the_client_asked_for_stay_with_tokens_as_text():
+    g, ids, values = engine_run(max_thinking_tokens=4)
+    request = prepare({"messages": [], "max_thinking_tokens": 4, "logprobs": True}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+    choice = {"index": 0, "logprobs": entries(ids, values, CHAT), "message": {}}
+    out = finish_reply({"choices": [choice]}, request, CHAT, TOKENIZER)["choices"][0]
+    assert [e["token"] for e in out["logprobs"]["content"]] == [TOKENIZER.decode([t]) for t in ids]
+
+
+# --- the middleware, on a fake vLLM app -------------------------------------------------------
+
+class FakeVLLM:
+    """Records the body it gets and answers with a canned reply."""
+
+    def __init__(self, reply: bytes, content_type=b"application/json"):
+        self.reply, self.content_type, self.bodies = reply, content_type, []
+
+    async def __call__(self, scope, receive, send):
+        message = await receive()
+        self.bodies.append(message["body"])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", self.content_type), (b"content-length", str(len(self.reply)).encode())]})
+        await send({"type": "http.response.body", "body": self.reply, "more_body": False})
+
+
+def call(middleware, body: bytes, path="/v1/chat/completions", headers=()):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-type", b"application/json"), *headers]}
+    asyncio.run(middleware(scope, receive, send))
+    status = sent[0]["status"]
+    length = dict(sent[0]["headers"]).get(b"content-length")
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    if length is not None:
+        assert int(length) == len(body)
+    return status, body
+
+
+def middleware_on(reply: bytes, content_type=b"application/json", keys=()):
+    fake = FakeVLLM(reply, content_type)
+    mw = BudgetMiddleware(fake)
+    mw.settings = Settings(PLAIN, TOKENIZER, FORMATS["s1"], tuple(keys), 1024)
+    return mw, fake
+
+
+def test_the_middleware_answers_a_bad_field_with_an_openai_error():
+    mw, fake = middleware_on(b"{}")
+    status, body = call(mw, json.dumps({"model": "m", "messages": [], "num_ignore": -1}).encode())
+    assert status == 400 and not fake.bodies
+    assert json.loads(body) == {"error": {"message": "num_ignore must be an integer >= 0, got -1",
+                                          "type": "invalid_request_error", "param": "num_ignore", "code": 400}}
+
+
+def test_the_middleware_passes_plain_requests_byte_for_byte():
+    reply = b'{"choices": [{"index": 0, "message": {"content": "hi"}}]}'
+    mw, fake = middleware_on(reply)
+    request = b'{"model":"m",  "messages":[{"role":"user","content":"hi"}]}'
+    assert call(mw, request) == (200, reply) and fake.bodies == [request]
+    assert call(mw, b"not json")[0] == 200 and fake.bodies[-1] == b"not json"  # vLLM answers that one
+    assert call(mw, request, path="/v1/models")[1] == reply
+
+
+def test_the_middleware_rewrites_a_forced_reply():
+    g, ids, values = engine_run(num_ignore=1)
+    reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "raw"}, "logprobs": entries(ids, values, CHAT),
+                          "finish_reason": "stop"}], "usage": {"completion_tokens": len(ids)}}
+    mw, fake = middleware_on(json.dumps(reply).encode())
+    status, body = call(mw, json.dumps({"messages": [], "num_ignore": 1}).encode())
+    assert status == 200 and "num_ignore" not in json.loads(fake.bodies[0])
+    out = json.loads(body)["choices"][0]
+    assert out["message"]["content"] == g.answer and out["s1kit"]["waits_inserted"] == 1
+
+
+def test_the_middleware_rewrites_a_stream():
+    g, ids, values = engine_run(max_thinking_tokens=4)
+    mw, _ = middleware_on(stream_events(ids, values, CHAT, 2), b"text/event-stream")
+    status, body = call(mw, json.dumps({"messages": [], "max_thinking_tokens": 4, "stream": True}).encode())
+    chunks = [json.loads(e[len(b"data: "):]) for e in body.split(b"\n\n") if e.startswith(b"data: {")]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == g.answer
+
+
+def test_requests_without_the_key_are_left_to_vllm():
+    mw, fake = middleware_on(b"{}", keys=("k1",))
+    body = json.dumps({"messages": [], "num_ignore": -1}).encode()
+    assert call(mw, body)[0] == 200 and fake.bodies == [body]  # untouched: vLLM's check answers 401
+    assert call(mw, body, headers=[(b"authorization", b"Bearer k1")])[0] == 400
+
+
+# --- chat template and the command ------------------------------------------------------------
+
+def test_the_thinking_template_renders_what_generate_prompts():
+    from s1kit.backends.hf import tokenizer_with_generation_eos
+    from s1kit.formats import render_prompt
+    from s1kit.models import builtin_path
+    from s1kit.serve.template import thinking_template
+
+    tok = tokenizer_with_generation_eos(str(builtin_path("s1-nano")), "s1-nano")
+    template = thinking_template(tok.hf.chat_template, FORMATS["s1"].think_start)
+    messages = [{"role": "user", "content": QUESTION}]
+    forced = tok.hf.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True,
+                                        **{THINK_KWARG: True})
+    assert forced == render_prompt(QUESTION, FORMATS["s1"], tok)
+    plain = tok.hf.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True)
+    assert plain == tok.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def test_dry_run_prints_the_vllm_command_with_every_piece():
+    result = CliRunner().invoke(app, ["serve", "s1-nano", "--dry-run", "--max-thinking-tokens", "64", "--api-key", "sekret",
+                                      "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip()
+    for piece in ("-m vllm.entrypoints.openai.api_server", "--served-model-name s1-nano", "--port 8123",
+                  "--logits-processors s1kit.backends.vllm_processor:BudgetForcingProcessor",
+                  "--logprobs-mode processed_logits", "--middleware s1kit.serve.middleware.BudgetMiddleware",
+                  '"max_thinking_tokens":64', "--chat-template ", "VLLM_LOGGING_STREAM=ext://sys.stderr"):
+        assert piece in line, piece
+    assert "sekret" not in line and "VLLM_API_KEY='***'" in line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["s1-nano", "--format", "think-tags"], r"cannot express format 'think-tags'"),
+    (["s1-nano", "--port", "0"], r"port must be in 1..65535"),
+    (["s1-nano", "--effort", "low"], r"is not level=TOKENS"),
+    (["s1-nano", "--min-thinking-tokens", "9", "--max-thinking-tokens", "4"], r"min_thinking_tokens"),
+    (["/no/such/model"], r"unknown model '/no/such/model'"),
+])
+def test_serve_refuses_at_start_up_in_one_line(args, message, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = CliRunner().invoke(app, ["serve", *args, "--dry-run"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and __import__("re").search(message, lines[0]), result.output
+
+
+def test_settings_come_from_vllms_additional_config():
+    from s1kit.models import builtin_path
+    from s1kit.serve.middleware import load_settings
+
+    args = SimpleNamespace(model=str(builtin_path("s1-nano")), tokenizer=None, served_model_name=["s1-nano"],
+                           api_key=["k"], max_model_len=512,
+                           additional_config={"s1kit": {"format": "s1", "max_thinking_tokens": 32, "effort": "low=4"}})
+    settings = load_settings(args)
+    assert settings.budget.forced_by_default and settings.budget.defaults.max_thinking_tokens == 32
+    assert settings.budget.effort == {"low": 4} and settings.fmt.name == "s1" and settings.api_keys == ("k",)
+    args.additional_config = {"s1kit": {"max_thinking_tokns": 3}}
+    with pytest.raises(Exception, match=r"did you mean 'max_thinking_tokens'"):
+        load_settings(args)
