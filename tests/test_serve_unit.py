@@ -125,11 +125,11 @@ def test_a_plain_request_is_not_touched():
 
 # --- replies, rebuilt from the engine's tokens ------------------------------------------------
 
-def engine_run(**budget):
+def engine_run(fmt="s1", **budget):
     """What `s1kit generate` gives for QUESTION on the scripted model, and the tokens an engine
     forcing the same budget returns (forced ones at FORCED_LOGIT)."""
     [g] = generate(ScriptedBackend(SCRIPT, tokenizer=TOKENIZER), [QUESTION], BudgetConfig(**budget), SamplingConfig(),
-                   fmt="s1", progress=False)
+                   fmt=fmt, progress=False)
     eos = min(TOKENIZER.eos_token_ids)
     ids, values = list(g.token_ids), [FORCED_LOGIT if f else -0.5 for f in g.forced_mask]
     if g.finish_reason == "length" and g.answer_tokens:  # the processor ends a full answer with end-of-turn
@@ -150,10 +150,11 @@ BUDGETS = [dict(max_thinking_tokens=4), dict(num_ignore=2), dict(min_thinking_to
 
 @pytest.mark.parametrize("budget", BUDGETS, ids=str)
 @pytest.mark.parametrize("endpoint", [CHAT, COMPLETIONS])
-def test_a_whole_reply_says_what_generate_says(budget, endpoint):
-    g, ids, values = engine_run(**budget)
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt):
+    g, ids, values = engine_run(fmt, **budget)
     body = {"prompt": "p", **budget} if budget else {"prompt": "p", "max_answer_tokens": 1024}
-    request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS["s1"])
+    request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS[fmt])
     choice = {"index": 0, "logprobs": entries(ids, values, endpoint), "finish_reason": "stop",
               **({"message": {"role": "assistant", "content": "raw"}} if endpoint == CHAT else {"text": "raw"})}
     reply = finish_reply({"choices": [choice], "usage": {"completion_tokens": len(ids)}}, request, endpoint, TOKENIZER)
@@ -190,10 +191,11 @@ def stream_events(ids, values, endpoint, per_chunk, n=1):
 @pytest.mark.parametrize("budget", BUDGETS, ids=str)
 @pytest.mark.parametrize("per_chunk", [1, 3])
 @pytest.mark.parametrize("n", [1, 2])
-def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n):
-    g, ids, values = engine_run(**budget)
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt):
+    g, ids, values = engine_run(fmt, **budget)
     request = prepare({"messages": [], **budget, "max_answer_tokens": budget.get("max_answer_tokens", 1024)}, CHAT, PLAIN,
-                      TOKENIZER, FORMATS["s1"])
+                      TOKENIZER, FORMATS[fmt])
     rewriter = StreamRewriter(request, CHAT, TOKENIZER)
     raw = stream_events(ids, values, CHAT, per_chunk, n)
     # Split the bytes anywhere: events are rebuilt across network chunks.
@@ -310,18 +312,20 @@ def test_requests_without_the_key_are_left_to_vllm():
 
 # --- chat template and the command ------------------------------------------------------------
 
-def test_the_thinking_template_renders_what_generate_prompts():
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_the_thinking_template_renders_what_generate_prompts(fmt):
     from s1kit.backends.hf import tokenizer_with_generation_eos
     from s1kit.formats import render_prompt
     from s1kit.models import builtin_path
-    from s1kit.serve.template import thinking_template
+    from s1kit.serve.template import opens_thinking, thinking_template
 
     tok = tokenizer_with_generation_eos(str(builtin_path("s1-nano")), "s1-nano")
-    template = thinking_template(tok.hf.chat_template, FORMATS["s1"].think_start)
+    assert not opens_thinking(tok.hf, FORMATS[fmt])
+    template = thinking_template(tok.hf.chat_template, FORMATS[fmt].think_start)
     messages = [{"role": "user", "content": QUESTION}]
     forced = tok.hf.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True,
                                         **{THINK_KWARG: True})
-    assert forced == render_prompt(QUESTION, FORMATS["s1"], tok)
+    assert forced == render_prompt(QUESTION, FORMATS[fmt], tok)
     plain = tok.hf.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True)
     assert plain == tok.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
@@ -367,3 +371,18 @@ def test_settings_come_from_vllms_additional_config():
     args.additional_config = {"s1kit": {"max_thinking_tokns": 3}}
     with pytest.raises(Exception, match=r"did you mean 'max_thinking_tokens'"):
         load_settings(args)
+
+
+def test_a_template_that_already_opens_thinking_is_kept(tmp_path, monkeypatch):
+    from s1kit.serve.command import write_template
+
+    class R1Like:  # an R1-distill template: the assistant turn ends with <think>\n
+        chat_template = "{{ messages[0]['content'] }}<|Assistant|><think>\n"
+
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            return messages[0]["content"] + "<|Assistant|><think>\n"
+
+    monkeypatch.setenv("S1KIT_CACHE", str(tmp_path))
+    path = write_template(SimpleNamespace(hf=R1Like()), FORMATS["think-tags"])
+    assert open(path).read() == R1Like.chat_template
+    assert write_template(SimpleNamespace(hf=SimpleNamespace(chat_template=None)), FORMATS["s1"]) is None
