@@ -31,7 +31,7 @@ BACKEND_RESULT_FIELDS = ("device", "dtype", "tensor_parallel_size", "max_model_l
 """Backend settings that change the results; the others (URL, concurrency, timeouts, memory share)
 only change how they are obtained."""
 
-RECORDED = ("grading", "versions", "model_source")
+RECORDED = ("grading", "versions", "model_source", "data")
 """Keys config.json records beside the settings; a recipe may hold them (a config.json is one).
 --resume checks ``versions`` and ``model_source`` (the weights' revision and checksum) as well."""
 
@@ -194,13 +194,15 @@ def resolve(recipe: str | Path | None = None, flags: dict | None = None) -> tupl
     return build_each((EvalConfig, BackendConfig), data, where)
 
 
-def saved(config: EvalConfig, backend: BackendConfig, grading: str, model_source: dict | None = None) -> dict:
-    """config.json: every setting (secrets left out), how answers were graded, the versions, and
-    where the model came from (s1kit.models.model_source; None for a server's model)."""
+def saved(config: EvalConfig, backend: BackendConfig, grading: str, model_source: dict | None = None,
+          data: dict | None = None) -> dict:
+    """config.json: every setting (secrets left out), how answers were graded, the versions, where
+    the model came from (s1kit.models.model_source; None for a server's model), and which questions
+    were asked (their number and hash, eval.run.data_identity)."""
     settings = {**dataclasses.asdict(config), **dataclasses.asdict(backend)}
     for name in SECRET:
         settings.pop(name)
-    return {**settings, "grading": grading, "versions": versions(), "model_source": model_source}
+    return {**settings, "grading": grading, "versions": versions(), "model_source": model_source, "data": data}
 
 
 def identity(record: dict) -> dict:
@@ -208,7 +210,7 @@ def identity(record: dict) -> dict:
     the results, the versions, and the weights (their revision and checksum; the path may move)."""
     source = record.get("model_source") or {}
     return {**{name: record.get(name) for name in RESULT_FIELDS + BACKEND_RESULT_FIELDS},
-            "versions": record.get("versions"),
+            "versions": record.get("versions"), "data": record.get("data"),
             "model revision": source.get("revision"), "model weights_sha256": source.get("weights_sha256")}
 
 

@@ -14,7 +14,9 @@ uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import sys
 from pathlib import Path
 
 from s1kit.backends import BackendConfig
@@ -36,20 +38,72 @@ def row_key(row: dict) -> tuple:
     return (row["question_index"], row["sample"], row["budget"] or 0, row["num_ignore"], row["variant"])
 
 
-def load_done(path: Path, points_per_unit: int) -> list[dict]:
-    """Rows of complete units from a previous run; a torn last line and half-written units are dropped."""
+def load_done(path: Path, examples, points, samples: int) -> list[dict]:
+    """Rows of complete units from a previous run of the same questions and points.
+
+    A torn last line (the one being written when the run was stopped) and half-written units are
+    dropped; a broken line elsewhere is dropped with a line on stderr saying so. A row of another
+    question (the data changed) or of a point this run does not have is refused in one line."""
     if not path.exists():
         return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows, broken = [], []
+    for number, line in enumerate(lines, 1):
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
-            break  # the line being written when the run was killed
+            if number < len(lines):
+                broken.append(number)
+            continue
+        if not isinstance(row, dict):
+            broken.append(number)
+            continue
+        rows.append((number, row))
+    if broken:
+        print(f"warning: {path}: dropped {len(broken)} line(s) that are not JSON rows (line "
+              f"{', '.join(map(str, broken[:5]))}{', ...' if len(broken) > 5 else ''}); their units are generated again",
+              file=sys.stderr)
+    keys = {p.key() for p in points}
     by_unit: dict[tuple, list[dict]] = {}
-    for row in rows:
+    for number, row in rows:
+        check_row(path, number, row, examples, keys, samples)
         by_unit.setdefault((row["question_index"], row["sample"]), []).append(row)
-    return [row for unit in by_unit.values() if len(unit) == points_per_unit for row in unit]
+    return [row for unit in by_unit.values() if {row_key(r)[2:] for r in unit} == keys and len(unit) == len(keys)
+            for row in unit]
+
+
+def check_row(path: Path, number: int, row: dict, examples, point_keys: set, samples: int) -> None:
+    """A saved row belongs to this run: its question is the task's question at its index (same id,
+    text and gold), and its sample and point are ones this run makes."""
+    where = f"--resume on {path.parent}: {path.name} line {number}"
+    fix = "; pass another --out, or delete the directory to start afresh"
+    try:
+        index, sample, key = row["question_index"], row["sample"], row_key(row)[2:]
+    except (KeyError, TypeError):
+        raise S1kitError(f"{where} is not an eval row (no question_index, sample, budget, num_ignore or variant){fix}") from None
+    if not isinstance(index, int) or not 0 <= index < len(examples):
+        raise S1kitError(f"{where} is question {index!r}, but the task has {len(examples)} questions{fix}")
+    example = examples[index]
+    for name, mine in (("question_id", example.id), ("question", example.question), ("gold", example.answer)):
+        if row.get(name) != mine:
+            raise S1kitError(f"{where} has {name} {_short(row.get(name))} where the task's question {index} has "
+                             f"{_short(mine)}: the data changed since that run{fix}")
+    if not isinstance(sample, int) or not 0 <= sample < samples:
+        raise S1kitError(f"{where} is sample {sample!r}, but this run makes {samples} per question{fix}")
+    if key not in point_keys:
+        raise S1kitError(f"{where} is a point (budget {row.get('budget')}, num_ignore {row.get('num_ignore')}) "
+                         f"this run does not have{fix}")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def data_identity(examples) -> dict:
+    """What a run's questions were: their number and a hash of every id, question and gold."""
+    digest = hashlib.sha256(json.dumps([[e.id, e.question, e.answer] for e in examples], ensure_ascii=False).encode())
+    return {"examples": len(examples), "sha256": digest.hexdigest()}
 
 
 def make_row(config, task_kind: str, example, question_index: int, sample: int, point, generation, decoded: int,
@@ -92,7 +146,7 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
 
     points = config.points()
     path = out / "samples.jsonl"
-    rows = load_done(path, len(points)) if config.resume else []
+    rows = load_done(path, examples, points, config.samples) if config.resume else []
     write_atomic(path, rows)  # drop what load_done dropped, before appending
     done = {(r["question_index"], r["sample"]) for r in rows}
     todo = [(qi, s) for qi in range(len(examples)) for s in range(config.samples) if (qi, s) not in done]
@@ -129,7 +183,8 @@ def summarize(config, rows: list[dict], out: Path) -> dict:
     return metrics
 
 
-def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_source: dict | None = None) -> None:
+def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_source: dict | None = None,
+                 data: dict | None = None) -> None:
     """Refuse to mix runs: an existing run needs --resume and the same settings, backend, versions
     and weights."""
     saved_path, samples = out / "config.json", out / "samples.jsonl"
@@ -143,8 +198,15 @@ def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_so
             raise S1kitError(f"--resume on {out}: it holds samples.jsonl but no config.json, so nothing shows which "
                              "run made them; pass another --out, or delete samples.jsonl to start afresh")
         return  # nothing to resume: start fresh
-    there = identity(json.loads(saved_path.read_text()))
-    now = identity(json.loads(json.dumps(saved(config, backend, "", model_source))))
+    try:
+        there = json.loads(saved_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise S1kitError(f"--resume on {out}: its config.json is not valid JSON, so nothing shows which run made "
+                         "its samples; pass another --out") from None
+    if not isinstance(there, dict):
+        raise S1kitError(f"--resume on {out}: its config.json is not a mapping of settings; pass another --out")
+    there = identity(there)
+    now = identity(json.loads(json.dumps(saved(config, backend, "", model_source, data))))
     differences = [f"{name}: {there.get(name)!r} there, {value!r} now" for name, value in now.items()
                    if there.get(name) != value]
     if differences:
@@ -169,12 +231,13 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
                     id_field=config.id_field, kind=config.kind)
     out = Path(config.out)
     source = None if config.backend == "openai" else model_source(config.model)
-    check_resume(config, backend_config, out, source)
     examples = task.load(config.data_dir, config.limit, config.seed)
     if not examples:
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
+    data = data_identity(examples)
+    check_resume(config, backend_config, out, source, data)
     out.mkdir(parents=True, exist_ok=True)
-    write_saved(out, saved(config, backend_config, task.kind, source))
+    write_saved(out, saved(config, backend_config, task.kind, source, data))
 
     engine = backend if backend is not None else load_backend(config.backend, config.model, backend_config)
     judge = None
