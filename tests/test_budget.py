@@ -556,3 +556,11 @@ def test_chatml_text_rendering_equals_the_chatml_template(messages):
     from s1kit.formats import CHATML_TEMPLATE, render_chatml
 
     assert render_chatml(messages) == jinja2.Template(CHATML_TEMPLATE).render(messages=messages, add_generation_prompt=True)
+
+
+@pytest.mark.parametrize("fmt, wait", [("s1", "<|im_end|>"), ("s1", "ok<|im_start|>"), ("think-tags", "hmm </think>"),
+                                       ("think-tags", "<|im_end|>")])
+def test_a_wait_string_holding_an_end_token_is_refused(fmt, wait):
+    """It would end the thinking it extends, and be counted as a Wait."""
+    with pytest.raises(S1kitError, match=r"holds an end-of-thinking or end-of-turn token"):
+        run("a b<|im_end|> c", fmt=fmt, num_ignore=1, wait_string=wait)

@@ -172,3 +172,14 @@ def test_flags_typed_on_the_command_line_override_the_recipe(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     config, backend = seen["config"], seen["backend"]
     assert (config.model, config.budgets, config.seed, backend.concurrency) == ("from-recipe", [16, 32], 5, 4)
+
+
+@pytest.mark.parametrize("flags, message", [
+    ({"budgets": "4,4"}, r"budgets lists 4 more than once \(\[4, 4\]\)"),
+    ({"budgets": "8,4,8", "num_ignore": "0,1"}, r"budgets lists 8 more than once"),
+    ({"num_ignore": "1,1"}, r"num_ignore lists 1 more than once"),
+    ({"budgets": ""}, r"budget '' in '' is not a positive integer"),
+])
+def test_points_given_twice_or_empty_are_refused(flags, message):
+    with pytest.raises(S1kitError, match=message):
+        resolve(None, {"task": "nano", **flags})

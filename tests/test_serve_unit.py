@@ -91,7 +91,7 @@ def test_parse_effort_refuses(text):
 
 def test_a_wait_string_with_a_delimiter_is_refused():
     for wait in ("<|im_start|>", "ok <|im_end|>"):
-        with pytest.raises(RequestError, match="holds the delimiter") as info:
+        with pytest.raises(RequestError, match="holds an end-of-thinking or end-of-turn token") as info:
             prepare({"num_ignore": 1, "wait_string": wait}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
         assert info.value.param == "wait_string"
 

@@ -63,6 +63,9 @@ class BudgetTokens:
         wait = tuple(tokenizer.encode(config.wait_string)) if config.wait_string else ()
         if (config.num_ignore or config.min_thinking_tokens) and not wait:
             raise S1kitError(f"wait_string {config.wait_string!r} encodes to no tokens; pass another --wait-string")
+        if (config.num_ignore or config.min_thinking_tokens) and set(wait) & end:
+            raise S1kitError(f"wait_string {config.wait_string!r} holds an end-of-thinking or end-of-turn token, so it "
+                             "would end the thinking it is meant to extend; pass a plain word, e.g. --wait-string Wait")
         return cls(
             end_of_thinking=frozenset(end),
             stop=frozenset(tokenizer.eos_token_ids),

@@ -144,6 +144,10 @@ class EvalConfig:
         for k in self.num_ignore or [None]:
             if isinstance(k, bool) or not isinstance(k, int) or k < 0:
                 raise S1kitError(f"num_ignore {k!r} is not an integer >= 0; pass e.g. --num-ignore 0,1,2")
+        for name, values in (("budgets", self.budgets or []), ("num_ignore", self.num_ignore)):
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:  # a point given twice would count its rows twice
+                raise S1kitError(f"{name} lists {', '.join(map(str, twice))} more than once ({values}); list each value once")
         check_positive_int("samples", self.samples)
         if self.samples > 1 and self.temperature == 0:
             raise S1kitError(f"--samples {self.samples} with --temperature 0 gives {self.samples} identical samples; "

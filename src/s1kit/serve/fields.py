@@ -116,16 +116,3 @@ def request_budget(named: dict, server: ServerBudget) -> BudgetConfig | None:
     if (merged["num_ignore"] or least) and not merged["wait_string"]:
         raise RequestError("wait_string", "wait_string is empty but thinking must be extended; send e.g. \"Wait\"")
     return BudgetConfig(**merged)
-
-
-def check_wait_string(budget: BudgetConfig, fmt, tokenizer) -> None:
-    """The wait string must encode to tokens and must not hold an end-of-thinking delimiter (it
-    would end the thinking it is meant to extend)."""
-    if not (budget.num_ignore or budget.min_thinking_tokens):
-        return
-    if not tokenizer.encode(budget.wait_string):
-        raise RequestError("wait_string", f"wait_string {budget.wait_string!r} encodes to no tokens; send another")
-    for delimiter in (*fmt.end_of_thinking, fmt.answer_start.strip()):
-        if delimiter in budget.wait_string:
-            raise RequestError("wait_string", f"wait_string {budget.wait_string!r} holds the delimiter {delimiter!r}, "
-                                              "which ends thinking; send a plain word such as \"Wait\"")
