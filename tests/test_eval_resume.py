@@ -105,3 +105,10 @@ def test_a_corrupt_config_json_is_one_line(tmp_path, done):
     (out / "config.json").write_text('{"task": ')
     with pytest.raises(S1kitError, match=r"its config.json is not valid JSON"):
         run(tmp_path, task, resume=True)
+
+
+def test_an_out_that_is_a_file_is_one_line_before_any_work(tmp_path):
+    task = write_task(tmp_path / "t.jsonl", [("a", "What is 2+2?")])
+    (tmp_path / "run").write_text("not a directory")
+    with pytest.raises(S1kitError, match=r"--out .*run is a file; pass a directory"):
+        run(tmp_path, task)

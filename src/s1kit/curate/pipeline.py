@@ -24,6 +24,7 @@ from s1kit.curate.pool import load_pool
 from s1kit.curate.quality import quality
 from s1kit.errors import S1kitError
 from s1kit.jsonl import write_atomic
+from s1kit.locks import locked
 from s1kit.recipes import as_dict
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,14 @@ def main(config: CurateConfig, backends: dict | None = None) -> dict:
     backend) replaces loading, for tests."""
     config.check_ready()
     out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise S1kitError(f"--out {out} is a file; pass a directory for the curated dataset")
     out.mkdir(parents=True, exist_ok=True)
+    with locked(out, "s1kit curate"):  # one writer per output directory (and its call cache)
+        return _curate(config, backends, out)
+
+
+def _curate(config: CurateConfig, backends: dict | None, out: Path) -> dict:
     pool = load_pool(config.pool, config.fields, config.split)
     stages = [quality(pool, config.quality)]
     index = build_index(load_eval_questions(config.eval_sets, config.data_dir), n=config.ngram)

@@ -20,6 +20,7 @@ from s1kit.curate.calls import ModelCalls
 from s1kit.curate.config import ModelCallConfig
 from s1kit.errors import S1kitError, check_non_negative_int
 from s1kit.jsonl import check_file, read_lines, write_atomic
+from s1kit.locks import locked
 
 
 @dataclass
@@ -62,7 +63,14 @@ def main(config: TracesConfig, backends: dict | None = None) -> dict:
     """Write traces for every question; returns counts {questions, traced, failed, calls, cached}."""
     rows = read_question_rows(config.questions, config.question_field)
     out = Path(config.out)
+    if out.is_dir():
+        raise S1kitError(f"--out {out} is a directory; pass the JSONL file to write, e.g. {out / 'traces.jsonl'}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    with locked(out, "s1kit traces"):  # one writer per output file (and its call cache)
+        return _trace(config, backends, rows, out)
+
+
+def _trace(config: TracesConfig, backends: dict | None, rows: list[dict], out: Path) -> dict:
     cache = CallCache(config.cache or f"{out}.cache.sqlite")
     calls = ModelCalls(cache, backends)
     try:

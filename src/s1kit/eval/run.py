@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from s1kit.eval.config import EvalConfig, identity, saved, write_saved
 from s1kit.eval.sweep import output_tokens
 from s1kit.grading.rules import grade
 from s1kit.jsonl import write_atomic
+from s1kit.locks import locked
 
 
 def unit_seed(config, question_index: int, sample: int) -> int:
@@ -219,7 +221,6 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
 
     ``backend``: an already loaded backend of ``config.model`` to run on (left open); default: one is
     loaded from ``config.backend`` and ``backend_config``, and closed at the end."""
-    from s1kit.backends import load_backend
     from s1kit.formats import check_format_name
     from s1kit.models import model_source
     from s1kit.tasks import get_task
@@ -235,9 +236,16 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
     if not examples:
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
     data = data_identity(examples)
-    check_resume(config, backend_config, out, source, data)
-    out.mkdir(parents=True, exist_ok=True)
-    write_saved(out, saved(config, backend_config, task.kind, source, data))
+    check_output_dir(out)
+    with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
+        check_resume(config, backend_config, out, source, data)
+        write_saved(out, saved(config, backend_config, task.kind, source, data))
+        rows = _generate(config, backend_config, backend, task, examples, out)
+        return summarize(config, rows, out)
+
+
+def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, examples, out: Path) -> list[dict]:
+    from s1kit.backends import load_backend
 
     engine = backend if backend is not None else load_backend(config.backend, config.model, backend_config)
     judge = None
@@ -253,10 +261,21 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
                 judge_backend = dataclasses.replace(
                     backend_config, **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
                 judge = Judge(config.judge_config(), backend_config=judge_backend)
-        rows = run_units(engine, config, task, examples, out, judge)
+        return run_units(engine, config, task, examples, out, judge)
     finally:
         # A judge closes only a backend it loaded; the caller's backend stays open.
         for model in (judge, None if backend is not None else engine):
             if model is not None:
                 model.close()
-    return summarize(config, rows, out)
+
+
+def check_output_dir(out: Path) -> None:
+    """--out can hold a run: a directory, or a path where one can be made."""
+    if out.exists() and not out.is_dir():
+        raise S1kitError(f"--out {out} is a file; pass a directory for the run's files")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise S1kitError(f"--out {out} cannot be created ({exc.strerror}); pass a directory you can write") from None
+    if not os.access(out, os.W_OK):
+        raise S1kitError(f"--out {out} is not writable; pass a directory you can write")

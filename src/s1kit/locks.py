@@ -1,0 +1,50 @@
+"""One writer per output: a lock on a run directory (or an output file) while a command writes it.
+
+The lock is an advisory ``flock`` on a small file beside the outputs, which names the PID that
+holds it. The operating system drops the lock when its process ends, however it ends (kill -9
+included), so a lock file left by a dead process is simply taken over; a live holder makes the
+second command stop with one line naming its PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+
+LOCK_NAME = ".s1kit.lock"
+
+
+def lock_path(target: Path) -> Path:
+    """Where the lock of ``target`` lives: inside a directory, beside a file."""
+    return target / LOCK_NAME if target.is_dir() else target.with_name(f".{target.name}.lock")
+
+
+@contextlib.contextmanager
+def locked(target: str | Path, command: str):
+    """Hold the lock of ``target`` (an existing directory, or a file path) while the block runs."""
+    path = lock_path(Path(target))
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise S1kitError(f"cannot write the lock file {path} ({exc.strerror}); pass an output path you can write") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise S1kitError(f"{target} is in use by {holder}; wait for it to finish, or pass another output path") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"PID {os.getpid()} ({command})\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,69 @@
+"""One writer per output: a second command on the same run directory or file stops in one line
+naming the PID that holds it; a lock left by a killed process is taken over."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from s1kit.errors import S1kitError
+from s1kit.locks import lock_path, locked
+
+
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
+    with locked(tmp_path, "s1kit eval --task nano"):
+        with pytest.raises(S1kitError, match=rf"{tmp_path} is in use by PID {os.getpid()} \(s1kit eval --task nano\)"):
+            with locked(tmp_path, "s1kit eval"):
+                pass
+    with locked(tmp_path, "s1kit eval"):  # released when the first one ended
+        pass
+
+
+def test_a_file_is_locked_beside_it(tmp_path):
+    target = tmp_path / "traces.jsonl"
+    assert lock_path(target) == tmp_path / ".traces.jsonl.lock"
+    with locked(target, "s1kit traces"):
+        with pytest.raises(S1kitError, match="is in use by PID"):
+            with locked(target, "s1kit traces"):
+                pass
+
+
+def test_the_lock_of_a_killed_process_is_taken_over(tmp_path):
+    code = ("import sys, time; from s1kit.locks import locked\n"
+            "with locked(sys.argv[1], 'holder'):\n    print('held', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(S1kitError, match=rf"in use by PID {holder.pid} \(holder\)"):
+            with locked(tmp_path, "second"):
+                pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        assert "holder" in lock_path(tmp_path).read_text()  # what the dead process left
+        with locked(tmp_path, "second"):
+            assert f"PID {os.getpid()} (second)" in lock_path(tmp_path).read_text()
+    finally:
+        holder.kill()
+
+
+def test_two_evals_on_one_out_the_second_stops(tmp_path):
+    """The repro: two `s1kit eval` on the same --out; the second gets one line, the first's files stand."""
+    pytest.importorskip("math_verify", reason="grading needs the [math] extra")
+    from s1kit.backends.scripted import ScriptedBackend
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import main
+
+    task = tmp_path / "t.jsonl"
+    task.write_text(json.dumps({"id": "a", "question": "What is 2+2?", "answer": "4"}) + "\n")
+    out = tmp_path / "run"
+    out.mkdir()
+    first = EvalConfig(task=f"jsonl:{task}", id_field="id", budgets=[4], kind="integer", out=str(out))
+    with locked(out, "s1kit eval (the first)"):
+        with pytest.raises(S1kitError, match=r"is in use by PID \d+ \(s1kit eval \(the first\)\)"):
+            main(EvalConfig(**{**first.__dict__, "budgets": [8]}), backend=ScriptedBackend("four<|im_end|> 4<|im_end|>"))
+    assert not (out / "config.json").exists() and not (out / "samples.jsonl").exists()
