@@ -149,6 +149,8 @@ class Stub:
                 if path == "/v1/completions":
                     stub.requests.append(body)
                     reply = stub.replies.pop(0)
+                    if "raw" in reply:  # a whole reply body, malformed on purpose
+                        return self.answer(200, reply["raw"])
                     if "error" in reply:  # (status, message): a refusal scripted for this round
                         status, message = reply["error"]
                         return self.answer(status, {"error": {"message": message, "code": status}})
@@ -381,3 +383,29 @@ def test_text_rounds_over_http_equal_hf(vllm_server, nano_backend, nano_template
 def test_sweep_continuations_over_http_equal_hf(openai_backend, nano_backend):
     """Continued answers go by rounds from the shared prefix, sent once in the prompt."""
     assert_sweep_matches(openai_backend, nano_backend)
+
+
+@pytest.mark.parametrize("body, missing", [
+    ({"id": "x"}, "choices"),
+    ({"id": "x", "choices": []}, "choices"),
+    ({"id": "x", "choices": [{"index": 0, "finish_reason": "stop"}]}, r"choices\[0\].text"),
+    ({"id": "x", "choices": [{"index": 0, "text": 5}]}, r"choices\[0\].text"),
+])
+def test_a_malformed_reply_is_retried_then_one_line(stub, smollm2_dir, body, missing):
+    backend = OpenAIBackend("stub-model", base_url=stub.url, tokenizer=str(smollm2_dir), max_retries=1)
+    stub.replies = [{"raw": body}, {"raw": body}]
+    with pytest.raises(S1kitError, match=rf"answered POST /completions 2 time\(s\) without {missing}"):
+        backend.completion(prompt=[1, 2], max_tokens=2)
+    assert not stub.replies  # tried twice
+
+
+def test_a_malformed_reply_then_a_good_one_goes_on(stub, smollm2_dir):
+    backend = OpenAIBackend("stub-model", base_url=stub.url, tokenizer=str(smollm2_dir), max_retries=1)
+    stub.replies = [{"raw": {"id": "x"}}, {"text": "ok", "finish_reason": "stop"}]
+    assert backend.completion(prompt=[1, 2], max_tokens=2).choices[0].text == "ok"
+
+
+def test_a_models_list_without_data_is_one_line(stub, smollm2_dir):
+    stub.models = None
+    with pytest.raises(S1kitError, match=r"answered GET /models without a list of models"):
+        stub_backend(stub, smollm2_dir)

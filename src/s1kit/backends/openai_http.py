@@ -43,6 +43,7 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.parse
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -53,6 +54,16 @@ from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 from s1kit.errors import S1kitError, require
 from s1kit.formats import resolve_format
 from s1kit.models import resolve_model
+
+
+def _missing_in(reply) -> str | None:
+    """What a completions reply lacks that every round reads: None when it has it all."""
+    choices = getattr(reply, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return "choices"
+    if not isinstance(getattr(choices[0], "text", None), str):
+        return "choices[0].text"
+    return None
 
 
 def _normalize_url(base_url: str) -> str:
@@ -126,8 +137,7 @@ class OpenAIBackend:
     def _probe_token_ids(self) -> bool:
         extra = {"return_token_ids": True, "skip_special_tokens": False}
         try:
-            reply = self.client.completions.create(model=self.model, prompt="Hi", max_tokens=1, temperature=0,
-                                                   extra_body=extra)
+            reply = self.completion(prompt="Hi", max_tokens=1, temperature=0, extra_body=extra)
         except (self.openai.BadRequestError, self.openai.UnprocessableEntityError):
             self.extensions = False  # a server that refuses unknown fields (hosted APIs)
             return False
@@ -143,6 +153,20 @@ class OpenAIBackend:
         return TextRounds(self, self.chat_template).run(questions, budget, sampling, fmt, system_prompt, progress,
                                                               seeds=seeds)
 
+    def completion(self, **request):
+        """POST /completions for this model. A reply without a choice that has text (a proxy's
+        error page, a server of another API) is retried like a 5xx, ``max_retries`` times with
+        backoff, then reported in one line naming the server and what was missing."""
+        for attempt in range(self.max_retries + 1):
+            reply = self.client.completions.create(model=self.model, **request)
+            missing = _missing_in(reply)
+            if missing is None:
+                return reply
+            if attempt < self.max_retries:
+                time.sleep(min(0.5 * 2**attempt, 8.0))
+        raise S1kitError(f"the server at {self.base_url} answered POST /completions {self.max_retries + 1} time(s) without "
+                         f"{missing}; check that it serves the OpenAI completions API (model '{self.model}')")
+
     def _check_server(self) -> int | None:
         """One cheap GET /models: reachable, key accepted, model served. Returns max_model_len."""
         try:
@@ -151,7 +175,10 @@ class OpenAIBackend:
             return None  # no model list here; the first completion request will tell
         except self.openai.APIError as exc:
             raise self.error(exc, "GET /models") from None
-        served = [m.id for m in page.data]
+        if not isinstance(getattr(page, "data", None), list):
+            raise S1kitError(f"the server at {self.base_url} answered GET /models without a list of models (data); "
+                             "check that it serves the OpenAI API at this URL")
+        served = [getattr(m, "id", None) for m in page.data]
         if self.model not in served:
             raise S1kitError(
                 f"the server at {self.base_url} does not serve model '{self.model}'; it serves: "
@@ -207,8 +234,8 @@ class OpenAIBackend:
         if wanted is None:
             extra["max_tokens"] = None
         try:
-            reply = self.client.completions.create(
-                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
+            reply = self.completion(
+                prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
                 temperature=sampling.temperature, top_p=sampling.top_p, seed=seed, logprobs=0, extra_body=extra,
             )
         except self.openai.APIError as exc:
@@ -299,8 +326,8 @@ class OpenAIBackend:
         if wanted is None:
             extra["max_tokens"] = None  # vLLM reads null as "up to the context"; the SDK would omit None
         try:
-            reply = self.client.completions.create(
-                model=self.model, prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
+            reply = self.completion(
+                prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
                 temperature=sampling.temperature, top_p=sampling.top_p,
                 # A fresh seed per round: one round's draws must not repeat the previous round's.
                 seed=(seed * 65_536 + round_index) % 2**63, extra_body=extra,

@@ -116,8 +116,8 @@ class TextRounds:
         if max_tokens is None:
             extra["max_tokens"] = None  # up to the context (vLLM, llama.cpp); the SDK would omit None
         try:
-            return backend.client.completions.create(
-                model=backend.model, prompt=prompt, temperature=sampling.temperature, top_p=sampling.top_p,
+            return backend.completion(
+                prompt=prompt, temperature=sampling.temperature, top_p=sampling.top_p,
                 max_tokens=max_tokens if max_tokens is not None else backend.openai.NOT_GIVEN,
                 stop=list(stop) or backend.openai.NOT_GIVEN, seed=seed % 2**63, extra_body=extra,
             )
