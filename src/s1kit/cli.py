@@ -34,7 +34,7 @@ app = typer.Typer(
 
 
 def user_errors(command):
-    """Show S1kitError as one line on stderr (exit 2) instead of a traceback."""
+    """Show S1kitError, and an OSError from a path, as one line on stderr (exit 2) instead of a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -42,6 +42,10 @@ def user_errors(command):
             return command(*args, **kwargs)
         except S1kitError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # a path the system refused: one line, not a traceback
+            where = f" ({exc.filename})" if exc.filename else ""
+            typer.echo(f"error: {exc.strerror or exc}{where}; check the path and its permissions", err=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -186,7 +190,9 @@ def plot(
 ) -> None:
     """Overlay the scaling curves of several eval runs on one log2 thinking-token axis."""
     from s1kit.eval.compare import load_runs
-    from s1kit.eval.plots import plot_runs
+    from s1kit.eval.plots import check_figure_path, plot_runs
+
+    check_figure_path(out)
 
     loaded = [(f"{name} ({metrics.get('model', '?')})", metrics) for name, metrics in load_runs(runs)]
     typer.echo(f"wrote {plot_runs(loaded, out)}")

@@ -60,11 +60,10 @@ def markdown(runs: list[tuple[str, dict]]) -> str:
 
 def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
     """Write the table (out with .md) and the plot (out); return the table and both paths."""
-    from s1kit.eval.plots import plot_runs
+    from s1kit.eval.plots import check_figure_path, plot_runs
 
     out = Path(out)
-    if not out.parent.is_dir():
-        raise S1kitError(f"{out}: its folder does not exist; create it or pick another --out")
+    check_figure_path(out)  # before the table is written next to it
     runs = load_runs(dirs)
     text = markdown(runs)
     table = out.with_suffix(".md")

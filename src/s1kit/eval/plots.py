@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from s1kit.errors import require
+from s1kit.errors import S1kitError, require
 
 
 def pyplot():
@@ -14,6 +14,20 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_figure_path(path: Path, flag: str = "--out") -> None:
+    """``path`` can take a figure: its folder exists, it is not a folder, and its extension is an
+    image format matplotlib writes. Checked before any work."""
+    path = Path(path)
+    if path.is_dir():
+        raise S1kitError(f"{flag} {path} is a directory; pass a file name such as {path / 'scaling.png'}")
+    if not path.parent.is_dir():
+        raise S1kitError(f"{flag} {path}: its folder {path.parent} does not exist; create it or pick another {flag}")
+    kinds = pyplot().figure().canvas.get_supported_filetypes()
+    pyplot().close("all")
+    if path.suffix.lstrip(".").lower() not in kinds:
+        raise S1kitError(f"{flag} {path}: unknown image type {path.suffix or '(none)'!r}; end it with .png, .pdf or .svg")
 
 
 def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None) -> Path:

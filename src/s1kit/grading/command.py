@@ -29,6 +29,8 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
     check_kind(kind)
     path = Path(path)
     target = Path(out) if out is not None else path
+    if target.is_dir():
+        raise S1kitError(f"--out {target} is a directory; pass the JSONL file to write")
     if not target.parent.is_dir():
         raise S1kitError(f"{target}: its folder does not exist; create it or pick another output path")
     rows = _read_rows(path, response_field, answer_field)
