@@ -58,3 +58,29 @@ def test_an_oserror_at_the_cli_boundary_is_one_line(tmp_path, capsys):
     assert info.value.exit_code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: No such file or directory (") and "such/file" in err[0]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"curves": [', r"metrics.json is not valid JSON \(cut short\?\); run s1kit eval --resume"),
+    ('{"points": []}', r"metrics.json lacks curves"),
+    ('{"points": [], "curves": [{"label": "x"}]}', r"lacks curves with series"),
+])
+@pytest.mark.parametrize("command", ["plot", "compare"])
+def test_a_corrupt_metrics_json_is_one_line(tmp_path, run_dir, content, message, command):
+    (run_dir / "metrics.json").write_text(content)
+    result = runner.invoke(app, [command, str(run_dir), "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and re.search(message, result.output), result.output
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"question": ["a", "b"], "answer": "4"}, r"field 'question' is a list, not text"),
+    ({"question": {"text": "a"}, "answer": "4"}, r"field 'question' is a dict, not text"),
+])
+def test_a_jsonl_task_refuses_a_question_that_is_not_text(tmp_path, row, message):
+    from s1kit.errors import S1kitError
+    from s1kit.tasks import get_task
+
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(S1kitError, match=message):
+        get_task(f"jsonl:{path}").load()

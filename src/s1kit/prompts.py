@@ -24,11 +24,14 @@ def read_questions(path: str | Path, field: str | None = None) -> list[str]:
         if not isinstance(row, dict):
             raise S1kitError(f"{path} line {number}: expected a JSON object or string, got {type(row).__name__}")
         found = next((f for f in fields if f in row), None)
-        if found is None or not isinstance(row[found], str):
+        if found is None:
             raise S1kitError(
                 f"{path} line {number}: no text field {' or '.join(repr(f) for f in fields)}; "
                 "name the field with --field"
             )
+        if not isinstance(row[found], str):
+            raise S1kitError(f"{path} line {number}: field {found!r} is a {type(row[found]).__name__}, not text; "
+                             "every question must be a string")
         questions.append(row[found])
     if not questions:
         raise S1kitError(f"questions file '{path}' holds no questions")

@@ -22,7 +22,15 @@ def load_runs(dirs: list[Path]) -> list[tuple[str, dict]]:
         path = Path(run) / "metrics.json"
         if not path.is_file():
             raise S1kitError(f"{run} has no metrics.json; pass directories written by s1kit eval")
-        runs.append((Path(run).name, json.loads(path.read_text())))
+        try:
+            metrics = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise S1kitError(f"{path} is not valid JSON (cut short?); run s1kit eval --resume on {run} to write it again") from None
+        missing = [k for k in ("curves", "points") if not isinstance(metrics, dict) or not isinstance(metrics.get(k), list)]
+        if missing or any(not isinstance(c, dict) or not isinstance(c.get("series"), list) for c in metrics["curves"]):
+            raise S1kitError(f"{path} lacks {', '.join(missing) or 'curves with series'}; it is not a metrics.json of "
+                             f"this s1kit version: run s1kit eval --resume on {run} to write it again")
+        runs.append((Path(run).name, metrics))
     return runs
 
 

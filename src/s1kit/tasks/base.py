@@ -64,6 +64,8 @@ class Row:
         """Stripped text of the first of ``names`` the row has; an error when none is there or it is empty."""
         for name in names:
             if name in self.data:
+                if isinstance(self.data[name], (list, dict)):  # its repr would go to the model as the question
+                    raise self.error(f"field {name!r} is a {type(self.data[name]).__name__}, not text")
                 text = as_text(self.data[name])
                 if not text and required:
                     raise self.error(f"field {name!r} is empty")
