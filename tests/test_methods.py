@@ -205,3 +205,45 @@ def test_an_incomplete_parallel_run_is_an_error():
     rows = rows_of([["1", "2"]], [[True, False]], [[1, 2]])
     with pytest.raises(S1kitError, match="needs 3 samples for every question"):
         parallel_points("majority", rows, 3, 0)
+
+
+@pytest.mark.parametrize("function, message", [
+    (lambda row: "high", r"scorer 'bad_scorers:f' returned 'high' for question 0; a scorer must return a finite number"),
+    (lambda row: float("nan"), r"returned nan"),
+    (lambda row: True, r"returned True"),
+    (lambda row: row["no_such_field"], r"scorer 'bad_scorers:f' failed on question 0: KeyError"),
+])
+def test_a_broken_scorer_is_one_line_naming_it(monkeypatch, function, message):
+    import sys
+    import types
+
+    module = types.ModuleType("bad_scorers")
+    module.f = function
+    monkeypatch.setitem(sys.modules, "bad_scorers", module)
+    rows = rows_of([["1", "2"]], [[False, True]], [[30, 5]])
+    with pytest.raises(S1kitError, match=message):
+        parallel_points("best-of-n", rows, 2, 0, "bad_scorers:f")
+
+
+def test_a_broken_scorer_stops_eval_after_the_first_chunk(tmp_path, monkeypatch):
+    """Before the rest of the generation, not after it."""
+    import json
+    import sys
+    import types
+
+    pytest.importorskip("math_verify", reason="grading needs the [math] extra")
+    from s1kit.backends.scripted import ScriptedBackend
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import main
+
+    module = types.ModuleType("bad_scorers")
+    module.f = lambda row: None
+    monkeypatch.setitem(sys.modules, "bad_scorers", module)
+    task = tmp_path / "t.jsonl"
+    task.write_text("".join(json.dumps({"id": i, "question": f"What is {i}+{i}?", "answer": str(2 * i)}) + "\n" for i in range(6)))
+    backend = ScriptedBackend("so<|im_end|> 4<|im_end|>")
+    config = EvalConfig(task=f"jsonl:{task}", id_field="id", method="best-of-n", samples=2, temperature=1.0,
+                        scorer="bad_scorers:f", kind="integer", chunk_units=2, out=str(tmp_path / "run"))
+    with pytest.raises(S1kitError, match=r"returned None"):
+        main(config, backend=backend)
+    assert len(backend.calls) <= 2 * 2  # one chunk of two units, not six questions

@@ -164,6 +164,10 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
             new.sort(key=row_key)
             if judge is not None:
                 judge.apply(new)
+            if config.method == "best-of-n" and not rows:
+                from s1kit.methods.parallel import get_scorer, scored
+
+                scored(get_scorer(config.scorer), config.scorer, new[0])  # a broken scorer stops the run now
             sink.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new))
             sink.flush()
             rows += new

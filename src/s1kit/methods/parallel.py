@@ -47,6 +47,19 @@ def get_scorer(spec: str) -> Callable[[dict], float]:
     return scorer
 
 
+def scored(score: Callable[[dict], float], spec: str, row: dict) -> float:
+    """The scorer's number for one row (hidden fields removed); one line naming the scorer when it
+    fails or gives something that is not a finite number."""
+    try:
+        value = score({k: v for k, v in row.items() if k not in HIDDEN_FROM_SCORERS})
+    except Exception as exc:  # the user's code: any failure is reported, naming it
+        raise S1kitError(f"scorer '{spec}' failed on question {row.get('question_index')}: {type(exc).__name__}: {exc}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise S1kitError(f"scorer '{spec}' returned {value!r} for question {row.get('question_index')}; "
+                         "a scorer must return a finite number (higher is better)")
+    return float(value)
+
+
 def sample_counts(samples: int) -> list[int]:
     """1, 2, 4, ... below K, then K."""
     counts, k = [], 1
@@ -67,7 +80,7 @@ def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scor
     score = get_scorer(scorer) if method == "best-of-n" else None
     scores = None
     if score is not None:
-        scores = [[float(score({k: v for k, v in r.items() if k not in HIDDEN_FROM_SCORERS})) for r in q] for q in questions]
+        scores = [[scored(score, scorer, r) for r in q] for q in questions]
     entries = []
     for k in sample_counts(samples):
         rng = random.Random(seed)  # question i breaks ties with the i-th draw, at every k
