@@ -40,3 +40,21 @@ def test_a_resumed_count_starts_from_its_initial_value(capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("eval: 10/10 unit (100%), ")
     assert "\r" not in captured.err
+
+
+@pytest.mark.parametrize("bar", [False, True])
+def test_training_logs_go_to_stderr_as_one_line(bar, capsys):
+    """transformers prints log dicts on stdout; s1kit's callback writes one line on stderr instead."""
+    transformers = pytest.importorskip("transformers", reason="training needs the [train] extra")
+    from types import SimpleNamespace
+
+    from s1kit.train.trainer import log_lines_callback
+
+    callback = log_lines_callback(transformers, bar=bar)()
+    state = SimpleNamespace(is_world_process_zero=True, global_step=3, max_steps=10)
+    if bar:
+        callback.on_train_begin(None, SimpleNamespace(is_world_process_zero=True, max_steps=10), None)
+    callback.on_log(None, state, None, logs={"loss": 1.23456, "learning_rate": 0.001, "total_flos": 9.0})
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "s1kit train: step 3/10: loss 1.235, learning_rate 0.001" in err and "total_flos" not in err

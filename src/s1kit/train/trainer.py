@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -133,8 +134,12 @@ def build_trainer(config: TrainConfig, model, tokenizer, examples: list[dict], a
     throughput = throughput_callback(transformers)()
     # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
     trainer.callback_handler.callbacks.insert(0, throughput)
-    if not on_terminal():
-        # Without a bar transformers prints each log dict on stdout; a line on stderr instead.
+    # transformers prints each log dict on stdout (under its bar, or bare without one): stdout is
+    # for what a user asked for, so each log becomes one line on stderr.
+    if on_terminal():
+        trainer.remove_callback(transformers.ProgressCallback)
+        trainer.add_callback(log_lines_callback(transformers, bar=True)())
+    else:
         trainer.remove_callback(transformers.PrinterCallback)
         trainer.add_callback(log_lines_callback(transformers)())
     return trainer, throughput
@@ -238,16 +243,23 @@ def throughput_callback(transformers):
     return Throughput
 
 
-def log_lines_callback(transformers):
-    """A callback class writing each training log as one plain line on stderr (main process only)."""
+def log_lines_callback(transformers, bar: bool = False):
+    """A callback class writing each training log as one plain line on stderr (main process only);
+    with ``bar``, under transformers' progress bar (which it keeps, on stderr)."""
 
-    class LogLines(transformers.TrainerCallback):
+    base = transformers.ProgressCallback if bar else transformers.TrainerCallback
+
+    class LogLines(base):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs:
                 return
             fields = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
-                               for key, value in logs.items())
-            note(f"step {state.global_step}/{state.max_steps}: {fields}")
+                               for key, value in logs.items() if key != "total_flos")
+            line = f"step {state.global_step}/{state.max_steps}: {fields}"
+            if bar and getattr(self, "training_bar", None) is not None:
+                self.training_bar.write(f"s1kit train: {line}", file=sys.stderr)
+            else:
+                note(line)
 
     return LogLines
 
