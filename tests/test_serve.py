@@ -167,3 +167,13 @@ def test_plain_requests_reach_vllm_unchanged(client):
     reply = chat(client, NANO_QUESTIONS[0], max_tokens=12).model_dump()
     assert reply["choices"][0].get("s1kit") is None and reply["usage"]["completion_tokens"] <= 12
     assert json.dumps(reply).count("reasoning_content") == 0
+
+
+def test_plain_replies_are_split_by_the_formats_reasoning_parser(client, nano_backend):
+    """The model thinks on its own (it writes the opener itself): vLLM's reply, split by s1kit's
+    s1 parser into reasoning and content, with the thinking counted."""
+    [g] = local(nano_backend, NANO_QUESTIONS[1:2], {"max_answer_tokens": 1024})
+    message = chat(client, NANO_QUESTIONS[1]).model_dump()
+    assert message["choices"][0]["message"]["reasoning"] == g.thinking
+    assert message["choices"][0]["message"]["content"] == g.answer
+    assert message["usage"]["completion_tokens_details"]["reasoning_tokens"] == g.thinking_tokens

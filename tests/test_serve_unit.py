@@ -338,7 +338,8 @@ def test_dry_run_prints_the_vllm_command_with_every_piece():
     for piece in ("-m vllm.entrypoints.openai.api_server", "--served-model-name s1-nano", "--port 8123",
                   "--logits-processors s1kit.backends.vllm_processor:BudgetForcingProcessor",
                   "--logprobs-mode processed_logits", "--middleware s1kit.serve.middleware.BudgetMiddleware",
-                  '"max_thinking_tokens":64', "--chat-template ", "VLLM_LOGGING_STREAM=ext://sys.stderr"):
+                  '"max_thinking_tokens":64', "--chat-template ", "VLLM_LOGGING_STREAM=ext://sys.stderr",
+                  "--reasoning-parser s1kit-s1", "serve/reasoning.py"):
         assert piece in line, piece
     assert "sekret" not in line and "VLLM_API_KEY='***'" in line
 

@@ -32,7 +32,7 @@ def main(config: ServeConfig, dry_run: bool = False) -> None:
     template = write_template(tokenizer, fmt)
     if not _has_cuda():
         config = dataclasses.replace(config, enforce_eager=True)  # vLLM's CPU backend has no graphs to capture
-    command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template)]
+    command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template, fmt.name)]
     env = server_env(config)
     if dry_run:
         shown = {k: ("***" if k == "VLLM_API_KEY" else v) for k, v in env.items() if os.environ.get(k) != v}

@@ -7,7 +7,9 @@ adds three things through vLLM's extension points:
   ``--logprobs-mode processed_logits`` so forced tokens can be told apart);
 - the middleware that reads the budget fields and rewrites replies (``--middleware``, its
   settings in ``--additional-config``);
-- the chat template with the thinking opener (``--chat-template``, see template.py).
+- the chat template with the thinking opener (``--chat-template``, see template.py);
+- reasoning parsers that split the replies it does not force (``--reasoning-parser-plugin``,
+  see reasoning.py).
 
 ``s1kit serve MODEL --dry-run`` prints the equivalent ``vllm serve`` command line.
 """
@@ -102,9 +104,16 @@ def budget_settings(given: dict, where: str) -> ServerBudget:
         raise S1kitError(f"{where}: {exc}") from None
 
 
-def vllm_args(config: ServeConfig, model_path: str, template: str | None) -> list[str]:
-    """The arguments of vLLM's server for ``config`` (the API key goes by environment)."""
+def vllm_args(config: ServeConfig, model_path: str, template: str | None, fmt_name: str | None = None) -> list[str]:
+    """The arguments of vLLM's server for ``config`` (the API key goes by environment); ``fmt_name``:
+    the format ``auto`` resolved to, whose reasoning parser splits the replies s1kit does not force."""
     import json
+    from pathlib import Path
+
+    import s1kit.serve
+
+    fmt_name = fmt_name or config.format
+    settings = {**config.budget_settings(), "format": fmt_name}
 
     args = ["--model", model_path, "--served-model-name", config.served_model_name or config.model,
             "--host", config.host, "--port", str(config.port), "--dtype", config.dtype,
@@ -113,7 +122,10 @@ def vllm_args(config: ServeConfig, model_path: str, template: str | None) -> lis
             "--gpu-memory-utilization", str(config.gpu_memory_utilization), "--seed", str(config.seed),
             "--logits-processors", PROCESSOR, "--logprobs-mode", "processed_logits",
             "--middleware", MIDDLEWARE,
-            "--additional-config", json.dumps({"s1kit": config.budget_settings()}, separators=(",", ":"))]
+            "--additional-config", json.dumps({"s1kit": settings}, separators=(",", ":"))]
+    if fmt_name != "auto":
+        plugin = Path(s1kit.serve.__file__).with_name("reasoning.py")
+        args += ["--reasoning-parser-plugin", str(plugin), "--reasoning-parser", f"s1kit-{fmt_name}"]
     if template is not None:
         args += ["--chat-template", template]
     if config.max_model_len is not None:
