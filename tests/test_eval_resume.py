@@ -112,3 +112,17 @@ def test_an_out_that_is_a_file_is_one_line_before_any_work(tmp_path):
     (tmp_path / "run").write_text("not a directory")
     with pytest.raises(S1kitError, match=r"--out .*run is a file; pass a directory"):
         run(tmp_path, task)
+
+
+def test_an_api_key_never_reaches_a_run_directory(tmp_path):
+    """A canary key given to the backend settings appears in no file the run writes."""
+    from s1kit.backends import BackendConfig
+
+    canary = "sk-canary-5f1e0c9a7b"
+    task = write_task(tmp_path / "t.jsonl", [("a", "What is 2+2?")])
+    config = EvalConfig(task=f"jsonl:{task}", id_field="id", model="scripted", budgets=[4], kind="integer",
+                        out=str(tmp_path / "run"))
+    main(config, BackendConfig(api_key=canary), backend=ScriptedBackend(SCRIPT))
+    written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"config.json", "config.yaml", "samples.jsonl", "metrics.json", "report.md"}
+    assert not [p.name for p in written if canary.encode() in p.read_bytes()]
