@@ -14,6 +14,7 @@ Two built-in models work offline:
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import shutil
@@ -93,9 +94,15 @@ def builtin_path(alias: str) -> Path:
 
 
 def resolve_model(name: str) -> str:
-    """A path or hub id that from_pretrained can load for `name`."""
+    """A path or hub id that from_pretrained can load for `name`. A near miss of a built-in alias
+    ("s1nano") fails at once with the alias, instead of after the hub's retries."""
     if name in BUILTIN_MODELS:
         return str(builtin_path(name))
+    if "/" not in name and not os.path.exists(name):
+        close = difflib.get_close_matches(name.lower(), BUILTIN_MODELS, n=1, cutoff=0.8)
+        if close:
+            raise S1kitError(f"unknown model '{name}'; did you mean the built-in '{close[0]}'? "
+                             f"(built-in: {', '.join(BUILTIN_MODELS)}; hub ids look like org/name)")
     return name
 
 
