@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
-from s1kit.serve.fields import EFFORT_EXAMPLE, ServerBudget
+from s1kit.serve.fields import BUDGET_FIELDS, EFFORT_EXAMPLE, ServerBudget
 
 PROCESSOR = "s1kit.backends.vllm_processor:BudgetForcingProcessor"
 MIDDLEWARE = "s1kit.serve.middleware.BudgetMiddleware"
-BUDGET_KEYS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "wait_string", "answer_prefix",
-               "max_answer_tokens", "effort")
+BUDGET_KEYS = (*BUDGET_FIELDS, "effort")
 """Settings the middleware reads from --additional-config (besides format)."""
 
 

@@ -133,13 +133,13 @@ def _as_text(token, tokenizer):
     return token
 
 
-def finish_reply(reply: dict, requests: Budgeted, endpoint: str, tokenizer) -> dict:
+def finish_reply(reply: dict, request: Budgeted, endpoint: str, tokenizer) -> dict:
     """A whole (non-streamed) reply with every choice replayed: thinking in ``reasoning_content``
     and ``reasoning``, the answer in ``content`` (chat), the ``s1kit`` field, the finish reason, and
     ``usage.completion_tokens_details.reasoning_tokens``."""
     thinking = 0
     for choice in reply.get("choices") or []:
-        state = requests.state()
+        state = request.state()
         ids, values = token_entries(choice, endpoint)
         replay(state, ids, values)
         generation = result(state, tokenizer)
@@ -149,7 +149,7 @@ def finish_reply(reply: dict, requests: Budgeted, endpoint: str, tokenizer) -> d
             message.update(reasoning_content=generation.thinking, reasoning=generation.thinking, content=generation.answer)
         choice["finish_reason"] = generation.finish_reason
         choice["s1kit"] = extension(generation)
-        client_logprobs(choice, requests, endpoint, tokenizer)
+        client_logprobs(choice, request, endpoint, tokenizer)
     set_reasoning_tokens(reply, thinking)
     return reply
 
