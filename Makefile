@@ -35,8 +35,12 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(VENV)/bin/s1kit demo
 
+# The browser tests need Chromium: Debian's package installs in the background while the other tests run.
+CHROMIUM_STATE := $(VENV)/chromium-install
+
 test: install
-	$(PY) -m pytest -q
+	@bash tests/install-chromium.sh $(CHROMIUM_STATE)
+	S1KIT_CHROMIUM_STATE=$(CHROMIUM_STATE) $(PY) -m pytest -q
 
 # The fast lane while iterating: everything but the tests marked slow (real engines, servers, training).
 test-fast: install

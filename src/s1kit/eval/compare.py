@@ -3,7 +3,8 @@
 One row per curve of each evaluation directory (method, Control, Scaling, Performance, and |A|,
 the number of points), and one plot with every curve on the same thinking-token axis: sequential
 curves solid, parallel ones (majority, best-of-n) dashed, so s1's Figure 4 comparison can be read
-off directly. Runs on different tasks or models are allowed, and the table says so.
+off directly. Runs on different tasks or models are allowed, and the table says so. The same
+curves and table go into a page beside them (compare.html), which links each run's report.html.
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ def markdown(runs: list[tuple[str, dict]]) -> str:
 
 
 def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
-    """Write the table (out with .md) and the plot (out); return the table and both paths."""
+    """Write the table (out with .md), the plot (out) and the page (out with .html: every curve,
+    the table, links to each run's report.html); return the table and the table's and plot's paths."""
     from s1kit.eval.plots import check_figure_path, plot_runs
+    from s1kit.view.command import compare_html
 
     out = Path(out)
     check_figure_path(out)  # before the table is written next to it
@@ -77,4 +80,5 @@ def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
     table = out.with_suffix(".md")
     table.write_text(text)
     plot_runs(runs, out, title="methods compared")
+    compare_html(dirs, out.with_suffix(".html"))
     return text, table, out

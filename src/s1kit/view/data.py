@@ -1,0 +1,193 @@
+"""An eval run directory read and shaped for the page: its metrics, its points and curves, and its
+rows as columns, texts stored once (compact.py) and forced spans placed in them (spans.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from s1kit.errors import S1kitError
+from s1kit.view import compact, spans
+
+ROW_FIELDS = ("question_index", "question", "sample", "budget", "num_ignore", "variant", "text", "thinking",
+              "thinking_tokens", "answer_tokens", "correct")
+"""Fields every row needs to be shown; the rest are read when present."""
+
+
+@dataclass
+class Run:
+    """One eval directory: what the page needs of it."""
+
+    name: str
+    path: Path
+    metrics: dict
+    rows: list[dict] = field(default_factory=list)
+    """The rows of samples.jsonl; empty for a run shown by its metrics alone (the compare page)."""
+
+
+def load_run(path: Path, with_rows: bool = True) -> Run:
+    """An eval output directory, checked: it exists, holds metrics.json (valid) and, with rows,
+    samples.jsonl whose rows are this run's points."""
+    from s1kit.eval.compare import load_runs
+
+    path = Path(path)
+    check_run_dir(path, with_rows)
+    [(name, metrics)] = load_runs([path])
+    return Run(name or path.resolve().name, path, metrics, read_rows(path / "samples.jsonl", metrics) if with_rows else [])
+
+
+def check_run_dir(path: Path, with_rows: bool = True) -> None:
+    """``path`` is a directory and, with rows, holds samples.jsonl (cheap: checked before any work)."""
+    if not path.exists():
+        raise S1kitError(f"{path} does not exist; pass a directory written by s1kit eval")
+    if not path.is_dir():
+        raise S1kitError(f"{path} is not a directory; pass a directory written by s1kit eval (it holds samples.jsonl)")
+    if with_rows and not (path / "samples.jsonl").is_file():
+        raise S1kitError(f"{path} has no samples.jsonl; pass a directory written by s1kit eval")
+
+
+def read_rows(path: Path, metrics: dict) -> list[dict]:
+    from s1kit.jsonl import read_lines
+
+    keys = {point_key(p) for p in metrics["points"]}
+    rows = []
+    for number, row in read_lines(path):
+        missing = [name for name in ROW_FIELDS if name not in row]
+        if missing:
+            raise S1kitError(f"{path} line {number} lacks {', '.join(missing)}; it is not a row of s1kit eval")
+        if point_key(row) not in keys:
+            raise S1kitError(f"{path} line {number} is a point (budget {row['budget']}, num_ignore {row['num_ignore']}"
+                             f"{', ' + row['variant'] if row['variant'] else ''}) that metrics.json does not list; "
+                             f"run s1kit eval --resume on {path.parent} to finish the run and write its metrics again")
+        rows.append(row)
+    if not rows:
+        raise S1kitError(f"{path} holds no rows; run s1kit eval --resume on {path.parent} to generate them")
+    return rows
+
+
+def point_key(entry: dict) -> tuple:
+    return entry["budget"], entry["num_ignore"], entry["variant"] or ""
+
+
+def run_summary(run: Run, link: str | None = None) -> dict:
+    """What the page shows of a run without its rows: header, points, curves, the Table 3 rows."""
+    from s1kit.eval.compare import table_rows
+
+    m = run.metrics
+    points = [dict(p) for p in m["points"]]
+    return {
+        "name": run.name, "link": link,
+        "task": m.get("task"), "model": m.get("model"), "backend": m.get("backend"),
+        "method": m.get("method", "budget-forcing"), "questions": m.get("questions"),
+        "samples": m.get("samples_per_question", 1), "grading": m.get("grading") or {}, "tokens": m.get("tokens"),
+        "points": points,
+        "curves": [curve_data(c, i, m["curves"], points) for i, c in enumerate(m["curves"])],
+        "table": table_rows([(run.name, m)]),
+    }
+
+
+def curve_data(curve: dict, index: int, curves: list[dict], points: list[dict]) -> dict:
+    """A curve whose series entries name the point they come from (``point``: an index into the
+    run's points, or None). A sequential curve's entries are points, by label; a parallel curve
+    (majority, best-of-n) is one point's accuracy over k samples, one curve per point in order."""
+    series = []
+    parallel = [i for i, c in enumerate(curves) if c.get("kind") == "parallel"]
+    for entry in curve["series"]:
+        if curve.get("kind") == "parallel":
+            point = parallel.index(index) if len(parallel) == len(points) else None
+        else:
+            same = [i for i, p in enumerate(points) if p["label"] == entry["label"]]
+            point = same[0] if len(same) == 1 else next(
+                (i for i in same if points[i]["avg_thinking_tokens"] == entry["x"]), None)
+        series.append({**entry, "point": point})
+    return {**curve, "series": series, "index": index}
+
+
+def run_data(run: Run, link: str | None = None) -> dict:
+    """A run for the page: its summary and, when it has rows, its questions and rows as columns."""
+    data = run_summary(run, link)
+    if run.rows:
+        data["questions_data"], data["rows"] = row_columns(run)
+        instructions = {point_key(r): r.get("instruction") or "" for r in run.rows}
+        for point in data["points"]:  # the prompt suffix of conditional methods
+            point["instruction"] = instructions.get(point_key(point), "")
+    return data
+
+
+def row_columns(run: Run) -> tuple[dict, dict]:
+    index_of = {point_key(p): i for i, p in enumerate(run.metrics["points"])}
+    rows = sorted(run.rows, key=lambda r: (r["question_index"], r["sample"], index_of[point_key(r)]))
+    questions: dict[int, int] = {}
+    q_columns: dict[str, list] = {"index": [], "id": [], "question": [], "gold": []}
+    for row in rows:
+        if row["question_index"] not in questions:
+            questions[row["question_index"]] = len(questions)
+            q_columns["index"].append(row["question_index"])
+            q_columns["id"].append(row.get("question_id"))
+            q_columns["question"].append(_text(row["question"]))
+            q_columns["gold"].append(_text(row.get("gold")))
+    units = [(r["question_index"], r["sample"], r.get("instruction") or "") for r in rows]
+    texts = [_text(r["text"]) for r in rows]
+    columns: dict[str, list] = {
+        "q": [questions[r["question_index"]] for r in rows],
+        "s": [r["sample"] for r in rows],
+        "p": [index_of[point_key(r)] for r in rows],
+        "correct": [int(bool(r["correct"])) for r in rows],
+        "extracted": [r.get("extracted_answer") for r in rows],
+        "thinking_tokens": [r["thinking_tokens"] for r in rows],
+        "answer_tokens": [r["answer_tokens"] for r in rows],
+        "waits": [r.get("waits_inserted", 0) for r in rows],
+        "capped": [int(bool(r.get("forced_end"))) for r in rows],
+        "length_stop": [int(r.get("finish_reason") == "length") for r in rows],
+        "text": compact.encode(texts, units),
+        "thinking": [], "spans": [],
+    }
+    prefixes = _thinking_prefixes(rows, units)
+    for row, text, unit in zip(rows, texts, units):
+        thinking = _text(row["thinking"])
+        columns["thinking"].append(compact.slice_of(text, thinking) if text.startswith(thinking) else thinking)
+        columns["spans"].append(span_cells({**row, "text": text, "thinking": thinking}, prefixes.get(unit, ())))
+    optional = {"tries": "tries", "accepted": "accepted", "timed_out": "grading_timed_out"}
+    for name, source in optional.items():
+        if any(source in r for r in rows):
+            columns[name] = [_small(r.get(source)) for r in rows]
+    if any(r.get("judged") for r in rows):
+        columns["judged"] = [int(bool(r.get("judged"))) for r in rows]
+        columns["judge_verdict"] = [_small(r.get("judge_verdict")) for r in rows]
+        columns["rule_correct"] = [_small(r.get("rule_correct")) for r in rows]
+        columns["judge_reply"] = [r.get("judge_reply") for r in rows]
+    return q_columns, columns
+
+
+def span_cells(row: dict, prefixes) -> list[list]:
+    """Each forced span as ``[start, end, kind, char_start, char_end]`` (characters in UTF-16 units
+    of the row's text), or ``[start, end, kind, text]`` when its text was not found there."""
+    cells = []
+    for span, place in zip(row.get("forced_spans") or [], spans.locate(row, prefixes)):
+        head = [span["start"], span["end"], span["kind"]]
+        if place is None:
+            cells.append(head + [_text(span.get("text"))])
+        else:
+            start = compact.utf16_len(row["text"][: place[0]])
+            cells.append(head + [start, start + compact.utf16_len(row["text"][place[0] : place[1]])])
+    return cells
+
+
+def _thinking_prefixes(rows: list[dict], units: list[tuple]) -> dict[tuple, list[tuple[int, str]]]:
+    """Per trajectory (question, sample, prompt): each row's ``(thinking_tokens, thinking)``, the
+    exact length in characters of a number of tokens wherever another row starts with it."""
+    found: dict[tuple, list[tuple[int, str]]] = {}
+    for row, unit in zip(rows, units):
+        if isinstance(row["thinking"], str) and isinstance(row["thinking_tokens"], int):
+            found.setdefault(unit, []).append((row["thinking_tokens"], row["thinking"]))
+    return found
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _small(value):
+    """Booleans as 1 and 0 (shorter in the page's JSON); None and numbers as they are."""
+    return int(value) if isinstance(value, bool) else value

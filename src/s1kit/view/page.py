@@ -1,0 +1,78 @@
+"""One self-contained HTML file: the page template (assets/page.html) with its CSS, its script and
+the data inlined. Nothing is fetched when it opens."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+ASSETS = Path(__file__).with_name("assets")
+SCRIPTS = ("plot.js", "view.js")
+
+# Inside <script>, the HTML parser ends the element at the first "</script" and treats "<!--" specially,
+# whatever the JSON means; a model's output can hold either. Escaping every <, > and & as \u003c etc.
+# keeps the JSON equal and leaves the parser nothing to see. U+2028/2029 are escaped for old JS parsers.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def embed_json(data) -> str:
+    """``data`` as JSON that can sit inside a ``<script>`` element whatever its strings hold."""
+    text = json.dumps(finite(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escaped in _ESCAPES.items():
+        text = text.replace(char, escaped)
+    # A lone surrogate (JSON may hold one as an escape) cannot be written as UTF-8; escaped, the
+    # page's JSON.parse gives it back.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def finite(value):
+    """NaN and infinities (which JSON cannot hold) as None, everywhere in ``value``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def render(data: dict) -> str:
+    """The page for ``data`` (``{"title": ..., "runs": [...]}``, see data.run_data)."""
+    template = (ASSETS / "page.html").read_text(encoding="utf-8")
+    css = (ASSETS / "view.css").read_text(encoding="utf-8")
+    script = "\n".join((ASSETS / name).read_text(encoding="utf-8") for name in SCRIPTS)
+    before, marker, after = template.partition("{{data}}")
+    if not marker:
+        raise RuntimeError(f"{ASSETS / 'page.html'} has no {{{{data}}}} marker")
+    def fill(part: str) -> str:
+        return part.replace("{{css}}", css).replace("{{js}}", '"use strict";\n' + script)
+
+    # The data goes in last and is never searched for markers: a trace may contain "{{js}}".
+    return fill(before) + embed_json(data) + fill(after)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_page(data: dict, path: Path) -> Path:
+    """Write the page to ``path`` whole or not at all (a reader never sees half a page)."""
+    path = Path(path)
+    html = render(data)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as sink:
+            sink.write(html)
+        os.chmod(temporary, 0o666 & ~_umask())  # as a plain open() would have made it
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,295 @@
+"""The run viewer without a browser: texts stored once and back exactly, forced spans placed where
+they were forced, data that cannot break out of its script element, and `s1kit view`'s files and
+errors. The pages in a real browser: test_view_browser.py."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from typer.testing import CliRunner
+
+from s1kit.cli import app
+from s1kit.view import compact, spans
+from s1kit.view.command import main as view_main
+from s1kit.view.data import load_run, run_data
+from s1kit.view.page import embed_json, render
+
+from view_runs import CAP_TEXT, nano_like_questions, synthetic_run
+
+pytest.importorskip("math_verify", reason="metrics of synthetic runs need the [math] extra")
+
+
+@pytest.mark.parametrize("texts", [
+    [],
+    [""],
+    ["", "", "a"],
+    ["same text " * 10] * 3,
+    ["x" * 40, "x" * 40 + "y", "x" * 39],  # one a prefix of another, both ways
+    ["emoji 😀 and 𝑥 " * 5 + "tail one", "emoji 😀 and 𝑥 " * 5 + "tail two", "emoji 😀"],
+    ["line\r\nbreaks\u2028and\u2029separators" * 4, "line\r\nbreaks\u2028and\u2029separators" * 3 + "!"],
+    ["\ud800 lone surrogate" * 4, "\ud800 lone surrogate" * 4 + "."],
+])
+def test_texts_round_trip_exactly(texts):
+    encoded = compact.encode(texts, [0] * len(texts))
+    assert compact.decode(encoded) == texts
+
+
+def test_random_sweeps_round_trip_exactly():
+    rng = random.Random(7)
+    alphabet = "ab \n😀é<>&\"'"
+    texts, groups = [], []
+    for unit in range(30):
+        trunk = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        for _ in range(rng.randint(1, 6)):
+            texts.append(trunk[: rng.randint(0, len(trunk))] + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))))
+            groups.append(unit)
+    assert compact.decode(compact.encode(texts, groups)) == texts
+
+
+def test_a_sweep_stores_its_trajectory_once():
+    trajectory = "".join(f"step {i}: x = {i * i}\n" for i in range(400))  # ~7 KB
+    caps = [len(trajectory) // 8, len(trajectory) // 4, len(trajectory) // 2, len(trajectory)]
+    texts = [trajectory[:c] + CAP_TEXT + f" {c}<|im_end|>" for c in caps]
+    encoded = compact.encode(texts, ["unit"] * len(texts))
+    tails = sum(len(tail) for _, _, tail in encoded)
+    suffixes = sum(len(t) - c for t, c in zip(texts, caps))
+    assert tails <= len(trajectory) + suffixes  # each character of the trajectory once
+    assert all(base == index - 1 for index, (base, _, _) in enumerate(encoded[1:], 1))
+    assert compact.decode(encoded) == texts
+
+
+def test_texts_of_different_units_share_nothing():
+    text = "the same long thinking " * 10
+    encoded = compact.encode([text, text], ["question 0", "question 1"])
+    assert [base for base, _, _ in encoded] == [-1, -1]
+
+
+def test_offsets_count_utf16_units_as_the_page_does():
+    texts = ["😀" * 40 + "a", "😀" * 40 + "b"]
+    (_, _, _), (base, shared, tail) = compact.encode(texts, [0, 0])
+    assert (base, shared, tail) == (0, 80, "b")  # 40 emoji are 80 UTF-16 units
+    assert compact.slice_of("😀x<think>", "<think>") == [3, 7]
+    assert compact.unslice("😀x<think>", [3, 7]) == "<think>"
+
+
+def row(text: str, thinking: str, thinking_tokens: int, forced_spans: list[dict]) -> dict:
+    return {"text": text, "thinking": thinking, "thinking_tokens": thinking_tokens, "forced_spans": forced_spans}
+
+
+def test_a_forced_wait_is_told_from_the_models_own_by_a_sibling_row():
+    # Tokens: "a", " b", " Wait,", " c", " d", " e\n" (the model's own Wait is token 2), then the
+    # forced "Wait" at token 6, where the point with one ignore fewer ended its thinking, then 16
+    # one-character tokens and the forced end.
+    first = "a b Wait, c d e\n"
+    thinking = first + "Wait" + "1234567890123456"
+    text = thinking + "<|im_start|>answer\nFinal Answer: 1<|im_end|>"
+    spans_ = [{"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
+              {"start": 23, "end": 26, "kind": "end", "text": "<|im_start|>answer\n"}]
+    # Alone, the row's average characters per token put token 6 nearer the model's Wait ...
+    assert spans.locate(row(text, thinking, 23, spans_))[0] == (4, 8)
+    # ... and the sibling row (k = 0: thinking `first`, 6 tokens) pins it.
+    placed = spans.locate(row(text, thinking, 23, spans_), [(6, first)])
+    assert placed == [(16, 20), (36, 36 + len("<|im_start|>answer\n"))]
+
+
+def test_a_span_whose_text_is_not_there_is_left_unplaced():
+    spans_ = [{"start": 3, "end": 4, "kind": "wait", "text": " Wait"}, {"start": 5, "end": 6, "kind": "end", "text": "</think>"}]
+    assert spans.locate(row("a b c</think>d", "a b c", 3, spans_)) == [None, (5, 13)]
+
+
+def test_every_span_of_a_synthetic_sweep_sits_where_it_was_forced(tmp_path):
+    # The synthetic model's own Waits follow a space; forced Waits follow the line it tried to end.
+    run = load_run(synthetic_run(tmp_path / "run", nano_like_questions(40), natural=(30, 300), budgets=[32, 128, 512],
+                                 num_ignore=[0, 1, 2], samples=2, temperature=1.0))
+    data = run_data(run)["rows"]
+    texts = compact.decode(data["text"])
+    own_waits = sum(text.count(" Wait,") for text in texts)
+    assert own_waits > 100  # the case is a real one
+    by_key = {(r["question_index"], r["sample"], r["budget"], r["num_ignore"]): r for r in run.rows}
+    questions = sorted({r["question_index"] for r in run.rows})
+    points = run.metrics["points"]
+    for i, text in enumerate(texts):
+        source = by_key[(questions[data["q"][i]], data["s"][i], points[data["p"][i]]["budget"], points[data["p"][i]]["num_ignore"])]
+        assert text == source["text"]
+        assert len(data["spans"][i]) == len(source["forced_spans"])
+        for cell, span in zip(data["spans"][i], source["forced_spans"]):
+            assert cell[:3] == [span["start"], span["end"], span["kind"]] and len(cell) == 5
+            assert text[cell[3] : cell[4]] == span["text"]
+            if span["kind"] == "wait":
+                assert text[cell[3] - 1] == "\n"
+
+
+@pytest.mark.parametrize("settings", [
+    dict(budgets=[16, 64], num_ignore=[0, 1]),
+    dict(budgets=[64]),
+    dict(method="rejection", budgets=[30, 60, 120], max_tries=4),
+    dict(method="majority", samples=4, budgets=[64], judge="some-judge", judge_mode="always"),
+    dict(method="best-of-n", samples=3),
+    dict(method="class-conditional"),
+    dict(method="token-conditional", budgets=[32, 64]),
+], ids=["sweep", "one point", "rejection", "majority judged", "best-of-n", "class-conditional", "token-conditional"])
+def test_every_method_becomes_the_pages_columns(tmp_path, settings):
+    run = load_run(synthetic_run(tmp_path / "run", nano_like_questions(6), **settings))
+    data = run_data(run)
+    rows = data["rows"]
+    assert {len(column) for column in rows.values()} == {len(run.rows)}
+    assert data["questions_data"]["question"] == [q["question"] for q in nano_like_questions(6)]
+    assert sorted(compact.decode(rows["text"])) == sorted(r["text"] for r in run.rows)
+    assert ("tries" in rows) == (settings.get("method") == "rejection")
+    assert ("judged" in rows) == ("judge" in settings)
+    for curve in data["curves"]:
+        for entry in curve["series"]:
+            assert entry["point"] is not None
+            if curve["kind"] != "parallel":
+                assert data["points"][entry["point"]]["label"] == entry["label"]
+    if settings.get("method") == "token-conditional":
+        assert [p["instruction"] for p in data["points"]] == ["Think for up to 32 tokens.", "Think for up to 64 tokens."]
+
+
+def test_thinking_is_stored_as_a_slice_of_the_text(tmp_path):
+    run = load_run(synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64]))
+    rows = run_data(run)["rows"]
+    by_text = {r["text"]: r for r in run.rows}
+    for text, thinking in zip(compact.decode(rows["text"]), rows["thinking"]):
+        assert isinstance(thinking, list) and compact.unslice(text, thinking) == by_text[text]["thinking"]
+
+
+@pytest.mark.parametrize("hostile", ["</script><script>alert(1)</script>", "<!--", "</SCRIPT >", "<\u2028>&amp;", "{{js}}",
+                                     "lone \ud800 surrogate"])
+def test_embedded_data_cannot_end_its_script_element(hostile):
+    data = {"runs": [{"question": hostile, hostile: [hostile, float("nan")]}]}
+    text = embed_json(data)
+    assert "<" not in text and ">" not in text and "\u2028" not in text
+    text.encode("utf-8")  # writable as it is
+    assert json.loads(text) == {"runs": [{"question": hostile, hostile: [hostile, None]}]}
+    page = render(data)
+    assert page.count("</script>") == 2  # the data's element and the script's, nothing from the data
+    assert page.count("function drawPlot(") == 1  # the data's "{{js}}" is not a marker
+
+
+def test_the_page_fetches_nothing(tmp_path):
+    page = render({"title": "t", "runs": []})
+    for pattern in ('src="http', "src='http", 'href="http', "href='http", "@import", "url(http", "fetch(", "XMLHttpRequest"):
+        assert pattern not in page
+    assert "default-src 'none'" in page  # and the browser is told so
+
+
+def test_eval_summary_writes_the_page_beside_the_report(tmp_path):
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import summarize
+    from view_runs import method_rows
+
+    config = EvalConfig(task="synthetic", model="scripted", budgets=[16, 64], out=str(tmp_path))
+    summarize(config, method_rows(config, nano_like_questions(4)), tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "Add " in page
+    assert {"report.md", "metrics.json", "scaling.png", "report.html"} <= {p.name for p in tmp_path.iterdir()}
+
+
+runner = CliRunner()
+
+
+def error_line(result, *fragments: str) -> str:
+    """A user error: exit 2, one `error:` line on stderr, nothing on stdout, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def test_view_writes_the_runs_page_and_prints_only_its_path(tmp_path, monkeypatch):
+    one = synthetic_run(tmp_path / "one", nano_like_questions(3), budgets=[16, 64])
+    two = synthetic_run(tmp_path / "two", nano_like_questions(3), method="majority", samples=2)
+    result = runner.invoke(app, ["view", str(one)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {one / 'report.html'}\n"
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["view", str(one), str(two)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "wrote view.html\n"
+    page = (tmp_path / "view.html").read_text(encoding="utf-8")
+    assert '"name":"one"' in page and '"name":"two"' in page
+    result = runner.invoke(app, ["view", str(one), "--out", str(tmp_path / "mine.html")])
+    assert result.stdout == f"wrote {tmp_path / 'mine.html'}\n"
+
+
+def test_runs_of_the_same_folder_name_are_told_apart(tmp_path, monkeypatch):
+    a = synthetic_run(tmp_path / "a" / "run", nano_like_questions(2), budgets=[16])
+    b = synthetic_run(tmp_path / "b" / "run", nano_like_questions(2), budgets=[32])
+    view_main([a, b], tmp_path / "both.html")
+    page = (tmp_path / "both.html").read_text(encoding="utf-8")
+    assert json.dumps(str(a)) in page and json.dumps(str(b)) in page
+
+
+def test_compare_writes_a_page_with_every_curve_linking_the_runs_pages(tmp_path):
+    sweep = synthetic_run(tmp_path / "sweep", nano_like_questions(4), budgets=[16, 64], num_ignore=[0, 1])
+    majority = synthetic_run(tmp_path / "majority", nano_like_questions(4), method="majority", samples=2)
+    view_main([sweep])  # only the sweep has its own page
+    result = runner.invoke(app, ["compare", str(sweep), str(majority), "--out", str(tmp_path / "compare.png")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith(f"and {tmp_path / 'compare.html'}")
+    page = (tmp_path / "compare.html").read_text(encoding="utf-8")
+    data = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    assert [len(run["curves"]) for run in data["runs"]] == [2, 1]
+    assert [run["link"] for run in data["runs"]] == ["./sweep/report.html", None]
+    assert all("rows" not in run for run in data["runs"])  # the traces stay in the runs' own pages
+
+
+def _corrupt_metrics(run):
+    (run / "metrics.json").write_text('{"points": [')
+
+
+def _no_metrics(run):
+    (run / "metrics.json").unlink()
+
+
+def _broken_line(run):
+    with (run / "samples.jsonl").open("a") as sink:
+        sink.write("{not json\n")
+
+
+def _foreign_point(run):
+    rows = (run / "samples.jsonl").read_text().splitlines()
+    row = json.loads(rows[0])
+    row["budget"] = 999
+    (run / "samples.jsonl").write_text("\n".join(rows + [json.dumps(row)]) + "\n")
+
+
+def _row_without_text(run):
+    rows = (run / "samples.jsonl").read_text().splitlines()
+    row = json.loads(rows[0])
+    del row["text"]
+    (run / "samples.jsonl").write_text(json.dumps(row) + "\n")
+
+
+@pytest.mark.parametrize("damage, fragments", [
+    (_corrupt_metrics, ("metrics.json is not valid JSON",)),
+    (_no_metrics, ("has no metrics.json",)),
+    (_broken_line, ("samples.jsonl", "line 7")),
+    (_foreign_point, ("line 7", "budget 999", "metrics.json does not list")),
+    (_row_without_text, ("line 1 lacks text",)),
+])
+def test_a_damaged_run_is_one_error_line(tmp_path, damage, fragments):
+    run = synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64])
+    damage(run)
+    error_line(runner.invoke(app, ["view", str(run)]), *fragments)
+    assert not (run / "report.html").exists()
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["{tmp}/missing"], ("missing does not exist",)),
+    (["{tmp}/file.txt"], ("is not a directory",)),
+    (["{tmp}"], ("has no samples.jsonl",)),
+    (["{run}", "--out", "{tmp}/page.txt"], ("end the name with .html",)),
+    (["{run}", "--out", "{tmp}/nowhere/page.html"], ("does not exist",)),
+    (["{run}", "--out", "{tmp}"], ("is a directory",)),
+])
+def test_bad_paths_are_one_error_line(tmp_path, args, fragments):
+    run = synthetic_run(tmp_path / "run", nano_like_questions(2), budgets=[16])
+    (tmp_path / "file.txt").write_text("x")
+    error_line(runner.invoke(app, ["view", *(a.format(tmp=tmp_path, run=run) for a in args)]), *fragments)

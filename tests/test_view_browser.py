@@ -1,0 +1,318 @@
+"""The viewer's pages in a real browser (Debian's Chromium, driven by Playwright): they open without
+a console error, a 16,000-row MATH-500 sweep included; clicking a curve point selects it; a question
+shows its forced spans where samples.jsonl says they are; the filters keep the questions Python
+finds in samples.jsonl; hostile text is shown, never run."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from browser import FLAGS, chromium
+from shared_data import shared_file
+from view_runs import method_rows, nano_like_questions, synthetic_run, write_run
+
+pytestmark = pytest.mark.slow
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the [dev] extra (playwright)")
+pytest.importorskip("math_verify", reason="eval runs need the [math] extra")
+
+SHOTS = Path("/tmp/s1kit-view-shots")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for every browser test. Closed with this module, not the session: while
+    Playwright's sync API is running it holds an event loop, and asyncio.run in later tests would fail."""
+    path = chromium()
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(path), args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (its own context: no state from another test) that records console errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.errors = []
+    opened.on("console", lambda message: message.type == "error" and opened.errors.append(message.text))
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    yield opened
+    context.close()
+
+
+def open_page(page, path: Path) -> float:
+    """Seconds from navigation until the page has drawn everything."""
+    start = time.perf_counter()
+    page.goto(Path(path).resolve().as_uri())
+    page.wait_for_function("window.s1kitReady === true")
+    return time.perf_counter() - start
+
+
+def rows_of(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def point_index(run: Path) -> dict[tuple, int]:
+    points = json.loads((run / "metrics.json").read_text())["points"]
+    return {(p["budget"], p["num_ignore"], p["variant"]): i for i, p in enumerate(points)}
+
+
+def key(row: dict) -> tuple:
+    return row["budget"], row["num_ignore"], row["variant"]
+
+
+def shown_questions(page) -> set[int]:
+    return {int(q) for q in page.eval_on_selector_all("#questions li", "items => items.map(i => i.dataset.q)")}
+
+
+def select_point(page, label: str) -> None:
+    """Select a curve point from the keyboard: points of several curves can sit on one spot, where
+    only the top one takes a mouse click."""
+    page.focus(f'circle.pt[data-label="{label}"]')
+    page.keyboard.press("Enter")
+
+
+def trace_of(card) -> str:
+    return card.query_selector("pre.trace").text_content()
+
+
+@pytest.fixture(scope="module")
+def nano_run(tmp_path_factory, nano_backend):
+    """A real budget-forcing sweep of s1-nano: caps, and one and two forced Waits."""
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import main
+
+    out = tmp_path_factory.mktemp("view") / "nano"
+    main(EvalConfig(task="nano", model="s1-nano", limit=8, budgets=[16, 128], num_ignore=[0, 1, 2],
+                    max_answer_tokens=12, out=str(out)), backend=nano_backend)
+    return out
+
+
+def test_a_real_run_opens_cleanly_and_a_clicked_point_is_selected(page, nano_run):
+    assert (nano_run / "report.html").is_file()  # written by s1kit eval
+    open_page(page, nano_run / "report.html")
+    page.click('circle.pt[data-label="128, 1 ign."]')
+    selected = page.query_selector_all("circle.pt.selected")
+    assert [c.get_attribute("data-label") for c in selected] == ["128, 1 ign."]
+    assert selected[0].get_attribute("aria-pressed") == "true"
+    assert page.text_content("#selection .selected-label") == "128, 1 ign."
+    index = point_index(nano_run)[(128, 1, "")]
+    assert page.get_attribute("#points tr.selected", "data-point") == str(index)
+    assert page.errors == []
+
+
+def test_a_question_shows_its_forced_spans_where_samples_jsonl_puts_them(page, nano_run):
+    rows = [r for r in rows_of(nano_run) if key(r) == (128, 2, "")]
+    with_waits = [r for r in rows if r["waits_inserted"]][:3]
+    assert with_waits, "s1-nano inserts Waits at cap 128 with two ignores"
+    open_page(page, nano_run / "report.html")
+    select_point(page, "128, 2 ign.")
+    for row in with_waits:
+        page.click(f'#questions li[data-q="{row["question_index"]}"]')
+        card = page.wait_for_selector(f'#detail section.sample[data-sample="{row["sample"]}"]')
+        marks = card.eval_on_selector_all("mark.forced", "marks => marks.map(m => [m.textContent, "
+                                          "Number(m.dataset.start), Number(m.dataset.end), m.dataset.kind])")
+        assert marks == [[s["text"], s["start"], s["end"], s["kind"]] for s in row["forced_spans"]]
+        assert page.text_content("#detail .question") == row["question"]
+        trace = trace_of(card)
+        assert trace == row["text"]  # the whole output, every character, highlighted in place
+    assert page.errors == []
+
+
+def expected(rows: list[dict], point: tuple, outcome="any", capped=False, waits=False, no_answer=False,
+             changes=False, overturned=False, rejected=False, search="") -> set[int]:
+    """The questions each filter keeps, computed from samples.jsonl (at the selected point)."""
+    by_question: dict[int, list[dict]] = {}
+    for row in rows:
+        by_question.setdefault(row["question_index"], []).append(row)
+    kept = set()
+    for q, members in by_question.items():
+        here = [r for r in members if key(r) == point]
+        right = [bool(r["correct"]) for r in here]
+        shares = {}
+        for r in members:
+            shares.setdefault(key(r), []).append(bool(r["correct"]))
+        checks = {
+            "right": all(right), "wrong": not any(right), "mixed": any(right) and not all(right), "any": True,
+        }
+        if not checks[outcome]:
+            continue
+        if capped and not any(r["forced_end"] for r in here):
+            continue
+        if waits and not any(r["waits_inserted"] > 0 for r in here):
+            continue
+        if no_answer and not any(r["extracted_answer"] is None for r in here):
+            continue
+        if changes and len({sum(v) / len(v) for v in shares.values()}) == 1:
+            continue
+        if overturned and not any(r.get("judged") and r["correct"] != r["rule_correct"] for r in here):
+            continue
+        if rejected and not any(r.get("accepted") is False for r in here):
+            continue
+        if search and search.lower() not in (members[0]["question"] + "\n" + str(members[0]["question_id"])).lower():
+            continue
+        kept.add(q)
+    return kept
+
+
+def set_filters(page, outcome="any", capped=False, waits=False, no_answer=False, changes=False, overturned=False,
+                rejected=False, search=""):
+    page.select_option("#filter-outcome", outcome)
+    for name, value in (("capped", capped), ("waits", waits), ("no-answer", no_answer), ("changes", changes),
+                        ("overturned", overturned), ("rejected", rejected)):
+        if page.is_visible(f"#filter-{name}"):
+            page.set_checked(f"#filter-{name}", value)
+    page.fill("#filter-search", search)
+
+
+FILTERS = [dict(outcome="right"), dict(outcome="wrong"), dict(capped=True), dict(waits=True), dict(no_answer=True),
+           dict(changes=True), dict(outcome="wrong", waits=True), dict(search="SUM"), dict(outcome="right", search="count")]
+
+
+def test_filters_keep_the_questions_python_finds(page, nano_run, tmp_path):
+    rows = rows_of(nano_run)
+    open_page(page, nano_run / "report.html")
+    for label, point in (("16", (16, 0, "")), ("128, 2 ign.", (128, 2, ""))):
+        select_point(page, label)
+        for settings in FILTERS:
+            set_filters(page, **settings)
+            assert shown_questions(page) == expected(rows, point, **settings), (label, settings)
+    # Several samples, a judge, and rejection's budgets that no try fit.
+    judged = synthetic_run(tmp_path / "judged", nano_like_questions(30), method="majority", samples=4, budgets=[64],
+                           judge="a-judge", judge_mode="always")
+    rejection = synthetic_run(tmp_path / "rejection", nano_like_questions(30), natural=(20, 200), method="rejection",
+                              budgets=[40, 120], max_tries=3)
+    from s1kit.view.command import main as view
+
+    for run, label, point, cases in (
+        (judged, "k=2", (64, 0, ""), [dict(outcome="mixed"), dict(overturned=True), dict(outcome="right", overturned=True)]),
+        (rejection, "40", (40, 0, ""), [dict(rejected=True), dict(rejected=True, outcome="right"), dict(outcome="wrong")]),
+    ):
+        view([run])
+        open_page(page, run / "report.html")
+        select_point(page, label)
+        for settings in cases:
+            set_filters(page, **settings)
+            found = expected(rows_of(run), point, **settings)
+            assert found, f"the case {settings} keeps no question: it would test nothing"
+            assert shown_questions(page) == found, (run.name, settings)
+    assert page.errors == []
+
+
+def test_a_16000_row_math500_sweep_loads_fast(page, tmp_path):
+    """MATH-500 x 8 points (4 caps x 0 or 1 Wait) x 4 samples, a few KB of thinking per row."""
+    from s1kit.eval.config import EvalConfig
+
+    problems = [json.loads(line) for line in shared_file("math500.jsonl").read_text(encoding="utf-8").splitlines()]
+    questions = [{"id": p["unique_id"], "question": p["problem"], "gold": p["answer"]} for p in problems]
+    config = EvalConfig(task="math500", model="scripted", budgets=[256, 512, 1024, 2048], num_ignore=[0, 1], samples=4,
+                        temperature=1.0, out=str(tmp_path / "math500"))
+    rows = method_rows(config, questions, natural=(150, 1500))
+    run = write_run(tmp_path / "math500", config, rows)
+    assert len(rows) == 16_000 and sum(len(r["thinking"]) for r in rows) / len(rows) > 2000
+    from s1kit.view.command import main as view
+
+    started = time.perf_counter()
+    page_path = view([run])
+    built = time.perf_counter() - started
+    seconds = open_page(page, page_path)
+    size = page_path.stat().st_size
+    print(f"\n16,000-row page: built in {built:.1f} s, {size / 1e6:.1f} MB "
+          f"(samples.jsonl {(run / 'samples.jsonl').stat().st_size / 1e6:.0f} MB), loaded in {seconds:.2f} s")
+    assert seconds < 3.0
+    assert page.text_content("#match-count") == "500 of 500 questions"
+    select_point(page, "1024, 1 ign.")
+    # A question past the first 200 and within the first page of the list (300 are drawn at first).
+    row = next(r for r in rows if key(r) == (1024, 1, "") and r["waits_inserted"] and 200 <= r["question_index"] < 300)
+    page.click(f'#questions li[data-q="{row["question_index"]}"]')
+    card = page.wait_for_selector(f'#detail section.sample[data-sample="{row["sample"]}"]')
+    assert trace_of(card) == row["text"]
+    marks = card.eval_on_selector_all("mark.forced", "ms => ms.map(m => [m.textContent, Number(m.dataset.start)])")
+    assert marks == [[s["text"], s["start"]] for s in row["forced_spans"]]
+    for folder in (tmp_path, SHOTS):
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / "view-math500-16000.png"), full_page=False)
+        print(f"screenshot: {folder / 'view-math500-16000.png'}")
+    assert page.errors == []
+
+
+HOSTILE_QUESTION = "<script>window.__pwned = 1</script></div><img src=x onerror=\"window.__pwned = 2\"> 'q' \"q\" 😀 𝑥 עברית"
+HOSTILE_LEAD = "</script><script>window.__pwned = 3</script><!-- 😀𝑥 </pre><b onmouseover=\"window.__pwned = 4\">"
+
+
+def test_hostile_text_is_shown_as_text_and_never_run(page, tmp_path):
+    questions = [{"id": f"<i>{i}</i>", "question": f"{HOSTILE_QUESTION} #{i}", "gold": "<b>1</b>"} for i in range(4)]
+    run = synthetic_run(tmp_path / "<img src=x onerror=window.__pwned=5>", questions, lead=HOSTILE_LEAD,
+                        budgets=[16, 64], num_ignore=[0, 1], model="<svg onload=\"window.__pwned=6\">")
+    from s1kit.view.command import main as view
+
+    open_page(page, view([run], tmp_path / "hostile.html"))
+    assert "<svg onload" in page.text_content("#title")
+    select_point(page, "64, 1 ign.")
+    row = next(r for r in rows_of(run) if key(r) == (64, 1, "") and r["waits_inserted"])
+    page.click(f'#questions li[data-q="{row["question_index"]}"]')
+    card = page.wait_for_selector(f'#detail section.sample[data-sample="{row["sample"]}"]')
+    assert page.text_content("#detail .question") == row["question"]
+    assert trace_of(card) == row["text"]
+    # The spans sit after emoji and astral letters: offsets in UTF-16 units, as JavaScript counts.
+    marks = card.eval_on_selector_all("mark.forced", "ms => ms.map(m => m.textContent)")
+    assert marks == [s["text"] for s in row["forced_spans"]]
+    page.hover("#detail pre.trace")
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("document.querySelectorAll('#detail script, #detail img, #detail b, #detail svg').length") == 0
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("settings", [
+    dict(method="rejection", budgets=[40, 80], max_tries=4),
+    dict(method="majority", samples=4, budgets=[64], judge="a-judge", judge_mode="fallback"),
+    dict(method="best-of-n", samples=3),
+    dict(method="class-conditional"),
+    dict(method="token-conditional", budgets=[32, 64]),
+    dict(budgets=[64]),
+], ids=["rejection", "majority judged", "best-of-n", "class-conditional", "token-conditional", "one point"])
+def test_every_method_opens_and_shows_each_sample(page, tmp_path, settings):
+    from s1kit.view.command import main as view
+
+    run = synthetic_run(tmp_path / "run", nano_like_questions(8), **settings)
+    open_page(page, view([run]))
+    page.click("circle.pt:last-of-type")
+    assert page.query_selector_all("circle.pt.selected") != []
+    page.click("#questions li:first-child")
+    assert len(page.query_selector_all("#detail section.sample")) == settings.get("samples", 1)
+    if "judge" in settings:
+        assert page.is_visible("#filter-overturned")
+    if settings.get("method") == "rejection":
+        assert "tries:" in page.text_content("#detail .facts")
+    assert page.errors == []
+
+
+def test_the_compare_page_has_every_curve_and_a_view_of_several_runs_switches(page, nano_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from s1kit.cli import app
+    from s1kit.view.command import main as view
+
+    majority = synthetic_run(tmp_path / "majority", nano_like_questions(10), method="majority", samples=4)
+    result = CliRunner().invoke(app, ["compare", str(nano_run), str(majority), "--out", str(tmp_path / "compare.png")])
+    assert result.exit_code == 0, result.output
+    open_page(page, tmp_path / "compare.html")
+    curves = [json.loads((run / "metrics.json").read_text())["curves"] for run in (nano_run, majority)]
+    assert len(page.query_selector_all("path.curve")) == sum(len(c) for c in curves)
+    assert len(page.query_selector_all("#table3 tbody tr")) == sum(len(c) for c in curves)
+    assert page.is_hidden("#browser")
+    assert page.get_attribute("#no-traces a", "href").endswith("/nano/report.html")
+
+    open_page(page, view([nano_run, majority], tmp_path / "both.html"))
+    page.click("#run-tabs button:nth-child(2)")
+    assert page.text_content("#points-title") == "Points of majority"
+    page.click("#questions li:first-child")
+    assert len(page.query_selector_all("#detail section.sample")) == 4
+    select_point(page, "16")  # a point of the other run switches back to it
+    assert page.get_attribute("#run-tabs button:nth-child(1)", "aria-pressed") == "true"
+    assert page.errors == []
