@@ -1,6 +1,9 @@
 """Errors users see, and the common checks that raise them. The CLI prints them as one line, without a traceback."""
 
 import importlib
+import os
+from pathlib import Path
+from typing import Any
 
 
 class S1kitError(ValueError):
@@ -31,3 +34,39 @@ def check_non_negative_int(name: str, value, hint: str = "") -> None:
     """``value`` is a whole number of at least 0 (a bool is not), else one line naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise S1kitError(f"{name} must be a non-negative integer, got {value!r}{hint}")
+
+
+def one_line(text, limit: int = 600) -> str:
+    """A library's message as one line: its lines joined, whitespace collapsed, and only a very long
+    one shortened (at a word, marked "..."), so that no sentence is cut off unseen."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def check_output_file(path: str | Path, flag: str = "--out", example: str = "out.jsonl") -> Path:
+    """``path`` can take an output file: it is not a directory, and its folder exists (made here if
+    need be) and is writable. Checked before any work."""
+    path = Path(path)
+    if path.is_dir():
+        raise S1kitError(f"{flag} {path} is a directory; pass the file to write, e.g. {path / example}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise S1kitError(f"{flag} {path}: its folder {path.parent} cannot be created ({exc.strerror}); "
+                         "pass a path you can write") from None
+    if not os.access(path.parent, os.W_OK):
+        raise S1kitError(f"{flag} {path}: its folder {path.parent} is not writable; pass a path you can write")
+    return path
+
+
+def json_kind(value: Any) -> str:
+    """How messages name a JSON value's type: "a number", "a list", "a dict", "a boolean", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"

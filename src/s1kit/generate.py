@@ -22,11 +22,13 @@ def main(
 ) -> list[Generation]:
     from s1kit.backends import load_backend
     from s1kit.budget.runner import check_questions, generate
+    from s1kit.errors import check_positive_int
     from s1kit.formats import check_format_name
 
     # Cheap checks first: a typo should not cost a model load.
     check_format_name(fmt)
     check_questions(questions)
+    check_positive_int("batch_size", batch_size)
     engine = load_backend(backend, model, backend_config)
     return generate(engine, questions, budget, sampling, fmt=fmt, batch_size=batch_size, system_prompt=system_prompt)
 

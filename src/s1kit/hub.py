@@ -7,9 +7,55 @@ with the local-file alternative the caller names.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError, one_line, require
+
+PROBE_SECONDS = 5.0
+"""How long the one try to reach the hub may take."""
+
+_reachable: bool | None = None
+"""Whether this process found the hub reachable (None: not tried yet)."""
+
+
+def offline_unless_reachable() -> None:
+    """Before the first hub look-up of this process, try once to reach the hub. When it does not
+    answer, the hub libraries work offline from here on, as with HF_HUB_OFFLINE=1: what the local
+    cache holds still loads, and anything else fails at once with the usual message, instead of
+    after huggingface_hub's retries (up to a minute of "Retrying in 8s" per file)."""
+    global _reachable
+    if _reachable is not None:
+        return
+    try:
+        from huggingface_hub import constants
+        from huggingface_hub.utils import get_session
+    except ImportError:
+        return  # no hub library, so nothing will look anything up there
+    if constants.HF_HUB_OFFLINE:
+        _reachable = False
+        return
+    try:
+        get_session().head(constants.ENDPOINT, timeout=PROBE_SECONDS)
+        _reachable = True
+    except Exception as exc:  # whatever the HTTP client raises: no answer means unreachable
+        _reachable = False
+        work_offline()
+        print(f"warning: the Hugging Face hub at {constants.ENDPOINT} does not answer ({type(exc).__name__}: "
+              f"{one_line(exc, 200)}); working offline: only models and datasets in the local cache load",
+              file=sys.stderr)
+
+
+def work_offline() -> None:
+    """Offline mode for the hub libraries: those loaded read it now, those loaded later and child
+    processes (vLLM's engine) read it from the environment."""
+    from huggingface_hub import constants
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants.HF_HUB_OFFLINE = True
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].config.HF_HUB_OFFLINE = True
 
 
 def load_dataset(hub_id: str, split: str, config: str | None = None, *, what: str, local: str,
@@ -20,6 +66,7 @@ def load_dataset(hub_id: str, split: str, config: str | None = None, *, what: st
     a local file instead; ``gated`` marks a dataset known to need an access request.
     """
     datasets = require("datasets", extra)
+    offline_unless_reachable()
     try:
         return datasets.load_dataset(hub_id, config, split=split)
     except OSError as exc:  # gated, not found and offline errors all derive from OSError

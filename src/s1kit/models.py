@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError, one_line, require
 
 DEFAULT_MODEL = "smollm2-135m"
 NANO_MODEL = "s1-nano"
@@ -103,6 +103,10 @@ def resolve_model(name: str) -> str:
         if close:
             raise S1kitError(f"unknown model '{name}'; did you mean the built-in '{close[0]}'? "
                              f"(built-in: {', '.join(BUILTIN_MODELS)}; hub ids look like org/name)")
+    if not os.path.exists(name):
+        from s1kit.hub import offline_unless_reachable
+
+        offline_unless_reachable()  # a hub id: fail at once, not after retries, where the hub does not answer
     return name
 
 
@@ -139,8 +143,9 @@ def model_source(name: str) -> dict:
 def load_tokenizer(name: str):
     """The transformers tokenizer of a built-in alias, local checkpoint or hub id; one line if it fails."""
     transformers = require("transformers", "hf")
+    path = resolve_model(name)  # a near miss of an alias says so itself
     try:
-        return transformers.AutoTokenizer.from_pretrained(resolve_model(name))
+        return transformers.AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as exc:
         raise describe_load_failure(name, exc) from None
 
@@ -148,21 +153,38 @@ def load_tokenizer(name: str):
 def load_causal_lm(name: str, dtype="auto"):
     """The transformers causal LM of a built-in alias, local checkpoint or hub id; one line if it fails."""
     transformers = require("transformers", "hf")
+    path = resolve_model(name)
     try:
-        return transformers.AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dtype)
+        return transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     except (OSError, ValueError) as exc:
         raise describe_load_failure(name, exc) from None
 
 
-def describe_load_failure(name: str, exc: Exception) -> S1kitError:
+class ModelLoadError(S1kitError):
+    """A model that did not load. Its message names the setting that chose the model, ``--model``
+    unless the caller knows better (:meth:`naming`: ``--judge``, ``--teacher``, a recipe key)."""
+
+    SETTING = "{setting}"
+
+    def __init__(self, template: str, setting: str = "--model"):
+        super().__init__(template.replace(self.SETTING, setting))
+        self.template = template
+
+    def naming(self, setting: str) -> ModelLoadError:
+        """The same error, naming ``setting`` as the one to fix."""
+        return ModelLoadError(self.template, setting)
+
+
+def describe_load_failure(name: str, exc: Exception) -> ModelLoadError:
     """A one-line error for a model that did not load, saying what `name` could have been."""
-    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    reason = f"{type(exc).__name__}: {one_line(exc)}"
     if os.path.isdir(name):
         if not os.path.isfile(os.path.join(name, "config.json")):
-            return S1kitError(f"model directory '{name}' holds no config.json; point --model at a transformers checkpoint directory")
-        return S1kitError(f"could not load model from directory '{name}': {type(exc).__name__}: {first_line}")
-    return S1kitError(
+            return ModelLoadError(f"model directory '{name}' holds no config.json; point {ModelLoadError.SETTING} at a "
+                                  "transformers checkpoint directory")
+        return ModelLoadError(f"could not load model from directory '{name}' ({ModelLoadError.SETTING}): {reason}")
+    return ModelLoadError(
         f"unknown model '{name}': it is not a built-in alias ({', '.join(BUILTIN_MODELS)}), not a local directory, "
-        f"and loading it from the Hugging Face hub failed ({type(exc).__name__}: {first_line}); "
-        "pass --model with a built-in alias, a local checkpoint directory, or a hub id reachable from here"
+        f"and loading it from the Hugging Face hub failed ({reason}); pass {ModelLoadError.SETTING} with a built-in "
+        "alias, a local checkpoint directory, or a hub id reachable from here"
     )

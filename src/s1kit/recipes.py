@@ -27,12 +27,24 @@ def load_yaml(path: str | Path) -> dict:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise S1kitError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise S1kitError(f"recipe {path} is not valid YAML: {yaml_problem(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise S1kitError(f"recipe {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise S1kitError(f"recipe {path} must be a mapping of settings, got a {type(data).__name__}")
     return data
+
+
+def yaml_problem(exc) -> str:
+    """A YAML parse error in one line, with where it is: "expected ',' or ']', but got ':' (while
+    parsing a flow sequence) at line 3, column 5"."""
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None)
+    text = f"{problem} ({context})" if context else problem
+    return f"{text} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else text
 
 
 def build(cls, data: dict, where: str = "recipe"):
@@ -116,9 +128,22 @@ def set_dotted(data: dict, assignment: str) -> None:
             node = node[key]
 
 
+SECRETS = ("api_key",)
+"""Settings never written out: a manifest or saved config holds every other setting."""
+
+
 def as_dict(config) -> dict:
-    """A config as plain JSON-able data (for manifests and saved configs)."""
-    return dataclasses.asdict(config)
+    """A config as plain JSON-able data (for manifests and saved configs), its secrets left out at
+    any depth (a model's backend_options may hold an API key)."""
+    return _without_secrets(dataclasses.asdict(config))
+
+
+def _without_secrets(value):
+    if isinstance(value, dict):
+        return {key: _without_secrets(item) for key, item in value.items() if key not in SECRETS}
+    if isinstance(value, list):
+        return [_without_secrets(item) for item in value]
+    return value
 
 
 def coerce(hint, value, name: str, where: str):

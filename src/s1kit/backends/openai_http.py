@@ -51,9 +51,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from s1kit.backends import forcing_channel
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError, one_line, require
 from s1kit.formats import resolve_format
-from s1kit.models import resolve_model
+from s1kit.models import ModelLoadError, resolve_model
 
 
 def _missing_in(reply) -> str | None:
@@ -76,10 +76,6 @@ def _normalize_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _first_line(text: str, limit: int = 300) -> str:
-    return (str(text).strip().splitlines() or [""])[0][:limit]
-
-
 class OpenAIBackend:
     """A model served by any OpenAI-compatible server (vLLM, SGLang, llama.cpp, a hosted API)."""
 
@@ -99,6 +95,7 @@ class OpenAIBackend:
         self.base_url = _normalize_url(base_url)
         self.concurrency = concurrency
         self.max_retries = max_retries
+        self.timeout = float(timeout)
         # The SDK retries connection errors, 408, 409, 429 and 5xx with exponential backoff
         # (0.5 s doubling, capped at 8 s), max_retries times: bounded, so a dead server fails fast.
         self.client = openai.OpenAI(
@@ -180,9 +177,9 @@ class OpenAIBackend:
                              "check that it serves the OpenAI API at this URL")
         served = [getattr(m, "id", None) for m in page.data]
         if self.model not in served:
-            raise S1kitError(
+            raise ModelLoadError(
                 f"the server at {self.base_url} does not serve model '{self.model}'; it serves: "
-                f"{', '.join(served) or '(nothing)'}; pass one of them as --model"
+                f"{', '.join(served) or '(nothing)'}; pass one of them as {ModelLoadError.SETTING}"
             )
         entry = next(m for m in page.data if m.id == self.model)
         length = getattr(entry, "max_model_len", None)  # vLLM's extension of the model card
@@ -198,12 +195,12 @@ class OpenAIBackend:
         except (OSError, ValueError) as exc:
             if not explicit:
                 warnings.warn(
-                    f"no local tokenizer for '{name}' ({type(exc).__name__}: {_first_line(exc, 200)}): budget forcing "
+                    f"no local tokenizer for '{name}' ({type(exc).__name__}: {one_line(exc, 300)}): budget forcing "
                     "goes by text rounds, with tokens counted from the server's usage figures (token_count_source: "
                     "server-usage); pass --tokenizer to count them exactly", stacklevel=3)
                 return None
             raise S1kitError(
-                f"--tokenizer {name} did not load ({type(exc).__name__}: {_first_line(exc, 200)}); pass a local "
+                f"--tokenizer {name} did not load ({type(exc).__name__}: {one_line(exc, 300)}); pass a local "
                 "tokenizer directory or a reachable hub id, or --tokenizer none to count tokens from the server's usage"
             ) from None
 
@@ -251,15 +248,20 @@ class OpenAIBackend:
     def error(self, exc, what: str) -> S1kitError:
         """One line for a failed request, after the SDK's bounded retries."""
         openai, url = self.openai, self.base_url
+        if isinstance(exc, openai.APITimeoutError):  # it answers, but slower than asked
+            return S1kitError(
+                f"the server at {url} did not answer {what} within --timeout {self.timeout:g} s "
+                f"({self.max_retries + 1} tries); raise --timeout, or check the server's load"
+            )
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             return S1kitError(
                 f"the server at {url} is unreachable after {self.max_retries} retries "
-                f"({type(cause).__name__}: {_first_line(cause)}); start it, or fix --base-url"
+                f"({type(cause).__name__}: {one_line(cause, 300)}); start it, or fix --base-url"
             )
         status = getattr(exc, "status_code", None)
         # The SDK prefixes "Error code: N - "; the status is printed below already.
-        message = re.sub(r"^Error code: \d+ - ", "", _first_line(getattr(exc, "message", exc)))
+        message = re.sub(r"^Error code: \d+ - ", "", one_line(getattr(exc, "message", exc), 300))
         if status in (401, 403):
             return S1kitError(f"the server at {url} rejected the API key (HTTP {status} on {what}: {message}); "
                               "pass the right one with --api-key or OPENAI_API_KEY")

@@ -78,22 +78,46 @@ class VLLMBackend:
             options["max_model_len"] = max_model_len
         if not on_cpu:
             options["gpu_memory_utilization"] = gpu_memory_utilization
+        self.vllm = vllm
+        self.model = model
+        self.tokenizer = HFTokenizer(hf_tok, name=model)
+        self.max_model_len = max_model_len
+        self._options = options
+        self._llm = None
+
+    @property
+    def llm(self):
+        """The engine, started on first use (20-40 s on a CPU): with max_model_len given, prompts
+        that cannot fit are refused before it starts."""
+        if self._llm is None:
+            self._llm = self._start_engine()
+        return self._llm
+
+    def _start_engine(self):
         try:
-            self.llm = vllm.LLM(**options)
+            return self.vllm.LLM(**self._options)
         except ValueError as exc:  # pydantic's ValidationError included: bad engine settings
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             reason = next((line for line in lines if "error" in line.lower() and "validation error" not in line.lower()), lines[-1] if lines else "")
-            raise S1kitError(f"vLLM refused the settings for '{model}': {reason[:300]}") from None
-        self.vllm = vllm
-        self.tokenizer = HFTokenizer(hf_tok, name=model)
-        self.context_length = self.llm.llm_engine.model_config.max_model_len
+            raise S1kitError(f"vLLM refused the settings for '{self.model}': {reason[:300]}") from None
+
+    @property
+    def context_length(self) -> int:
+        # A given max_model_len is the engine's context (vLLM refuses one the model cannot hold).
+        return self.max_model_len or self.llm.llm_engine.model_config.max_model_len
+
+    @property
+    def context_setting(self) -> str | None:
+        """The flag that set the context length, for a prompt that does not fit."""
+        return "--max-model-len" if self.max_model_len else None
 
     def text_mode(self) -> bool:
         return False
 
     def close(self) -> None:
         """Stop the engine's worker processes now rather than at interpreter exit."""
-        self.llm.llm_engine.engine_core.shutdown()
+        if self._llm is not None:
+            self._llm.llm_engine.engine_core.shutdown()
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
         from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, replay, request_spec

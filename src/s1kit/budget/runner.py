@@ -67,8 +67,12 @@ def context_room(backend, prompt_ids: Sequence[list[int]]) -> list[int | None]:
     limit = backend.context_length
     if limit is None:
         return [None] * len(prompt_ids)
+    setting = getattr(backend, "context_setting", None)  # a flag that set the context (--max-model-len)
     for i, ids in enumerate(prompt_ids):
         if len(ids) >= limit:
+            if setting:
+                raise S1kitError(f"prompt {i + 1} is {len(ids)} tokens, but {setting} is {limit}; raise {setting} "
+                                 "(up to the model's context) or shorten the prompt")
             raise S1kitError(
                 f"prompt {i + 1} is {len(ids)} tokens, but the context of '{backend.tokenizer.name}' holds {limit}; "
                 "shorten the prompt or use a model with a longer context"

@@ -35,18 +35,25 @@ class ModelCalls:
         self.failures: list[dict] = []
         """Every call that failed for good: {model, prompt, error}."""
 
-    def backend(self, spec: ModelCallConfig):
+    def backend(self, spec: ModelCallConfig, setting: str = "model"):
+        """The loaded backend of ``spec``; a model that does not load is one line naming ``setting``,
+        where the user chose it (``--teacher``, ``solvers.0.model``)."""
         if spec.model not in self._backends:
             from s1kit.backends import load_backend
+            from s1kit.models import ModelLoadError
 
             logger.info("loading %s on %s", spec.model, spec.backend)
-            self._backends[spec.model] = load_backend(spec.backend, spec.model, spec.backend_config())
+            try:
+                self._backends[spec.model] = load_backend(spec.backend, spec.model, spec.backend_config())
+            except ModelLoadError as exc:
+                raise exc.naming(setting) from None
             self._loaded.append(self._backends[spec.model])
         return self._backends[spec.model]
 
     def ask(self, spec: ModelCallConfig, prompts: Sequence[str], *, answer_prefix: str = "Final Answer:",
-            retries: int = 0, progress: str | None = None) -> list[dict | None]:
-        """One :func:`reply` per prompt, in order (None where the call failed ``retries + 1`` times)."""
+            retries: int = 0, progress: str | None = None, setting: str = "model") -> list[dict | None]:
+        """One :func:`reply` per prompt, in order (None where the call failed ``retries + 1`` times).
+        ``setting`` names where the model was chosen, for the error if it does not load."""
         from s1kit.budget.runner import generate
 
         def run(batch: list[str]) -> list[dict]:
@@ -56,7 +63,7 @@ class ModelCalls:
             return [reply(g) for g in generations]
 
         def call(batch: list[str]) -> list[dict | None]:
-            self.backend(spec)  # a model that does not load is an error, not a failed call
+            self.backend(spec, setting)  # a model that does not load is an error, not a failed call
             error = None
             for _ in range(retries + 1):
                 try:

@@ -57,9 +57,12 @@ def load_tokenizer(name: str):
 
     if name in BUILTIN_TOKENIZERS:
         return load_builtin(name)
-    from s1kit.models import load_tokenizer as load_model_tokenizer
+    from s1kit.models import ModelLoadError, load_tokenizer as load_model_tokenizer
 
-    return load_model_tokenizer(name)
+    try:
+        return load_model_tokenizer(name)
+    except ModelLoadError as exc:
+        raise exc.naming("--tokenizer") from None
 
 
 def gold_answer(solution: object) -> str | None:
@@ -122,8 +125,8 @@ def solve(calls, records: Sequence[dict], solvers, kind: str, judge=None) -> tup
     verdicts: dict[str, list[bool]] = {}
     counts: dict = {}
     questions = [record["question"] for record in records]
-    for solver in solvers:
-        replies = calls.ask(solver, questions, progress=f"solver {solver.model}")
+    for index, solver in enumerate(solvers):
+        replies = calls.ask(solver, questions, progress=f"solver {solver.model}", setting=f"solvers.{index}.model")
         responses = [None if r is None else r["text"] for r in replies]
         correct = rule_verdicts(records, responses, kind)
         entry = {"asked": len(records), "failed": responses.count(None), "correct_by_rules": sum(correct)}
@@ -146,7 +149,7 @@ def judged(calls, judge, records: Sequence[dict], responses: Sequence[str | None
                          template=judge.template, batch_size=judge.batch_size)
 
     def ask(prompts: list[str]) -> list[str | None]:
-        replies = calls.ask(judge, prompts, answer_prefix="Verdict:", progress=f"judge {judge.model}")
+        replies = calls.ask(judge, prompts, answer_prefix="Verdict:", progress=f"judge {judge.model}", setting="judge.model")
         return [None if reply is None else reply["answer"] for reply in replies]
 
     # Only answers there are: a failed call or a record without a solution has nothing to judge.

@@ -24,8 +24,6 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
     With ``judge`` (a :class:`s1kit.grading.judge.JudgeConfig`) the judge model grades after the rules
     (see judge.py); rows then also get ``rule_correct``, ``judged``, ``judge_verdict`` and ``judge_reply``.
     """
-    from s1kit.progress import progress
-
     check_kind(kind)
     path = Path(path)
     target = Path(out) if out is not None else path
@@ -34,26 +32,20 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
     if not target.parent.is_dir():
         raise S1kitError(f"{target}: its folder does not exist; create it or pick another output path")
     rows = _read_rows(path, response_field, answer_field)
-    no_answer = timeouts = 0
-    bar = progress(len(rows), f"grading {path.name}", "row")
-    for row in rows:
-        result = grade(row[response_field], str(row[answer_field]), kind)
-        row["extracted_answer"] = result.extracted
-        row["correct"] = result.correct
-        no_answer += result.extracted is None
-        timeouts += result.timed_out
-        bar.update()
-    bar.close()
-    summary = {}
-    if judge is not None:
+    model = None
+    if judge is not None:  # a judge that does not load stops the command before the grading
         from s1kit.grading.judge import Judge, judge_counts
 
         model = Judge(judge, backend_config=backend_config)
-        try:
+    try:
+        no_answer, timeouts = _grade_rows(rows, path, response_field, answer_field, kind)
+        summary = {}
+        if model is not None:
             model.apply(rows, question_field=question_field, response_field=response_field, gold_field=answer_field)
-        finally:
+            summary = judge_counts(rows)
+    finally:
+        if model is not None:
             model.close()
-        summary = judge_counts(rows)
     write_atomic(target, rows)
     correct = sum(bool(r["correct"]) for r in rows)
     return {
@@ -64,6 +56,23 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
         "timeouts": timeouts,
         **summary,
     }
+
+
+def _grade_rows(rows: list[dict], path: Path, response_field: str, answer_field: str, kind: str) -> tuple[int, int]:
+    """The rules' verdict on every row, in place; returns (rows without an answer, grading timeouts)."""
+    from s1kit.progress import progress
+
+    no_answer = timeouts = 0
+    bar = progress(len(rows), f"grading {path.name}", "row")
+    for row in rows:
+        result = grade(row[response_field], str(row[answer_field]), kind)
+        row["extracted_answer"] = result.extracted
+        row["correct"] = result.correct
+        no_answer += result.extracted is None
+        timeouts += result.timed_out
+        bar.update()
+    bar.close()
+    return no_answer, timeouts
 
 
 def _read_rows(path: Path, response_field: str, answer_field: str) -> list[dict]:

@@ -143,8 +143,12 @@ class Judge:
         self._owns_backend = backend is None and ask is None  # a backend passed in is the caller's to close
         if backend is None and ask is None:
             from s1kit.backends import load_backend
+            from s1kit.models import ModelLoadError
 
-            backend = load_backend(config.backend, config.model, backend_config)
+            try:
+                backend = load_backend(config.backend, config.model, backend_config)
+            except ModelLoadError as exc:
+                raise exc.naming("--judge") from None
         self.backend = backend
         self.ask = ask or self._generate
         self.calls = 0

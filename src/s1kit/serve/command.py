@@ -12,13 +12,14 @@ import os
 import shlex
 import sys
 
+from s1kit.chatter import set_by_user
 from s1kit.errors import S1kitError
 from s1kit.serve.config import ServeConfig, vllm_args
 
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 
 
-def main(config: ServeConfig, dry_run: bool = False) -> None:
+def main(config: ServeConfig, dry_run: bool = False, verbose: bool = False) -> None:
     from s1kit.backends.hf import tokenizer_with_generation_eos
     from s1kit.formats import resolve_format
     from s1kit.models import describe_load_failure, resolve_model
@@ -27,13 +28,14 @@ def main(config: ServeConfig, dry_run: bool = False) -> None:
     try:
         tokenizer = tokenizer_with_generation_eos(path, config.model)
     except (OSError, ValueError) as exc:
-        raise describe_load_failure(config.model, exc) from None
+        raise describe_load_failure(config.model, exc).naming("MODEL") from None
     fmt = resolve_format(config.format, tokenizer)  # a model that cannot write the delimiters stops here
+    check_wait_string(config, fmt, tokenizer)
     template = write_template(tokenizer, fmt)
     if not _has_cuda():
         config = dataclasses.replace(config, enforce_eager=True)  # vLLM's CPU backend has no graphs to capture
     command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template, fmt.name)]
-    env = server_env(config)
+    env = server_env(config, verbose)
     if dry_run:
         shown = {k: ("***" if k == "VLLM_API_KEY" else v) for k, v in env.items() if os.environ.get(k) != v}
         print(" ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items()), shlex.join(command))
@@ -46,10 +48,24 @@ def main(config: ServeConfig, dry_run: bool = False) -> None:
     os.execve(sys.executable, command, env)
 
 
-def server_env(config: ServeConfig) -> dict[str, str]:
-    """The server's environment: vLLM's logs on stderr, the processor's engine interface, the key."""
+def check_wait_string(config: ServeConfig, fmt, tokenizer) -> None:
+    """The default wait string works with this model: it is what every request that extends
+    thinking without its own gets, so one holding an end of thinking stops the server before it starts."""
+    from s1kit.budget.state import BudgetTokens
+
+    defaults = config.server_budget().defaults
+    BudgetTokens.build(fmt, dataclasses.replace(defaults, num_ignore=max(defaults.num_ignore, 1)), tokenizer)
+
+
+def server_env(config: ServeConfig, verbose: bool = False) -> dict[str, str]:
+    """The server's environment: vLLM's logs on stderr (its warnings and errors only, unless
+    ``verbose``), the processor's engine interface, the key."""
     env = dict(os.environ)
     env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for what a user asked for
+    if not verbose and not set_by_user("VLLM_LOGGING_LEVEL"):
+        # A server's warnings matter for as long as it runs; its dozens of INFO lines per start do
+        # not. uvicorn's own lines (start-up, one per request) stay.
+        env["VLLM_LOGGING_LEVEL"] = "WARNING"
     env.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")  # the interface s1kit's processor is written for
     if config.api_key:
         env["VLLM_API_KEY"] = config.api_key

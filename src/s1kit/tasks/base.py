@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from s1kit.errors import S1kitError, check_positive_int
+from s1kit.errors import S1kitError, check_positive_int, json_kind
 from s1kit.jsonl import read_lines
 
 KINDS = ("math", "integer", "choice")
@@ -65,7 +65,7 @@ class Row:
         for name in names:
             if name in self.data:
                 if isinstance(self.data[name], (list, dict)):  # its repr would go to the model as the question
-                    raise self.error(f"field {name!r} is a {type(self.data[name]).__name__}, not text")
+                    raise self.error(f"field {name!r} is {json_kind(self.data[name])}, not text")
                 text = as_text(self.data[name])
                 if not text and required:
                     raise self.error(f"field {name!r} is empty")
@@ -74,6 +74,14 @@ class Row:
             return None
         wanted = " or ".join(repr(name) for name in names)
         raise self.error(f"no field {wanted} (this row has: {', '.join(map(str, self.data)) or 'no fields'})")
+
+    def question(self, *names: str) -> str:
+        """The question: like :meth:`get`, but only text is a question, as for every reader of
+        questions (a number would reach the model as its repr, and grade against nothing it saw)."""
+        found = next((name for name in names if name in self.data), None)
+        if found is not None and not isinstance(self.data[found], str):
+            raise self.error(f"field {found!r} is {json_kind(self.data[found])}, not text")
+        return self.get(*names)
 
     def error(self, problem: str, fix: str | None = None) -> S1kitError:
         return S1kitError(f"{self.where}: {problem}; {fix or self.fix}")
@@ -110,7 +118,7 @@ class Columns:
                 raise row.error(f"field {self.answer!r}: {exc}") from None
         meta = {name: row.data[name] for name in self.meta if name in row.data}
         example_id = (row.get(self.id, required=False) if self.id else None) or str(row.index)
-        return Example(id=example_id, question=row.get(*questions), answer=answer, meta=meta)
+        return Example(id=example_id, question=row.question(*questions), answer=answer, meta=meta)
 
 
 def check_limit(limit: int | None) -> None:

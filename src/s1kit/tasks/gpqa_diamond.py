@@ -44,7 +44,7 @@ def render(question: str, choices: list[str]) -> str:
 
 def parse(row: Row, seed: int) -> Example:
     example_id = row.get("Record ID", required=False) or str(row.index)
-    question = row.get("Question")
+    question = row.question("Question")
     texts = {column: row.get(column) for column in OPTIONS}
     order = choice_order(seed, example_id)
     choices = [texts[column] for column in order]

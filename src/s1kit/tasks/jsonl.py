@@ -51,6 +51,6 @@ class JsonlTask:
         return build_examples(read_jsonl(path, fix), self._parse, seed, limit, str(path))
 
     def _parse(self, row: Row, seed: int) -> Example:
-        question = row.get(*((self.question_field,) if self.question_field else DEFAULT_QUESTION_FIELDS))
+        question = row.question(*((self.question_field,) if self.question_field else DEFAULT_QUESTION_FIELDS))
         example_id = row.get(self.id_field) if self.id_field else str(row.line)
         return Example(id=example_id, question=question, answer=row.get(self.answer_field))

@@ -22,6 +22,7 @@ def train(
     recipe: Annotated[Optional[Path], typer.Option(help="YAML recipe, e.g. recipes/sft/s1-32b.yaml (default: the s1 recipe's values).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output-dir from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run in --output-dir.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the libraries' own log lines and progress bars (transformers, datasets, TRL, ...); quiet by default.")] = False,
     overrides: Annotated[Optional[list[str]], typer.Argument(
         help="Recipe keys to override: key=value or --key value, e.g. learning_rate=2e-5 fields={attempt: deepseek_attempt}.",
         show_default=False)] = None,
@@ -33,6 +34,9 @@ def train(
 
     Many GPUs: accelerate launch --config_file recipes/accelerate/fsdp.yaml -m s1kit.train --recipe ...
     """
+    from s1kit.chatter import set_library_output
+
+    set_library_output(verbose)
     from s1kit.train.config import load_config, parse_overrides
     from s1kit.train.trainer import main
 

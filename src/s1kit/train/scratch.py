@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from s1kit.errors import S1kitError, check_positive_int, require
+from s1kit.errors import S1kitError, check_positive_int, one_line, require
 from s1kit.formats import CHATML_TEMPLATE
 
 TAG_MERGES = tuple((tag, digit) for tag in "ABCDEFGHIJKL" for digit in "123456789")
@@ -116,7 +116,7 @@ def load_tokenizer(spec: str, texts=None):
     try:
         return transformers.AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as exc:
-        raise S1kitError(f"could not load the tokenizer in {spec}: {str(exc).splitlines()[0][:200]}") from None
+        raise S1kitError(f"could not load the tokenizer in {spec}: {one_line(exc)}") from None
 
 
 def read_model_config(path: str | Path) -> dict:
@@ -128,7 +128,9 @@ def read_model_config(path: str | Path) -> dict:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))  # JSON is YAML too
     except yaml.YAMLError as exc:
-        raise S1kitError(f"model_config {path} is not valid YAML or JSON: {str(exc).splitlines()[0]}") from None
+        from s1kit.recipes import yaml_problem
+
+        raise S1kitError(f"model_config {path} is not valid YAML or JSON: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise S1kitError(f"model_config {path} must be a mapping of config fields, got {type(data).__name__}")
     return data
