@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,17 +68,9 @@ def _value(path, number: int, text: str, objects: bool):
 
 
 def write_atomic(path: str | Path, rows: Iterable[dict]) -> None:
-    """Write rows as JSONL through a temporary file and a rename: readers see the old or the new file."""
-    path = Path(path)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
-    try:
-        with handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        # The temporary file is private (0600); keep the mode the replaced file had.
-        os.chmod(handle.name, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    """Write rows as JSONL whole or not at all (see s1kit.files): readers see the old or the new file."""
+    from s1kit.files import replacing
+
+    with replacing(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")

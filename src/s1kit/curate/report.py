@@ -8,6 +8,7 @@ from pathlib import Path
 
 from s1kit.curate.classify import domain_counts
 from s1kit.eval.plots import pyplot
+from s1kit.files import replacing
 
 DOMAINS_PNG = "domains.png"
 LENGTHS_PNG = "trace_lengths.png"
@@ -101,6 +102,7 @@ def _save(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> Pat
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with replacing(path) as temporary:  # whole or not at all
+        fig.savefig(temporary, dpi=120)
     plt.close(fig)
     return path

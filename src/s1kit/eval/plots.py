@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from s1kit.errors import S1kitError, require
+from s1kit.files import replacing
 
 
 def pyplot():
@@ -55,6 +56,7 @@ def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with replacing(path) as temporary:  # whole or not at all
+        fig.savefig(temporary, dpi=120)
     plt.close(fig)
     return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from s1kit.files import write_text
+
 
 def _num(value, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
@@ -64,5 +66,5 @@ def report_markdown(metrics: dict) -> str:
 def write_report(metrics: dict, out: Path) -> None:
     from s1kit.eval.plots import plot_runs
 
-    (out / "report.md").write_text(report_markdown(metrics))
+    write_text(out / "report.md", report_markdown(metrics))
     plot_runs([(metrics["model"], metrics)], out / "scaling.png", title=f"{metrics['task']} · {metrics['model']}")
