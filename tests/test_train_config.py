@@ -3,6 +3,7 @@ directory rules and bad input. No model is loaded here; every test takes millise
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 from s1kit.cli import app
 from s1kit.errors import MissingExtraError, S1kitError
 from s1kit.train.config import TrainConfig, gradient_accumulation_steps, load_config, parse_overrides
-from s1kit.train.run_dir import CONFIG_FILE, plan_output_dir, prepare_output_dir
+from s1kit.locks import LOCK_NAME, locked
+from s1kit.train.run_dir import CONFIG_FILE, plan_output_dir, prepare_output_dir, saved_steps
 
 pytest.importorskip("yaml", reason="recipes are YAML; PyYAML comes with the [train] extra")
 
@@ -151,22 +153,48 @@ def test_output_dir_rules(tmp_path):
     assert plan_output_dir(config_in(out, resume=True, logging_steps=5))[0] == "resume"
 
 
+def make_checkpoints(out: Path, states: dict) -> None:
+    """checkpoint-STEP folders; a state of None leaves out trainer_state.json (the Trainer writes it last)."""
+    for step, state in states.items():
+        (out / f"checkpoint-{step}").mkdir()
+        if state is not None:
+            (out / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+
+
 def test_resume_picks_the_newest_complete_checkpoint(tmp_path):
     out = tmp_path / "run"
     prepare_output_dir(config_in(out), "new")
-    for step, complete in ((2, True), (4, True), (6, False)):  # checkpoint-6 was cut short
-        (out / f"checkpoint-{step}").mkdir()
-        if complete:
-            (out / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    # checkpoint-6 was cut short before its trainer state, checkpoint-8 while writing it
+    make_checkpoints(out, {2: "{}", 4: '{"global_step": 4}', 6: None, 8: '{"global_step": 8, "log_hist'})
     assert plan_output_dir(config_in(out, resume=True)) == ("resume", str(out / "checkpoint-4"))
 
 
-def test_overwrite_clears_the_old_run(tmp_path):
+def test_a_run_killed_before_its_config_was_written_is_a_new_run(tmp_path):
+    """A kill can leave the lock and the temporary file of the config's write, and nothing else."""
+    (tmp_path / LOCK_NAME).write_text("PID 4321 (s1kit train)\n")
+    (tmp_path / f".{CONFIG_FILE}.k2j4x9ab.tmp.yaml").write_text("")
+    for flags in ({}, {"resume": True}):
+        assert plan_output_dir(config_in(tmp_path, **flags)) == ("new", None)
+
+
+def test_overwrite_clears_the_old_run_but_not_its_lock(tmp_path):
     out = tmp_path / "run"
     prepare_output_dir(config_in(out), "new")
     (out / "checkpoint-2").mkdir()
-    prepare_output_dir(config_in(out, overwrite=True), "overwrite")
-    assert sorted(p.name for p in out.iterdir()) == [CONFIG_FILE]
+    with locked(out, "s1kit train"):
+        prepare_output_dir(config_in(out, overwrite=True), "overwrite")
+        assert sorted(p.name for p in out.iterdir()) == sorted([LOCK_NAME, CONFIG_FILE])
+        with pytest.raises(S1kitError, match="is in use by PID"):  # still one writer
+            with locked(out, "s1kit train"):
+                pass
+
+
+def test_ctrl_c_names_the_checkpoint_a_resume_continues_from(tmp_path):
+    config = config_in(tmp_path)
+    assert saved_steps(config, 6) == "0 of 6 steps saved (no checkpoint yet); rerun with --resume to start again"
+    make_checkpoints(tmp_path, {2: "{}", 4: "{}", 6: None})
+    assert saved_steps(config, 6) == "4 of 6 steps saved (checkpoint-4); rerun with --resume"
+    assert saved_steps(config, None) == "4 steps saved (checkpoint-4); rerun with --resume"
 
 
 def test_a_foreign_directory_is_never_overwritten(tmp_path):
@@ -204,6 +232,30 @@ def test_cli_refuses_an_existing_run_before_loading_anything(tmp_path):
     data.write_text('{"question": "q", "thinking_trajectories": ["t"], "attempt": "a"}\n')
     result = invoke("--data", data, "--output-dir", tmp_path / "run", "--model", "no-such-model-anywhere")
     assert result.exit_code == 2 and "already holds a training run" in result.output, result.output
+
+
+def test_a_second_train_on_the_same_output_dir_stops_naming_the_first(tmp_path):
+    pytest.importorskip("trl", reason="s1kit train needs the [train] extra")
+    out = tmp_path / "run"
+    out.mkdir()
+    with locked(out, "s1kit train (the first)"):
+        result = invoke("--data", tmp_path / "d.jsonl", "--output-dir", out, "--model", "no-such-model-anywhere")
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {out} is in use by PID {os.getpid()} (s1kit train (the first)); wait for it to "
+                      "finish, or pass another output path"], result.output
+    assert not (out / CONFIG_FILE).exists()
+
+
+def test_training_all_in_warmup_warns_with_both_numbers(capsys):
+    from s1kit.train.trainer import warn_if_all_warmup
+
+    warn_if_all_warmup(1, 1)
+    warning = capsys.readouterr().err
+    assert "warning: all 1 optimizer step(s) fall within the 1 warmup step(s)" in warning
+    assert "the first step's is 0" in warning and "lower warmup_ratio" in warning
+    warn_if_all_warmup(20, 1)
+    assert capsys.readouterr().err == ""
 
 
 def test_block_size_beyond_the_context_warns_and_says_what_happens(capsys):

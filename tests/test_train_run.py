@@ -144,6 +144,22 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_model_dir, tmp_path, m
 
 
 @pytest.mark.slow
+def test_two_examples_in_one_warmup_step_warn_that_the_model_barely_learns(forker, tmp_path):
+    """The tiny-cpu recipe's 5% warmup on 2 examples: one optimizer step, at learning rate 0."""
+    from tiny_training import write_recipe
+
+    recipe = write_recipe(tmp_path, rows=2, max_steps=-1, num_epochs=1, global_batch_size=2, per_device_batch_size=2,
+                          warmup_ratio=0.05, save_strategy="no")
+    run = forker.run(["train", "--recipe", recipe, "--output-dir", tmp_path / "out"])
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "out" / SUMMARY_FILE).read_text())["steps"] == 1
+    warnings = [line for line in run.stderr.splitlines() if "warmup step" in line]
+    assert warnings == ["s1kit train: warning: all 1 optimizer step(s) fall within the 1 warmup step(s), so the "
+                        "learning rate never reaches learning_rate (the first step's is 0) and the model barely "
+                        "learns; train on more data or more steps (max_steps, num_epochs), or lower warmup_ratio"]
+
+
+@pytest.mark.slow
 def test_smollm2_tiny_cpu_recipe_trains_and_generates_from_the_cli(smollm2_dir, tmp_path):
     """The tiny-cpu recipe on the real SmolLM2 through `s1kit train`, then `s1kit generate --model OUT`."""
     from s1kit.cli import app

@@ -2,7 +2,7 @@
 
 config.py   TrainConfig (the recipe), YAML loading, overrides, gradient accumulation
 data.py     rows -> chat-format examples with the loss on the assistant turn only
-run_dir.py  output directory checks (--resume, --overwrite) and the saved config
+run_dir.py  the output directory: its lock, --resume and --overwrite, the saved config, the checkpoint to resume
 trainer.py  main(config): the spine
 command.py  the `s1kit train` command (also `python -m s1kit.train`, for accelerate launch)
 """

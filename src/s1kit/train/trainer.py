@@ -21,19 +21,22 @@ import time
 from pathlib import Path
 
 from s1kit.errors import S1kitError, require
+from s1kit.files import write_text
 from s1kit.models import load_causal_lm, load_tokenizer
 from s1kit.progress import on_terminal
 from s1kit.train import scratch
 from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
 from s1kit.train.order import training_order
-from s1kit.train.run_dir import SUMMARY_FILE, note, plan_output_dir, prepare_output_dir
+from s1kit.train.run_dir import (SUMMARY_FILE, locked_output_dir, note, plan_output_dir, prepare_output_dir,
+                                 saved_steps)
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
 
 def main(config: TrainConfig) -> dict:
-    """Train, save the model to config.output_dir, and return the run's summary."""
+    """Train, save the model to config.output_dir, and return the run's summary. One run at a time
+    writes output_dir: it holds the directory's lock (s1kit.locks) throughout."""
     torch = require("torch", "train")
     accelerate = require("accelerate", "train")
     require("trl", "train")
@@ -42,6 +45,12 @@ def main(config: TrainConfig) -> dict:
 
     if config.num_threads is not None:
         torch.set_num_threads(config.num_threads)
+    with locked_output_dir(config):
+        return train(config, torch, accelerate)
+
+
+def train(config: TrainConfig, torch, accelerate) -> dict:
+    """The run itself, in the locked output directory."""
     # Cheap checks before the model loads: the directory, a new model's config, then the rows.
     action, checkpoint = plan_output_dir(config)
     rows, tokenizer, new_config = rows_and_tokenizer(config)
@@ -66,18 +75,25 @@ def main(config: TrainConfig) -> dict:
         prepare_output_dir(config, action)
     state.wait_for_everyone()
 
-    trainer, throughput = build_trainer(config, model, tokenizer, encoded.examples, accumulation, use_cpu)
-    result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer = None
+    try:
+        trainer, throughput = build_trainer(config, model, tokenizer, encoded.examples, accumulation, use_cpu)
+        result = trainer.train(resume_from_checkpoint=checkpoint)
 
-    # The weights (gathered from FSDP shards), config, generation config and the tokenizer with
-    # its chat template and pad token: what `s1kit generate --model OUT` loads.
-    trainer.accelerator.unwrap_model(trainer.model).config.use_cache = True
-    trainer.save_model(config.output_dir)
-    summary = run_summary(config, trainer, result, encoded, fmt.name, eot, tokenizer.pad_token,
-                          state.num_processes, accumulation, checkpoint)
-    summary["tokens_per_second_per_log"] = throughput.rates
-    if state.is_main_process:
-        Path(config.output_dir, SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        # The weights (gathered from FSDP shards), config, generation config and the tokenizer with
+        # its chat template and pad token: what `s1kit generate --model OUT` loads. The summary says
+        # they are whole: the one of an earlier run goes first, this run's comes last.
+        if state.is_main_process:
+            Path(config.output_dir, SUMMARY_FILE).unlink(missing_ok=True)
+        trainer.accelerator.unwrap_model(trainer.model).config.use_cache = True
+        trainer.save_model(config.output_dir)
+        summary = run_summary(config, trainer, result, encoded, fmt.name, eot, tokenizer.pad_token,
+                              state.num_processes, accumulation, checkpoint)
+        summary["tokens_per_second_per_log"] = throughput.rates
+        if state.is_main_process:
+            write_text(Path(config.output_dir, SUMMARY_FILE), json.dumps(summary, indent=2) + "\n")
+    except KeyboardInterrupt:  # Ctrl-C: say which checkpoint a --resume continues from
+        raise KeyboardInterrupt(saved_steps(config, trainer.state.max_steps if trainer is not None else None)) from None
     state.wait_for_everyone()
     note(f"trained {summary['steps']} steps, {summary['tokens']} tokens in {summary['train_seconds']:.1f} s "
          f"({summary['tokens_per_second']:.0f} tokens/s); loss {summary['first_loss']} -> {summary['final_loss']}; "
@@ -134,6 +150,7 @@ def build_trainer(config: TrainConfig, model, tokenizer, examples: list[dict], a
     throughput = throughput_callback(transformers)()
     # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
     trainer.callback_handler.callbacks.insert(0, throughput)
+    trainer.add_callback(warmup_check_callback(transformers))
     # transformers prints each log dict on stdout (under its bar, or bare without one): stdout is
     # for what a user asked for, so each log becomes one line on stderr.
     if on_terminal():
@@ -217,6 +234,25 @@ def warn_if_beyond_context(model, block_size: int, lengths: list[int]) -> None:
              f"are longer than {context} tokens and train on positions the model never saw (rotary models "
              f"extrapolate, often poorly; models with learned positions fail); lower block_size to {context} "
              "or extend the model's context first")
+
+
+def warn_if_all_warmup(steps: int, warmup_steps: int) -> None:
+    """A run whose every optimizer step is a warmup step never reaches its learning rate (the
+    first step's is 0): with a single step, the model does not change at all."""
+    if steps <= warmup_steps:
+        note(f"warning: all {steps} optimizer step(s) fall within the {warmup_steps} warmup step(s), so the learning "
+             "rate never reaches learning_rate (the first step's is 0) and the model barely learns; train on more "
+             "data or more steps (max_steps, num_epochs), or lower warmup_ratio")
+
+
+def warmup_check_callback(transformers):
+    """A callback that runs :func:`warn_if_all_warmup` once the Trainer knows its number of steps."""
+
+    class WarmupCheck(transformers.TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            warn_if_all_warmup(state.max_steps, args.get_warmup_steps(state.max_steps))
+
+    return WarmupCheck
 
 
 def throughput_callback(transformers):
