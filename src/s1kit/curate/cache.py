@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class CallCache:
         self.calls = 0
         """Model calls made through this object (misses); 0 on a fully cached re-run."""
         self.hits = 0
+        self.saved = 0
+        """Prompts asked through this object whose result is in the cache, found there or stored after
+        their call: what an interrupted run keeps."""
 
     def lookup(self, keys: Sequence[str]) -> dict[str, object]:
         found = {}
@@ -61,6 +65,8 @@ class CallCache:
         keys = [call_key(model, p, params) for p in prompts]
         results = self.lookup(sorted(set(keys)))
         self.hits += sum(k in results for k in keys)
+        self.saved += sum(k in results for k in keys)
+        asked = Counter(keys)
         missing = list(dict.fromkeys(k for k in keys if k not in results))  # each distinct call once
         prompt_of = dict(zip(keys, prompts))
         bar = None
@@ -75,6 +81,7 @@ class CallCache:
                 raise RuntimeError(f"a model call returned {len(values)} results for {len(batch)} prompts")
             done = [(key, value) for key, value in zip(batch, values) if value is not None]
             self.store(model, done)
+            self.saved += sum(asked[key] for key, _ in done)
             self.calls += len(batch)
             results.update(zip(batch, values))
             if bar is not None:
