@@ -106,3 +106,15 @@ def test_curate_says_how_many_model_replies_the_cache_keeps(tmp_path):
                                                 r"rerun the same command to go on without asking them again$"):
         main(config, {"solver": interrupting("Hmm </think> 7", after=4)})
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_the_demo_does_not_say_resume_for_it_starts_afresh(tmp_path, monkeypatch):
+    import s1kit.eval.run
+    from s1kit.demo import main
+
+    def interrupted(config, backend_config=None):
+        raise KeyboardInterrupt("3 of 60 units saved; rerun with --resume")
+
+    monkeypatch.setattr(s1kit.eval.run, "main", interrupted)
+    with pytest.raises(KeyboardInterrupt, match=r"^nothing to resume: s1kit demo starts afresh each time$"):
+        main(out=tmp_path / "demo")
