@@ -139,18 +139,22 @@ def scorer_module(tmp: Path, stack) -> None:
 
 def no_vllm_engine(tmp: Path, stack) -> None:
     """Starting a vLLM engine fails the case; the settings vLLM's backend puts in the environment
-    are restored after it."""
+    are taken back after it (the session's engines want their own, e.g. a smaller KV cache)."""
     from s1kit.backends import vllm
 
-    patch = stack.enter_context(pytest.MonkeyPatch.context())
-    for name in ("VLLM_LOGGING_STREAM", "VLLM_LOGGING_LEVEL", "VLLM_USE_V2_MODEL_RUNNER", "VLLM_CPU_KVCACHE_SPACE",
-                 "VLLM_ENABLE_V1_MULTIPROCESSING"):
-        patch.setenv(name, os.environ[name]) if name in os.environ else patch.delenv(name, raising=False)
+    saved = {name: os.environ.get(name) for name in ("VLLM_LOGGING_STREAM", "VLLM_USE_V2_MODEL_RUNNER",
+                                                     "VLLM_CPU_KVCACHE_SPACE", "VLLM_ENABLE_V1_MULTIPROCESSING")}
+
+    def restore():
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+    stack.callback(restore)
 
     def refuse(self):
         raise AssertionError("the vLLM engine started before the prompts were checked")
 
-    patch.setattr(vllm.VLLMBackend, "_start_engine", refuse)
+    stack.enter_context(pytest.MonkeyPatch.context()).setattr(vllm.VLLMBackend, "_start_engine", refuse)
 
 
 SETUPS = {

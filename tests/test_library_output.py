@@ -41,7 +41,9 @@ def test_verbose_brings_the_libraries_back():
 
 @pytest.fixture
 def clean_environment(monkeypatch):
-    """None of the variables quieting sets, before and after (the libraries' own defaults)."""
+    """The libraries as they are by default, and none of the variables quieting sets: a user's
+    setting is put back afterwards, quieting's own are not."""
+    set_library_output(True)  # takes back what earlier commands of this session set
     for name in QUIET_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     yield monkeypatch
