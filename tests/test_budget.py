@@ -53,6 +53,8 @@ def assert_consistent(g, tok):
         assert previous_end <= span["start"] < span["end"] <= len(ids), spans
         assert span["kind"] in {"wait", "cap", "end"}
         assert span["text"] == tok.decode(ids[span["start"] : span["end"]])
+        assert g.text[span["char_start"] : span["char_end"]] == span["text"]
+        assert span["char_start"] == len(tok.decode(ids[: span["start"]]))  # the toy's tokens are whole words
         for i in range(span["start"], span["end"]):
             in_span[i] = True
         previous_end = span["end"]
@@ -435,8 +437,8 @@ def test_golden_s1_one_ignore():
     assert g.answer == " The answer is 4."
     assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (11, 4, 1, False, "stop")
     assert g.forced_spans == [
-        {"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
-        {"start": 11, "end": 14, "kind": "end", "text": "<|im_start|>answer\n"},
+        {"start": 6, "end": 7, "kind": "wait", "text": "Wait", "char_start": 23, "char_end": 27},
+        {"start": 11, "end": 14, "kind": "end", "text": "<|im_start|>answer\n", "char_start": 40, "char_end": 59},
     ]
     assert g.forced_tokens == 4
 
@@ -449,8 +451,8 @@ def test_golden_think_tags_capped():
     assert g.answer == "Final Answer: it is 4."
     assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (8, 5, 1, True, "stop")
     assert g.forced_spans == [
-        {"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
-        {"start": 8, "end": 14, "kind": "cap", "text": "\n</think>\n\nFinal Answer:"},
+        {"start": 6, "end": 7, "kind": "wait", "text": "Wait", "char_start": 23, "char_end": 27},
+        {"start": 8, "end": 14, "kind": "cap", "text": "\n</think>\n\nFinal Answer:", "char_start": 31, "char_end": 55},
     ]
     assert g.forced_tokens == 7
 

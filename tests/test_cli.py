@@ -60,7 +60,8 @@ def check_consistent(g: dict, max_thinking_tokens: int) -> None:
     assert g["thinking_tokens"] + g["answer_tokens"] <= len(g["token_ids"])
     spans = g["forced_spans"]
     for span in spans:
-        assert set(span) == {"start", "end", "kind", "text"}
+        assert set(span) == {"start", "end", "kind", "text", "char_start", "char_end"}
+        assert g["text"][span["char_start"] : span["char_end"]] == span["text"]
         assert span["kind"] in SPAN_KINDS
         assert 0 <= span["start"] < span["end"] <= len(g["token_ids"])
         assert all(g["forced_mask"][span["start"] : span["end"]])

@@ -294,8 +294,9 @@ def test_text_rounds_count_with_the_server_usage(stub):
     # Round 2 asks for the 16 left and reaches the cap; round 3 answers after the forced prefix.
     assert (g.thinking, g.answer) == ("a b cWait d e", "Final Answer: 42")
     assert (g.thinking_tokens, g.answer_tokens, g.waits_inserted, g.forced_end, g.finish_reason) == (20, 5, 1, True, "stop")
-    assert g.forced_spans == [{"start": 3, "end": 4, "kind": "wait", "text": "Wait"},
-                              {"start": 20, "end": 28, "kind": "cap", "text": "\n<|im_start|>answer\nFinal Answer:"}]
+    assert g.forced_spans == [{"start": 3, "end": 4, "kind": "wait", "text": "Wait", "char_start": 5, "char_end": 9},
+                              {"start": 20, "end": 28, "kind": "cap", "text": "\n<|im_start|>answer\nFinal Answer:",
+                               "char_start": 13, "char_end": 46}]
     assert (g.prompt_tokens, g.token_count_source, g.token_ids, g.forced_mask) == (99, "server-usage", [], [])
     # Without a tokenizer the prompt is ChatML with Qwen2.5's default system prompt (s1's template).
     prompt = ("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"

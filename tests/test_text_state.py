@@ -36,12 +36,13 @@ BUDGETS = [
 ]
 
 
-def text_rounds(script: str, fmt: str, budget: BudgetConfig, tok: ToyTokenizer) -> TextState:
+def text_rounds(script: str | list[int], fmt: str, budget: BudgetConfig, tok) -> TextState:
+    """The text loop fed the script (text, or the token ids the model picks) in server rounds."""
     chat_format = FORMATS[fmt]
     pieces = TextPieces.build(chat_format, budget)
     counts = PieceCounts(*(len(tok.encode(getattr(pieces, n))) for n in ("wait", "answer_opener", "cap_delimiter", "answer_prefix")))
     state = TextState(budget, pieces, counts)
-    ids = tok.encode(script)
+    ids = tok.encode(script) if isinstance(script, str) else list(script)
     eos = set(tok.eos_token_ids)
     cursor = 0
     for _ in range(1000):

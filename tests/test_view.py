@@ -94,6 +94,48 @@ def test_a_forced_wait_is_told_from_the_models_own_by_a_sibling_row():
     assert placed == [(16, 20), (36, 36 + len("<|im_start|>answer\n"))]
 
 
+def test_recorded_offsets_place_a_wait_the_estimate_misplaces():
+    # The row above without its sibling (a run of one point): the estimate takes the model's Wait.
+    first = "a b Wait, c d e\n"
+    thinking = first + "Wait" + "1234567890123456"
+    text = thinking + "<|im_start|>answer\nFinal Answer: 1<|im_end|>"
+    spans_ = [{"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
+              {"start": 23, "end": 26, "kind": "end", "text": "<|im_start|>answer\n"}]
+    assert spans.locate(row(text, thinking, 23, spans_)) == [(4, 8), (36, 55)]
+    recorded = [{**spans_[0], "char_start": 16, "char_end": 20}, {**spans_[1], "char_start": 36, "char_end": 55}]
+    assert spans.locate(row(text, thinking, 23, recorded)) == [(16, 20), (36, 55)]
+    # Offsets that are no range of the text (a hand-edited file) place nothing.
+    broken = [{**recorded[0], "char_start": None, "char_end": None}, {**recorded[1], "char_end": len(text) + 1}]
+    assert spans.locate(row(text, thinking, 23, broken)) == [None, None]
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_run_with_recorded_offsets_shows_each_span_where_it_was_forced(tmp_path):
+    # One point, so no sibling rows to anchor the estimate; emoji and astral letters before every
+    # span, so that the page's offsets (UTF-16 units) differ from Python's characters.
+    run = load_run(synthetic_run(tmp_path / "run", nano_like_questions(40), natural=(30, 300), lead="😀 𝑥 ",
+                                 budgets=[512], num_ignore=[2], char_offsets=True))
+    data = run_data(run)["rows"]
+    texts = compact.decode(data["text"])
+    by_question = {r["question_index"]: r for r in run.rows}
+    questions = sorted(by_question)
+    misplaced = 0
+    for i, text in enumerate(texts):
+        source = by_question[questions[data["q"][i]]]
+        assert text == source["text"]
+        want = [[s["start"], s["end"], s["kind"], utf16(text[: s["char_start"]]), utf16(text[: s["char_end"]])]
+                for s in source["forced_spans"]]
+        assert data["spans"][i] == want
+        assert all(text[s["char_start"] : s["char_end"]] == s["text"] for s in source["forced_spans"])
+        unrecorded = [{k: v for k, v in s.items() if not k.startswith("char_")} for s in source["forced_spans"]]
+        misplaced += spans.locate({**source, "forced_spans": unrecorded}) != [(s["char_start"], s["char_end"])
+                                                                               for s in source["forced_spans"]]
+    assert misplaced > 0  # the estimate alone would have put some of these spans elsewhere
+
+
 def test_a_span_whose_text_is_not_there_is_left_unplaced():
     spans_ = [{"start": 3, "end": 4, "kind": "wait", "text": " Wait"}, {"start": 5, "end": 6, "kind": "end", "text": "</think>"}]
     assert spans.locate(row("a b c</think>d", "a b c", 3, spans_)) == [None, (5, 13)]

@@ -106,18 +106,33 @@ def test_a_real_run_opens_cleanly_and_a_clicked_point_is_selected(page, nano_run
     assert page.errors == []
 
 
+MARKS = """marks => marks.map(m => {
+  let at = 0;
+  for (let node = m.previousSibling; node; node = node.previousSibling) at += node.textContent.length;
+  return [m.textContent, at, at + m.textContent.length, Number(m.dataset.start), Number(m.dataset.end), m.dataset.kind];
+})"""
+"""Each highlighted span: its text, its place in the trace (UTF-16 units, as JavaScript counts), its
+output tokens and kind."""
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def test_a_question_shows_its_forced_spans_where_samples_jsonl_puts_them(page, nano_run):
     rows = [r for r in rows_of(nano_run) if key(r) == (128, 2, "")]
     with_waits = [r for r in rows if r["waits_inserted"]][:3]
     assert with_waits, "s1-nano inserts Waits at cap 128 with two ignores"
+    assert all("char_start" in s for r in with_waits for s in r["forced_spans"])  # placed as recorded, not estimated
     open_page(page, nano_run / "report.html")
     select_point(page, "128, 2 ign.")
     for row in with_waits:
         page.click(f'#questions li[data-q="{row["question_index"]}"]')
         card = page.wait_for_selector(f'#detail section.sample[data-sample="{row["sample"]}"]')
-        marks = card.eval_on_selector_all("mark.forced", "marks => marks.map(m => [m.textContent, "
-                                          "Number(m.dataset.start), Number(m.dataset.end), m.dataset.kind])")
-        assert marks == [[s["text"], s["start"], s["end"], s["kind"]] for s in row["forced_spans"]]
+        marks = card.eval_on_selector_all("pre.trace > mark.forced", MARKS)
+        text = row["text"]
+        assert marks == [[s["text"], utf16(text[: s["char_start"]]), utf16(text[: s["char_end"]]), s["start"], s["end"],
+                          s["kind"]] for s in row["forced_spans"]]
         assert page.text_content("#detail .question") == row["question"]
         trace = trace_of(card)
         assert trace == row["text"]  # the whole output, every character, highlighted in place

@@ -6,6 +6,8 @@ is a prefix of a larger cap's and a point with one more ignored end repeats the 
 model's first end; forced spans are token offsets with their decoded text; metrics.json is computed
 from the rows by the eval stage's own code. The "model" writes "Wait" on its own now and then, as a
 model trained on traces with Waits does, so a forced Wait is not simply the first "Wait" in a text.
+Spans lack their character offsets unless asked for (``char_offsets``), as in runs made before
+s1kit recorded them, where the viewer has to find each span in its text.
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ def point_row(config: EvalConfig, point, qi: int, sample: int, question: dict, t
     answer = f"Final Answer: {extracted if extracted is not None else '...'}"
     span_text, span_tokens = (CAP_TEXT, CAP_TOKENS) if capped else (END_TEXT, END_TOKENS)
     text = thinking + span_text + (answer[len("Final Answer:"):] if capped else answer) + "<|im_end|>"
-    spans = [{"start": w, "end": w + 1, "kind": "wait", "text": "Wait"} for w in ignored if w < n]
-    spans.append({"start": n, "end": n + span_tokens, "kind": "cap" if capped else "end", "text": span_text})
+    spans = [{"start": w, "end": w + 1, "kind": "wait", "text": "Wait", "char_start": offsets[w], "char_end": offsets[w + 1]}
+             for w in ignored if w < n]
+    spans.append({"start": n, "end": n + span_tokens, "kind": "cap" if capped else "end", "text": span_text,
+                  "char_start": len(thinking), "char_end": len(thinking) + len(span_text)})
     return {
         "question_index": qi, "question_id": question["id"], "sample": sample, "method": config.method,
         "budget": point.budget, "variant": point.variant, "max_thinking_tokens": point.cap,
@@ -70,9 +74,11 @@ def point_row(config: EvalConfig, point, qi: int, sample: int, question: dict, t
     }
 
 
-def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, int] = (20, 120), lead: str = "") -> list[dict]:
+def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, int] = (20, 120), lead: str = "",
+                char_offsets: bool = False) -> list[dict]:
     """Rows of ``config``'s method and points for ``questions`` ({id, question, gold}); ``lead`` is
-    a text the model starts every trajectory with (e.g. hostile markup)."""
+    a text the model starts every trajectory with (e.g. hostile markup); ``char_offsets``: spans
+    carry their character offsets, as s1kit now records them."""
     points = config.points()
     rows = []
     for qi, question in enumerate(questions):
@@ -91,6 +97,9 @@ def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, i
             rows += unit
     if config.judge is not None:
         judge(rows, config.judge_mode, config.seed)
+    if not char_offsets:
+        for row in rows:
+            row["forced_spans"] = [{k: v for k, v in span.items() if not k.startswith("char_")} for span in row["forced_spans"]]
     return rows
 
 
@@ -141,10 +150,10 @@ def write_run(out: Path, config: EvalConfig, rows: list[dict]) -> Path:
 
 
 def synthetic_run(out: Path, questions: list[dict], natural: tuple[int, int] = (20, 120), lead: str = "",
-                  **settings) -> Path:
+                  char_offsets: bool = False, **settings) -> Path:
     """A run directory of ``EvalConfig(**settings)`` on ``questions``."""
     config = EvalConfig(**{"task": "synthetic", "model": "scripted", "out": str(out), **settings})
-    return write_run(out, config, method_rows(config, questions, natural, lead))
+    return write_run(out, config, method_rows(config, questions, natural, lead, char_offsets))
 
 
 def nano_like_questions(count: int) -> list[dict]:

@@ -26,7 +26,10 @@ class Generation:
     finish_reason: str
     """``stop`` (the model ended its answer) or ``length`` (max_answer_tokens or the context ran out)."""
     forced_spans: list[dict[str, Any]]
-    """Output token ranges the controller forced: ``{start, end, kind, text}``, end exclusive."""
+    """Output token ranges the controller forced: ``{start, end, kind, text, char_start, char_end}``,
+    ends exclusive; ``char_start``/``char_end`` place ``text`` in :attr:`text`
+    (``text[char_start:char_end] == span["text"]``), both None where the tokenizer decodes the span
+    differently inside the output than alone."""
     prompt_tokens: int
     token_ids: list[int] = field(repr=False)
     forced_mask: list[bool] = field(repr=False)
@@ -49,21 +52,25 @@ class Generation:
     def from_state(cls, prompt: str, prompt_tokens: int, state: SequenceState, tokenizer, seed: int | None) -> Generation:
         out = state.output
         thinking_ids, answer_ids = state.sections()
+        text = tokenizer.decode(out)
+        spans = []
+        for s in state.spans:
+            end = min(s.end, len(out))  # a span is cut short when the context runs out in the middle of it
+            span_text = tokenizer.decode(out[s.start : end])
+            char_start, char_end = char_range(tokenizer, out, end, span_text, text)
+            spans.append({"start": s.start, "end": end, "kind": s.kind, "text": span_text,
+                          "char_start": char_start, "char_end": char_end})
         return cls(
             prompt=prompt,
             thinking=tokenizer.decode(thinking_ids),
             answer=tokenizer.decode(answer_ids),
-            text=tokenizer.decode(out),
+            text=text,
             thinking_tokens=state.thinking_tokens,
             answer_tokens=state.answer_tokens,
             waits_inserted=state.waits_inserted,
             forced_end=state.forced_end,
             finish_reason=state.finish_reason or "length",
-            forced_spans=[
-                # A span is cut short when the context runs out in the middle of it.
-                {"start": s.start, "end": min(s.end, len(out)), "kind": s.kind, "text": tokenizer.decode(out[s.start : s.end])}
-                for s in state.spans
-            ],
+            forced_spans=spans,
             prompt_tokens=prompt_tokens,
             token_ids=list(out),
             forced_mask=list(state.forced),
@@ -80,3 +87,18 @@ class Generation:
             finish_reason=state.finish_reason or "length", forced_spans=[dict(s) for s in state.spans],
             prompt_tokens=prompt_tokens, token_ids=[], forced_mask=[], seed=seed, token_count_source=source,
         )
+
+
+def char_range(tokenizer, ids: list[int], end: int, span_text: str, text: str) -> tuple[int | None, int | None]:
+    """Characters ``[start, end)`` of ``text`` (the decoded ``ids``) that hold the span ending at
+    token ``end`` whose tokens decode alone to ``span_text``; (None, None) if they hold other text.
+
+    Measured from the span's end: the output decoded up to there ends on a whole character, because
+    the forced text was encoded from a whole string (or, for a span the context cut short, it is all
+    of ``text``). Its start may not: with byte-level tokens the model can stop in the middle of a
+    character, and a prefix decoded up to the span's start then ends in a replacement character."""
+    before_end = tokenizer.decode(ids[:end])
+    start = len(before_end) - len(span_text)
+    if start >= 0 and before_end.endswith(span_text) and text.startswith(before_end):
+        return start, len(before_end)
+    return None, None

@@ -71,6 +71,8 @@ class TextState:
     forced_end: bool = False
     finish_reason: str | None = None
     spans: list[dict[str, Any]] = field(default_factory=list)
+    """Forced pieces as :attr:`s1kit.budget.result.Generation.forced_spans` gives them: token offsets
+    in the run's counting, character offsets in :attr:`output`."""
 
     @property
     def done(self) -> bool:
@@ -146,7 +148,8 @@ class TextState:
         self.phase = Phase.ANSWER
 
     def _append_span(self, text: str, tokens: int, kind: str) -> None:
-        self.spans.append({"start": self.position, "end": self.position + tokens, "kind": kind, "text": text})
+        self.spans.append({"start": self.position, "end": self.position + tokens, "kind": kind, "text": text,
+                           "char_start": len(self.output), "char_end": len(self.output) + len(text)})
         self.output += text
         self.position += tokens
 

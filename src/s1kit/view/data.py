@@ -162,7 +162,7 @@ def row_columns(run: Run) -> tuple[dict, dict]:
 
 def span_cells(row: dict, prefixes) -> list[list]:
     """Each forced span as ``[start, end, kind, char_start, char_end]`` (characters in UTF-16 units
-    of the row's text), or ``[start, end, kind, text]`` when its text was not found there."""
+    of the row's text), or ``[start, end, kind, text]`` when it has no place there (spans.locate)."""
     cells = []
     for span, place in zip(row.get("forced_spans") or [], spans.locate(row, prefixes)):
         head = [span["start"], span["end"], span["kind"]]

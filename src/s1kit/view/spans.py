@@ -1,10 +1,13 @@
 """Where a row's forced spans sit in its text.
 
-A row of samples.jsonl gives each forced span as output-token offsets and the span's decoded text,
-but no token ids, so the characters the page should highlight have to be found. The span's text
-can occur more than once: a model trained on traces with "Wait" writes it on its own too. Each span
-is placed at the occurrence nearest to where its token offset falls in characters, estimated from
-exact anchors, token counts whose character lengths are known:
+A row of samples.jsonl gives each forced span as output-token offsets, its decoded text and its
+character offsets in the row's text (``char_start``, ``char_end``), which place it exactly.
+
+Rows of older runs lack the character offsets, and no token ids come with a row, so for them the
+characters the page should highlight have to be found. The span's text can occur more than once: a
+model trained on traces with "Wait" writes it on its own too. Each span is placed at the occurrence
+nearest to where its token offset falls in characters, estimated from exact anchors, token counts
+whose character lengths are known:
 
 - the start of the output, and the end of the row's own thinking (``thinking_tokens`` tokens are
   ``thinking``'s characters);
@@ -66,8 +69,26 @@ def occurrences(text: str, part: str, start: int) -> list[int]:
 
 def locate(row: dict, prefixes: Sequence[tuple[int, str]] = ()) -> list[tuple[int, int] | None]:
     """Character range ``(start, end)`` in ``row['text']`` of each of its ``forced_spans``, in
-    order, or None for a span whose text is not found after the previous one. ``prefixes``: the
-    ``(thinking_tokens, thinking)`` of the rows of the same trajectory (see :func:`anchors`)."""
+    order, or None for a span that has no place there: its recorded offsets are None or out of the
+    text, or (rows without offsets) its text is not found after the previous span's. ``prefixes``:
+    the ``(thinking_tokens, thinking)`` of the rows of the same trajectory (see :func:`anchors`),
+    used only for rows without offsets."""
+    forced = row.get("forced_spans") or []
+    if all("char_start" in span and "char_end" in span for span in forced):
+        return [recorded(row["text"], span) for span in forced]
+    return estimated(row, prefixes)
+
+
+def recorded(text: str, span: dict) -> tuple[int, int] | None:
+    """The span's own character offsets, if they are a range of ``text``."""
+    start, end = span["char_start"], span["char_end"]
+    if all(type(x) is int for x in (start, end)) and 0 <= start <= end <= len(text):
+        return start, end
+    return None
+
+
+def estimated(row: dict, prefixes: Sequence[tuple[int, str]]) -> list[tuple[int, int] | None]:
+    """Each span placed at the occurrence of its text nearest to its estimated character offset."""
     text = row["text"]
     known = anchors(row, prefixes)
     last_tokens, last_chars = known[-1]
