@@ -14,6 +14,7 @@ import typer
 
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.chatter import set_library_output
 from s1kit.curate.config import CurateConfig, ModelCallConfig
 from s1kit.curate.traces import TracesConfig
 from s1kit.errors import S1kitError
@@ -34,7 +35,8 @@ app = typer.Typer(
 
 
 def user_errors(command):
-    """Show S1kitError, and an OSError from a path, as one line on stderr (exit 2) instead of a traceback."""
+    """Show S1kitError, and an OSError from a path, as one line on stderr (exit 2) instead of a
+    traceback; Ctrl-C as one line saying what was saved, if the stage said (exit 130)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -43,6 +45,9 @@ def user_errors(command):
         except S1kitError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C; a stage re-raises it naming what it saved. 130: as shells report it
+            typer.echo(f"interrupted; {exc}" if str(exc) else "interrupted", err=True)
+            raise typer.Exit(130) from None
         except OSError as exc:  # a path the system refused: one line, not a traceback
             where = f" ({exc.filename})" if exc.filename else ""
             typer.echo(f"error: {exc.strerror or exc}{where}; check the path and its permissions", err=True)
@@ -58,6 +63,7 @@ FormatOption = Annotated[str, typer.Option("--format", help="Chat format: s1, th
 RecipeOption = Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: the flags with underscores); flags typed here win.")]
 BatchSizeOption = Annotated[int, typer.Option(help="Sequences decoded together.")]
 SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the libraries' own log lines and progress bars (transformers, vLLM, ...); quiet by default.")]
 
 
 @app.command()
@@ -75,12 +81,14 @@ def generate(
     batch_size: BatchSizeOption = 16,
     system_prompt: SystemPromptOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
+    verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Answer questions with budget forcing: cap the thinking, or extend it with "Wait".
 
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
+    set_library_output(verbose)
     from s1kit.generate import main
     from s1kit.recipes import build_each
 
@@ -113,8 +121,10 @@ def demo(
     base_url: Annotated[str, typer.Option(help="openai: server URL.")] = "http://127.0.0.1:8000/v1",
     mechanics: Annotated[bool, typer.Option("--mechanics", help="Show the cap and the Wait extension on built-in questions instead (any chat model).")] = False,
     budgets: Annotated[str, typer.Option(help="--mechanics: comma-separated thinking budgets.")] = "32,64,128",
+    verbose: VerboseOption = False,
 ) -> None:
     """Test-time scaling on the bundled s1-nano: a budget-forcing sweep and the baselines, as tables and plots."""
+    set_library_output(verbose)
     from s1kit import demo as demo_module
     from s1kit.eval.config import parse_budgets
 
@@ -133,12 +143,14 @@ def demo(
 def eval_command(
     ctx: typer.Context,
     recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.yaml); flags given here win.")] = None,
+    verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Test-time scaling curve of a model on a task: accuracy against thinking tokens, with the paper's metrics.
 
-    Writes samples.jsonl, metrics.json, report.md, scaling.png, config.json and config.yaml to --out.
+    Writes samples.jsonl, metrics.json, report.md, report.html, scaling.png, config.json and config.yaml to --out.
     """
+    set_library_output(verbose)
     from s1kit.eval.config import resolve
     from s1kit.eval.report import report_markdown
     from s1kit.eval.run import main
@@ -148,7 +160,7 @@ def eval_command(
     config, backend_settings = resolve(recipe, given(ctx, settings))
     metrics = main(config, backend_settings)
     typer.echo(report_markdown(metrics))
-    typer.echo(f"wrote {config.out}/samples.jsonl, metrics.json, report.md, scaling.png")
+    typer.echo(f"wrote {config.out}/samples.jsonl, metrics.json, report.md, report.html, scaling.png")
 
 
 @app.command()
@@ -165,9 +177,11 @@ def grade(
     question_field: Annotated[str, typer.Option(help="Field holding the question (shown to a judge; optional).")] = "question",
     judge_base_url: Annotated[str, typer.Option(help="openai judge: its server's URL.")] = "http://127.0.0.1:8000/v1",
     device: Annotated[str, typer.Option(help="hf judge: auto, cpu, cuda or cuda:N.")] = "auto",
+    verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Grade existing outputs; the file is written back with extracted_answer and correct fields."""
+    set_library_output(verbose)
     from s1kit.grading.command import main
     from s1kit.grading.judge import from_flags
 
@@ -202,14 +216,29 @@ def plot(
 @user_errors
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Eval output directories, one per method (each with metrics.json).")],
-    out: Annotated[Path, typer.Option(help="PNG to write; the table goes next to it as .md.")] = Path("compare.png"),
+    out: Annotated[Path, typer.Option(help="PNG to write; the table goes next to it as .md, the page as .html.")] = Path("compare.png"),
 ) -> None:
     """Methods side by side: a table shaped like s1's Table 3 and every curve on one thinking-token axis."""
     from s1kit.eval.compare import main
 
     text, table, figure = main(runs, out)
     typer.echo(text)
-    typer.echo(f"wrote {table} and {figure}")
+    typer.echo(f"wrote {table}, {figure} and {figure.with_suffix('.html')}")
+
+
+@app.command()
+@user_errors
+def view(
+    runs: Annotated[list[Path], typer.Argument(help="Eval output directories (each with samples.jsonl and metrics.json).")],
+    out: Annotated[Optional[Path], typer.Option(help="HTML file to write; default: RUN/report.html for one run, view.html here for several.")] = None,
+) -> None:
+    """One HTML page to read what the model thought: the curves, the paper's metrics, and every question's traces with the forced Waits and ends highlighted.
+
+    Open it in any browser; it needs no network. Click a point of a curve to list its questions, filter them, open one to read its traces.
+    """
+    from s1kit.view.command import main
+
+    typer.echo(f"wrote {main(runs, out)}")
 
 
 @app.command()
@@ -221,9 +250,11 @@ def curate(
     overrides: Annotated[Optional[list[str]], typer.Argument(
         help="Recipe settings to override as dotted keys, e.g. solvers.0.model=runs/weak quality.patterns=s1.",
         show_default=False)] = None,
+    verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Curate an s1K-style dataset: quality, decontamination, difficulty, diversity (s1 Section 2)."""
+    set_library_output(verbose)
     from s1kit.curate.pipeline import main
     from s1kit.recipes import build, load_yaml, merge, set_dotted
 
@@ -255,9 +286,11 @@ def traces(
     ctx: typer.Context,
     recipe: RecipeOption = None,
     teacher: Annotated[Optional[str], typer.Option(help="Teacher model: alias, checkpoint, hub id or server model name.")] = None,
+    verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Write reasoning traces (thinking_trajectories, attempt) for questions from any teacher model."""
+    set_library_output(verbose)
     from s1kit.curate.traces import main
     from s1kit.recipes import build, fields_of
 
@@ -315,6 +348,7 @@ def serve(
     model: Annotated[str, typer.Argument(help="Model to serve: built-in alias (s1-nano, smollm2-135m), local checkpoint directory or hub id.")],
     recipe: RecipeOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the vLLM server command it would run (with its environment) and exit.")] = False,
+    verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Serve a model on vLLM's OpenAI-compatible server with per-request thinking budgets.
@@ -325,7 +359,9 @@ def serve(
     from s1kit.serve.command import main
 
     s = layered(ctx, recipe)
-    main(build(ServeConfig, fields_of(ServeConfig, s), str(recipe or "the flags")), dry_run=s["dry_run"])
+    set_library_output(s["verbose"])
+    main(build(ServeConfig, fields_of(ServeConfig, s), str(recipe or "the flags")), dry_run=s["dry_run"],
+         verbose=s["verbose"])
 
 
 def parse_shares(text: str) -> dict[str, float]:

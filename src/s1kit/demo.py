@@ -5,10 +5,11 @@ the task ``nano``:
 
 1. a budget-forcing sweep: thinking capped at several budgets, and extended past its natural end
    with 1, 2 and 4 forced "Wait"s; written to ``OUT`` (samples.jsonl, metrics.json, report.md,
-   scaling.png) and printed as a table;
+   report.html, scaling.png) and printed as a table;
 2. the same budgets through the baselines: token-conditional prompting, rejection sampling, and
    majority vote over samples (``OUT/<method>/``);
-3. all of them side by side, as s1's Table 3 (``OUT/compare.md`` and ``OUT/compare.png``).
+3. all of them side by side, as s1's Table 3 (``OUT/compare.md``, ``OUT/compare.png`` and
+   ``OUT/compare.html``).
 
 Each demo run starts fresh: the files a previous demo wrote in ``OUT`` are replaced.
 
@@ -33,7 +34,8 @@ LIMIT = 60
 BASELINES = ("token-conditional", "rejection", "majority")
 MAJORITY_SAMPLES = 4
 REJECTION_TRIES = 6
-RUN_FILES = ("samples.jsonl", "metrics.json", "report.md", "scaling.png", "config.json", "config.yaml", "compare.md", "compare.png")
+RUN_FILES = ("samples.jsonl", "metrics.json", "report.md", "report.html", "scaling.png", "config.json", "config.yaml",
+             "compare.md", "compare.png", "compare.html")
 
 QUESTIONS = (
     "What is 12 * 13?",
@@ -49,8 +51,9 @@ def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: st
     from s1kit.eval.config import EvalConfig
     from s1kit.eval.run import main as evaluate
 
-    console = console or _console()
     out = Path(out)
+    check_settings(backend, task, limit, out)  # before anything is printed, removed or loaded
+    console = console or _console()
     _clear(out)
     common = {"task": task, "model": model, "backend": backend, "limit": limit, "batch_size": batch_size,
               "max_answer_tokens": 24}
@@ -65,14 +68,18 @@ def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: st
     results = {}
     for name, config in runs.items():
         console.print(f"[bold]{name}[/bold] ...")
-        results[name] = evaluate(config, backend_config)
+        try:
+            results[name] = evaluate(config, backend_config)
+        except KeyboardInterrupt:  # not eval's "rerun with --resume": a demo starts afresh
+            raise KeyboardInterrupt("nothing to resume: s1kit demo starts afresh each time") from None
         if name == "budget-forcing":
             console.print(curve_table(results[name]))
     from s1kit.eval.compare import main as compare
 
     text, table, figure = compare([out, *(out / name for name in BASELINES)], out / "compare.png")
     console.print(compare_table(text))
-    console.print(f"wrote {out}/report.md, {out}/scaling.png, {table} and {figure}")
+    console.print(f"wrote {out}/report.md, {out}/report.html, {out}/scaling.png, {table}, {figure} and "
+                  f"{figure.with_suffix('.html')}")
     return results
 
 
@@ -108,6 +115,23 @@ def compare_table(markdown: str):
     return table
 
 
+def check_settings(backend: str, task: str | None = None, limit: int | None = None, out: Path | None = None) -> None:
+    """The demo's settings, each one line if it is wrong: checked before the first table is printed."""
+    from s1kit.backends import BACKENDS
+    from s1kit.errors import S1kitError
+
+    if backend not in BACKENDS:
+        raise S1kitError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
+    if task is not None:
+        from s1kit.eval.run import check_output_dir
+        from s1kit.tasks import get_task
+        from s1kit.tasks.base import check_limit
+
+        get_task(task)
+        check_limit(limit)
+        check_output_dir(out)
+
+
 def _clear(out: Path) -> None:
     """Remove what an earlier demo wrote in ``out`` (its files and its baselines' folders), nothing else."""
     for name in RUN_FILES:
@@ -131,6 +155,7 @@ def mechanics(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: i
 
     from s1kit.backends import load_backend
 
+    check_settings(backend)
     console = console or _console()
     console.print(f"[bold]s1kit demo --mechanics[/bold]: budget forcing on {model} with the {backend} backend "
                   f"({len(QUESTIONS)} questions x {len(budgets)} budgets)")

@@ -23,6 +23,7 @@ from s1kit.curate.diversity import diversity
 from s1kit.curate.pool import load_pool
 from s1kit.curate.quality import quality
 from s1kit.errors import S1kitError
+from s1kit.files import replacing, write_text
 from s1kit.jsonl import write_atomic
 from s1kit.locks import locked
 from s1kit.recipes import as_dict
@@ -63,6 +64,9 @@ def _curate(config: CurateConfig, backends: dict | None, out: Path) -> dict:
         how = "diverse" if config.select == "s1k" else config.select
         stages.append(diversity(stages[-1].kept, config.size, config.seed, how,
                                 domain_field=config.domain_field, first=picks))
+    except KeyboardInterrupt:  # Ctrl-C: say what the cache keeps for the rerun
+        raise KeyboardInterrupt(f"{calls.cache.saved} model replies saved in {calls.cache.path}; rerun the same "
+                                "command to go on without asking them again") from None
     finally:
         calls.close()
         calls.cache.close()
@@ -115,20 +119,22 @@ def _domains(calls: ModelCalls, config: CurateConfig, records: list[dict]) -> di
     template = classify.load_template(config.classifier_template)
     prompts = [classify.classify_prompt(r["question"], template, config.classifier_codes) for r in missing]
     replies = calls.ask(config.classifier, prompts,
-                        progress=f"classifier {config.classifier.model}")
+                        progress=f"classifier {config.classifier.model}", setting="classifier.model")
     counts = classify.assign_domains(missing, [None if r is None else r["answer"] for r in replies],
                                      config.domain_field)
     return {"model": config.classifier.model, "classifier": counts, "labeled": len(records) - len(missing)}
 
 
 def write_outputs(out: Path, selected: list[dict], before: list[dict], manifest: dict, domain_field: str) -> None:
+    """Every output whole or absent (s1kit.files). The manifest says the run finished: a previous
+    run's goes first, and this run's comes last, so it never stands beside another run's files."""
+    (out / "manifest.json").unlink(missing_ok=True)
     write_atomic(out / "dataset.jsonl", selected)
     write_parquet(out / "dataset.parquet", selected)
     report.plot_domains(before, selected, out / report.DOMAINS_PNG, domain_field)
     report.plot_lengths(before, selected, out / report.LENGTHS_PNG)
-    (out / "report.md").write_text(report.report_markdown(manifest), encoding="utf-8")
-    # The manifest last: its presence says the run finished.
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(out / "report.md", report.report_markdown(manifest))
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_parquet(path: Path, rows: list[dict]) -> None:
@@ -150,7 +156,8 @@ def write_parquet(path: Path, rows: list[dict]) -> None:
         table = pa.table(data)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise S1kitError(f"cannot write {path} as Parquet ({exc}); the JSONL next to it holds the same rows") from None
-    pq.write_table(table, path)
+    with replacing(path) as temporary:
+        pq.write_table(table, temporary)
 
 
 def _reasons(stages) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from s1kit.curate.cache import CallCache
 from s1kit.curate.calls import ModelCalls
 from s1kit.curate.config import ModelCallConfig
-from s1kit.errors import S1kitError, check_non_negative_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_output_file, json_kind
 from s1kit.jsonl import check_file, read_lines, write_atomic
 from s1kit.locks import locked
 
@@ -50,6 +50,9 @@ def read_question_rows(path: str, field_name: str) -> list[dict]:
     rows = []
     for number, row in read_lines(path):
         question = row.get(field_name)
+        if question is not None and not isinstance(question, str):
+            raise S1kitError(f"{path} line {number}: field '{field_name}' is {json_kind(question)}, not text; "
+                             "every question must be a string")
         if not isinstance(question, str) or not question.strip():
             raise S1kitError(f"{path} line {number}: no question text in field '{field_name}' (fields: "
                              f"{', '.join(map(repr, row)) or 'none'}); fix the row or pass --question-field")
@@ -62,10 +65,7 @@ def read_question_rows(path: str, field_name: str) -> list[dict]:
 def main(config: TracesConfig, backends: dict | None = None) -> dict:
     """Write traces for every question; returns counts {questions, traced, failed, calls, cached}."""
     rows = read_question_rows(config.questions, config.question_field)
-    out = Path(config.out)
-    if out.is_dir():
-        raise S1kitError(f"--out {out} is a directory; pass the JSONL file to write, e.g. {out / 'traces.jsonl'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_output_file(config.out, example="traces.jsonl")
     with locked(out, "s1kit traces"):  # one writer per output file (and its call cache)
         return _trace(config, backends, rows, out)
 
@@ -75,7 +75,10 @@ def _trace(config: TracesConfig, backends: dict | None, rows: list[dict], out: P
     calls = ModelCalls(cache, backends)
     try:
         replies = calls.ask(config.teacher, [row[config.question_field] for row in rows], retries=config.retries,
-                            progress=f"teacher {config.teacher.model}")
+                            progress=f"teacher {config.teacher.model}", setting="--teacher")
+    except KeyboardInterrupt:  # Ctrl-C: say what the cache keeps for the rerun
+        raise KeyboardInterrupt(f"{cache.saved} of {len(rows)} traces saved in {cache.path}; "
+                                "rerun the same command to go on from there") from None
     finally:
         calls.close()
         cache.close()

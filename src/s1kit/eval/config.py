@@ -129,7 +129,7 @@ class EvalConfig:
             raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
         if self.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
-        for name in ("tokens_per_step", "max_tries", "chunk_units"):
+        for name in ("tokens_per_step", "max_tries", "chunk_units", "batch_size"):
             check_positive_int(name, getattr(self, name))
         if self.method == "best-of-n":
             from s1kit.methods.parallel import get_scorer
@@ -224,9 +224,12 @@ def write_saved(out: Path, record: dict) -> None:
 
     import yaml
 
-    (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
-    (out / "config.yaml").write_text("# The resolved settings of this run; rerun it with s1kit eval --recipe THIS_FILE.\n"
-                                     + yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    from s1kit.files import write_text
+
+    # Whole or not at all: a config.json cut short by a kill would leave samples no --resume accepts.
+    write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    write_text(out / "config.yaml", "# The resolved settings of this run; rerun it with s1kit eval --recipe THIS_FILE.\n"
+               + yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
 
 
 def versions() -> dict:
@@ -244,6 +247,8 @@ def _version(name: str) -> str | None:
 
 def parse_counts(text: str, flag: str) -> list[int]:
     """'0,1,2' -> [0, 1, 2]; anything but integers >= 0 is an error naming the value."""
+    if not text.strip():
+        raise S1kitError(f"{flag} is empty; pass e.g. {flag} 0,1,2 (or leave the flag out)")
     values = []
     for part in text.split(","):
         part = part.strip()
@@ -255,6 +260,8 @@ def parse_counts(text: str, flag: str) -> list[int]:
 
 def parse_budgets(text: str) -> list[int]:
     """'512,1024' -> [512, 1024]; anything but positive integers is an error naming the value."""
+    if not text.strip():  # not "no cap": that is what leaving the flag out means
+        raise S1kitError("--budgets is empty; pass e.g. --budgets 512,1024,2048 (or leave the flag out)")
     values = []
     for part in text.split(","):
         part = part.strip()

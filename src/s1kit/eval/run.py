@@ -2,7 +2,8 @@
 scaling plot and a report, written as they come so an interrupted run resumes.
 
 Outputs in ``out``: ``config.json`` and ``config.yaml`` (the resolved settings, see eval/config.py), ``samples.jsonl``
-(one row per question, sample and point), ``metrics.json``, ``report.md`` and ``scaling.png``.
+(one row per question, sample and point), ``metrics.json``, ``report.md``, ``scaling.png`` and
+``report.html`` (the curves, the metrics and every trace, to read in a browser; s1kit/view).
 
 Work goes in chunks of units (a question and a sample index); each chunk's rows are appended and
 flushed before the next starts. ``--resume`` keeps every complete unit, drops a torn last line or
@@ -24,6 +25,7 @@ from s1kit.backends import BackendConfig
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
 from s1kit.errors import S1kitError
+from s1kit.files import write_text
 from s1kit.eval.config import EvalConfig, identity, saved, write_saved
 from s1kit.eval.sweep import output_tokens
 from s1kit.grading.rules import grade
@@ -179,13 +181,15 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
 
 
 def summarize(config, rows: list[dict], out: Path) -> dict:
-    """metrics.json, report.md and scaling.png from the rows."""
+    """metrics.json, report.md, scaling.png and report.html (the page of every trace) from the rows."""
     from s1kit.eval.summary import compute_metrics
     from s1kit.eval.report import write_report
+    from s1kit.view.command import report_html
 
     metrics = compute_metrics(config, rows)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_report(metrics, out)
+    report_html(out, metrics, rows)
     return metrics
 
 
@@ -244,8 +248,14 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
     with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
         check_resume(config, backend_config, out, source, data)
         write_saved(out, saved(config, backend_config, task.kind, source, data))
-        rows = _generate(config, backend_config, backend, task, examples, out)
-        return summarize(config, rows, out)
+        try:
+            rows = _generate(config, backend_config, backend, task, examples, out)
+            return summarize(config, rows, out)
+        except KeyboardInterrupt:  # Ctrl-C: say what a --resume keeps
+            done = {(r["question_index"], r["sample"])
+                    for r in load_done(out / "samples.jsonl", examples, config.points(), config.samples)}
+            raise KeyboardInterrupt(f"{len(done)} of {len(examples) * config.samples} units saved; "
+                                    "rerun with --resume") from None
 
 
 def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, examples, out: Path) -> list[dict]:
