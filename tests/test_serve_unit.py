@@ -387,3 +387,25 @@ def test_a_template_that_already_opens_thinking_is_kept(tmp_path, monkeypatch):
     path = write_template(SimpleNamespace(hf=R1Like()), FORMATS["think-tags"])
     assert open(path).read() == R1Like.chat_template
     assert write_template(SimpleNamespace(hf=SimpleNamespace(chat_template=None)), FORMATS["s1"]) is None
+
+
+def test_a_streamed_section_decodes_in_linear_time_and_adds_up_to_the_whole(smollm2_tokenizer):
+    """A long thought streamed token by token: every delta is whole characters (emoji and CJK are cut
+    between byte-level tokens), the deltas add up to the unstreamed text, and each step decodes a few
+    tokens, not the whole section again."""
+    from s1kit.serve.stream import INCOMPLETE, SectionText
+
+    class Counting:
+        decoded = 0
+
+        def decode(self, ids):
+            Counting.decoded += len(ids)
+            return smollm2_tokenizer.decode(ids)
+
+    ids = smollm2_tokenizer.encode("Wait — 7×6 = 42 ✓ 数学 🙂 done.\n" * 40, add_special_tokens=False)
+    section = SectionText(Counting())
+    deltas = [section.take(ids[:i], final=False) for i in range(1, len(ids) + 1)]
+    deltas.append(section.take(ids, final=True))
+    assert "".join(deltas) == smollm2_tokenizer.decode(ids)
+    assert not any(INCOMPLETE in d for d in deltas[:-1])
+    assert Counting.decoded < 8 * len(ids)  # decoding the whole section at every step: about len(ids)² / 2

@@ -13,33 +13,61 @@ from __future__ import annotations
 import json
 
 from s1kit.backends.forcing_channel import replay
+from s1kit.budget.state import Phase
 from s1kit.serve.requests import CHAT, Budgeted, client_logprobs, extension, result, set_reasoning_tokens, token_entries
 
 INCOMPLETE = "\ufffd"
 """What a decoder writes for the first bytes of a character whose last byte is still to come."""
 
 
+class SectionText:
+    """The text of one growing section (thinking or answer), decoded as its tokens arrive.
+
+    Each step decodes only the last few tokens (vLLM's incremental detokenizer: the text of
+    ``ids[prefix:]`` minus that of ``ids[prefix:read]``), so a long streamed thought costs linear
+    time, not quadratic. The final step decodes the whole section once, so the deltas always add
+    up to exactly what the unstreamed reply says."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.prefix = self.read = 0
+        self.sent = ""
+
+    def take(self, ids: list[int], final: bool) -> str:
+        if final:
+            text = self.tokenizer.decode(ids)
+            new = text[len(self.sent):] if text.startswith(self.sent) else ""
+        else:
+            before = self.tokenizer.decode(ids[self.prefix:self.read])
+            after = self.tokenizer.decode(ids[self.prefix:])
+            # Wait while the last character is still cut between tokens, or the text did not grow.
+            if len(after) <= len(before) or after.endswith(INCOMPLETE) or not after.startswith(before):
+                return ""
+            new = after[len(before):]
+            self.prefix, self.read = self.read, len(ids)
+        self.sent += new
+        return new
+
+
 class ChoiceStream:
-    """One choice of a streamed reply: its state and how much of each section was sent."""
+    """One choice of a streamed reply: its state and the text sent of each section."""
 
     def __init__(self, request: Budgeted, tokenizer):
         self.state = request.state()
-        self.tokenizer = tokenizer
-        self.sent = ["", ""]
+        self.thinking, self.answer = SectionText(tokenizer), SectionText(tokenizer)
+        self.thinking_closed = False
 
     def take(self, ids: list[int], values: list, final: bool) -> tuple[str, str]:
         """New (thinking, answer) text after these tokens; a character cut between tokens waits
-        for its end, unless the choice is finished."""
+        for its end, unless the section is complete."""
         replay(self.state, ids, values)
-        deltas = []
-        for i, section in enumerate(self.state.sections()):
-            text = self.tokenizer.decode(section)
-            if not final:
-                text = text.rstrip(INCOMPLETE)
-            new = text[len(self.sent[i]):] if text.startswith(self.sent[i]) else ""
-            self.sent[i] += new
-            deltas.append(new)
-        return deltas[0], deltas[1]
+        thinking_ids, answer_ids = self.state.sections()
+        thinking = ""
+        if not self.thinking_closed:
+            # Once thinking has ended it never grows again: its last delta is decoded whole, once.
+            self.thinking_closed = final or self.state.phase is not Phase.THINKING
+            thinking = self.thinking.take(thinking_ids, self.thinking_closed)
+        return thinking, self.answer.take(answer_ids, final)
 
 
 class StreamRewriter:
