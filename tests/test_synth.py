@@ -92,6 +92,52 @@ def test_a_check_repeats_the_last_line_and_never_changes_the_answer():
         assert trace.attempt == str(problem.answer)
 
 
+def test_a_budget_forced_trace_marks_each_forced_wait_and_goes_on_as_after_its_own():
+    config = TeacherConfig(forced=0.5, max_forced_waits=3, check=0.2)
+    rng = random.Random(4)
+    seen_forced, seen_search_resumed = 0, 0
+    for problem in _problems("find", 300) + _problems("sum", 300):
+        trace = teach(problem, rng, config)
+        assert len(trace.forced_spans) <= 3
+        for start, end in trace.forced_spans:  # each span is exactly a Wait line
+            assert trace.thinking[start:end] == "Wait" and trace.thinking[start - 1] == "\n"
+        lines = trace.thinking.split("\n")
+        assert lines.count("Wait") == trace.waits + len(trace.forced_spans)
+        tried = [line for line in lines if line != "Wait"]
+        if problem.kind == "search":
+            # Forced or not, a Wait on a search leads to the next candidate until the answer checks out.
+            assert tried[: len(problem.lines)] == list(problem.lines[: len(tried)])
+            seen_search_resumed += any(trace.thinking[:s].rstrip("\n").endswith(" no") for s, _ in trace.forced_spans)
+        if not trace.gave_up:
+            assert trace.attempt == str(problem.answer) and tried[-1] == problem.lines[-1]
+        seen_forced += bool(trace.forced_spans)
+    assert 200 < seen_forced < 400 and seen_search_resumed > 10
+
+
+def test_without_forced_traces_the_teacher_draws_exactly_as_before():
+    """Pools written before budget-forced traces existed come out the same (forced=0 draws nothing more)."""
+    config = TeacherConfig(check=0.3)
+    problems = _problems("find", 100) + _problems("count", 100)
+    a, b = random.Random(9), random.Random(9)
+    for problem in problems:
+        trace = teach(problem, a, config)
+        assert trace.forced_spans == ()
+    teach(problems[0], b, TeacherConfig(check=0.3, forced=0.0, max_forced_waits=7))
+    assert rows(SynthConfig(split="pool", size=30, seed=1)) == rows(
+        SynthConfig(split="pool", size=30, seed=1, teacher=TeacherConfig(max_forced_waits=9)))
+    assert all("thinking_forced_spans" not in row for row in rows(SynthConfig(split="pool", size=30, seed=1)))
+
+
+def test_pool_rows_carry_the_forced_spans_of_their_thinking():
+    pool = rows(SynthConfig(split="pool", size=60, seed=0, teacher=TeacherConfig(forced=0.5)))
+    forced = [row for row in pool if row["thinking_forced_spans"]]
+    assert forced
+    for row in pool:
+        thinking = row["thinking_trajectories"][0]
+        assert all(thinking[start:end] == "Wait" for start, end in row["thinking_forced_spans"])
+        assert json.loads(row["metadata"])["forced_waits"] == len(row["thinking_forced_spans"])
+
+
 def test_same_seed_same_rows_and_splits_do_not_share_a_stream():
     first = rows(SynthConfig(split="pool", size=50, seed=2))
     assert first == rows(SynthConfig(split="pool", size=50, seed=2))
@@ -128,6 +174,9 @@ def test_bad_synth_settings_name_the_value(bad, message):
     ({"patience": 0}, "patience must be a positive integer"),
     ({"give_up": 1.0}, "give_up must be a probability"),
     ({"check": -0.1}, "check must be a probability"),
+    ({"forced": 1.5}, "forced must be a probability"),
+    ({"max_forced_waits": -1}, "max_forced_waits must be a non-negative integer"),
+    ({"forced": 0.2, "max_forced_waits": 0}, "set max_forced_waits to 1 or more"),
 ])
 def test_bad_teacher_settings_name_the_value(bad, message):
     with pytest.raises(S1kitError, match=message):

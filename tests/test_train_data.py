@@ -148,6 +148,39 @@ def test_unknown_field_mapping_and_empty_data(tmp_path):
         load_rows(str(write_rows(tmp_path / "empty.jsonl", [])))
 
 
+def test_forced_spans_are_tokenized_alone_and_get_no_loss(tmp_path, tokenizer):
+    """A Wait that budget forcing wrote is an input the model sees, never a target it learns."""
+    thinking = "3+4=7\nWait\n3+4=7\nWait\n3+4=7"
+    forced_at = thinking.index("Wait", 10)
+    path = write_rows(tmp_path / "forced.jsonl", [
+        {"question": "3 + 4?", "thinking_trajectories": [thinking], "attempt": "7",
+         "thinking_forced_spans": [[forced_at, forced_at + 4]]},
+        {"question": "3 + 4?", "thinking_trajectories": [thinking], "attempt": "7"}])
+    forced, plain = load_rows(str(path))
+    assert forced.forced == ((forced_at, forced_at + 4),) and plain.forced == ()
+    fmt, eot = prepare_tokenizer(tokenizer, "s1", None, "m")
+    a, b = encode_rows([forced, plain], tokenizer, fmt, eot, 512).examples
+    wait = tokenizer.encode("Wait", add_special_tokens=False)
+    ignored = [i for i, (x, y) in enumerate(zip(a["labels"], b["labels"])) if x != y]
+    assert [a["input_ids"][i] for i in ignored] == wait and all(a["labels"][i] == IGNORE for i in ignored)
+    # The model's own Wait (the first) keeps its loss; apart from the forced tokens, the labels agree.
+    assert sum(label == IGNORE for label in a["labels"]) == sum(label == IGNORE for label in b["labels"]) + len(wait)
+
+
+@pytest.mark.parametrize("spans, message", [
+    ("0,4", "must be a list of [start, end] character offsets"),
+    ([[5, 3]], "is not inside the thinking"),
+    ([[0, 99]], "is not inside the thinking"),
+    ([[6, 10], [0, 4]], "overlaps the one before"),
+    ([[0, True]], "must be a list of"),
+])
+def test_bad_forced_spans_name_the_row(tmp_path, spans, message):
+    path = write_rows(tmp_path / "bad.jsonl", [{"question": "q", "thinking_trajectories": ["3+4=7\nWait\n3+4=7"],
+                                                "attempt": "7", "thinking_forced_spans": spans}])
+    with pytest.raises(S1kitError, match=r"row 0 .*" + message.replace("[", r"\[").replace("]", r"\]")):
+        load_rows(str(path))
+
+
 def test_truncation_is_counted_and_a_full_prompt_is_dropped(tokenizer):
     fmt, eot = prepare_tokenizer(tokenizer, "s1", None, "smollm2")
     long_thinking = Row("Add these.", " ".join(["one more step"] * 200), "Done.")

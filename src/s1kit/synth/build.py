@@ -2,7 +2,9 @@
 
 - ``pool``: s1K's columns (``question``, ``solution``, ``thinking_trajectories``, ``attempt``,
   ``cot_type``, ``source_type``, ``metadata``) plus ``domain`` (the family), ``answer`` and ``id``;
-  the families in the proportions of ``mix`` (uneven by default, as real pools are).
+  the families in the proportions of ``mix`` (uneven by default, as real pools are). With budget-forced
+  traces (teacher ``forced`` > 0) also ``thinking_forced_spans``: the [start, end) character spans of
+  the thinking that budget forcing wrote, which ``s1kit train`` gives no loss.
 - ``dev`` and ``test``: ``id``, ``question``, ``answer``, ``domain`` and ``level``, the families in
   turn, so that any prefix (``--limit``) is balanced. ``test`` is the held-out set shipped as the
   task ``nano`` and ``dev`` as ``nano-dev``; choices about recipes are made on ``dev`` only.
@@ -79,19 +81,23 @@ def rows(config: SynthConfig) -> list[dict]:
                 "cot_type": "math",
                 "source_type": f"s1kit/synth-{problem.family}",
                 "metadata": json.dumps({"level": problem.level, "teacher_correct": trace.correct,
-                                        "gave_up": trace.gave_up, "waits": trace.waits}),
+                                        "gave_up": trace.gave_up, "waits": trace.waits,
+                                        **({"forced_waits": len(trace.forced_spans)} if config.teacher.forced else {})}),
             })
+            if config.teacher.forced:
+                # Where budget forcing wrote the wait string: training gives those characters no loss.
+                row["thinking_forced_spans"] = [list(span) for span in trace.forced_spans]
         out.append(row)
     return out
 
 
 def main(config: SynthConfig, out: str | Path) -> dict:
     """Write the split to ``out`` (JSONL, atomically) and return counts per family."""
+    from s1kit.errors import check_output_file
     from s1kit.jsonl import write_atomic
 
+    path = check_output_file(out, example="pool.jsonl")
     data = rows(config)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data)
     counts: dict = {}
     for row in data:

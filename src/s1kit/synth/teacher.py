@@ -11,6 +11,11 @@ human writes one.
   confirms it, never to a different answer.
 - **It never makes arithmetic mistakes.** Every line it writes is correct, so a trace's answer is
   wrong only when it gave up.
+- **Some of its traces are budget-forced** (``forced``): up to ``max_forced_waits`` of the times it
+  wants to stop (to guess, or to answer), the wait string is written in its place, as s1's budget
+  forcing does at inference, and the teacher goes on as after its own "Wait". Those wait strings
+  are marked in ``Trace.forced_spans``: training gives them no loss (the student should not learn
+  to write them), but it learns from what follows them, however many came before.
 
 All randomness comes from the ``rng`` argument: the same seed gives the same traces.
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
 from s1kit.synth.families import Problem
 
 
@@ -34,13 +39,21 @@ class TeacherConfig:
     """Chance that a finished trace gets a wait string and a repeat of its last line (and again)."""
     wait_string: str = "Wait"
     """Written where the teacher chose not to stop; the same string budget forcing inserts."""
+    forced: float = 0.0
+    """Share of traces that are budget-forced: the teacher's first 1 to max_forced_waits stops become
+    the wait string (marked as forced, so training gives them no loss)."""
+    max_forced_waits: int = 4
+    """Most stops suppressed in a budget-forced trace (the number is drawn uniformly from 1 to this)."""
 
     def __post_init__(self) -> None:
         check_positive_int("teacher patience", self.patience)
-        for name in ("give_up", "check"):
+        check_non_negative_int("teacher max_forced_waits", self.max_forced_waits)
+        for name in ("give_up", "check", "forced"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise S1kitError(f"teacher {name} must be a probability in [0, 1), got {value!r}")
+        if self.forced > 0 and self.max_forced_waits == 0:
+            raise S1kitError("teacher forced is above 0 but max_forced_waits is 0; set max_forced_waits to 1 or more")
 
 
 @dataclass(frozen=True)
@@ -51,28 +64,68 @@ class Trace:
     correct: bool
     gave_up: bool
     waits: int
+    """Wait strings the teacher chose to write."""
+    forced_spans: tuple[tuple[int, int], ...] = ()
+    """Character spans [start, end) of ``thinking`` that budget forcing wrote (the forced wait strings)."""
+
+
+class _Writer:
+    """The lines of a trace, with the forced ones remembered."""
+
+    def __init__(self, wait_string: str, forced_left: int) -> None:
+        self.lines: list[str] = []
+        self.forced_lines: list[int] = []
+        self.wait_string = wait_string
+        self.forced_left = forced_left
+        self.waits = 0
+
+    def wait(self) -> None:
+        self.lines.append(self.wait_string)
+        self.waits += 1
+
+    def suppress_stop(self) -> bool:
+        """Budget forcing's move where the teacher wants to stop: the wait string instead, while any is left."""
+        if self.forced_left == 0:
+            return False
+        self.forced_left -= 1
+        self.forced_lines.append(len(self.lines))
+        self.lines.append(self.wait_string)
+        return True
+
+    def trace(self, attempt: str, correct: bool, gave_up: bool) -> Trace:
+        starts, position = [], 0
+        for line in self.lines:
+            starts.append(position)
+            position += len(line) + 1
+        spans = tuple((starts[i], starts[i] + len(self.wait_string)) for i in self.forced_lines)
+        return Trace("\n".join(self.lines), attempt, correct, gave_up, self.waits, spans)
 
 
 def teach(problem: Problem, rng: random.Random, config: TeacherConfig = TeacherConfig()) -> Trace:
     """One trace of ``problem`` by the teacher, drawing its choices from ``rng``."""
-    lines: list[str] = []
-    waits = 0
+    # Drawn only when some traces are forced, so that pools without forced traces keep their streams.
+    forced = rng.randint(1, config.max_forced_waits) if config.forced > 0 and rng.random() < config.forced else 0
+    out = _Writer(config.wait_string, forced)
     if problem.kind == "search":
         failed = 0
         for line in problem.lines[:-1]:
-            lines.append(line)
+            out.lines.append(line)
             failed += 1
             if failed % config.patience == 0:
                 if rng.random() < config.give_up:
+                    if out.suppress_stop():
+                        continue
                     untried = list(problem.candidates[failed:]) or list(problem.candidates)
                     guess = rng.choice(untried)
-                    return Trace("\n".join(lines), str(guess), guess == problem.answer, True, waits)
-                lines.append(config.wait_string)
-                waits += 1
+                    return out.trace(str(guess), guess == problem.answer, True)
+                out.wait()
     else:
-        lines.extend(problem.lines[:-1])
-    lines.append(problem.lines[-1])
-    while rng.random() < config.check:
-        lines += [config.wait_string, problem.lines[-1]]
-        waits += 1
-    return Trace("\n".join(lines), str(problem.answer), True, False, waits)
+        out.lines.extend(problem.lines[:-1])
+    out.lines.append(problem.lines[-1])
+    while True:
+        if rng.random() < config.check:
+            out.wait()
+        elif not out.suppress_stop():
+            break
+        out.lines.append(problem.lines[-1])
+    return out.trace(str(problem.answer), True, False)

@@ -12,6 +12,11 @@ see formats.render_prompt), then the assistant turn and the end-of-turn token:
 Labels are -100 on every prompt token (system, user, the assistant header) and equal the input on
 every assistant token, end-of-turn included, so the model learns to stop. The prompt and the turn
 are tokenized apart and concatenated, which puts the boundary exactly at the turn's first token.
+
+Budget-forced traces: a row may say which characters of its thinking budget forcing wrote (the
+optional column ``thinking_forced_spans``, [start, end) offsets into the trajectories joined by
+newlines, as ``s1kit synth`` writes them). Those spans are tokenized on their own, as inference
+forces them, and get label -100: the model learns what to do after a forced "Wait", not to write one.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from s1kit.jsonl import check_file, read_lines
 IGNORE = -100
 """Label value the loss skips (torch's cross-entropy ignore_index)."""
 COLUMNS = ("question", "thinking_trajectories", "attempt")
+FORCED_COLUMN = "thinking_forced_spans"
+"""Optional: [start, end) character spans of the thinking that budget forcing wrote (no loss)."""
 PAD_CANDIDATES = ("<|fim_pad|>", "<|vision_pad|>", "<|finetune_right_pad_id|>", "<|endoftext|>", "<pad>", "[PAD]")
 """Never-generated tokens, tried in order; s1 padded Qwen with <|fim_pad|>."""
 
@@ -35,6 +42,8 @@ class Row:
     question: str
     thinking: str
     attempt: str
+    forced: tuple[tuple[int, int], ...] = ()
+    """[start, end) character spans of ``thinking`` that budget forcing wrote, sorted."""
 
 
 @dataclass
@@ -54,9 +63,10 @@ class Encoded:
 def load_rows(source: str, fields: dict[str, str] | None = None, split: str = "train", limit: int | None = None) -> list[Row]:
     """Rows of a JSONL file, a directory holding dataset.jsonl, or a hub dataset, checked for content."""
     fields = dict(fields or {})
-    unknown = sorted(set(fields) - set(COLUMNS))
+    unknown = sorted(set(fields) - {*COLUMNS, FORCED_COLUMN})
     if unknown:
-        raise S1kitError(f"fields maps unknown columns {unknown}; map {', '.join(COLUMNS)} onto your dataset's names")
+        raise S1kitError(f"fields maps unknown columns {unknown}; map {', '.join(COLUMNS)} (and optionally "
+                         f"{FORCED_COLUMN}) onto your dataset's names")
     path = Path(source)
     if path.is_dir():
         path = check_file(path / "dataset.jsonl", "point data at a JSONL file or a `s1kit curate` output directory")
@@ -77,7 +87,12 @@ def load_rows(source: str, fields: dict[str, str] | None = None, split: str = "t
             continue
         # Question and attempt stay as written (s1 stripped only the assembled answer); the
         # trajectory is joined and stripped as s1 did.
-        rows.append(Row(values["question"], _text(values["thinking_trajectories"]), values["attempt"]))
+        try:
+            forced = _forced_spans(record.get(fields.get(FORCED_COLUMN, FORCED_COLUMN)), values["thinking_trajectories"])
+        except S1kitError as exc:
+            problems.append(f"row {index} ({where}): {exc}")
+            continue
+        rows.append(Row(values["question"], _text(values["thinking_trajectories"]), values["attempt"], forced))
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise S1kitError(f"{len(problems)} of {len(raw)} rows cannot be trained on: {'; '.join(problems[:3])}{more}; "
@@ -91,6 +106,31 @@ def _hub_rows(source: str, split: str) -> list[tuple[str, dict]]:
     dataset = load_dataset(source, split, what=f"training data {source}", extra="train",
                            local="pass a JSONL file or a directory holding dataset.jsonl (what `s1kit curate` writes)")
     return [(f"{source} ({split}) row {i}", dict(row)) for i, row in enumerate(dataset)]
+
+
+def _forced_spans(value, trajectories) -> tuple[tuple[int, int], ...]:
+    """The row's forced spans as offsets into its stripped thinking (what ``_text`` returns)."""
+    if value is None or value == []:
+        return ()
+    joined = "\n".join(trajectories) if isinstance(trajectories, list) else trajectories
+    lead = len(joined) - len(joined.lstrip())
+    length = len(joined.strip())
+    spans, previous = [], 0
+    ok = isinstance(value, list)
+    for span in value if ok else ():
+        ok = (isinstance(span, (list, tuple)) and len(span) == 2
+              and all(isinstance(x, int) and not isinstance(x, bool) for x in span))
+        if not ok:
+            break
+        start, end = span[0] - lead, span[1] - lead
+        if not previous <= start < end <= length:
+            raise S1kitError(f"{FORCED_COLUMN} span {list(span)} is not inside the thinking ({len(joined)} "
+                             "characters) or overlaps the one before; spans are sorted [start, end) offsets")
+        spans.append((start, end))
+        previous = end
+    if not ok:
+        raise S1kitError(f"{FORCED_COLUMN} must be a list of [start, end] character offsets, got {value!r}")
+    return tuple(spans)
 
 
 def _text(value) -> str:
@@ -181,9 +221,10 @@ def encode_rows(rows: list[Row], tokenizer, fmt: ChatFormat, eot: str, block_siz
         # Templates that open thinking themselves (some R1 distills) keep the opener in the prompt.
         opened = prompt.rstrip().endswith(fmt.think_start.strip())
         prompt_ids = adapter.encode(prompt)
-        turn_ids = adapter.encode(assistant_turn(row, fmt, answer_prefix, open_thinking=not opened) + eot)
-        input_ids = prompt_ids + turn_ids
-        labels = [IGNORE] * len(prompt_ids) + turn_ids
+        turn, turn_labels = _encode_turn(adapter, assistant_turn(row, fmt, answer_prefix, open_thinking=not opened) + eot,
+                                         row.forced, offset=0 if opened else len(fmt.think_start))
+        input_ids = prompt_ids + turn
+        labels = [IGNORE] * len(prompt_ids) + turn_labels
         lengths.append(len(input_ids))
         if len(input_ids) > block_size:
             truncated += 1
@@ -195,3 +236,20 @@ def encode_rows(rows: list[Row], tokenizer, fmt: ChatFormat, eot: str, block_siz
     if not examples:
         raise S1kitError(f"every prompt fills block_size {block_size} on its own: nothing left to train on; raise block_size")
     return Encoded(examples, truncated, dropped, max(lengths), lengths)
+
+
+def _encode_turn(adapter, turn: str, forced: tuple[tuple[int, int], ...], offset: int) -> tuple[list[int], list[int]]:
+    """Token ids and labels of the assistant turn; ``forced`` spans (offsets into the thinking, which
+    starts at ``offset`` in ``turn``) are tokenized alone, as inference forces them, and get no loss."""
+    if not forced:
+        ids = adapter.encode(turn)
+        return ids, list(ids)
+    ids, labels, position = [], [], 0
+    for start, end in forced:
+        before = adapter.encode(turn[position:offset + start]) if offset + start > position else []
+        span = adapter.encode(turn[offset + start:offset + end])
+        ids += before + span
+        labels += before + [IGNORE] * len(span)
+        position = offset + end
+    rest = adapter.encode(turn[position:])
+    return ids + rest, labels + rest
