@@ -1,6 +1,7 @@
 """The run viewer without a browser: texts stored once and back exactly, forced spans placed where
-they were forced, data that cannot break out of its script element, and `s1kit view`'s files and
-errors. The pages in a real browser: test_view_browser.py."""
+they were forced, the steps that fix or break a question, parallel methods' votes and picks as the
+metrics count them, data that cannot break out of its script element, and `s1kit view`'s files
+and errors. The pages in a real browser: test_view_browser.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from s1kit.cli import app
-from s1kit.view import compact, spans
+from s1kit.view import changes, compact, parallel, spans
 from s1kit.view.command import main as view_main
 from s1kit.view.data import load_run, run_data
 from s1kit.view.page import embed_json, render
@@ -198,6 +199,89 @@ def test_thinking_is_stored_as_a_slice_of_the_text(tmp_path):
         assert isinstance(thinking, list) and compact.unslice(text, thinking) == by_text[text]["thinking"]
 
 
+def point(budget, num_ignore=0, variant=""):
+    return {"budget": budget, "num_ignore": num_ignore, "variant": variant}
+
+
+@pytest.mark.parametrize("points, want", [
+    # A sweep: budget steps at each number of Waits, Wait steps at each budget; listed out of order.
+    ([point(64, 1), point(16), point(64), point(16, 1)],
+     [[1, 2, "budget"], [3, 0, "budget"], [1, 3, "wait"], [2, 0, "wait"]]),
+    # No budget is the largest; ignores 0, 2, 4 step to the next one present.
+    ([point(None), point(512), point(None, 2), point(None, 4)], [[1, 0, "budget"], [0, 2, "wait"], [2, 3, "wait"]]),
+    ([point(40), point(120), point(80)], [[0, 2, "budget"], [2, 1, "budget"]]),  # rejection
+    ([point(None, 0, "default"), point(None, 0, "short"), point(None, 0, "long")], []),  # class-conditional
+    ([point(64)], []),
+])
+def test_steps_join_neighbouring_points_of_one_kind(points, want):
+    assert changes.steps(points) == want
+
+
+@pytest.mark.parametrize("shares, want", [
+    ([0, 1, 1], [[0, 1]]),  # wrong at 16, right at 64: fixed by the budget step
+    ([1, 0, 1], [[0, -1], [1, 1]]),  # broken by the budget, fixed by the Wait
+    ([0, 0, 0], []),
+    ([0.25, 0.5, 0.5], [[0, 1]]),  # several samples: the share of right ones rises
+    ([None, 1, 0], [[1, -1]]),  # no rows at a point: its steps say nothing
+])
+def test_a_question_changes_where_a_step_changes_its_share_of_right_samples(shares, want):
+    # Points: 16, 64, and 64 with one Wait.
+    step_list = [[0, 1, "budget"], [1, 2, "wait"]]
+    assert changes.question_changes([shares], step_list) == [want]
+
+
+@pytest.mark.parametrize("settings", [
+    dict(method="majority", samples=4, budgets=[64], num_ignore=[0, 1]),
+    dict(method="majority", samples=3, judge="a-judge", judge_mode="always"),
+    dict(method="best-of-n", samples=4, scorer="shortest"),
+    dict(method="best-of-n", samples=3, scorer="longest", budgets=[64]),
+], ids=["majority", "majority judged", "best-of-n shortest", "best-of-n longest"])
+def test_the_pages_votes_and_picks_are_the_ones_the_metrics_counted(tmp_path, settings):
+    run = load_run(synthetic_run(tmp_path / "run", nano_like_questions(40), temperature=1.0, **settings))
+    data = run_data(run)
+    combined = data["combined"]
+    parallel_curves = [c for c in data["curves"] if c["kind"] == "parallel"]
+    assert len(parallel_curves) == len(data["points"]) == len(combined["right"])
+    for curve, rights in zip(parallel_curves, combined["right"]):
+        assert curve["series"][-1]["label"] == f"k={settings['samples']}"
+        assert sum(rights) / len(rights) == pytest.approx(curve["series"][-1]["accuracy"])
+    by_unit = {(r["question_index"], r["sample"], r["budget"], r["num_ignore"]): r for r in run.rows}
+    for p, (choices, rights) in enumerate(zip(combined["choice"], combined["right"])):
+        budget, ignores = data["points"][p]["budget"], data["points"][p]["num_ignore"]
+        for q, choice, right in zip(data["questions_data"]["index"], choices, rights):
+            samples = [by_unit[(q, s, budget, ignores)] for s in range(settings["samples"])]
+            if settings["method"] == "best-of-n":
+                tokens = [r["thinking_tokens"] for r in samples]
+                best = min(tokens) if settings["scorer"] == "shortest" else max(tokens)
+                assert samples[choice]["thinking_tokens"] == best and samples[choice]["correct"] == right
+            else:
+                answers = [r["extracted_answer"] for r in samples]
+                assert choice is None or answers.count(choice) == max(answers.count(a) for a in answers if a is not None)
+                assert right == any(r["correct"] for r in samples if choice is not None and r["extracted_answer"] == choice)
+
+
+def test_without_its_seed_or_scorer_a_parallel_run_shows_no_verdict_it_cannot_reproduce(tmp_path):
+    majority = synthetic_run(tmp_path / "majority", nano_like_questions(4), method="majority", samples=2)
+    (majority / "config.json").unlink()
+    assert run_data(load_run(majority))["combined"] == {"method": "majority", "k": 2, "scorer": None, "choice": None,
+                                                        "right": None, "unknown": "config"}
+    mine = synthetic_run(tmp_path / "mine", nano_like_questions(4), method="best-of-n", samples=2)
+    config = json.loads((mine / "config.json").read_text())
+    (mine / "config.json").write_text(json.dumps({**config, "scorer": "my_module:score"}))
+    combined = run_data(load_run(mine))["combined"]
+    assert (combined["choice"], combined["unknown"], combined["scorer"]) == (None, "scorer", "my_module:score")
+    sweep = synthetic_run(tmp_path / "sweep", nano_like_questions(4), budgets=[16, 64])
+    assert run_data(load_run(sweep))["combined"] is None
+
+
+def test_the_page_holds_the_runs_config(tmp_path):
+    run = synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64], seed=7)
+    data = run_data(load_run(run))
+    assert data["config"]["budgets"] == [16, 64] and data["config"]["seed"] == 7
+    (run / "config.json").unlink()
+    assert run_data(load_run(run))["config"] is None  # a run made without one: the page says so
+
+
 @pytest.mark.parametrize("hostile", ["</script><script>alert(1)</script>", "<!--", "</SCRIPT >", "<\u2028>&amp;", "{{js}}",
                                      "lone \ud800 surrogate"])
 def test_embedded_data_cannot_end_its_script_element(hostile):
@@ -286,6 +370,10 @@ def _corrupt_metrics(run):
     (run / "metrics.json").write_text('{"points": [')
 
 
+def _corrupt_config(run):
+    (run / "config.json").write_text('{"task": ')
+
+
 def _no_metrics(run):
     (run / "metrics.json").unlink()
 
@@ -311,6 +399,7 @@ def _row_without_text(run):
 
 @pytest.mark.parametrize("damage, fragments", [
     (_corrupt_metrics, ("metrics.json is not valid JSON",)),
+    (_corrupt_config, ("config.json is not valid JSON",)),
     (_no_metrics, ("has no metrics.json",)),
     (_broken_line, ("samples.jsonl", "line 7")),
     (_foreign_point, ("line 7", "budget 999", "metrics.json does not list")),

@@ -1,11 +1,14 @@
 """The viewer's pages in a real browser (Debian's Chromium, driven by Playwright): they open without
-a console error, a 16,000-row MATH-500 sweep included; clicking a curve point selects it; a question
-shows its forced spans where samples.jsonl says they are; the filters keep the questions Python
-finds in samples.jsonl; hostile text is shown, never run."""
+a console error, a 16,000-row MATH-500 sweep included; hovering a curve point shows its numbers and
+clicking it selects it; a question shows its forced spans where samples.jsonl says they are, and two
+points side by side part where their forced spans first differ; the filters keep the questions
+Python finds in samples.jsonl; parallel samples show the vote or pick the metrics counted; hostile
+text is shown, never run."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -93,9 +96,19 @@ def nano_run(tmp_path_factory, nano_backend):
     return out
 
 
-def test_a_real_run_opens_cleanly_and_a_clicked_point_is_selected(page, nano_run):
+def test_a_real_run_opens_cleanly_and_a_hovered_point_shows_its_numbers_and_a_clicked_one_is_selected(page, nano_run):
     assert (nano_run / "report.html").is_file()  # written by s1kit eval
     open_page(page, nano_run / "report.html")
+    assert "budgets [16,128] · num_ignore [0,1,2]" in page.text_content("#config-summary")  # config.json
+    point = json.loads((nano_run / "metrics.json").read_text())["points"][point_index(nano_run)[(128, 1, "")]]
+    assert page.is_hidden("#plot-tip")
+    page.hover('circle.pt[data-label="128, 1 ign."]')
+    assert page.is_visible("#plot-tip")
+    # One decimal, as JavaScript rounds it (72.25 is 72.3 there, 72.2 in Python).
+    accuracy = re.fullmatch(r"accuracy (\S+)% ± (\S+) \(stderr\)", page.text_content("#plot-tip .tip-accuracy"))
+    thinking = re.fullmatch(r"average thinking (\S+) tokens", page.text_content("#plot-tip .tip-thinking"))
+    shown = [float(accuracy[1]), float(accuracy[2]), float(thinking[1])]
+    assert shown == pytest.approx([100 * point["accuracy"], 100 * point["stderr"], point["avg_thinking_tokens"]], abs=0.051)
     page.click('circle.pt[data-label="128, 1 ign."]')
     selected = page.query_selector_all("circle.pt.selected")
     assert [c.get_attribute("data-label") for c in selected] == ["128, 1 ign."]
@@ -139,9 +152,34 @@ def test_a_question_shows_its_forced_spans_where_samples_jsonl_puts_them(page, n
     assert page.errors == []
 
 
-def expected(rows: list[dict], point: tuple, outcome="any", capped=False, waits=False, no_answer=False,
-             changes=False, overturned=False, rejected=False, search="") -> set[int]:
-    """The questions each filter keeps, computed from samples.jsonl (at the selected point)."""
+def larger(a: tuple, b: tuple, kind: str) -> bool:
+    """Point ``b`` allows more thinking than ``a`` by a larger budget (same Waits) or by more Waits
+    (same budget); no budget is the largest."""
+    (budget_a, ignores_a, variant_a), (budget_b, ignores_b, variant_b) = a, b
+    if variant_a != variant_b:
+        return False
+    if kind == "budget":
+        return ignores_a == ignores_b and budget_a is not None and (budget_b is None or budget_b > budget_a)
+    return budget_a == budget_b and ignores_b > ignores_a
+
+
+def across_points(shares: dict[tuple, float], change: str) -> bool:
+    """The page's across-points filters, from their definitions, over every pair of points (the
+    page reads them off neighbouring points only)."""
+    if change == "any":
+        return True
+    if change == "wrong-everywhere":
+        return all(share == 0 for share in shares.values())
+    if change == "differs":
+        return len(set(shares.values())) > 1
+    verb, kind = change.split("-")
+    return any(larger(a, b, kind) and (shares[a] < shares[b] if verb == "fixed" else shares[a] > shares[b])
+               for a in shares for b in shares)
+
+
+def expected(rows: list[dict], point: tuple, change="any", outcome="any", capped=False, waits=False, no_answer=False,
+             overturned=False, rejected=False, search="") -> set[int]:
+    """The questions each filter keeps, computed from samples.jsonl."""
     by_question: dict[int, list[dict]] = {}
     for row in rows:
         by_question.setdefault(row["question_index"], []).append(row)
@@ -149,21 +187,19 @@ def expected(rows: list[dict], point: tuple, outcome="any", capped=False, waits=
     for q, members in by_question.items():
         here = [r for r in members if key(r) == point]
         right = [bool(r["correct"]) for r in here]
-        shares = {}
+        verdicts: dict[tuple, list[bool]] = {}
         for r in members:
-            shares.setdefault(key(r), []).append(bool(r["correct"]))
+            verdicts.setdefault(key(r), []).append(bool(r["correct"]))
         checks = {
             "right": all(right), "wrong": not any(right), "mixed": any(right) and not all(right), "any": True,
         }
-        if not checks[outcome]:
+        if not checks[outcome] or not across_points({k: sum(v) / len(v) for k, v in verdicts.items()}, change):
             continue
         if capped and not any(r["forced_end"] for r in here):
             continue
         if waits and not any(r["waits_inserted"] > 0 for r in here):
             continue
         if no_answer and not any(r["extracted_answer"] is None for r in here):
-            continue
-        if changes and len({sum(v) / len(v) for v in shares.values()}) == 1:
             continue
         if overturned and not any(r.get("judged") and r["correct"] != r["rule_correct"] for r in here):
             continue
@@ -175,47 +211,129 @@ def expected(rows: list[dict], point: tuple, outcome="any", capped=False, waits=
     return kept
 
 
-def set_filters(page, outcome="any", capped=False, waits=False, no_answer=False, changes=False, overturned=False,
-                rejected=False, search=""):
-    page.select_option("#filter-outcome", outcome)
-    for name, value in (("capped", capped), ("waits", waits), ("no-answer", no_answer), ("changes", changes),
-                        ("overturned", overturned), ("rejected", rejected)):
-        if page.is_visible(f"#filter-{name}"):
-            page.set_checked(f"#filter-{name}", value)
-    page.fill("#filter-search", search)
+FILTER_DEFAULTS = dict(change="any", outcome="any", capped=False, waits=False, no_answer=False, overturned=False,
+                       rejected=False, search="")
 
 
-FILTERS = [dict(outcome="right"), dict(outcome="wrong"), dict(capped=True), dict(waits=True), dict(no_answer=True),
-           dict(changes=True), dict(outcome="wrong", waits=True), dict(search="SUM"), dict(outcome="right", search="count")]
+def set_filters(page, **settings):
+    """Set the filters as a user does, touching only the controls whose value changes (each action is
+    a round trip to the browser)."""
+    wanted = {**FILTER_DEFAULTS, **settings}
+    current = page.evaluate("""() => ({
+      change: document.getElementById('filter-change').value, outcome: document.getElementById('filter-outcome').value,
+      search: document.getElementById('filter-search').value,
+      ...Object.fromEntries(['capped', 'waits', 'no-answer', 'overturned', 'rejected'].map(
+        name => [name.replace('-', '_'), document.getElementById('filter-' + name).checked])),
+    })""")
+    for name in ("change", "outcome"):
+        if current[name] != wanted[name]:
+            page.select_option(f"#filter-{name}", wanted[name])
+    for name in ("capped", "waits", "no_answer", "overturned", "rejected"):
+        if current[name] != wanted[name]:
+            page.set_checked(f"#filter-{name.replace('_', '-')}", wanted[name])
+    if current["search"] != wanted["search"]:
+        page.fill("#filter-search", wanted["search"])
+
+
+FORK = """pre => {
+  const mark = pre.querySelector('.fork');
+  if (!mark) return null;
+  let at = 0;
+  for (let node = mark.previousSibling; node; node = node.previousSibling) at += node.textContent.length;
+  return at;
+}"""
+"""Where the fork marker sits in a trace (UTF-16 units), or null."""
+
+
+def fork_of(a: dict, b: dict) -> tuple[int, int]:
+    """(output token, character) where two rows of one trajectory part: the first forced span that
+    one of them has and the other lacks."""
+    spans = lambda row: {tuple(s[k] for k in ("start", "end", "kind", "char_start", "char_end")) for s in row["forced_spans"]}
+    first = min(spans(a) ^ spans(b))
+    return first[0], first[3]
+
+
+def test_two_points_side_by_side_part_where_their_forced_spans_first_differ(page, nano_run):
+    rows = rows_of(nano_run)
+    index = point_index(nano_run)
+    by_key = {(r["question_index"], r["sample"], key(r)): r for r in rows}
+    open_page(page, nano_run / "report.html")
+    shown = 0
+    for left, right in (((16, 0, ""), (128, 0, "")), ((128, 1, ""), (128, 2, ""))):
+        pairs = [(r, by_key[(r["question_index"], r["sample"], right)]) for r in rows if key(r) == left]
+        a, b = next((a, b) for a, b in pairs if a["text"] != b["text"])
+        select_point(page, next(p["label"] for p in json.loads((nano_run / "metrics.json").read_text())["points"]
+                                if (p["budget"], p["num_ignore"], p["variant"]) == left))
+        page.click(f'#questions li[data-q="{a["question_index"]}"]')
+        page.select_option("#compare-point", str(index[right]))
+        pair = page.wait_for_selector(f'#detail .side-by-side[data-points="{index[left]},{index[right]}"] .pair')
+        token, char = fork_of(a, b)
+        assert pair.eval_on_selector(".fork-note", "n => n.dataset.token") == str(token)
+        cards = pair.query_selector_all("section.sample")
+        assert [card.get_attribute("data-point") for card in cards] == [str(index[left]), str(index[right])]
+        for card, row in zip(cards, (a, b)):
+            assert trace_of(card) == row["text"]  # the marker adds no text
+            assert card.eval_on_selector("pre.trace", FORK) == utf16(row["text"][:char])
+            assert a["text"][:char] == b["text"][:char]  # one trajectory up to the marker
+        shown += 1
+    page.locator("#detail .side-by-side").scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "view-side-by-side.png"))
+    print(f"\nscreenshot: {SHOTS / 'view-side-by-side.png'}")
+    # A question whose verdict a larger budget changed lists that step; it shows both points side by side.
+    q = next(r["question_index"] for r in rows if key(r) == (16, 0, "")
+             and r["correct"] != by_key[(r["question_index"], r["sample"], (128, 0, ""))]["correct"])
+    page.click(f'#questions li[data-q="{q}"]')
+    button = page.locator("#detail button.change", has_text="by a larger budget: 16 ").first
+    text = button.text_content()
+    button.click()
+    assert text.split(": ")[1].startswith(page.text_content("#selection .selected-label") + " ")
+    assert f"→ {page.text_content('#selection .compare-label')} " in text
+    assert len(page.query_selector_all("#detail .side-by-side .pair")) == 1
+    assert page.errors == []
+
+
+CHANGES = ["wrong-everywhere", "fixed-budget", "fixed-wait", "broken-budget", "broken-wait", "differs"]
+AT_POINT = [dict(outcome="right"), dict(outcome="wrong"), dict(capped=True), dict(waits=True), dict(no_answer=True),
+            dict(outcome="wrong", waits=True), dict(search="SUM"), dict(outcome="right", search="count")]
+ACROSS = [*(dict(change=change) for change in CHANGES), dict(change="fixed-wait", outcome="right")]
+
+
+def check_filters(page, rows, label, point, cases, nonempty=False):
+    select_point(page, label)
+    for settings in cases:
+        set_filters(page, **settings)
+        found = expected(rows, point, **settings)
+        assert found or not nonempty, f"the case {settings} keeps no question: it would test nothing"
+        assert shown_questions(page) == found, (label, settings)
 
 
 def test_filters_keep_the_questions_python_finds(page, nano_run, tmp_path):
     rows = rows_of(nano_run)
     open_page(page, nano_run / "report.html")
-    for label, point in (("16", (16, 0, "")), ("128, 2 ign.", (128, 2, ""))):
-        select_point(page, label)
-        for settings in FILTERS:
-            set_filters(page, **settings)
-            assert shown_questions(page) == expected(rows, point, **settings), (label, settings)
-    # Several samples, a judge, and rejection's budgets that no try fit.
+    check_filters(page, rows, "16", (16, 0, ""), AT_POINT)
+    check_filters(page, rows, "128, 2 ign.", (128, 2, ""), AT_POINT + ACROSS)
+    from s1kit.view.command import main as view
+
+    # A sweep of two samples a question (verdicts are shares), a judge, and rejection's budgets
+    # that no try fit.
+    sweep = synthetic_run(tmp_path / "sweep", nano_like_questions(40), budgets=[32, 128, 512], num_ignore=[0, 1, 2],
+                          samples=2, temperature=1.0)
     judged = synthetic_run(tmp_path / "judged", nano_like_questions(30), method="majority", samples=4, budgets=[64],
                            judge="a-judge", judge_mode="always")
     rejection = synthetic_run(tmp_path / "rejection", nano_like_questions(30), natural=(20, 200), method="rejection",
                               budgets=[40, 120], max_tries=3)
-    from s1kit.view.command import main as view
-
     for run, label, point, cases in (
+        (sweep, "128, 1 ign.", (128, 1, ""), ACROSS),
         (judged, "k=2", (64, 0, ""), [dict(outcome="mixed"), dict(overturned=True), dict(outcome="right", overturned=True)]),
-        (rejection, "40", (40, 0, ""), [dict(rejected=True), dict(rejected=True, outcome="right"), dict(outcome="wrong")]),
+        (rejection, "40", (40, 0, ""), [dict(rejected=True), dict(rejected=True, outcome="right"), dict(outcome="wrong"),
+                                        dict(change="fixed-budget"), dict(change="broken-budget")]),
     ):
         view([run])
         open_page(page, run / "report.html")
-        select_point(page, label)
-        for settings in cases:
-            set_filters(page, **settings)
-            found = expected(rows_of(run), point, **settings)
-            assert found, f"the case {settings} keeps no question: it would test nothing"
-            assert shown_questions(page) == found, (run.name, settings)
+        check_filters(page, rows_of(run), label, point, cases, nonempty=True)
+    # A run without Waits to add cannot have questions fixed by them.
+    assert page.get_attribute('#filter-change option[value="fixed-wait"]', "disabled") is not None
     assert page.errors == []
 
 
@@ -277,9 +395,17 @@ def test_hostile_text_is_shown_as_text_and_never_run(page, tmp_path):
     # The spans sit after emoji and astral letters: offsets in UTF-16 units, as JavaScript counts.
     marks = card.eval_on_selector_all("mark.forced", "ms => ms.map(m => m.textContent)")
     assert marks == [s["text"] for s in row["forced_spans"]]
+    # Side by side with the point of no Wait: both traces whole, the hostile text before the fork.
+    page.select_option("#compare-point", str(point_index(run)[(64, 0, "")]))
+    cards = page.query_selector_all("#detail .side-by-side .pair")[0].query_selector_all("section.sample")
+    other = next(r for r in rows_of(run) if key(r) == (64, 0, "") and r["question_index"] == row["question_index"]
+                 and r["sample"] == row["sample"])
+    assert [trace_of(card) for card in cards] == [row["text"], other["text"]]
     page.hover("#detail pre.trace")
+    page.click("#config-box summary")  # the settings, the hostile model name among them
     assert page.evaluate("window.__pwned") is None
-    assert page.evaluate("document.querySelectorAll('#detail script, #detail img, #detail b, #detail svg').length") == 0
+    assert page.evaluate("document.querySelectorAll('#detail script, #detail img, #detail b, #detail svg, "
+                         "header img, header svg, header script').length") == 0
     assert page.errors == []
 
 
@@ -304,6 +430,13 @@ def test_every_method_opens_and_shows_each_sample(page, tmp_path, settings):
         assert page.is_visible("#filter-overturned")
     if settings.get("method") == "rejection":
         assert "tries:" in page.text_content("#detail .facts")
+    if settings.get("method") == "majority":
+        assert page.text_content("#detail .combined").startswith(f"Majority vote of the {settings['samples']} samples (")
+    if settings.get("method") == "best-of-n":  # the sample it picked, whose verdict is the question's
+        picked = page.query_selector_all("#detail section.sample:has(.badge)")
+        assert len(picked) == 1
+        verdict = picked[0].eval_on_selector("h3 .mark-right, h3 .mark-wrong", "m => m.textContent")
+        assert page.text_content("#detail .combined").endswith(verdict)
     assert page.errors == []
 
 

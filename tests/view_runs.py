@@ -137,10 +137,13 @@ def judge(rows: list[dict], mode: str, seed: int) -> None:
 
 
 def write_run(out: Path, config: EvalConfig, rows: list[dict]) -> Path:
-    """samples.jsonl and metrics.json (computed by the eval stage's code) in ``out``."""
+    """samples.jsonl, metrics.json (computed by the eval stage's code) and config.json in ``out``."""
+    import dataclasses
+
     from s1kit.eval.summary import compute_metrics
 
     out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     with (out / "samples.jsonl").open("w", encoding="utf-8") as sink:
         for row in rows:
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")

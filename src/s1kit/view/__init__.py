@@ -3,6 +3,9 @@
 traces with the forced spans highlighted.
 
 data.py reads a run directory into the page's data; compact.py stores the texts of a sweep once;
-spans.py places the forced spans in the texts; page.py fills the template (assets/) and writes the
+spans.py places the forced spans in the texts; changes.py finds the steps (a larger budget, one
+more Wait) that fixed or broke each question; parallel.py recomputes majority's votes and
+best-of-n's picks; page.py fills the template (assets/: plot.js draws the curves, questions.js the
+trace browser, trace.js a sample's output and two side by side, view.js the rest) and writes the
 file; command.py makes the three pages.
 """

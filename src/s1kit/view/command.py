@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from s1kit.errors import S1kitError
-from s1kit.view.data import Run, check_run_dir, load_run, run_data, run_summary
+from s1kit.view.data import Run, check_run_dir, load_run, read_config, run_data, run_summary
 from s1kit.view.page import write_page
 
 SEVERAL_RUNS_OUT = Path("view.html")
@@ -32,7 +32,7 @@ def main(dirs: list[Path], out: Path | None = None) -> Path:
 def report_html(out: Path, metrics: dict, rows: list[dict]) -> Path:
     """An eval run's own page, from the rows and metrics it just wrote: ``out/report.html``."""
     out = Path(out)
-    run = Run(out.resolve().name, out, metrics, rows)
+    run = Run(out.resolve().name, out, metrics, rows, read_config(out))
     return write_page({"title": metrics.get("task", ""), "runs": [run_data(run)]}, out / "report.html")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from s1kit.errors import S1kitError
-from s1kit.view import compact, spans
+from s1kit.view import changes, compact, parallel, spans
 
 ROW_FIELDS = ("question_index", "question", "sample", "budget", "num_ignore", "variant", "text", "thinking",
               "thinking_tokens", "answer_tokens", "correct")
@@ -24,6 +24,8 @@ class Run:
     metrics: dict
     rows: list[dict] = field(default_factory=list)
     """The rows of samples.jsonl; empty for a run shown by its metrics alone (the compare page)."""
+    config: dict | None = None
+    """Its config.json (every setting of the run), None where the run has none."""
 
 
 def load_run(path: Path, with_rows: bool = True) -> Run:
@@ -34,7 +36,22 @@ def load_run(path: Path, with_rows: bool = True) -> Run:
     path = Path(path)
     check_run_dir(path, with_rows)
     [(name, metrics)] = load_runs([path])
-    return Run(name or path.resolve().name, path, metrics, read_rows(path / "samples.jsonl", metrics) if with_rows else [])
+    rows = read_rows(path / "samples.jsonl", metrics) if with_rows else []
+    return Run(name or path.resolve().name, path, metrics, rows, read_config(path))
+
+
+def read_config(path: Path) -> dict | None:
+    """The run's config.json, or None when it has none (the page then says so)."""
+    source = Path(path) / "config.json"
+    if not source.is_file():
+        return None
+    try:
+        config = json.loads(source.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise S1kitError(f"{source} is not valid JSON (cut short?); run s1kit eval --resume on {path} to write it again") from None
+    if not isinstance(config, dict):
+        raise S1kitError(f"{source} is not a config written by s1kit eval (not an object); run s1kit eval --resume on {path}")
+    return config
 
 
 def check_run_dir(path: Path, with_rows: bool = True) -> None:
@@ -77,7 +94,7 @@ def run_summary(run: Run, link: str | None = None) -> dict:
     m = run.metrics
     points = [dict(p) for p in m["points"]]
     return {
-        "name": run.name, "link": link,
+        "name": run.name, "link": link, "config": run.config,
         "task": m.get("task"), "model": m.get("model"), "backend": m.get("backend"),
         "method": m.get("method", "budget-forcing"), "questions": m.get("questions"),
         "samples": m.get("samples_per_question", 1), "grading": m.get("grading") or {}, "tokens": m.get("tokens"),
@@ -109,10 +126,30 @@ def run_data(run: Run, link: str | None = None) -> dict:
     data = run_summary(run, link)
     if run.rows:
         data["questions_data"], data["rows"] = row_columns(run)
+        data["steps"] = changes.steps(run.metrics["points"])
+        data["questions_data"]["changes"] = changes.question_changes(shares(run, data["questions_data"]["index"]), data["steps"])
+        config = run.config or {}
+        data["combined"] = parallel.combined(
+            run.metrics.get("method", "budget-forcing"), run.rows, [point_key(p) for p in run.metrics["points"]],
+            data["questions_data"]["index"], point_key, run.metrics.get("samples_per_question", 1),
+            config.get("seed"), config.get("scorer"))
         instructions = {point_key(r): r.get("instruction") or "" for r in run.rows}
         for point in data["points"]:  # the prompt suffix of conditional methods
             point["instruction"] = instructions.get(point_key(point), "")
     return data
+
+
+def shares(run: Run, questions: list[int]) -> list[list[float | None]]:
+    """Per question (in the order of ``questions``) and point, its share of samples graded right."""
+    index_of = {point_key(p): i for i, p in enumerate(run.metrics["points"])}
+    position = {q: i for i, q in enumerate(questions)}
+    right = [[0] * len(index_of) for _ in questions]
+    total = [[0] * len(index_of) for _ in questions]
+    for row in run.rows:
+        q, p = position[row["question_index"]], index_of[point_key(row)]
+        right[q][p] += bool(row["correct"])
+        total[q][p] += 1
+    return [[r / t if t else None for r, t in zip(rs, ts)] for rs, ts in zip(right, total)]
 
 
 def row_columns(run: Run) -> tuple[dict, dict]:

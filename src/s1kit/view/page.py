@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 ASSETS = Path(__file__).with_name("assets")
-SCRIPTS = ("plot.js", "view.js")
+SCRIPTS = ("plot.js", "trace.js", "questions.js", "view.js")
+"""In this order: view.js defines the page's state and starts it, after every function is defined."""
 
 # Inside <script>, the HTML parser ends the element at the first "</script" and treats "<!--" specially,
 # whatever the JSON means; a model's output can hold either. Escaping every <, > and & as \u003c etc.

@@ -1,6 +1,7 @@
 // The scaling plot as inline SVG: accuracy against average thinking tokens on a symmetric log2 axis
 // (as plots.py draws scaling.png: a point at 0 thinking tokens still shows), one line per curve,
-// parallel curves dashed, error bars of one standard error. Every point is a button.
+// parallel curves dashed, error bars of one standard error. Every point is a button; hovering or
+// focusing one shows its accuracy, standard error and average thinking in a tooltip.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const PALETTE = ['#2858b8', '#d1495b', '#2e8b57', '#d99a21', '#7b4fb0', '#1b9aaa', '#8c564b', '#c2528b', '#555f6b', '#9a9a1e'];
@@ -27,10 +28,33 @@ function plotCurves(runs) {
   return curves;
 }
 
+// The tooltip of a point: its curve, label, accuracy ± stderr and thinking tokens, beside the dot.
+function showTip(tip, dot, c, e, hint) {
+  tip.replaceChildren();
+  const line = (text, cls) => {
+    const div = document.createElement('div');
+    if (cls) div.className = cls;
+    div.textContent = text;
+    tip.appendChild(div);
+  };
+  line(`${c.label}: ${e.label}`, 'tip-title');
+  line(`accuracy ${(100 * e.accuracy).toFixed(1)}% ± ${(100 * (e.stderr || 0)).toFixed(1)} (stderr)`, 'tip-accuracy');
+  line(c.curve.kind === 'parallel'
+    ? `thinking ${e.x.toFixed(1)} tokens per question (total over the samples)`
+    : `average thinking ${e.x.toFixed(1)} tokens`, 'tip-thinking');
+  line(hint, 'tip-hint');
+  tip.hidden = false;
+  const box = tip.parentElement.getBoundingClientRect(), at = dot.getBoundingClientRect();
+  const left = at.right - box.left + 8, top = at.top - box.top - tip.offsetHeight - 4;
+  tip.style.left = `${Math.max(0, Math.min(left, box.width - tip.offsetWidth))}px`;
+  tip.style.top = `${top < 0 ? at.bottom - box.top + 4 : top}px`;
+}
+
 // isSelected(run, curveIndex, seriesIndex, entry) -> bool; onSelect(run, curveIndex, seriesIndex, entry).
-function drawPlot(svg, legend, runs, isSelected, onSelect) {
+function drawPlot(svg, legend, tip, runs, isSelected, onSelect) {
   svg.replaceChildren();
   legend.replaceChildren();
+  tip.hidden = true;
   const curves = plotCurves(runs);
   const entries = curves.flatMap(c => c.curve.series);
   if (!entries.length) return;
@@ -67,6 +91,7 @@ function drawPlot(svg, legend, runs, isSelected, onSelect) {
   const yTitle = svgEl('text', { transform: `translate(14 ${PLOT.top + h / 2}) rotate(-90)`, 'text-anchor': 'middle' }, axis);
   yTitle.textContent = 'accuracy (%)';
 
+  // Lines first, then every dot over them: no curve's line covers another curve's point.
   for (const c of curves) {
     const kind = c.curve.kind === 'parallel' ? 'parallel' : 'sequential';
     const series = c.curve.series;
@@ -77,16 +102,29 @@ function drawPlot(svg, legend, runs, isSelected, onSelect) {
       svgEl('line', { x1: x, x2: x, y1: sy(e.accuracy - (e.stderr || 0)), y2: sy(e.accuracy + (e.stderr || 0)),
         class: 'errbar', stroke: c.color }, svg);
     }
-    series.forEach((e, i) => {
+    const item = document.createElement('span');
+    const swatch = document.createElement('span');
+    swatch.className = `swatch ${kind}`;
+    swatch.style.borderTopColor = c.color;
+    item.append(swatch, document.createTextNode(c.label));
+    legend.appendChild(item);
+  }
+  for (const c of curves) {
+    c.curve.series.forEach((e, i) => {
       const selected = isSelected(c.run, c.index, i, e);
       const dot = svgEl('circle', {
         cx: sx(e.x), cy: sy(e.accuracy), r: selected ? 7 : 5, fill: c.color, tabindex: 0, role: 'button',
         class: selected ? 'pt selected' : 'pt', 'aria-pressed': selected,
         'data-run': c.run, 'data-curve': c.index, 'data-index': i, 'data-label': e.label,
-        'aria-label': `${c.label}: ${e.label}, ${(100 * e.accuracy).toFixed(1)}% at ${e.x.toFixed(1)} thinking tokens`,
+        'aria-label': `${c.label}: ${e.label}, ${(100 * e.accuracy).toFixed(1)}% ± ${(100 * (e.stderr || 0)).toFixed(1)} `
+          + `at ${e.x.toFixed(1)} thinking tokens`,
       }, svg);
-      const tip = svgEl('title', {}, dot);
-      tip.textContent = dot.getAttribute('aria-label');
+      const hint = runs[c.run].rows ? 'click to read its questions' : 'click to select it';
+      const show = () => showTip(tip, dot, c, e, hint), hide = () => { tip.hidden = true; };
+      dot.addEventListener('mouseenter', show);
+      dot.addEventListener('focus', show);
+      dot.addEventListener('mouseleave', hide);
+      dot.addEventListener('blur', hide);
       const choose = () => onSelect(c.run, c.index, i, e);
       dot.addEventListener('click', choose);
       dot.addEventListener('keydown', event => {
@@ -95,11 +133,5 @@ function drawPlot(svg, legend, runs, isSelected, onSelect) {
       const label = svgEl('text', { x: sx(e.x) + 6, y: sy(e.accuracy) - 7, class: 'pt-label' }, svg);
       label.textContent = e.label;
     });
-    const item = document.createElement('span');
-    const swatch = document.createElement('span');
-    swatch.className = `swatch ${kind}`;
-    swatch.style.borderTopColor = c.color;
-    item.append(swatch, document.createTextNode(c.label));
-    legend.appendChild(item);
   }
 }

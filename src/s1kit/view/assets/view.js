@@ -3,8 +3,8 @@
 
 const DATA = JSON.parse(document.getElementById('s1kit-data').textContent);
 const PAGE_SIZE = 300;
-const SPAN_KINDS = new Set(['wait', 'cap', 'end']);
-const state = { run: 0, point: null, curve: null, index: null, question: null, shown: PAGE_SIZE };
+// point: the selected point (A); compare: the point shown beside it (B), or null.
+const state = { run: 0, point: null, compare: null, curve: null, index: null, question: null, shown: PAGE_SIZE };
 
 const $ = id => document.getElementById(id);
 
@@ -56,47 +56,6 @@ function textOf(run, i) {
   return text;
 }
 
-// ---- filters: each question is kept or not from its rows at the selected point ----
-
-function filters() {
-  return {
-    outcome: $('filter-outcome').value, capped: $('filter-capped').checked, waits: $('filter-waits').checked,
-    noAnswer: $('filter-no-answer').checked, changes: $('filter-changes').checked,
-    overturned: $('filter-overturned').checked, rejected: $('filter-rejected').checked,
-    search: $('filter-search').value.trim().toLowerCase(),
-  };
-}
-
-function matches(run, q, f) {
-  const rows = run.rows, index = indexOf(run);
-  const members = state.point === null ? [] : rowsAt(run, q, state.point);
-  const right = members.reduce((n, i) => n + rows.correct[i], 0);
-  if (f.outcome === 'right' && !(members.length && right === members.length)) return false;
-  if (f.outcome === 'wrong' && right !== 0) return false;
-  if (f.outcome === 'mixed' && !(right > 0 && right < members.length)) return false;
-  if (f.capped && !members.some(i => rows.capped[i])) return false;
-  if (f.waits && !members.some(i => rows.waits[i] > 0)) return false;
-  if (f.noAnswer && !members.some(i => rows.extracted[i] === null)) return false;
-  if (f.overturned && !(rows.judged && members.some(i => rows.judged[i] && rows.correct[i] !== rows.rule_correct[i]))) return false;
-  if (f.rejected && !(rows.accepted && members.some(i => rows.accepted[i] === 0))) return false;
-  if (f.changes) {
-    const shares = [];
-    for (let p = 0; p < index.points; p++) {
-      const s = index.share[q * index.points + p];
-      if (!Number.isNaN(s)) shares.push(s);
-    }
-    if (shares.every(s => s === shares[0])) return false;
-  }
-  if (f.search) {
-    if (!index.lowered) {
-      const qd = run.questions_data;
-      index.lowered = qd.question.map((text, k) => `${text}\n${qd.id[k] ?? ''}`.toLowerCase());
-    }
-    if (!index.lowered[q].includes(f.search)) return false;
-  }
-  return true;
-}
-
 // ---- header, tabs, tables ----
 
 function renderHeader() {
@@ -110,6 +69,7 @@ function renderHeader() {
     ? `${run.questions} questions, ${run.samples} sample(s) each · ${run.name}`
     : `${DATA.runs.length} runs · task ${[...tasks].join(', ')} · model ${[...models].join(', ')}`
       + (tasks.size > 1 || models.size > 1 ? ' (runs differ in task or model: compare with care)' : '');
+  renderConfig(run);
   const tabs = $('run-tabs');
   tabs.replaceChildren();
   if (single) return;
@@ -120,6 +80,32 @@ function renderHeader() {
     button.addEventListener('click', () => selectRun(k));
     tabs.appendChild(button);
   });
+}
+
+// The settings that shape the curves in one line; every setting of config.json in a table below it.
+const KEY_SETTINGS = ['budgets', 'num_ignore', 'samples', 'temperature', 'top_p', 'seed', 'max_answer_tokens',
+  'wait_string', 'format', 'judge', 'limit'];
+
+function settingText(value) {
+  return value === null || value === undefined ? 'none' : typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function renderConfig(run) {
+  const config = run.config, summary = $('config-summary'), table = $('config');
+  table.replaceChildren();
+  if (!config) {
+    summary.textContent = `${DATA.runs.length > 1 ? `${run.name}: ` : ''}no config.json in the run's folder`;
+    return;
+  }
+  summary.textContent = `${DATA.runs.length > 1 ? `${run.name}: ` : ''}`
+    + KEY_SETTINGS.filter(key => key in config).map(key => `${key} ${settingText(config[key])}`).join(' · ')
+    + ' (every setting)';
+  const body = table.createTBody();
+  for (const [key, value] of Object.entries(config)) {
+    const tr = body.insertRow();
+    tr.appendChild(el('th', 'text', key));
+    tr.appendChild(el('td', 'text', settingText(value)));
+  }
 }
 
 function headerRow(table, names) {
@@ -178,16 +164,41 @@ function renderPoints() {
     ? `Graded by the rules, then by the judge ${grading.judge} (${grading.judge_mode}): it saw ${grading.judged} rows, `
       + `overturned ${grading.overturned} rule verdicts, and gave ${grading.unreadable} unreadable replies.`
     : '';
+  renderCurveTables(run);
+}
+
+// As report.md: each parallel curve's accuracy over k samples, and the tokens the run decoded.
+function renderCurveTables(run) {
+  const box = $('curve-tables');
+  box.replaceChildren();
+  for (const curve of run.curves.filter(c => c.kind === 'parallel')) {
+    box.appendChild(el('h3', null, `${curve.label}: accuracy over k samples`));
+    const table = el('table', 'k-table');
+    headerRow(table, [['k', 'text'], ['accuracy (%)'], ['thinking tokens per question (total over k)']]);
+    const body = table.createTBody();
+    for (const entry of curve.series) {
+      const tr = body.insertRow();
+      for (const [value, cls] of [[entry.label, 'text'], [`${pct(entry.accuracy)} ± ${pct(entry.stderr)}`], [fixed(entry.x)]]) {
+        tr.appendChild(el('td', cls, value));
+      }
+    }
+    box.appendChild(table);
+  }
+  const tokens = run.tokens;
+  if (!tokens) return;
+  box.appendChild(el('p', 'note', tokens.ratio_to_largest === null || tokens.ratio_to_largest === undefined
+    ? `Decoded ${tokens.decoded.toLocaleString('en')} tokens for all points.`
+    : `Decoded ${tokens.decoded.toLocaleString('en')} tokens for all points; the largest point alone needs `
+      + `${tokens.largest_point_alone.toLocaleString('en')} (ratio ${fixed(tokens.ratio_to_largest, 2)}x); independent runs `
+      + `of every point would decode ${tokens.independent_runs.toLocaleString('en')}.`));
 }
 
 function renderPlot() {
-  drawPlot($('plot'), $('legend'), DATA.runs,
+  drawPlot($('plot'), $('legend'), $('plot-tip'), DATA.runs,
     (r, c, i, entry) => r === state.run && entry.point !== null && entry.point === state.point
       && (state.curve === null || (state.curve === c && state.index === i)),
     (r, c, i, entry) => selectPoint(r, entry.point, c, i));
 }
-
-// ---- the question browser ----
 
 function renderSelection() {
   const run = currentRun(), box = $('selection');
@@ -202,157 +213,9 @@ function renderSelection() {
   const point = run.points[state.point];
   box.append('Questions at ', el('strong', 'selected-label', label),
     ` (accuracy ${pct(point.accuracy)}%, ${fixed(point.avg_thinking_tokens)} thinking tokens on average)`);
-}
-
-function renderQuestions() {
-  const run = currentRun(), index = indexOf(run), f = filters();
-  const list = $('questions');
-  list.replaceChildren();
-  const kept = [];
-  for (let q = 0; q < index.questions; q++) if (matches(run, q, f)) kept.push(q);
-  list.dataset.count = kept.length;
-  $('match-count').textContent = `${kept.length} of ${index.questions} questions`;
-  const qd = run.questions_data, fragment = document.createDocumentFragment();
-  for (const q of kept.slice(0, state.shown)) {
-    const item = el('li');
-    item.dataset.q = qd.index[q];
-    item.tabIndex = 0;
-    if (q === state.question) item.className = 'open';
-    item.appendChild(el('span', 'qnum', `#${qd.index[q]}`));
-    item.appendChild(el('span', 'qtext', qd.question[q].slice(0, 240)));
-    const strip = el('span', 'strip');
-    for (let p = 0; p < index.points; p++) {
-      const share = index.share[q * index.points + p];
-      const cls = Number.isNaN(share) ? '' : share === 1 ? 'right' : share === 0 ? 'wrong' : 'mixed';
-      const cell = el('span', `cell ${cls}${p === state.point ? ' at' : ''}`);
-      cell.title = `${run.points[p].label}: ${Number.isNaN(share) ? 'no rows' : `${pct(share, 0)}% right`}`;
-      strip.appendChild(cell);
-    }
-    item.appendChild(strip);
-    item.addEventListener('click', () => openQuestion(q));
-    item.addEventListener('keydown', event => { if (event.key === 'Enter') openQuestion(q); });
-    fragment.appendChild(item);
+  if (state.compare !== null) {
+    box.append(', beside ', el('strong', 'compare-label', pointCaption(run, state.compare)));
   }
-  list.appendChild(fragment);
-  $('more').hidden = kept.length <= state.shown;
-}
-
-function openQuestion(q) {
-  state.question = q;
-  for (const item of $('questions').children) item.classList.toggle('open', Number(item.dataset.q) === currentRun().questions_data.index[q]);
-  renderDetail();
-}
-
-function renderDetail() {
-  const run = currentRun(), detail = $('detail'), q = state.question;
-  detail.replaceChildren();
-  if (q === null) { detail.appendChild(el('p', 'note', 'Open a question to read what the model thought.')); return; }
-  const qd = run.questions_data, rows = run.rows;
-  detail.dataset.q = qd.index[q];
-  detail.appendChild(el('h2', null, `Question #${qd.index[q]}${qd.id[q] !== null ? ` · ${qd.id[q]}` : ''}`));
-  detail.appendChild(el('div', 'question', qd.question[q]));
-  detail.appendChild(el('p', null, `gold: ${qd.gold[q]}`));
-
-  // Every point and sample of this question: click one to read it.
-  const samples = Math.max(1, ...run.points.map((_, p) => rowsAt(run, q, p).length));
-  const grid = el('table', 'grid-table');
-  headerRow(grid, [['sample', 'text'], ...run.points.map(p => [p.label])]);
-  const body = grid.createTBody();
-  for (let s = 0; s < samples; s++) {
-    const tr = body.insertRow();
-    tr.appendChild(el('td', 'text', String(s)));
-    run.points.forEach((p, k) => {
-      const i = rowsAt(run, q, k).find(r => rows.s[r] === s);
-      const td = el('td', k === state.point ? 'at' : null);
-      if (i !== undefined) {
-        td.appendChild(el('span', rows.correct[i] ? 'mark-right' : 'mark-wrong', rows.correct[i] ? '✓' : '✗'));
-        td.append(` ${rows.thinking_tokens[i]}`);
-        td.title = `${p.label}, sample ${s}: ${rows.thinking_tokens[i]} thinking tokens`;
-      }
-      td.addEventListener('click', () => selectPoint(state.run, k, null, null));
-      tr.appendChild(td);
-    });
-  }
-  const scroll = el('div', 'grid-scroll');
-  scroll.appendChild(grid);
-  detail.appendChild(scroll);
-  detail.appendChild(el('p', 'note', 'Cells: right (✓) or wrong (✗), and thinking tokens. Highlighted in the traces: '
-    + 'forced Waits (yellow), the forced end at the cap (red), and the answer delimiter forced after a natural end (blue).'));
-  if (state.point === null) return;
-  for (const i of rowsAt(run, q, state.point)) detail.appendChild(sampleCard(run, i));
-}
-
-function sampleCard(run, i) {
-  const rows = run.rows, card = el('section', 'sample');
-  card.dataset.row = i;
-  card.dataset.point = rows.p[i];
-  card.dataset.sample = rows.s[i];
-  const head = el('h3', null, `${run.points[rows.p[i]].label} · sample ${rows.s[i]} · `);
-  head.appendChild(el('span', rows.correct[i] ? 'mark-right' : 'mark-wrong', rows.correct[i] ? '✓ right' : '✗ wrong'));
-  card.appendChild(head);
-  const facts = el('div', 'facts');
-  const fact = text => facts.appendChild(el('span', null, text));
-  fact(`extracted: ${rows.extracted[i] === null ? '(none)' : rows.extracted[i]}`);
-  fact(`thinking tokens: ${rows.thinking_tokens[i]}`);
-  fact(`answer tokens: ${rows.answer_tokens[i]}`);
-  fact(`Waits: ${rows.waits[i]}`);
-  if (rows.capped[i]) fact('capped');
-  if (rows.length_stop[i]) fact('answer cut at its length limit');
-  if (rows.tries) fact(`tries: ${rows.tries[i]}${rows.accepted && !rows.accepted[i] ? ' (never fit the budget)' : ''}`);
-  if (rows.timed_out && rows.timed_out[i]) fact('grading timed out');
-  card.appendChild(facts);
-  if (rows.judged && rows.judged[i]) {
-    const verdict = rows.judge_verdict[i];
-    const judge = el('div', 'judge', `judge: ${verdict === null ? 'unreadable (the rules stand)' : verdict ? 'right' : 'wrong'}`
-      + ` · rules: ${rows.rule_correct[i] ? 'right' : 'wrong'} · reply: `);
-    judge.appendChild(el('q', null, rows.judge_reply[i] ?? ''));
-    card.appendChild(judge);
-  }
-  card.appendChild(trace(run, i));
-  card.appendChild(spanList(run, i));
-  return card;
-}
-
-// The whole output with each forced span highlighted where it sits; the answer section tinted.
-function trace(run, i) {
-  const text = textOf(run, i), rows = run.rows;
-  const thinking = rows.thinking[i];
-  const answerAt = typeof thinking === 'string' ? -1 : thinking[0] + thinking[1];
-  const pre = el('pre', 'trace');
-  const plain = (from, to) => {
-    if (to <= from) return;
-    if (answerAt > from && answerAt < to) { plain(from, answerAt); plain(answerAt, to); return; }
-    pre.appendChild(el('span', answerAt >= 0 && from >= answerAt ? 'answer-part' : 'thinking-part', text.slice(from, to)));
-  };
-  let at = 0;
-  const placed = rows.spans[i].filter(span => span.length === 5).sort((a, b) => a[3] - b[3]);
-  for (const [start, end, kind, from, to] of placed) {
-    plain(at, from);
-    const mark = el('mark', `forced ${SPAN_KINDS.has(kind) ? kind : 'other'}`, text.slice(from, to));
-    mark.dataset.start = start;
-    mark.dataset.end = end;
-    mark.dataset.kind = kind;
-    mark.title = `forced ${kind}: output tokens ${start}–${end}`;
-    pre.appendChild(mark);
-    at = to;
-  }
-  plain(at, text.length);
-  return pre;
-}
-
-function spanList(run, i) {
-  const list = el('ul', 'span-list'), text = textOf(run, i);
-  for (const span of run.rows.spans[i]) {
-    const [start, end, kind] = span;
-    const shown = span.length === 5 ? text.slice(span[3], span[4]) : span[3];
-    const item = el('li');
-    item.appendChild(el('span', `key forced ${SPAN_KINDS.has(kind) ? kind : 'other'}`, kind));
-    item.append(`output tokens ${start}–${end}: `);
-    item.appendChild(el('q', null, shown));
-    if (span.length !== 5) item.append(' (not found in the text, so not highlighted)');
-    list.appendChild(item);
-  }
-  return list;
 }
 
 // ---- selection ----
@@ -360,15 +223,16 @@ function spanList(run, i) {
 function selectRun(r) {
   state.run = r;
   state.point = defaultPoint(DATA.runs[r]);
-  state.curve = state.index = state.question = null;
+  state.curve = state.index = state.question = state.compare = null;
   state.shown = PAGE_SIZE;
   renderAll();
 }
 
 function selectPoint(r, p, curve, index) {
   const runChanged = r !== state.run;
-  if (runChanged) { state.run = r; state.question = null; state.shown = PAGE_SIZE; }
+  if (runChanged) { state.run = r; state.question = state.compare = null; state.shown = PAGE_SIZE; }
   state.point = p;
+  if (state.compare === p) state.compare = null;
   state.curve = curve;
   state.index = index;
   if (runChanged) renderAll(); else { renderPlot(); renderPoints(); renderBrowser(); }
@@ -392,8 +256,7 @@ function renderBrowser() {
     });
     return;
   }
-  $('filter-overturned-box').hidden = !run.rows.judged;
-  $('filter-rejected-box').hidden = !run.rows.accepted;
+  renderFilterOptions(run);
   renderSelection();
   renderQuestions();
   renderDetail();
@@ -409,7 +272,7 @@ function renderAll() {
 
 function start() {
   state.point = defaultPoint(currentRun());
-  for (const id of ['filter-outcome', 'filter-capped', 'filter-waits', 'filter-no-answer', 'filter-changes',
+  for (const id of ['filter-change', 'filter-outcome', 'filter-capped', 'filter-waits', 'filter-no-answer',
     'filter-overturned', 'filter-rejected', 'filter-search']) {
     $(id).addEventListener('input', () => { state.shown = PAGE_SIZE; renderQuestions(); });
   }

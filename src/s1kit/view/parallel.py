@@ -1,0 +1,62 @@
+"""What a parallel method made of each question's samples at each point: majority's voted answer,
+best-of-n's pick. Computed as the run's metrics compute the curve's last entry (all K samples,
+methods/parallel.py): the same vote, the same scorer, the same seeded tie-breaks, so the page's
+verdict for a question is the one its accuracy at k=K counted."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+from s1kit.eval.metrics import majority_vote
+from s1kit.methods.parallel import builtin_scorers
+
+
+def combined(method: str, rows: list[dict], keys: list[tuple], questions: list[int], point_key, samples: int,
+             seed: int | None, scorer: str | None) -> dict | None:
+    """``{"method", "k", "scorer", "choice", "right", "unknown"}``: per point (in the order of
+    ``keys``) and question (in the order of ``questions``, question indices), the voted answer
+    (majority) or the picked sample (best-of-n), and whether it is right. None for a sequential
+    method. ``choice`` and ``right`` are None, and ``unknown`` says why, for best-of-n with a scorer
+    of the user's own ("scorer": its code is not run to draw a page) and for a run without its
+    config ("config": no seed to break ties as the metrics broke them)."""
+    if method not in ("majority", "best-of-n"):
+        return None
+    if seed is None:
+        return {"method": method, "k": samples, "scorer": scorer, "choice": None, "right": None, "unknown": "config"}
+    score = builtin_scorers().get(scorer or "shortest") if method == "best-of-n" else None
+    by_point: dict[tuple, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        by_point[point_key(row)][row["question_index"]].append(row)
+    choices, rights = [], []
+    for key in keys:
+        per_question = by_point[key]
+        rng = random.Random(seed)  # as parallel_points: question i breaks ties with the i-th draw
+        tie_seeds = {question: rng.randrange(2**63) for question in sorted(per_question)}
+        point_choices, point_rights = [], []
+        for question in questions:
+            if question not in per_question:
+                point_choices.append(None)
+                point_rights.append(None)
+                continue
+            members = sorted(per_question[question], key=lambda r: r["sample"])[:samples]
+            tie_seed = tie_seeds[question]
+            if method == "majority":
+                voted = majority_vote([r["extracted_answer"] for r in members], tie_seed)
+                right = any(r["correct"] for r in members if voted is not None and r["extracted_answer"] == voted)
+                point_choices.append(voted)
+            elif score is not None:
+                scores = [score(r) for r in members]
+                tied = [i for i, s in enumerate(scores) if s == max(scores)]
+                pick = tied[0] if len(tied) == 1 else random.Random(tie_seed).choice(tied)
+                right = bool(members[pick]["correct"])
+                point_choices.append(members[pick]["sample"])
+            else:
+                right = None
+            point_rights.append(None if right is None else int(right))
+        choices.append(point_choices)
+        rights.append(point_rights)
+    known = method == "majority" or score is not None
+    return {"method": method, "k": samples, "scorer": scorer if method == "best-of-n" else None,
+            "choice": choices if known else None, "right": rights if known else None,
+            "unknown": None if known else "scorer"}
