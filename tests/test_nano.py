@@ -96,19 +96,20 @@ def test_held_out_slice_accuracy_does_not_regress(tmp_path, nano_backend):
     """Greedy budget forcing on the first 90 held-out problems (30 per family).
 
     Measured when the checkpoint was bundled (recipes/nano/run.sh, 2 cores): cap 8 17.8%, no cap
-    within 256 tokens 81.1%, one forced Wait 93.3%. The thresholds leave about 6 problems of slack,
-    so a change that breaks loading, rendering, forcing or grading fails here, and so does one that
-    stops the Wait from helping."""
+    within 256 tokens 76.7%, then 83.3%, 92.2% and 96.7% with 1, 2 and 4 forced Waits. The thresholds
+    leave about 6 problems of slack, so a change that breaks loading, rendering, forcing or grading
+    fails here, and so does one that stops each further Wait from helping."""
     pytest.importorskip("math_verify", reason="grading needs the [math] extra")
     from s1kit.eval.config import EvalConfig
     from s1kit.eval.run import main
 
-    metrics = main(EvalConfig(task="nano", model="s1-nano", limit=90, budgets=[8, 256], num_ignore=[0, 1],
+    metrics = main(EvalConfig(task="nano", model="s1-nano", limit=90, budgets=[8, 256], num_ignore=[0, 1, 2, 4],
                               max_answer_tokens=24, batch_size=64, out=str(tmp_path / "run")), backend=nano_backend)
     accuracy = {(p["budget"], p["num_ignore"]): p["accuracy"] for p in metrics["points"]}
     assert accuracy[(8, 0)] <= 0.25
-    assert accuracy[(256, 0)] >= 0.73
-    assert accuracy[(256, 1)] >= 0.86 and accuracy[(256, 1)] > accuracy[(256, 0)]
+    assert accuracy[(256, 0)] >= 0.70
+    assert accuracy[(256, 1)] >= 0.77 and accuracy[(256, 2)] >= 0.85 and accuracy[(256, 4)] >= 0.90
+    assert accuracy[(256, 0)] < accuracy[(256, 1)] < accuracy[(256, 2)] <= accuracy[(256, 4)]
 
 
 @pytest.mark.slow

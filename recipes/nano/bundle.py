@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "src" / "s1kit" / "checkpoints" / "s1-nano"
 FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
          "chat_template.jinja")
-RECIPES = ("recipes/nano/run.sh", "recipes/nano/model.yaml", "recipes/nano/train.yaml", "recipes/nano/curate.yaml")
+RECIPES = ("recipes/nano/run.sh", "recipes/nano/pool.yaml", "recipes/nano/model.yaml", "recipes/nano/train.yaml",
+           "recipes/nano/curate.yaml")
 LIMIT_BYTES = 20 * 1024 * 1024
 
 

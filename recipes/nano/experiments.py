@@ -10,7 +10,7 @@ Writes OUT/experiments.md (the tables), OUT/experiments.json (the numbers) and t
 
 1. **Cap curve** (s1 Figure 4a's x-axis): greedy budget forcing at caps from tiny to generous; the
    last point is the model's natural length (no cap at all).
-2. **Extension**: 0, 1, 2 and 4 forced "Wait"s at a cap large enough for them to matter.
+2. **Extension**: 0, 1, 2, 4 and 8 forced "Wait"s at a cap large enough for them to matter.
 3. **Methods** (s1 Table 3): budget forcing, token-conditional prompting, rejection sampling and
    majority vote, through ``s1kit compare``.
 4. **Sequential vs parallel** (s1 Figure 4b): Wait extensions against majority vote over samples,
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CAPS = (4, 8, 16, 24, 32, 48, 64, 96, 128)
 EXTEND_CAP = 256
-IGNORES = (0, 1, 2, 4)
+IGNORES = (0, 1, 2, 4, 8)
 MAJORITY_SAMPLES = 16
 
 
