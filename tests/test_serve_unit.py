@@ -217,6 +217,19 @@ def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt):
     assert chunks[-1]["usage"]["completion_tokens_details"]["reasoning_tokens"] == n * g.thinking_tokens
 
 
+def test_continuous_usage_stats_count_the_thinking_so_far():
+    g, ids, values = engine_run(num_ignore=1)
+    request = prepare({"messages": [], "num_ignore": 1, "max_answer_tokens": 1024}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+    rewriter = StreamRewriter(request, CHAT, TOKENIZER)
+    seen = []
+    for i in range(len(ids)):  # vLLM's chunks with stream_options.continuous_usage_stats: usage on every one
+        choice = {"index": 0, "logprobs": entries(ids[i:i + 1], values[i:i + 1], CHAT), "delta": {"content": "raw"},
+                  "finish_reason": "stop" if i == len(ids) - 1 else None}
+        out = rewriter.event({"choices": [choice], "usage": {"completion_tokens": i + 1}})
+        seen.append(out["usage"]["completion_tokens_details"]["reasoning_tokens"])
+    assert seen == sorted(seen) and seen[-1] == g.thinking_tokens and seen[0] <= 1
+
+
 def test_logprobs_the_client_asked_for_stay_with_tokens_as_text():
     g, ids, values = engine_run(max_thinking_tokens=4)
     request = prepare({"messages": [], "max_thinking_tokens": 4, "logprobs": True}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
@@ -301,6 +314,22 @@ def test_the_middleware_rewrites_a_stream():
     status, body = call(mw, json.dumps({"messages": [], "max_thinking_tokens": 4, "stream": True}).encode())
     chunks = [json.loads(e[len(b"data: "):]) for e in body.split(b"\n\n") if e.startswith(b"data: {")]
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == g.answer
+
+
+@pytest.mark.parametrize("endpoint", [CHAT, COMPLETIONS])
+def test_sagemaker_invocations_are_forced_as_the_request_they_carry(endpoint):
+    g, ids, values = engine_run(num_ignore=1)
+    output = {"message": {"role": "assistant", "content": "raw"}} if endpoint == CHAT else {"text": "raw"}
+    reply = {"choices": [{"index": 0, **output, "logprobs": entries(ids, values, endpoint), "finish_reason": "stop"}],
+             "usage": {"completion_tokens": len(ids)}}
+    mw, fake = middleware_on(json.dumps(reply).encode())
+    request = {"messages": []} if endpoint == CHAT else {"prompt": "p"}
+    status, body = call(mw, json.dumps({**request, "num_ignore": 1}).encode(), path="/invocations")
+    assert status == 200 and "num_ignore" not in json.loads(fake.bodies[0])
+    assert json.loads(body)["choices"][0]["s1kit"]["waits_inserted"] == 1
+    assert call(mw, json.dumps({**request, "num_ignore": -1}).encode(), path="/invocations")[0] == 400
+    other = b'{"input": "an embedding request"}'  # neither kind: vLLM's own business
+    assert call(mw, other, path="/invocations")[0] == 200 and fake.bodies[-1] == other
 
 
 def test_requests_without_the_key_are_left_to_vllm():

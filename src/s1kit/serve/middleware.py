@@ -4,7 +4,8 @@ Load it with ``vllm serve MODEL --middleware s1kit.serve.middleware.BudgetMiddle
 serve`` does). It reads its settings from ``--additional-config '{"s1kit": {...}}'`` (keys: the
 budget defaults, ``format`` and ``effort``; see s1kit.serve.config) when the server starts, and
 loads the model's tokenizer then. For every POST to ``/v1/chat/completions`` and
-``/v1/completions`` it
+``/v1/completions`` (and to SageMaker's ``/invocations``, a chat request if its body has
+``messages``, a completion if it has ``prompt``, as vLLM routes it) it
 
 - takes the budget fields out of the request (requests.prepare) and answers a bad one with an
   HTTP 400 in OpenAI's error shape, naming the field; vLLM never sees them;
@@ -30,6 +31,8 @@ from s1kit.serve.requests import CHAT, COMPLETIONS, Budgeted, finish_reply, prep
 from s1kit.serve.stream import StreamRewriter, rewrite_event, split_events
 
 ENDPOINTS = {"/v1/chat/completions": CHAT, "/v1/completions": COMPLETIONS}
+INVOCATIONS = "/invocations"
+"""SageMaker's route, which vLLM serves too: the kind of request is in its body."""
 SETTINGS_KEY = "s1kit"
 """The key of s1kit's settings in vLLM's --additional-config."""
 
@@ -74,8 +77,8 @@ class BudgetMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
             return await self.app(scope, self._on_startup(scope, receive), send)
-        endpoint = ENDPOINTS.get(scope.get("path", "")) if scope["type"] == "http" and scope.get("method") == "POST" else None
-        if endpoint is None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") != "POST" or (path not in ENDPOINTS and path != INVOCATIONS):
             return await self.app(scope, receive, send)
         settings = self._settings(scope)
         if not authorized(scope, settings.api_keys):
@@ -85,8 +88,10 @@ class BudgetMiddleware:
             data = json.loads(body)
         except ValueError:
             data = None
-        if not isinstance(data, dict):
-            return await self.app(scope, replay_body(body, receive), send)  # vLLM's own 400
+        endpoint = ENDPOINTS.get(path) or (CHAT if "messages" in data else COMPLETIONS if "prompt" in data else None) \
+            if isinstance(data, dict) else None
+        if endpoint is None:
+            return await self.app(scope, replay_body(body, receive), send)  # vLLM's own 400, or not a generation
         try:
             request = prepare(data, endpoint, settings.budget, settings.tokenizer, settings.fmt, settings.context)
         except RequestError as exc:

@@ -80,14 +80,14 @@ class StreamRewriter:
     def event(self, data: dict) -> dict | None:
         """The chunk to send for vLLM's ``data``; None to send nothing."""
         choices = data.get("choices")
-        if not choices:
-            if data.get("usage") is not None:
-                set_reasoning_tokens(data, sum(c.state.thinking_tokens for c in self.choices.values()))
-            return data
-        kept = [c for c in (self._choice(choice) for choice in choices) if c is not None]
-        if not kept and data.get("usage") is None:
-            return None
-        data["choices"] = kept
+        if choices:
+            data["choices"] = [c for c in (self._choice(choice) for choice in choices) if c is not None]
+            if not data["choices"] and data.get("usage") is None:
+                return None
+        # The final usage chunk, or every chunk's with stream_options.continuous_usage_stats: the
+        # thinking tokens so far.
+        if data.get("usage") is not None:
+            set_reasoning_tokens(data, sum(c.state.thinking_tokens for c in self.choices.values()))
         return data
 
     def _choice(self, choice: dict) -> dict | None:
