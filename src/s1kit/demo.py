@@ -123,13 +123,13 @@ def check_settings(backend: str, task: str | None = None, limit: int | None = No
     if backend not in BACKENDS:
         raise S1kitError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
     if task is not None:
-        from s1kit.eval.run import check_output_dir
+        from s1kit.errors import check_output_dir
         from s1kit.tasks import get_task
         from s1kit.tasks.base import check_limit
 
         get_task(task)
         check_limit(limit)
-        check_output_dir(out)
+        check_output_dir(out, "--out", "the demo's runs")
 
 
 def _clear(out: Path) -> None:

@@ -61,6 +61,21 @@ def check_output_file(path: str | Path, flag: str = "--out", example: str = "out
     return path
 
 
+def check_output_dir(path: str | Path, flag: str = "--out", what: str = "its outputs") -> Path:
+    """``path`` can hold a command's output directory: it is one, or one can be made there, and it is
+    writable. Made here if need be; checked before any work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise S1kitError(f"{flag} {path} is a file; pass a directory for {what}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise S1kitError(f"{flag} {path} cannot be created ({exc.strerror}); pass a directory you can write") from None
+    if not os.access(path, os.W_OK):
+        raise S1kitError(f"{flag} {path} is not writable; pass a directory you can write")
+    return path
+
+
 def json_kind(value: Any) -> str:
     """How messages name a JSON value's type: "a number", "a list", "a dict", "a boolean", "null"."""
     if value is None:

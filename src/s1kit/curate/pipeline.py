@@ -22,7 +22,7 @@ from s1kit.curate.decontaminate import build_index, decontaminate, load_eval_que
 from s1kit.curate.diversity import diversity
 from s1kit.curate.pool import load_pool
 from s1kit.curate.quality import quality
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_output_dir
 from s1kit.files import replacing, write_text
 from s1kit.jsonl import write_atomic
 from s1kit.locks import locked
@@ -35,10 +35,7 @@ def main(config: CurateConfig, backends: dict | None = None) -> dict:
     """Curate ``config.pool`` into ``config.out``; returns the manifest. ``backends`` (model name ->
     backend) replaces loading, for tests."""
     config.check_ready()
-    out = Path(config.out)
-    if out.exists() and not out.is_dir():
-        raise S1kitError(f"--out {out} is a file; pass a directory for the curated dataset")
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(config.out, "--out", "the curated dataset")
     with locked(out, "s1kit curate"):  # one writer per output directory (and its call cache)
         return _curate(config, backends, out)
 

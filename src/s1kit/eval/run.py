@@ -17,14 +17,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, check_output_dir
 from s1kit.files import write_text
 from s1kit.eval.config import EvalConfig, identity, saved, write_saved
 from s1kit.eval.sweep import output_tokens
@@ -244,7 +243,7 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
     if not examples:
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
     data = data_identity(examples)
-    check_output_dir(out)
+    check_output_dir(out, "--out", "the run's files")
     with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
         check_resume(config, backend_config, out, source, data)
         write_saved(out, saved(config, backend_config, task.kind, source, data))
@@ -282,14 +281,3 @@ def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, 
             if model is not None:
                 model.close()
 
-
-def check_output_dir(out: Path) -> None:
-    """--out can hold a run: a directory, or a path where one can be made."""
-    if out.exists() and not out.is_dir():
-        raise S1kitError(f"--out {out} is a file; pass a directory for the run's files")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise S1kitError(f"--out {out} cannot be created ({exc.strerror}); pass a directory you can write") from None
-    if not os.access(out, os.W_OK):
-        raise S1kitError(f"--out {out} is not writable; pass a directory you can write")

@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from s1kit.errors import S1kitError, require
+from s1kit.errors import S1kitError, check_output_dir, require
 from s1kit.files import is_temporary, write_text
 from s1kit.locks import LOCK_NAME, locked
 from s1kit.train.config import RUN_CONTROL, TrainConfig
@@ -32,13 +32,7 @@ def locked_output_dir(config: TrainConfig):
     if os.environ.get("RANK", "0") != "0":
         yield
         return
-    out = Path(config.output_dir)
-    if out.exists() and not out.is_dir():
-        raise S1kitError(f"output_dir {out} is a file; pass a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise S1kitError(f"output_dir {out} cannot be created ({exc.strerror}); pass a directory you can write") from None
+    out = check_output_dir(config.output_dir, "output_dir", "the model and its checkpoints")
     with locked(out, "s1kit train"):
         yield
 
