@@ -82,7 +82,9 @@ def test_train_flags_are_every_field_as_text():
     (bool, "off", False),
     (bool, True, True),
     (int | None, "null", None),
-    (str | None, "none", None),
+    (str | None, "null", None),
+    (int | None, "none", None),
+    (str | None, "none", "none"),  # a word a text setting may mean (--tokenizer none)
     (str, 7, "7"),
     (dict[str, str], "{a: b}", {"a": "b"}),
     (list[int], [1, 2], [1, 2]),   # other kinds pass through to the config's own checks
@@ -168,3 +170,15 @@ def test_recipes_of_every_command_fail_in_one_line(tmp_path, command, recipe_tex
     result = runner.invoke(app, [*command, "--recipe", str(recipe)])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1 and re.search(message, result.output), result.output
+
+
+def test_tokenizer_none_on_the_command_line_reaches_the_backend():
+    """`--tokenizer none` (count tokens from the server's usage) is a value, not a missing setting."""
+    from s1kit.backends import BackendConfig
+    from s1kit.eval.config import resolve
+    from s1kit.recipes import build
+
+    assert build(BackendConfig, {"tokenizer": "none"}, "the flags").tokenizer == "none"
+    assert build(BackendConfig, {"tokenizer": "null"}, "the flags").tokenizer is None
+    _, backend = resolve(None, {"task": "nano", "backend": "openai", "tokenizer": "none"})
+    assert backend.tokenizer == "none"

@@ -158,7 +158,9 @@ def coerce(hint, value, name: str, where: str):
     if len(kinds) != 1:
         return value
     kind = kinds[0]
-    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~"))):
+    # "none" is a null too, except for text settings, where it can be a value (--tokenizer none).
+    nulls = ("null", "~") if kind is str else ("none", "null", "~")
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in nulls)):
         return None
     try:
         if kind is bool:
