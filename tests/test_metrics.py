@@ -264,6 +264,7 @@ CURVE = [(2048, 0.3), (1024, 0.2), (4096, 0.6)]  # log2 x: 10, 11, 12; y in perc
         (CURVE, "log2", 20.0),  # slopes 10/1, 40/2, 30/1 -> mean 20
         (CURVE, "tokens", (10 / 1024 + 40 / 3072 + 30 / 2048) / 3),
         ([(2000, 0.4), (1000, 0.5)], "log2", -10.0),
+        (CURVE + [(4096, 0.6), (4096, 0.6)], "log2", 20.0),  # caps past the natural length: the same point
     ],
 )
 def test_scaling_by_hand(points, x_unit, expected):
@@ -293,7 +294,8 @@ def test_scaling_reproduces_s1_table3(points, printed):
     "points, x_unit, message",
     [
         ([(1024, 0.5)], "log2", "at least 2 points, got 1"),
-        ([(1024, 0.5), (1024, 0.6)], "log2", "share 1024 thinking tokens"),
+        ([(1024, 0.5), (1024, 0.6)], "log2", "share 1024 thinking tokens with different accuracies"),
+        ([(1024, 0.5), (1024, 0.5)], "log2", "every point here is the same run"),
         ([(0, 0.5), (1024, 0.6)], "log2", "thinking tokens 0 has no log2"),
         ([(512, 40.0), (1024, 56.7)], "log2", "accuracy of points\\[0\\] is 40.0"),
         ([(512, 0.4), (1024, 0.5)], "log10", "unknown x_unit 'log10'"),
@@ -337,3 +339,16 @@ def test_best_of_k_ties_are_broken_by_the_seed_and_bad_scores_named():
         best_of_k([1.0, float("nan")], [True, False], 2, 0)
     with pytest.raises(S1kitError, match="2 scores but 1 correctness flags"):
         best_of_k([1.0, 2.0], [True], 1, 0)
+
+
+@pytest.mark.parametrize("xy, expected", [
+    ([(8.0, 0.2), (30.0, 0.6), (40.0, 0.8), (40.0, 0.8)], scaling([(8.0, 0.2), (30.0, 0.6), (40.0, 0.8)])),
+    ([(8.0, 0.2), (40.0, 0.8), (40.0, 0.7)], None),   # one length, two accuracies: no slope
+    ([(40.0, 0.8), (40.0, 0.8)], None),               # one run, twice
+])
+def test_a_curve_whose_caps_pass_the_natural_length_still_has_a_scaling(xy, expected):
+    """A sweep's caps past the natural length repeat its last point; the curve keeps its Scaling."""
+    from s1kit.eval.summary import curve
+
+    members = [{"avg_thinking_tokens": x, "accuracy": y, "stderr": 0.0, "label": str(i)} for i, (x, y) in enumerate(xy)]
+    assert curve("c", members, control=1.0)["scaling"] == (pytest.approx(expected) if expected is not None else None)

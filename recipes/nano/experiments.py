@@ -33,6 +33,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from s1kit.eval.metrics import scaling as scaling_metric
+
 ROOT = Path(__file__).resolve().parents[2]
 CAPS = (4, 8, 16, 24, 32, 48, 64, 96, 128)
 EXTEND_CAP = 256
@@ -89,7 +91,8 @@ def scaling(model: str, task: str, out: Path, limit: int | None) -> tuple[dict, 
         "caps": [{"budget": p["budget"], "accuracy": p["accuracy"], "stderr": p["stderr"],
                   "avg_thinking_tokens": p["avg_thinking_tokens"], "forced_end_share": p["forced_end_share"],
                   "control": p["control"]} for p in cap_points],
-        "cap_curve_monotone": monotone, "control": curve["control"], "scaling": curve["scaling"],
+        "cap_curve_monotone": monotone, "control": curve["control"],
+        "scaling": scaling_metric([(p["avg_thinking_tokens"], p["accuracy"]) for p in cap_points]),
         "extension": [{"num_ignore": k, **{key: point(extend, EXTEND_CAP, k)[key] for key in
                                            ("accuracy", "stderr", "avg_thinking_tokens", "avg_waits")}} for k in IGNORES],
         "extension_gain": gains,
@@ -97,7 +100,8 @@ def scaling(model: str, task: str, out: Path, limit: int | None) -> tuple[dict, 
     md = [f"## Cap curve ({caps['questions']} problems of `{task}`, greedy)", "",
           table(POINT_HEADER, [row(f"cap {p['budget']}" if p["budget"] else "no cap (natural)", p) for p in cap_points]),
           "", f"Monotone: {'yes' if monotone else 'no'}. Control (share of points within their cap): "
-              f"{100 * curve['control']:.0f}%. Scaling (mean slope, accuracy per thinking token): {curve['scaling']}.",
+              f"{100 * curve['control']:.0f}%. Scaling (s1's mean slope over all pairs, accuracy points per doubling "
+              f"of thinking tokens) over the caps up to the natural length: {summary['scaling']:.1f}.",
           "", f"## Extension: forced Waits at cap {EXTEND_CAP}", "",
           table(POINT_HEADER + ["gain (points)"],
                 [row(f"{k} Waits", point(extend, EXTEND_CAP, k)) + [f"{100 * gains.get(k, 0):+.1f}"] for k in IGNORES]), ""]

@@ -252,6 +252,10 @@ def scaling(points: Sequence[tuple[float, float]], x_unit: Literal["log2", "toke
     raw tokens gives at most 0.01 and thousands of tokens -4.8, 6.7, 0.6, 2.5, 4.1. (BF 15 and
     RS -35 cannot be checked: their per-budget numbers are only plotted.) So the default is
     "log2", percentage points per doubling; "tokens" is Eq. 2 taken literally.
+
+    A point that repeats another exactly counts once: caps past the model's natural length all give
+    the same run, and the slope between two copies of one point is 0/0. Two points with the same
+    thinking tokens and different accuracies have no slope: an error.
     """
     if x_unit not in ("log2", "tokens"):
         raise S1kitError(f"unknown x_unit {x_unit!r}; choose from log2, tokens")
@@ -261,11 +265,15 @@ def scaling(points: Sequence[tuple[float, float]], x_unit: Literal["log2", "toke
     if x_unit == "log2" and any(x <= 0 for x, _ in points):
         bad = next(x for x, _ in points if x <= 0)
         raise S1kitError(f"thinking tokens {bad!r} has no log2; use positive counts or x_unit='tokens'")
-    xs = [x for x, _ in points]
+    distinct = sorted(set((x, y) for x, y in points))
+    xs = [x for x, _ in distinct]
     if len(set(xs)) < len(xs):
         twice = next(x for x in xs if xs.count(x) > 1)
-        raise S1kitError(f"two points share {twice!r} thinking tokens; the slope between them is undefined")
-    xy = [(math.log2(x) if x_unit == "log2" else float(x), 100.0 * y) for x, y in points]
+        raise S1kitError(f"two points share {twice!r} thinking tokens with different accuracies; the slope "
+                         "between them is undefined")
+    if len(distinct) < 2:
+        raise S1kitError("scaling needs 2 points with different thinking tokens; every point here is the same run")
+    xy = [(math.log2(x) if x_unit == "log2" else float(x), 100.0 * y) for x, y in distinct]
     slopes = [(fb - fa) / (xb - xa) for (xa, fa), (xb, fb) in combinations(sorted(xy), 2)]
     return sum(slopes) / len(slopes)
 
