@@ -67,3 +67,24 @@ def test_two_evals_on_one_out_the_second_stops(tmp_path):
         with pytest.raises(S1kitError, match=r"is in use by PID \d+ \(s1kit eval \(the first\)\)"):
             main(EvalConfig(**{**first.__dict__, "budgets": [8]}), backend=ScriptedBackend("four<|im_end|> 4<|im_end|>"))
     assert not (out / "config.json").exists() and not (out / "samples.jsonl").exists()
+
+
+def test_taking_the_lock_removes_what_a_killed_writer_left(tmp_path):
+    """A writer killed mid-write leaves its hidden temporary file; the next writer of that output
+    removes it, and leaves every other file alone."""
+    run = tmp_path / "run"
+    run.mkdir()
+    leftovers = [run / ".samples.jsonl.k2j4x.tmp.jsonl", run / ".report.html.a81f.tmp"]
+    kept = [run / "samples.jsonl", run / ".notes.txt", run / "tmp.jsonl"]
+    for path in leftovers + kept:
+        path.write_text("x")
+    with locked(run, "s1kit eval"):
+        assert not any(path.exists() for path in leftovers)
+        assert all(path.exists() for path in kept)
+    traces = tmp_path / "traces.jsonl"
+    mine, other = tmp_path / ".traces.jsonl.q1w2.tmp.jsonl", tmp_path / ".pool.jsonl.q1w2.tmp.jsonl"
+    for path in (mine, other):
+        path.write_text("x")
+    with locked(traces, "s1kit traces"):
+        assert not mine.exists()
+        assert other.exists()  # another output's, with a writer of its own

@@ -4,6 +4,9 @@ The lock is an advisory ``flock`` on a small file beside the outputs, which name
 holds it. The operating system drops the lock when its process ends, however it ends (kill -9
 included), so a lock file left by a dead process is simply taken over; a live holder makes the
 second command stop with one line naming its PID.
+
+Whoever takes the lock also removes the temporary files a killed writer left (see s1kit.files):
+while it holds the lock no other writer of that output is running, so they are nobody's.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from pathlib import Path
 
 from s1kit.errors import S1kitError
+from s1kit.files import is_temporary
 
 LOCK_NAME = ".s1kit.lock"
 
@@ -21,6 +25,18 @@ LOCK_NAME = ".s1kit.lock"
 def lock_path(target: Path) -> Path:
     """Where the lock of ``target`` lives: inside a directory, beside a file."""
     return target / LOCK_NAME if target.is_dir() else target.with_name(f".{target.name}.lock")
+
+
+def remove_leftovers(target: Path) -> None:
+    """Remove the temporary files of ``target`` (in a directory; beside a file) that a killed
+    writer left behind."""
+    if target.is_dir():
+        leftovers = [entry for entry in target.iterdir() if is_temporary(entry)]
+    else:
+        leftovers = [entry for entry in target.parent.glob(f".{target.name}.*") if is_temporary(entry)]
+    for entry in leftovers:
+        with contextlib.suppress(OSError):
+            entry.unlink()
 
 
 @contextlib.contextmanager
@@ -42,6 +58,7 @@ def locked(target: str | Path, command: str):
         handle.truncate()
         handle.write(f"PID {os.getpid()} ({command})\n")
         handle.flush()
+        remove_leftovers(Path(target))
         try:
             yield
         finally:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from s1kit.files import write_text
 
 ASSETS = Path(__file__).with_name("assets")
 SCRIPTS = ("plot.js", "trace.js", "questions.js", "view.js")
@@ -57,23 +57,8 @@ def render(data: dict) -> str:
     return fill(before) + embed_json(data) + fill(after)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_page(data: dict, path: Path) -> Path:
     """Write the page to ``path`` whole or not at all (a reader never sees half a page)."""
     path = Path(path)
-    html = render(data)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as sink:
-            sink.write(html)
-        os.chmod(temporary, 0o666 & ~_umask())  # as a plain open() would have made it
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text(path, render(data))
     return path
