@@ -97,6 +97,15 @@ def test_streaming_gives_the_same_reply_split_the_same_way(client, name):
     assert usage.completion_tokens_details.reasoning_tokens == whole["s1kit"]["thinking_tokens"]
 
 
+@pytest.mark.parametrize("name", ["cap", "ignore"])
+def test_include_reasoning_false_gives_the_same_answer_without_the_thinking(client, name):
+    whole = chat(client, NANO_QUESTIONS[1], **BUDGETS[name]).model_dump()["choices"][0]
+    bare = chat(client, NANO_QUESTIONS[1], **BUDGETS[name], include_reasoning=False).model_dump()["choices"][0]
+    assert bare["message"]["content"] == whole["message"]["content"] and bare["s1kit"] == whole["s1kit"]
+    assert bare["message"].get("reasoning_content") is None and bare["message"].get("reasoning") is None
+    assert "token_ids" not in bare and whole["s1kit"]["thinking_tokens"] > 0
+
+
 def test_mixed_requests_in_one_batch_do_not_affect_each_other(client):
     question = NANO_QUESTIONS[3]
     kinds = {

@@ -7,6 +7,7 @@ FORCED_LOGIT, are what s1kit's processor makes vLLM return."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT
 from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
 from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.state import BudgetTokens, SequenceState
 from s1kit.budget.runner import generate
 from s1kit.cli import app
 from s1kit.formats import FORMATS
@@ -114,7 +116,35 @@ def test_a_capped_completion_gets_room_for_its_whole_output():
     request = prepare(body, COMPLETIONS, PLAIN, TOKENIZER, FORMATS["s1"], context=1024)
     state = request.state()
     assert body["max_tokens"] == state.request_tokens() == 16 + len(state.tokens.cap_delimiter) + len(state.tokens.answer_prefix) + 10 + 1
-    assert body["logprobs"] == 0
+
+
+MARKS = {"return_tokens_as_token_ids": True, "logprobs": True, "top_logprobs": 0}
+
+
+@pytest.mark.parametrize("fields, marked, asks", [
+    ({"max_thinking_tokens": 16}, False, {"return_token_ids": True}),       # a cap follows from the tokens alone
+    ({"reasoning_effort": "low"}, False, {"return_token_ids": True}),
+    ({"max_answer_tokens": 3}, False, {"return_token_ids": True}),
+    ({"num_ignore": 1}, True, MARKS),                                         # a forced Wait looks like the model's own
+    ({"min_thinking_tokens": 8, "max_thinking_tokens": 16}, True, MARKS),
+    ({"max_thinking_tokens": 16, "logprobs": True}, True, MARKS),             # logprobs asked anyway carry the marks
+])
+def test_only_a_budget_that_extends_thinking_pays_for_marked_tokens(fields, marked, asks):
+    body = {"messages": [], **fields}
+    request = prepare(body, CHAT, ServerBudget.from_settings("low=8"), TOKENIZER, FORMATS["s1"])
+    assert request.marked is marked
+    assert {k: body[k] for k in asks} == asks
+    if not marked:
+        assert not {"logprobs", "top_logprobs", "return_tokens_as_token_ids"} & set(body)
+
+
+def test_marks_are_needed_where_the_answer_opener_is_no_end_of_thinking():
+    cap = BudgetConfig(max_thinking_tokens=8)
+    tokens = BudgetTokens.build(FORMATS["s1"], cap, TOKENIZER)
+    assert not SequenceState(cap, tokens).replay_needs_marks()
+    other = dataclasses.replace(tokens, answer_opener=(7, *tokens.answer_opener))  # 7: a thinking token
+    assert SequenceState(cap, other).replay_needs_marks()
+    assert SequenceState(BudgetConfig(num_ignore=1), tokens).replay_needs_marks()
 
 
 def test_a_plain_request_is_not_touched():
@@ -137,6 +167,11 @@ def engine_run(fmt="s1", **budget):
     return g, ids, values
 
 
+def channel(ids, values, endpoint, marked=True):
+    """A choice's fields that carry its tokens: logprobs with the marks, or the ids alone."""
+    return {"logprobs": entries(ids, values, endpoint)} if marked else {"logprobs": None, "token_ids": list(ids)}
+
+
 def entries(ids, values, endpoint):
     tokens = [f"token_id:{t}" for t in ids]
     if endpoint == CHAT:
@@ -155,10 +190,12 @@ def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt):
     g, ids, values = engine_run(fmt, **budget)
     body = {"prompt": "p", **budget} if budget else {"prompt": "p", "max_answer_tokens": 1024}
     request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS[fmt])
-    choice = {"index": 0, "logprobs": entries(ids, values, endpoint), "finish_reason": "stop",
+    choice = {"index": 0, **channel(ids, values, endpoint, request.marked), "finish_reason": "stop",
               **({"message": {"role": "assistant", "content": "raw"}} if endpoint == CHAT else {"text": "raw"})}
-    reply = finish_reply({"choices": [choice], "usage": {"completion_tokens": len(ids)}}, request, endpoint, TOKENIZER)
+    reply = finish_reply({"choices": [choice], "usage": {"completion_tokens": len(ids)}, "prompt_token_ids": [5, 6]},
+                         request, endpoint, TOKENIZER)
     out = reply["choices"][0]
+    assert "token_ids" not in out and "prompt_token_ids" not in reply  # asked by s1kit, not by the client
     assert out["s1kit"] == {"thinking_tokens": g.thinking_tokens, "answer_tokens": g.answer_tokens,
                             "waits_inserted": g.waits_inserted, "forced_end": g.forced_end,
                             "finish_reason": g.finish_reason, "forced_spans": g.forced_spans}
@@ -171,17 +208,18 @@ def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt):
         assert out["text"] == "raw"  # a completion's text is the engine's own
 
 
-def stream_events(ids, values, endpoint, per_chunk, n=1):
+def stream_events(ids, values, endpoint, per_chunk, n=1, marked=True):
     """vLLM's event stream for one reply: a role chunk (chat), token chunks, a usage chunk, [DONE]."""
     events = []
     for index in range(n):
         if endpoint == CHAT:
-            events.append({"choices": [{"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}]})
+            events.append({"choices": [{"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
+                                        "finish_reason": None}], **({} if marked else {"prompt_token_ids": [5, 6]})})
     for start in range(0, len(ids), per_chunk):
         for index in range(n):
             piece, vals = ids[start:start + per_chunk], values[start:start + per_chunk]
             last = start + per_chunk >= len(ids)
-            choice = {"index": index, "logprobs": entries(piece, vals, endpoint), "finish_reason": "stop" if last else None}
+            choice = {"index": index, **channel(piece, vals, endpoint, marked), "finish_reason": "stop" if last else None}
             choice.update({"delta": {"content": "raw"}} if endpoint == CHAT else {"text": "raw"})
             events.append({"choices": [choice]})
     events.append({"choices": [], "usage": {"completion_tokens": n * len(ids)}})
@@ -197,7 +235,7 @@ def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt):
     request = prepare({"messages": [], **budget, "max_answer_tokens": budget.get("max_answer_tokens", 1024)}, CHAT, PLAIN,
                       TOKENIZER, FORMATS[fmt])
     rewriter = StreamRewriter(request, CHAT, TOKENIZER)
-    raw = stream_events(ids, values, CHAT, per_chunk, n)
+    raw = stream_events(ids, values, CHAT, per_chunk, n, request.marked)
     # Split the bytes anywhere: events are rebuilt across network chunks.
     events, rest = [], b""
     for i in range(0, len(raw), 37):
@@ -213,7 +251,8 @@ def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt):
         assert "".join(c["delta"].get("content", "") for c in mine) == g.answer
         assert all(c["delta"].get("reasoning") == c["delta"].get("reasoning_content") for c in mine)
         assert mine[-1]["finish_reason"] == g.finish_reason and mine[-1]["s1kit"]["forced_spans"] == g.forced_spans
-        assert all(c["logprobs"] is None for c in mine)
+        assert all(c["logprobs"] is None and "token_ids" not in c for c in mine)
+    assert not any("prompt_token_ids" in c for c in chunks)
     assert chunks[-1]["usage"]["completion_tokens_details"]["reasoning_tokens"] == n * g.thinking_tokens
 
 
@@ -228,6 +267,35 @@ def test_continuous_usage_stats_count_the_thinking_so_far():
         out = rewriter.event({"choices": [choice], "usage": {"completion_tokens": i + 1}})
         seen.append(out["usage"]["completion_tokens_details"]["reasoning_tokens"])
     assert seen == sorted(seen) and seen[-1] == g.thinking_tokens and seen[0] <= 1
+
+
+def test_ids_the_client_asked_for_stay():
+    g, ids, values = engine_run(max_thinking_tokens=4)
+    request = prepare({"messages": [], "max_thinking_tokens": 4, "return_token_ids": True}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+    reply = finish_reply({"choices": [{"index": 0, **channel(ids, values, CHAT, marked=False), "message": {}}],
+                          "prompt_token_ids": [5, 6]}, request, CHAT, TOKENIZER)
+    assert reply["prompt_token_ids"] == [5, 6] and reply["choices"][0]["token_ids"] == ids
+
+
+@pytest.mark.parametrize("marked_budget", [dict(max_thinking_tokens=4), dict(num_ignore=1)], ids=str)
+def test_include_reasoning_false_leaves_the_thinking_out_of_a_forced_reply(marked_budget):
+    """vLLM would hide the ids and logprobs the replay needs; s1kit takes the flag and drops the
+    thinking itself, streamed or not."""
+    g, ids, values = engine_run(**marked_budget)
+    body = {"messages": [], **marked_budget, "include_reasoning": False}
+    request = prepare(body, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+    assert "include_reasoning" not in body
+    reply = finish_reply({"choices": [{"index": 0, **channel(ids, values, CHAT, request.marked), "message": {}}]},
+                         request, CHAT, TOKENIZER)
+    message = reply["choices"][0]["message"]
+    assert message["content"] == g.answer and message["reasoning_content"] is None and message["reasoning"] is None
+    assert reply["choices"][0]["s1kit"]["thinking_tokens"] == g.thinking_tokens
+    rewriter = StreamRewriter(request, CHAT, TOKENIZER)
+    sent = [rewrite_event(e, rewriter) for e in split_events(stream_events(ids, values, CHAT, 2, marked=request.marked))[0]]
+    chunks = [json.loads(s[len(b"data: "):]) for s in sent if s is not None and s != b"data: [DONE]\n\n"]
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert "".join(d.get("content", "") for d in deltas) == g.answer
+    assert not any("reasoning_content" in d or "reasoning" in d for d in deltas)
 
 
 def test_logprobs_the_client_asked_for_stay_with_tokens_as_text():
@@ -310,7 +378,7 @@ def test_the_middleware_rewrites_a_forced_reply():
 
 def test_the_middleware_rewrites_a_stream():
     g, ids, values = engine_run(max_thinking_tokens=4)
-    mw, _ = middleware_on(stream_events(ids, values, CHAT, 2), b"text/event-stream")
+    mw, _ = middleware_on(stream_events(ids, values, CHAT, 2, marked=False), b"text/event-stream")
     status, body = call(mw, json.dumps({"messages": [], "max_thinking_tokens": 4, "stream": True}).encode())
     chunks = [json.loads(e[len(b"data: "):]) for e in body.split(b"\n\n") if e.startswith(b"data: {")]
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == g.answer

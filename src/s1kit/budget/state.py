@@ -127,6 +127,17 @@ class SequenceState:
             return self._first(self.tokens.cap_delimiter, self.tokens.answer_prefix)
         return None
 
+    def replay_needs_marks(self) -> bool:
+        """Whether a replay of this budget's output must be told which tokens were forced.
+
+        Most forced tokens follow from the tokens alone: queued text and the cap from the state,
+        and an end of thinking replaced by the answer opener replays as an end when the opener
+        starts with an end-of-thinking token. A forced Wait does not: it looks exactly like a Wait
+        the model wrote. So only budgets that extend thinking (``num_ignore``, a minimum) need marks."""
+        config, tokens = self.config, self.tokens
+        return bool(config.num_ignore or config.min_thinking_tokens or not tokens.answer_opener
+                    or tokens.answer_opener[0] not in tokens.end_of_thinking)
+
     def replacement_for_end(self) -> int:
         """The token appended if the model picks an end-of-thinking token now. Pure.
 

@@ -2,9 +2,11 @@
 
 In: the request's budget fields become the same spec the HTTP client sends
 (:mod:`s1kit.backends.forcing_channel`), in ``vllm_xargs``, so s1kit's logits processor forces it
-inside the engine. The request also asks for what the replay needs: each token's id and its
-processed logit (forced tokens carry ``FORCED_LOGIT``). A chat request gets the thinking opener
-through the chat template (see template.py).
+inside the engine. The request also asks for what the replay needs: the output's token ids and,
+where the budget extends thinking (a forced Wait looks like one the model wrote), each token's
+processed logit, forced ones at ``FORCED_LOGIT``. The logits travel as per-token logprobs, which
+cost vLLM's front end time on every token; a budget that only caps asks for the ids alone. A chat
+request gets the thinking opener through the chat template (see template.py).
 
 Out: the returned tokens are replayed through the same :class:`~s1kit.budget.state.SequenceState`,
 which gives the thinking, the answer, the counts and the forced spans exactly as ``s1kit generate``
@@ -41,6 +43,13 @@ class Budgeted:
     """The client asked for logprobs: keep them in the reply."""
     token_ids: bool
     """The client asked for tokens as ids in its logprobs."""
+    marked: bool = True
+    """Forced tokens come back marked in per-token logprobs; otherwise the output's ids come alone
+    (``return_token_ids``)."""
+    id_lists: bool = False
+    """The client asked for the prompt's and the output's ids (``return_token_ids``): keep them."""
+    include_reasoning: bool = True
+    """False: the client asked for the answer alone (chat's ``include_reasoning``)."""
 
     def state(self) -> SequenceState:
         return SequenceState(self.budget, self.tokens, max_new_tokens=self.max_new_tokens)
@@ -62,8 +71,13 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
         raise RequestError(limit_field, f"{limit_field} must be an integer >= 1, got {limit!r}")
     seed = body.get("seed")
     request = Budgeted(budget, tokens, limit, logprobs=bool(body.get("logprobs")) if endpoint == CHAT
-                       else body.get("logprobs") is not None, token_ids=bool(body.get("return_tokens_as_token_ids")))
+                       else body.get("logprobs") is not None, token_ids=bool(body.get("return_tokens_as_token_ids")),
+                       id_lists=bool(body.get("return_token_ids")),
+                       # vLLM would hide the ids and logprobs the replay needs: s1kit leaves the thinking out itself.
+                       include_reasoning=body.pop("include_reasoning", True) is not False)
     state = request.state()
+    # Logprobs the client asks for anyway carry the marks at no extra cost.
+    request.marked = request.logprobs or state.replay_needs_marks()
     if limit is None and endpoint == COMPLETIONS and state.request_tokens() is not None:
         # vLLM's default for completions is 16 tokens: give a capped request room for its whole
         # output (chat's default already runs to the end of the context).
@@ -71,19 +85,30 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
     xargs = body.get("vllm_xargs") if isinstance(body.get("vllm_xargs"), dict) else {}
     xargs[EXTRA_ARGS_KEY] = json.dumps(request_spec(state, seed if isinstance(seed, int) else None))
     body["vllm_xargs"] = xargs
+    if endpoint == CHAT:
+        kwargs = body.get("chat_template_kwargs") if isinstance(body.get("chat_template_kwargs"), dict) else {}
+        body["chat_template_kwargs"] = {**kwargs, THINK_KWARG: True}
+    if not request.marked:
+        body["return_token_ids"] = True
+        return request
     body["return_tokens_as_token_ids"] = True
     if endpoint == CHAT:
         body["logprobs"] = True
         body["top_logprobs"] = body.get("top_logprobs") or 0
-        kwargs = body.get("chat_template_kwargs") if isinstance(body.get("chat_template_kwargs"), dict) else {}
-        body["chat_template_kwargs"] = {**kwargs, THINK_KWARG: True}
     elif body.get("logprobs") is None:
         body["logprobs"] = 0
     return request
 
 
-def token_entries(choice: dict, endpoint: str) -> tuple[list[int], list[float | None]]:
-    """The token ids and reported values in one choice's logprobs (a reply or a stream chunk)."""
+def token_entries(choice: dict, endpoint: str, marked: bool = True) -> tuple[list[int], list[float | None]]:
+    """The token ids and reported values in one choice (a reply or a stream chunk): from its
+    logprobs when forced tokens are ``marked``, else its ``token_ids`` (no values)."""
+    if not marked:
+        ids = choice.get("token_ids") or []
+        if not isinstance(ids, list) or not all(isinstance(t, int) for t in ids):
+            raise S1kitError(f"the engine returned token_ids {str(ids)[:80]} where a list of ids was asked for; "
+                             "is return_token_ids supported by this vLLM?")
+        return list(ids), [None] * len(ids)
     logprobs = choice.get("logprobs") or {}
     if endpoint == CHAT:
         entries = logprobs.get("content") or []
@@ -109,6 +134,16 @@ def extension(generation: Generation) -> dict:
     return {"thinking_tokens": generation.thinking_tokens, "answer_tokens": generation.answer_tokens,
             "waits_inserted": generation.waits_inserted, "forced_end": generation.forced_end,
             "finish_reason": generation.finish_reason, "forced_spans": generation.forced_spans}
+
+
+def client_id_lists(data: dict, request: Budgeted) -> None:
+    """Drop the id lists the replay asked for and the client did not (from a reply or a chunk)."""
+    if request.id_lists:
+        return
+    data.pop("prompt_token_ids", None)
+    for choice in data.get("choices") or []:
+        choice.pop("token_ids", None)
+        choice.pop("prompt_token_ids", None)
 
 
 def client_logprobs(choice: dict, request: Budgeted, endpoint: str, tokenizer) -> None:
@@ -140,17 +175,19 @@ def finish_reply(reply: dict, request: Budgeted, endpoint: str, tokenizer) -> di
     thinking = 0
     for choice in reply.get("choices") or []:
         state = request.state()
-        ids, values = token_entries(choice, endpoint)
+        ids, values = token_entries(choice, endpoint, request.marked)
         replay(state, ids, values)
         generation = result(state, tokenizer)
         thinking += generation.thinking_tokens
         if endpoint == CHAT:
             message = choice.setdefault("message", {})
-            message.update(reasoning_content=generation.thinking, reasoning=generation.thinking, content=generation.answer)
+            thinking_text = generation.thinking if request.include_reasoning else None
+            message.update(reasoning_content=thinking_text, reasoning=thinking_text, content=generation.answer)
         choice["finish_reason"] = generation.finish_reason
         choice["s1kit"] = extension(generation)
         client_logprobs(choice, request, endpoint, tokenizer)
     set_reasoning_tokens(reply, thinking)
+    client_id_lists(reply, request)
     return reply
 
 

@@ -14,7 +14,8 @@ import json
 
 from s1kit.backends.forcing_channel import replay
 from s1kit.budget.state import Phase
-from s1kit.serve.requests import CHAT, Budgeted, client_logprobs, extension, result, set_reasoning_tokens, token_entries
+from s1kit.serve.requests import (CHAT, Budgeted, client_id_lists, client_logprobs, extension, result, set_reasoning_tokens,
+                                  token_entries)
 
 INCOMPLETE = "\ufffd"
 """What a decoder writes for the first bytes of a character whose last byte is still to come."""
@@ -88,16 +89,17 @@ class StreamRewriter:
         # thinking tokens so far.
         if data.get("usage") is not None:
             set_reasoning_tokens(data, sum(c.state.thinking_tokens for c in self.choices.values()))
+        client_id_lists(data, self.request)
         return data
 
     def _choice(self, choice: dict) -> dict | None:
         stream = self.choices.setdefault(choice.get("index", 0), ChoiceStream(self.request, self.tokenizer))
-        ids, values = token_entries(choice, self.endpoint)
+        ids, values = token_entries(choice, self.endpoint, self.request.marked)
         final = choice.get("finish_reason") is not None
         thinking, answer = stream.take(ids, values, final)
         if self.endpoint == CHAT:
             delta = {k: v for k, v in (choice.get("delta") or {}).items() if k not in ("content", "reasoning", "reasoning_content")}
-            if thinking:
+            if thinking and self.request.include_reasoning:
                 delta.update(reasoning_content=thinking, reasoning=thinking)
             if answer:
                 delta["content"] = answer
