@@ -79,15 +79,20 @@ def row(text: str, thinking: str, thinking_tokens: int, forced_spans: list[dict]
     return {"text": text, "thinking": thinking, "thinking_tokens": thinking_tokens, "forced_spans": forced_spans}
 
 
-def test_a_forced_wait_is_told_from_the_models_own_by_a_sibling_row():
-    # Tokens: "a", " b", " Wait,", " c", " d", " e\n" (the model's own Wait is token 2), then the
-    # forced "Wait" at token 6, where the point with one ignore fewer ended its thinking, then 16
-    # one-character tokens and the forced end.
+def two_waits_row():
+    """Tokens: "a", " b", " Wait,", " c", " d", " e\n" (the model's own Wait is token 2), then the
+    forced "Wait" at token 6, where the point with one ignore fewer ended its thinking, then 16
+    one-character tokens and the forced end. Returns (first thinking, thinking, text, spans)."""
     first = "a b Wait, c d e\n"
     thinking = first + "Wait" + "1234567890123456"
     text = thinking + "<|im_start|>answer\nFinal Answer: 1<|im_end|>"
     spans_ = [{"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
               {"start": 23, "end": 26, "kind": "end", "text": "<|im_start|>answer\n"}]
+    return first, thinking, text, spans_
+
+
+def test_a_forced_wait_is_told_from_the_models_own_by_a_sibling_row():
+    first, thinking, text, spans_ = two_waits_row()
     # Alone, the row's average characters per token put token 6 nearer the model's Wait ...
     assert spans.locate(row(text, thinking, 23, spans_))[0] == (4, 8)
     # ... and the sibling row (k = 0: thinking `first`, 6 tokens) pins it.
@@ -97,11 +102,7 @@ def test_a_forced_wait_is_told_from_the_models_own_by_a_sibling_row():
 
 def test_recorded_offsets_place_a_wait_the_estimate_misplaces():
     # The row above without its sibling (a run of one point): the estimate takes the model's Wait.
-    first = "a b Wait, c d e\n"
-    thinking = first + "Wait" + "1234567890123456"
-    text = thinking + "<|im_start|>answer\nFinal Answer: 1<|im_end|>"
-    spans_ = [{"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
-              {"start": 23, "end": 26, "kind": "end", "text": "<|im_start|>answer\n"}]
+    _, thinking, text, spans_ = two_waits_row()
     assert spans.locate(row(text, thinking, 23, spans_)) == [(4, 8), (36, 55)]
     recorded = [{**spans_[0], "char_start": 16, "char_end": 20}, {**spans_[1], "char_start": 36, "char_end": 55}]
     assert spans.locate(row(text, thinking, 23, recorded)) == [(16, 20), (36, 55)]

@@ -76,6 +76,11 @@ def check_output_dir(path: str | Path, flag: str = "--out", what: str = "its out
     return path
 
 
+def not_text(where: str, field: str, value: Any) -> S1kitError:
+    """A question field that holds something else than text: its repr would reach the model."""
+    return S1kitError(f"{where}: field {field!r} is {json_kind(value)}, not text; every question must be a string")
+
+
 def json_kind(value: Any) -> str:
     """How messages name a JSON value's type: "a number", "a list", "a dict", "a boolean", "null"."""
     if value is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.errors import S1kitError
+from s1kit.files import replacing
 
 
 def check_file(path: str | Path, fix: str) -> Path:
@@ -69,8 +70,6 @@ def _value(path, number: int, text: str, objects: bool):
 
 def write_atomic(path: str | Path, rows: Iterable[dict]) -> None:
     """Write rows as JSONL whole or not at all (see s1kit.files): readers see the old or the new file."""
-    from s1kit.files import replacing
-
     with replacing(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

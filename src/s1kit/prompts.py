@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from s1kit.errors import S1kitError, json_kind
+from s1kit.errors import S1kitError, not_text
 from s1kit.jsonl import check_file, read_lines
 
 QUESTION_FIELDS = ("prompt", "question", "problem")
@@ -30,8 +30,7 @@ def read_questions(path: str | Path, field: str | None = None) -> list[str]:
                 "name the field with --field"
             )
         if not isinstance(row[found], str):
-            raise S1kitError(f"{path} line {number}: field {found!r} is {json_kind(row[found])}, not text; "
-                             "every question must be a string")
+            raise not_text(f"{path} line {number}", found, row[found])
         questions.append(row[found])
     if not questions:
         raise S1kitError(f"questions file '{path}' holds no questions")

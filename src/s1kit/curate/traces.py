@@ -18,7 +18,7 @@ from pathlib import Path
 from s1kit.curate.cache import CallCache
 from s1kit.curate.calls import ModelCalls
 from s1kit.curate.config import ModelCallConfig
-from s1kit.errors import S1kitError, check_non_negative_int, check_output_file, json_kind
+from s1kit.errors import S1kitError, check_non_negative_int, check_output_file, not_text
 from s1kit.jsonl import check_file, read_lines, write_atomic
 from s1kit.locks import locked
 
@@ -51,8 +51,7 @@ def read_question_rows(path: str, field_name: str) -> list[dict]:
     for number, row in read_lines(path):
         question = row.get(field_name)
         if question is not None and not isinstance(question, str):
-            raise S1kitError(f"{path} line {number}: field '{field_name}' is {json_kind(question)}, not text; "
-                             "every question must be a string")
+            raise not_text(f"{path} line {number}", field_name, question)
         if not isinstance(question, str) or not question.strip():
             raise S1kitError(f"{path} line {number}: no question text in field '{field_name}' (fields: "
                              f"{', '.join(map(repr, row)) or 'none'}); fix the row or pass --question-field")

@@ -154,12 +154,19 @@ def mean_maj_at_k(
             f"{len(answers_per_question)} questions of answers but {len(correct_per_question)} of "
             "correctness flags; pass the same, non-zero number of questions"
         )
-    rng = random.Random(seed)
     hits = [
-        _per_question(i, maj_at_k, answers, correct, k, rng.randrange(2**63))
-        for i, (answers, correct) in enumerate(zip(answers_per_question, correct_per_question))
+        _per_question(i, maj_at_k, answers, correct, k, tie_seed)
+        for i, (answers, correct, tie_seed) in enumerate(zip(answers_per_question, correct_per_question,
+                                                             tie_seeds(seed, len(answers_per_question))))
     ]
     return sum(hits) / len(hits)
+
+
+def tie_seeds(seed: int, questions: int) -> list[int]:
+    """The tie-breaking seed of each of ``questions`` questions, in order: question i breaks its
+    ties with the i-th draw from random.Random(seed), so ties are not resolved alike everywhere."""
+    rng = random.Random(seed)
+    return [rng.randrange(2**63) for _ in range(questions)]
 
 
 def best_of_k(scores: Sequence[float], correct: Sequence[bool], k: int, seed: int) -> bool:
@@ -175,10 +182,15 @@ def best_of_k(scores: Sequence[float], correct: Sequence[bool], k: int, seed: in
     for i, score in enumerate(scores[:k]):
         if isinstance(score, bool) or not isinstance(score, numbers.Real) or not math.isfinite(score):
             raise S1kitError(f"scores[{i}] is {score!r}; a scorer must return a finite number")
-    top = max(scores[:k])
-    tied = [i for i in range(k) if scores[i] == top]
-    pick = tied[0] if len(tied) == 1 else random.Random(seed).choice(tied)
+    pick = best_pick(scores[:k], seed)
     return _check_flag(correct[pick], f"correct[{pick}]")
+
+
+def best_pick(scores: Sequence[float], seed: int) -> int:
+    """The index of the highest score; ties broken by random.Random(seed) over the tied indices."""
+    top = max(scores)
+    tied = [i for i, score in enumerate(scores) if score == top]
+    return tied[0] if len(tied) == 1 else random.Random(seed).choice(tied)
 
 
 def cov_at_k(correct: Sequence[bool], k: int) -> bool:
@@ -262,20 +274,28 @@ def scaling(points: Sequence[tuple[float, float]], x_unit: Literal["log2", "toke
     if len(points) < 2:
         raise S1kitError(f"scaling needs at least 2 points, got {len(points)}; evaluate more budgets")
     _check_points(points)
-    if x_unit == "log2" and any(x <= 0 for x, _ in points):
-        bad = next(x for x, _ in points if x <= 0)
-        raise S1kitError(f"thinking tokens {bad!r} has no log2; use positive counts or x_unit='tokens'")
-    distinct = sorted(set((x, y) for x, y in points))
-    xs = [x for x, _ in distinct]
-    if len(set(xs)) < len(xs):
-        twice = next(x for x in xs if xs.count(x) > 1)
-        raise S1kitError(f"two points share {twice!r} thinking tokens with different accuracies; the slope "
-                         "between them is undefined")
-    if len(distinct) < 2:
-        raise S1kitError("scaling needs 2 points with different thinking tokens; every point here is the same run")
-    xy = [(math.log2(x) if x_unit == "log2" else float(x), 100.0 * y) for x, y in distinct]
+    why = scaling_undefined(points, x_unit)
+    if why is not None:
+        raise S1kitError(why)
+    xy = [(math.log2(x) if x_unit == "log2" else float(x), 100.0 * y) for x, y in sorted(set(points))]
     slopes = [(fb - fa) / (xb - xa) for (xa, fa), (xb, fb) in combinations(sorted(xy), 2)]
     return sum(slopes) / len(slopes)
+
+
+def scaling_undefined(points: Sequence[tuple[float, float]], x_unit: str = "log2") -> str | None:
+    """Why :func:`scaling` has no value for these (well-formed) points, or None when it has one."""
+    if len(points) < 2:
+        return f"scaling needs at least 2 points, got {len(points)}; evaluate more budgets"
+    if x_unit == "log2" and any(x <= 0 for x, _ in points):
+        bad = next(x for x, _ in points if x <= 0)
+        return f"thinking tokens {bad!r} has no log2; use positive counts or x_unit='tokens'"
+    xs = [x for x, _ in sorted(set(points))]
+    if len(set(xs)) < len(xs):
+        twice = next(x for x in xs if xs.count(x) > 1)
+        return f"two points share {twice!r} thinking tokens with different accuracies; the slope between them is undefined"
+    if len(xs) < 2:
+        return "scaling needs 2 points with different thinking tokens; every point here is the same run"
+    return None
 
 
 def performance(points: Sequence[tuple[float, float]]) -> float:

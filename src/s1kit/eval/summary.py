@@ -58,17 +58,12 @@ def curve(label: str, members: list[dict], control: float | None, kind: str = "s
     """A curve of points sorted by thinking tokens, with the paper's Scaling and Performance."""
     members = sorted(members, key=lambda p: p["avg_thinking_tokens"])
     xy = [(p["avg_thinking_tokens"], p["accuracy"]) for p in members]
-    # Repeats of one point count once (metrics.scaling); a slope needs two different thinking lengths,
-    # and one length with two accuracies has none.
-    distinct = set(xy)
-    xs = [x for x, _ in distinct]
-    usable = len(distinct) >= 2 and len(set(xs)) == len(xs) and min(xs) > 0
     return {
         "label": label, "kind": kind,
         "series": [{"x": p["avg_thinking_tokens"], "accuracy": p["accuracy"], "stderr": p["stderr"], "label": p["label"]}
                    for p in members],
         "control": control,
-        "scaling": metrics.scaling(xy) if usable else None,
+        "scaling": None if metrics.scaling_undefined(xy) else metrics.scaling(xy),
         "performance": metrics.performance(xy),
     }
 

@@ -14,7 +14,6 @@ parallel curve and a sequential one (one sample of that many tokens) compare per
 from __future__ import annotations
 
 import importlib
-import random
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -82,12 +81,11 @@ def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scor
     if score is not None:
         scores = [[scored(score, scorer, r) for r in q] for q in questions]
     entries = []
+    seeds = metrics.tie_seeds(seed, len(questions))  # the same at every k
     for k in sample_counts(samples):
-        rng = random.Random(seed)  # question i breaks ties with the i-th draw, at every k
         hits = []
-        for qi, q in enumerate(questions):
+        for qi, (q, tie_seed) in enumerate(zip(questions, seeds)):
             correct = [bool(r["correct"]) for r in q]
-            tie_seed = rng.randrange(2**63)
             if method == "majority":
                 hits.append(metrics.maj_at_k([r["extracted_answer"] for r in q], correct, k, tie_seed))
             else:

@@ -5,10 +5,9 @@ verdict for a question is the one its accuracy at k=K counted."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 
-from s1kit.eval.metrics import majority_vote
+from s1kit.eval.metrics import best_pick, majority_vote, tie_seeds
 from s1kit.methods.parallel import builtin_scorers
 
 
@@ -31,8 +30,7 @@ def combined(method: str, rows: list[dict], keys: list[tuple], questions: list[i
     choices, rights = [], []
     for key in keys:
         per_question = by_point[key]
-        rng = random.Random(seed)  # as parallel_points: question i breaks ties with the i-th draw
-        tie_seeds = {question: rng.randrange(2**63) for question in sorted(per_question)}
+        seeds = dict(zip(sorted(per_question), tie_seeds(seed, len(per_question))))  # as parallel_points
         point_choices, point_rights = [], []
         for question in questions:
             if question not in per_question:
@@ -40,15 +38,13 @@ def combined(method: str, rows: list[dict], keys: list[tuple], questions: list[i
                 point_rights.append(None)
                 continue
             members = sorted(per_question[question], key=lambda r: r["sample"])[:samples]
-            tie_seed = tie_seeds[question]
+            tie_seed = seeds[question]
             if method == "majority":
                 voted = majority_vote([r["extracted_answer"] for r in members], tie_seed)
                 right = any(r["correct"] for r in members if voted is not None and r["extracted_answer"] == voted)
                 point_choices.append(voted)
             elif score is not None:
-                scores = [score(r) for r in members]
-                tied = [i for i, s in enumerate(scores) if s == max(scores)]
-                pick = tied[0] if len(tied) == 1 else random.Random(tie_seed).choice(tied)
+                pick = best_pick([score(r) for r in members], tie_seed)
                 right = bool(members[pick]["correct"])
                 point_choices.append(members[pick]["sample"])
             else:
