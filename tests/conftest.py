@@ -214,11 +214,15 @@ def serving(server):
     """A launched server, healthy for the block, stopped by its PID after it."""
     from servers import stop, wait_healthy
 
+    from s1kit.backends import marks_file
+
     try:
         wait_healthy(server.process, server.port, server.log)
         yield server
     finally:
         stop(server.process, server.port)
+        left = marks_file.server_dir(server.pid)
+        assert not left.exists(), f"the stopped server left its marks directory {left}"
 
 
 NANO_FLAGS = ("--max-model-len", "1024")

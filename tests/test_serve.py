@@ -6,6 +6,7 @@ get a 400 and the server goes on; the API key guards /v1 and never reaches the l
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +105,21 @@ def test_include_reasoning_false_gives_the_same_answer_without_the_thinking(clie
     assert bare["message"]["content"] == whole["message"]["content"] and bare["s1kit"] == whole["s1kit"]
     assert bare["message"].get("reasoning_content") is None and bare["message"].get("reasoning") is None
     assert "token_ids" not in bare and whole["s1kit"]["thinking_tokens"] > 0
+
+
+def test_each_replys_marks_file_is_gone_when_it_is_done(nano_server, client):
+    """Requests that extend thinking learn their forced Waits from a file the engine writes."""
+    from s1kit.backends import marks_file
+
+    directory = marks_file.server_dir(nano_server.pid)
+    reply = chat(client, NANO_QUESTIONS[2], **BUDGETS["ignore"]).model_dump()["choices"][0]
+    streamed = list(client.chat.completions.create(model="s1-nano", messages=[{"role": "user", "content": NANO_QUESTIONS[2]}],
+                                                   temperature=0, stream=True, extra_body=BUDGETS["ignore"]))
+    assert reply["s1kit"]["waits_inserted"] >= 1 and streamed[-1].model_dump()["choices"][0]["s1kit"] == reply["s1kit"]
+    deadline = time.monotonic() + 10  # a file goes once the server has sent its reply's last byte
+    while list(directory.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert directory.is_dir() and list(directory.iterdir()) == []
 
 
 def test_mixed_requests_in_one_batch_do_not_affect_each_other(client):

@@ -14,7 +14,8 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT
+from s1kit.backends import marks_file
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, FORCED_THRESHOLD
 from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.state import BudgetTokens, SequenceState
@@ -138,6 +139,32 @@ def test_only_a_budget_that_extends_thinking_pays_for_marked_tokens(fields, mark
         assert not {"logprobs", "top_logprobs", "return_tokens_as_token_ids"} & set(body)
 
 
+@pytest.mark.parametrize("body, endpoint, file", [
+    ({"messages": [], "num_ignore": 1}, CHAT, True),                         # one sequence: its own marks file
+    ({"messages": [], "min_thinking_tokens": 8}, CHAT, True),
+    ({"messages": [], "num_ignore": 1, "n": 1}, CHAT, True),
+    ({"prompt": "p", "num_ignore": 1}, COMPLETIONS, True),
+    ({"prompt": [5, 6, 7], "num_ignore": 1}, COMPLETIONS, True),             # one prompt, as token ids
+    ({"prompt": ["p"], "num_ignore": 1}, COMPLETIONS, True),
+    ({"messages": [], "num_ignore": 1, "n": 2}, CHAT, False),                # two sequences share the spec: logprobs
+    ({"prompt": ["p", "q"], "num_ignore": 1}, COMPLETIONS, False),
+    ({"prompt": [[5, 6], [7]], "num_ignore": 1}, COMPLETIONS, False),
+    ({"messages": [], "num_ignore": 1, "logprobs": True}, CHAT, False),      # logprobs asked anyway carry the marks
+])
+def test_a_request_of_one_sequence_learns_its_marks_from_a_file(tmp_path, body, endpoint, file):
+    request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS["s1"], marks_dir=tmp_path)
+    spec = json.loads(body["vllm_xargs"][EXTRA_ARGS_KEY])
+    if file:
+        assert request.marks == tmp_path / spec[marks_file.SPEC_KEY] and not request.marked
+        assert body["return_token_ids"] is True and not {"logprobs", "return_tokens_as_token_ids"} & set(body)
+    else:
+        assert request.marks is None and marks_file.SPEC_KEY not in spec and request.marked
+        assert body["return_tokens_as_token_ids"] is True
+    assert prepare({"messages": [], "num_ignore": 1}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"]).marks is None  # no directory
+    capped = prepare({"messages": [], "max_thinking_tokens": 4}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"], marks_dir=tmp_path)
+    assert capped.marks is None and not capped.marked  # a cap needs no marks at all
+
+
 def test_marks_are_needed_where_the_answer_opener_is_no_end_of_thinking():
     cap = BudgetConfig(max_thinking_tokens=8)
     tokens = BudgetTokens.build(FORMATS["s1"], cap, TOKENIZER)
@@ -167,6 +194,23 @@ def engine_run(fmt="s1", **budget):
     return g, ids, values
 
 
+def engine_marks(request, ids, values) -> None:
+    """Write the marks file s1kit's processor would write for this output: the positions where a
+    forced token replaced an end of thinking, after a tentative mark it took back (a redone pass)."""
+    if request.marks is None:
+        return
+    writer, state = marks_file.MarksWriter(request.marks), request.state()
+    writer.note(1, True)
+    writer.note(1, False)
+    for position, (token, value) in enumerate(zip(ids, values)):
+        if state.done:
+            break
+        forced = value > FORCED_THRESHOLD
+        if forced and not state.next_is_forced():
+            writer.note(position, True)
+        state.observe(token, forced)
+
+
 def channel(ids, values, endpoint, marked=True):
     """A choice's fields that carry its tokens: logprobs with the marks, or the ids alone."""
     return {"logprobs": entries(ids, values, endpoint)} if marked else {"logprobs": None, "token_ids": list(ids)}
@@ -186,10 +230,12 @@ BUDGETS = [dict(max_thinking_tokens=4), dict(num_ignore=2), dict(min_thinking_to
 @pytest.mark.parametrize("budget", BUDGETS, ids=str)
 @pytest.mark.parametrize("endpoint", [CHAT, COMPLETIONS])
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt):
+@pytest.mark.parametrize("marks", ["logprobs", "file"])
+def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt, marks, tmp_path):
     g, ids, values = engine_run(fmt, **budget)
     body = {"prompt": "p", **budget} if budget else {"prompt": "p", "max_answer_tokens": 1024}
-    request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS[fmt])
+    request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS[fmt], marks_dir=tmp_path if marks == "file" else None)
+    engine_marks(request, ids, values)
     choice = {"index": 0, **channel(ids, values, endpoint, request.marked), "finish_reason": "stop",
               **({"message": {"role": "assistant", "content": "raw"}} if endpoint == CHAT else {"text": "raw"})}
     reply = finish_reply({"choices": [choice], "usage": {"completion_tokens": len(ids)}, "prompt_token_ids": [5, 6]},
@@ -230,10 +276,12 @@ def stream_events(ids, values, endpoint, per_chunk, n=1, marked=True):
 @pytest.mark.parametrize("per_chunk", [1, 3])
 @pytest.mark.parametrize("n", [1, 2])
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt):
+@pytest.mark.parametrize("marks", ["logprobs", "file"])
+def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt, marks, tmp_path):
     g, ids, values = engine_run(fmt, **budget)
-    request = prepare({"messages": [], **budget, "max_answer_tokens": budget.get("max_answer_tokens", 1024)}, CHAT, PLAIN,
-                      TOKENIZER, FORMATS[fmt])
+    request = prepare({"messages": [], **budget, "max_answer_tokens": budget.get("max_answer_tokens", 1024), "n": n},
+                      CHAT, PLAIN, TOKENIZER, FORMATS[fmt], marks_dir=tmp_path if marks == "file" else None)
+    engine_marks(request, ids, values)
     rewriter = StreamRewriter(request, CHAT, TOKENIZER)
     raw = stream_events(ids, values, CHAT, per_chunk, n, request.marked)
     # Split the bytes anywhere: events are rebuilt across network chunks.
@@ -374,6 +422,36 @@ def test_the_middleware_rewrites_a_forced_reply():
     assert status == 200 and "num_ignore" not in json.loads(fake.bodies[0])
     out = json.loads(body)["choices"][0]
     assert out["message"]["content"] == g.answer and out["s1kit"]["waits_inserted"] == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_middleware_removes_a_requests_marks_file_when_its_reply_is_done(tmp_path, stream):
+    g, ids, values = engine_run(num_ignore=1)
+    if stream:
+        fake = FakeVLLM(stream_events(ids, values, CHAT, 2, marked=False), b"text/event-stream")
+    else:
+        fake = FakeVLLM(json.dumps({"choices": [{"index": 0, "message": {}, **channel(ids, values, CHAT, marked=False),
+                                                  "finish_reason": "stop"}]}).encode())
+
+    async def engine(scope, receive, send):
+        """vLLM with s1kit's processor: the marks file is written as the engine takes the request."""
+        message = await receive()
+        spec = json.loads(json.loads(message["body"])["vllm_xargs"][EXTRA_ARGS_KEY])
+        request = prepare({"messages": [], "num_ignore": 1}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+        request.marks = tmp_path / spec[marks_file.SPEC_KEY]
+        engine_marks(request, ids, values)
+
+        async def again():
+            return message
+        await fake(scope, again, send)
+
+    mw = BudgetMiddleware(engine)
+    mw.settings = Settings(PLAIN, TOKENIZER, FORMATS["s1"], (), 1024, marks_dir=tmp_path)
+    status, body = call(mw, json.dumps({"messages": [], "num_ignore": 1, "stream": stream}).encode())
+    chunks = [json.loads(e[len(b"data: "):]) for e in body.split(b"\n\n") if e.startswith(b"data: {")] if stream else [json.loads(body)]
+    assert status == 200
+    assert [c["choices"][0]["s1kit"]["waits_inserted"] for c in chunks if c.get("choices") and "s1kit" in c["choices"][0]] == [1]
+    assert list(tmp_path.iterdir()) == []  # the request's file is gone
 
 
 def test_the_middleware_rewrites_a_stream():

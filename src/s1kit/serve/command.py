@@ -12,6 +12,7 @@ import os
 import shlex
 import sys
 
+from s1kit.backends import marks_file
 from s1kit.chatter import set_by_user
 from s1kit.errors import S1kitError
 from s1kit.serve.config import ServeConfig, vllm_args
@@ -59,7 +60,7 @@ def check_wait_string(config: ServeConfig, fmt, tokenizer) -> None:
 
 def server_env(config: ServeConfig, verbose: bool = False) -> dict[str, str]:
     """The server's environment: vLLM's logs on stderr (its warnings and errors only, unless
-    ``verbose``), the processor's engine interface, the key."""
+    ``verbose``), the processor's engine interface, the key, the marks directory (marks_file.py)."""
     env = dict(os.environ)
     env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for what a user asked for
     if not verbose and not set_by_user("VLLM_LOGGING_LEVEL"):
@@ -69,6 +70,11 @@ def server_env(config: ServeConfig, verbose: bool = False) -> dict[str, str]:
     env.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")  # the interface s1kit's processor is written for
     if config.api_key:
         env["VLLM_API_KEY"] = config.api_key
+    if marks_file.ENV not in env:  # set empty, marks come as per-token logprobs
+        # Exec keeps the PID, so the directory is the server's own; a killed server's is removed.
+        directory = marks_file.server_dir(os.getpid())
+        marks_file.remove_stale_dirs(directory.parent)
+        env[marks_file.ENV] = str(directory)
     if not _has_cuda():
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default takes far more
         env.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # on CPU the engine in-process starts ~10 s sooner

@@ -13,6 +13,11 @@ loads the model's tokenizer then. For every POST to ``/v1/chat/completions`` and
 - rewrites the reply (whole or streamed) from the replayed tokens: thinking, answer, counts,
   finish reason and forced spans.
 
+With ``$S1KIT_MARKS_DIR`` set (``s1kit serve`` sets it) the engine tells which tokens replaced an
+end of thinking through a file per request in that directory (s1kit.backends.marks_file) rather
+than per-token logprobs; the middleware makes the directory at start-up, deletes each request's
+file when its reply is done, and removes the directory at shutdown.
+
 Requests without budget fields, on a server without budget defaults, pass through untouched, and so
 does everything else (other routes, requests the api-key check will refuse).
 """
@@ -24,7 +29,9 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from s1kit.backends import marks_file
 from s1kit.errors import S1kitError
 from s1kit.serve.fields import RequestError, ServerBudget
 from s1kit.serve.requests import CHAT, COMPLETIONS, Budgeted, finish_reply, prepare
@@ -46,6 +53,7 @@ class Settings:
     fmt: object
     api_keys: tuple[str, ...]
     context: int | None
+    marks_dir: Path | None = None
 
 
 def load_settings(args) -> Settings:
@@ -64,7 +72,15 @@ def load_settings(args) -> Settings:
         raise S1kitError(f"s1kit's budget fields need the model's tokenizer, and {path} has none ({type(exc).__name__})") from None
     keys = getattr(args, "api_key", None) or os.environ.get("VLLM_API_KEY")
     keys = (keys,) if isinstance(keys, str) else tuple(keys or ())
-    return Settings(budget, tokenizer, resolve_format(fmt_name, tokenizer), keys, getattr(args, "max_model_len", None))
+    marks_dir = marks_file.configured_dir()
+    if marks_dir is not None:
+        try:
+            marks_file.prepare_dir(marks_dir)
+        except OSError as exc:
+            raise S1kitError(f"${marks_file.ENV}={marks_dir} cannot be made ({exc.strerror}); name a writable "
+                             f"directory or unset it") from None
+    return Settings(budget, tokenizer, resolve_format(fmt_name, tokenizer), keys, getattr(args, "max_model_len", None),
+                    marks_dir)
 
 
 class BudgetMiddleware:
@@ -93,14 +109,19 @@ class BudgetMiddleware:
         if endpoint is None:
             return await self.app(scope, replay_body(body, receive), send)  # vLLM's own 400, or not a generation
         try:
-            request = prepare(data, endpoint, settings.budget, settings.tokenizer, settings.fmt, settings.context)
+            request = prepare(data, endpoint, settings.budget, settings.tokenizer, settings.fmt, settings.context,
+                              settings.marks_dir)
         except RequestError as exc:
             return await send_json(send, 400, error_body(str(exc), exc.param))
         if request is None:
             return await self.app(scope, replay_body(body, receive), send)
         body = json.dumps(data).encode()
-        await self.app(with_length(scope, len(body)), replay_body(body, receive),
-                       ReplyRewriter(send, request, endpoint, settings.tokenizer))
+        try:
+            await self.app(with_length(scope, len(body)), replay_body(body, receive),
+                           ReplyRewriter(send, request, endpoint, settings.tokenizer))
+        finally:
+            if request.marks is not None:
+                request.marks.unlink(missing_ok=True)
 
     def _settings(self, scope) -> Settings:
         if self.settings is None:
@@ -108,7 +129,8 @@ class BudgetMiddleware:
         return self.settings
 
     def _on_startup(self, scope, receive):
-        """Load the settings (and the tokenizer) when the server starts, so bad ones stop it."""
+        """Load the settings (and the tokenizer) when the server starts, so bad ones stop it; remove
+        the marks directory when it stops."""
         async def wrapped():
             message = await receive()
             if message["type"] == "lifespan.startup" and "app" in scope:
@@ -117,6 +139,8 @@ class BudgetMiddleware:
                 except S1kitError as exc:
                     log.error("s1kit: %s", exc)
                     raise SystemExit(2) from None
+            elif message["type"] == "lifespan.shutdown" and self.settings is not None and self.settings.marks_dir:
+                marks_file.remove_dir(self.settings.marks_dir)
             return message
         return wrapped
 

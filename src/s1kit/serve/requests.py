@@ -3,9 +3,11 @@
 In: the request's budget fields become the same spec the HTTP client sends
 (:mod:`s1kit.backends.forcing_channel`), in ``vllm_xargs``, so s1kit's logits processor forces it
 inside the engine. The request also asks for what the replay needs: the output's token ids and,
-where the budget extends thinking (a forced Wait looks like one the model wrote), each token's
-processed logit, forced ones at ``FORCED_LOGIT``. The logits travel as per-token logprobs, which
-cost vLLM's front end time on every token; a budget that only caps asks for the ids alone. A chat
+where the budget extends thinking (a forced Wait looks like one the model wrote), which positions
+the engine forced in place of an end. A request that makes one sequence on a server with a marks
+directory learns those from a marks file (:mod:`s1kit.backends.marks_file`); others from each
+token's processed logit, forced ones at ``FORCED_LOGIT``, sent as per-token logprobs, which cost
+vLLM's front end time on every token. A budget that only caps asks for the ids alone. A chat
 request gets the thinking opener through the chat template (see template.py).
 
 Out: the returned tokens are replayed through the same :class:`~s1kit.budget.state.SequenceState`,
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, replay, request_spec
+from s1kit.backends import marks_file
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, replay, request_spec
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.result import Generation
 from s1kit.budget.state import BudgetTokens, SequenceState
@@ -50,14 +54,28 @@ class Budgeted:
     """The client asked for the prompt's and the output's ids (``return_token_ids``): keep them."""
     include_reasoning: bool = True
     """False: the client asked for the answer alone (chat's ``include_reasoning``)."""
+    marks: Path | None = None
+    """The marks file the engine writes this request's forced replacements to (marks_file.py)."""
 
     def state(self) -> SequenceState:
         return SequenceState(self.budget, self.tokens, max_new_tokens=self.max_new_tokens)
 
+    def entries(self, choice: dict, endpoint: str, offset: int = 0) -> tuple[list[int], list[float | None]]:
+        """The token ids in one choice (a reply, or a stream chunk whose first token is output
+        position ``offset``) and each one's mark for the replay."""
+        ids, values = token_entries(choice, endpoint, self.marked)
+        # Only an output holding a replacement's first token can have one: the file is read then.
+        if self.marks is not None and not self.tokens.replacement_starts().isdisjoint(ids):
+            forced = marks_file.read_marks(self.marks)
+            values = [FORCED_LOGIT if offset + i in forced else None for i in range(len(ids))]
+        return ids, values
 
-def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, context: int | None = None) -> Budgeted | None:
+
+def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, context: int | None = None,
+            marks_dir: Path | None = None) -> Budgeted | None:
     """Rewrite ``body`` in place for budget forcing; None (and ``body`` as it was) when the request
-    is not forced. Raises RequestError for a bad field. ``context``: the server's context length."""
+    is not forced. Raises RequestError for a bad field. ``context``: the server's context length;
+    ``marks_dir``: the directory the engine writes marks files to (None: marks come as logprobs)."""
     budget = request_budget(take_fields(body), server)
     if budget is None:
         return None
@@ -76,14 +94,20 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
                        # vLLM would hide the ids and logprobs the replay needs: s1kit leaves the thinking out itself.
                        include_reasoning=body.pop("include_reasoning", True) is not False)
     state = request.state()
-    # Logprobs the client asks for anyway carry the marks at no extra cost.
-    request.marked = request.logprobs or state.replay_needs_marks()
+    spec = request_spec(state, seed if isinstance(seed, int) else None)
+    needs_marks = state.replay_needs_marks()
+    # Logprobs the client asks for anyway carry the marks at no extra cost; a file is named per
+    # request, so it serves a request of one sequence.
+    if needs_marks and not request.logprobs and marks_dir is not None and one_sequence(body, endpoint):
+        spec[marks_file.SPEC_KEY] = key = marks_file.new_key()
+        request.marks = marks_dir / key
+    request.marked = request.logprobs or (needs_marks and request.marks is None)
     if limit is None and endpoint == COMPLETIONS and state.request_tokens() is not None:
         # vLLM's default for completions is 16 tokens: give a capped request room for its whole
         # output (chat's default already runs to the end of the context).
         body[limit_field] = min(state.request_tokens(), context or state.request_tokens())
     xargs = body.get("vllm_xargs") if isinstance(body.get("vllm_xargs"), dict) else {}
-    xargs[EXTRA_ARGS_KEY] = json.dumps(request_spec(state, seed if isinstance(seed, int) else None))
+    xargs[EXTRA_ARGS_KEY] = json.dumps(spec)
     body["vllm_xargs"] = xargs
     if endpoint == CHAT:
         kwargs = body.get("chat_template_kwargs") if isinstance(body.get("chat_template_kwargs"), dict) else {}
@@ -98,6 +122,15 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
     elif body.get("logprobs") is None:
         body["logprobs"] = 0
     return request
+
+
+def one_sequence(body: dict, endpoint: str) -> bool:
+    """Whether the request makes one sequence in the engine: one choice, of one prompt."""
+    if body.get("n") not in (None, 1):
+        return False
+    prompt = body.get("prompt")
+    return endpoint == CHAT or isinstance(prompt, str) or (
+        isinstance(prompt, list) and (len(prompt) == 1 or all(isinstance(t, int) for t in prompt)))
 
 
 def token_entries(choice: dict, endpoint: str, marked: bool = True) -> tuple[list[int], list[float | None]]:
@@ -175,8 +208,7 @@ def finish_reply(reply: dict, request: Budgeted, endpoint: str, tokenizer) -> di
     thinking = 0
     for choice in reply.get("choices") or []:
         state = request.state()
-        ids, values = token_entries(choice, endpoint, request.marked)
-        replay(state, ids, values)
+        replay(state, *request.entries(choice, endpoint))
         generation = result(state, tokenizer)
         thinking += generation.thinking_tokens
         if endpoint == CHAT:

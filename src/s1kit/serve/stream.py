@@ -14,8 +14,7 @@ import json
 
 from s1kit.backends.forcing_channel import replay
 from s1kit.budget.state import Phase
-from s1kit.serve.requests import (CHAT, Budgeted, client_id_lists, client_logprobs, extension, result, set_reasoning_tokens,
-                                  token_entries)
+from s1kit.serve.requests import CHAT, Budgeted, client_id_lists, client_logprobs, extension, result, set_reasoning_tokens
 
 INCOMPLETE = "\ufffd"
 """What a decoder writes for the first bytes of a character whose last byte is still to come."""
@@ -94,7 +93,7 @@ class StreamRewriter:
 
     def _choice(self, choice: dict) -> dict | None:
         stream = self.choices.setdefault(choice.get("index", 0), ChoiceStream(self.request, self.tokenizer))
-        ids, values = token_entries(choice, self.endpoint, self.request.marked)
+        ids, values = self.request.entries(choice, self.endpoint, len(stream.state.output))
         final = choice.get("finish_reason") is not None
         thinking, answer = stream.take(ids, values, final)
         if self.endpoint == CHAT:
