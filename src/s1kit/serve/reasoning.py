@@ -39,6 +39,22 @@ def split(text: str, fmt, final: bool = True) -> tuple[str, str | None]:
     return text[:at], text[at + len(delimiter):].lstrip("\n")
 
 
+_IDS: dict[tuple[int, str], tuple] = {}
+
+
+def _format_ids(tokenizer, fmt, vocab) -> tuple[set[int], list[int], list[int]]:
+    """The format's end-of-thinking ids, opener ids and answer-delimiter ids in ``tokenizer``;
+    worked out once per tokenizer, as vLLM makes a parser for every request (twice for a chat)."""
+    key = (id(tokenizer), fmt.name)
+    known = _IDS.get(key)
+    if known is None or known[0] is not tokenizer:  # an id can be reused once a tokenizer is gone
+        words = vocab()
+        known = _IDS[key] = (tokenizer, {words[t] for t in fmt.end_of_thinking if t in words},
+                             tokenizer.encode(fmt.think_start, add_special_tokens=False),
+                             tokenizer.encode(fmt.answer_start, add_special_tokens=False))
+    return set(known[1]), list(known[2]), list(known[3])
+
+
 class _FormatParser(ReasoningParser):
     """The reasoning parser of one s1kit format (see the module docstring)."""
 
@@ -47,10 +63,7 @@ class _FormatParser(ReasoningParser):
     def __init__(self, tokenizer, *args, **kwargs):
         super().__init__(tokenizer, *args, **kwargs)
         self.fmt = FORMATS[self.format_name]
-        vocab = self.vocab
-        self.end_ids = {vocab[t] for t in self.fmt.end_of_thinking if t in vocab}
-        self.opener_ids = tokenizer.encode(self.fmt.think_start, add_special_tokens=False)
-        self.answer_ids = tokenizer.encode(self.fmt.answer_start, add_special_tokens=False)
+        self.end_ids, self.opener_ids, self.answer_ids = _format_ids(tokenizer, self.fmt, lambda: self.vocab)
 
     @property
     def reasoning_start_str(self) -> str:

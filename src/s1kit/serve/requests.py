@@ -17,6 +17,8 @@ reports them.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +82,7 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
     if budget is None:
         return None
     try:  # a wait string that encodes to nothing, or holds an end of thinking
-        tokens = BudgetTokens.build(fmt, budget, tokenizer)
+        tokens = budget_tokens(fmt, dataclasses.astuple(budget), tokenizer)
     except S1kitError as exc:
         raise RequestError("wait_string", str(exc)) from None
     limit_field = "max_completion_tokens" if endpoint == CHAT and body.get("max_completion_tokens") is not None else "max_tokens"
@@ -122,6 +124,13 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
     elif body.get("logprobs") is None:
         body["logprobs"] = 0
     return request
+
+
+@functools.lru_cache(maxsize=256)
+def budget_tokens(fmt, budget: tuple, tokenizer) -> BudgetTokens:
+    """BudgetTokens.build for a budget given as a tuple of its fields: the same few budgets come
+    again and again, and each build encodes four strings."""
+    return BudgetTokens.build(fmt, BudgetConfig(*budget), tokenizer)
 
 
 def one_sequence(body: dict, endpoint: str) -> bool:
