@@ -65,14 +65,6 @@ class _Row:
             state.observe(self.output[position], forced=self.pending == position)
         self.pending = None
 
-    def end_wanted(self, logits: torch.Tensor, top: int) -> bool:
-        """``top``: the row's argmax, taken for the whole batch at once."""
-        if self.temperature < 1e-5:
-            return top in self.end_set
-        probs = torch.softmax(logits.float() / self.temperature, dim=-1)
-        p_end = float(probs[self.end_ids].sum())
-        return float(torch.rand((), generator=self.generator)) < p_end
-
 
 class BudgetForcingProcessor(LogitsProcessor):
     def __init__(self, vllm_config, device: torch.device, is_pin_memory: bool) -> None:
@@ -137,29 +129,76 @@ class BudgetForcingProcessor(LogitsProcessor):
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         if not self.rows:
             return logits
-        top = logits.argmax(-1).tolist()  # one pass for every row, not one per row
+        # Whole-batch tensor operations, not one per row: at a small model's speed, a few
+        # operations per row and step cost as much as the model.
+        top = logits.argmax(-1).tolist()
+        forced_rows: list[int] = []
+        forced_tokens: list[int] = []
+
+        def decide(index: int, row: _Row, position: int, forced: int | None, replaced: bool) -> None:
+            if forced is not None:
+                forced_rows.append(index)
+                forced_tokens.append(forced)
+                row.pending = position
+            if row.marks is not None:
+                row.marks.note(position, replaced)
+
+        drawing: list[tuple[int, _Row]] = []
         for index, row in self.rows.items():
             row.sync()
             state = row.state
             position = len(state.output)
-            replaced = False
             if state.done:
                 # The state ended the sequence (answer length): make vLLM stop with end-of-turn.
-                forced = min(state.tokens.stop)
-            else:
-                forced = state.peek_forced()
-                if forced is None and state.phase is Phase.THINKING:
-                    if row.end_wanted(logits[index], top[index]):
-                        forced, replaced = state.replacement_for_end(), True
-                    elif row.temperature >= 1e-5:
-                        logits[index, row.end_ids] = -math.inf
-            if forced is not None:
-                logits[index].fill_(-math.inf)
-                logits[index, forced] = FORCED_LOGIT
-                row.pending = position
-            if row.marks is not None:
-                row.marks.note(position, replaced)
+                decide(index, row, position, min(state.tokens.stop), False)
+                continue
+            forced = state.peek_forced()
+            if forced is None and state.phase is Phase.THINKING:
+                if row.temperature >= 1e-5:
+                    drawing.append((index, row))  # "the model wants to end" is drawn below
+                    continue
+                if top[index] in row.end_set:  # greedy: the model's argmax is an end of thinking
+                    decide(index, row, position, state.replacement_for_end(), True)
+                    continue
+            decide(index, row, position, forced, False)
+        if drawing:
+            hidden = []
+            for (index, row), p_end in zip(drawing, _end_probabilities(logits, drawing)):
+                position = len(row.state.output)
+                if float(torch.rand((), generator=row.generator)) < p_end:
+                    decide(index, row, position, row.state.replacement_for_end(), True)
+                else:
+                    hidden.append((index, row))
+                    decide(index, row, position, None, False)
+            _hide_ends(logits, hidden)
+        if forced_rows:
+            rows = torch.tensor(forced_rows, device=logits.device)
+            logits[rows] = -math.inf
+            logits[rows, torch.tensor(forced_tokens, device=logits.device)] = FORCED_LOGIT
         return logits
+
+
+def _end_probabilities(logits: torch.Tensor, drawing: list[tuple[int, _Row]]) -> list[float]:
+    """Each row's probability of an end-of-thinking token at its temperature, for all rows at once."""
+    rows = torch.tensor([index for index, _ in drawing], device=logits.device)
+    temperatures = torch.tensor([row.temperature for _, row in drawing], device=logits.device)
+    scaled = logits[rows].float() / temperatures[:, None]
+    total = torch.logsumexp(scaled, dim=-1)
+    first = drawing[0][1]
+    if all(row.end_set == first.end_set for _, row in drawing):
+        ends = torch.logsumexp(scaled[:, first.end_ids], dim=-1)
+    else:  # requests of other formats in one batch
+        ends = torch.stack([torch.logsumexp(scaled[k, row.end_ids], dim=-1) for k, (_, row) in enumerate(drawing)])
+    return (ends - total).exp().tolist()
+
+
+def _hide_ends(logits: torch.Tensor, rows: list[tuple[int, _Row]]) -> None:
+    """The rows did not draw an end: hide their end tokens, so the sampler draws from the rest."""
+    groups: dict[frozenset[int], tuple[torch.Tensor, list[int]]] = {}
+    for index, row in rows:
+        groups.setdefault(row.end_set, (row.end_ids, []))[1].append(index)
+    for end_ids, indices in groups.values():
+        logits[torch.tensor(indices, device=logits.device)[:, None], end_ids[None, :]] = -math.inf
 
 
 def _output_rank() -> bool:
