@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -517,6 +518,21 @@ def test_dry_run_prints_the_vllm_command_with_every_piece():
                   "--reasoning-parser s1kit-s1", "serve/reasoning.py"):
         assert piece in line, piece
     assert "sekret" not in line and "VLLM_API_KEY='***'" in line
+    # A directory a later `s1kit serve` will not take for a killed server's.
+    assert f"{marks_file.ENV}={marks_file.server_dir(None)} " in line and str(os.getpid()) not in str(marks_file.server_dir(None))
+
+
+def test_a_served_model_gets_its_own_marks_directory_and_a_killed_servers_is_removed(tmp_path, monkeypatch):
+    from s1kit.serve.command import server_env
+    from s1kit.serve.config import ServeConfig
+
+    monkeypatch.delenv(marks_file.ENV, raising=False)
+    dead = marks_file.server_dir(2**22 + 12345)  # above Linux's PID limit: never a live process
+    dead.mkdir()
+    env = server_env(ServeConfig(model="s1-nano"), pid=os.getpid())
+    assert env[marks_file.ENV] == str(marks_file.server_dir(os.getpid())) and not dead.exists()
+    monkeypatch.setenv(marks_file.ENV, "")
+    assert server_env(ServeConfig(model="s1-nano"), pid=os.getpid())[marks_file.ENV] == ""  # logprobs instead
 
 
 @pytest.mark.parametrize("args, message", [

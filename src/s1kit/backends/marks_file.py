@@ -110,11 +110,12 @@ def remove_dir(directory: Path) -> None:
         pass
 
 
-def server_dir(pid: int) -> Path:
-    """A server's own directory: in memory (/dev/shm) where the host has it, else the temp dir."""
+def server_dir(pid: int | None) -> Path:
+    """A server's own directory: in memory (/dev/shm) where the host has it, else the temp dir.
+    None: the one a command line printed for a plain ``vllm serve`` names (no PID in it)."""
     shm = Path("/dev/shm")
     base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
-    return base / f"{SERVER_PREFIX}{pid}"
+    return base / (f"{SERVER_PREFIX}{pid}" if pid is not None else SERVER_PREFIX.rstrip("-"))
 
 
 def remove_stale_dirs(base: Path) -> None:

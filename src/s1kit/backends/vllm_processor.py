@@ -182,14 +182,11 @@ def _end_probabilities(logits: torch.Tensor, drawing: list[tuple[int, _Row]]) ->
     """Each row's probability of an end-of-thinking token at its temperature, for all rows at once."""
     rows = torch.tensor([index for index, _ in drawing], device=logits.device)
     temperatures = torch.tensor([row.temperature for _, row in drawing], device=logits.device)
-    scaled = logits[rows].float() / temperatures[:, None]
-    total = torch.logsumexp(scaled, dim=-1)
+    probs = torch.softmax(logits[rows].float() / temperatures[:, None], dim=-1)  # faster than logsumexp on CPU
     first = drawing[0][1]
     if all(row.end_set == first.end_set for _, row in drawing):
-        ends = torch.logsumexp(scaled[:, first.end_ids], dim=-1)
-    else:  # requests of other formats in one batch
-        ends = torch.stack([torch.logsumexp(scaled[k, row.end_ids], dim=-1) for k, (_, row) in enumerate(drawing)])
-    return (ends - total).exp().tolist()
+        return probs[:, first.end_ids].sum(-1).tolist()
+    return [float(probs[k, row.end_ids].sum()) for k, (_, row) in enumerate(drawing)]  # formats mixed in one batch
 
 
 def _hide_ends(logits: torch.Tensor, rows: list[tuple[int, _Row]]) -> None:

@@ -36,7 +36,7 @@ def main(config: ServeConfig, dry_run: bool = False, verbose: bool = False) -> N
     if not _has_cuda():
         config = dataclasses.replace(config, enforce_eager=True)  # vLLM's CPU backend has no graphs to capture
     command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template, fmt.name)]
-    env = server_env(config, verbose)
+    env = server_env(config, verbose, None if dry_run else os.getpid())
     if dry_run:
         shown = {k: ("***" if k == "VLLM_API_KEY" else v) for k, v in env.items() if os.environ.get(k) != v}
         print(" ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items()), shlex.join(command))
@@ -58,9 +58,10 @@ def check_wait_string(config: ServeConfig, fmt, tokenizer) -> None:
     BudgetTokens.build(fmt, dataclasses.replace(defaults, num_ignore=max(defaults.num_ignore, 1)), tokenizer)
 
 
-def server_env(config: ServeConfig, verbose: bool = False) -> dict[str, str]:
+def server_env(config: ServeConfig, verbose: bool = False, pid: int | None = None) -> dict[str, str]:
     """The server's environment: vLLM's logs on stderr (its warnings and errors only, unless
-    ``verbose``), the processor's engine interface, the key, the marks directory (marks_file.py)."""
+    ``verbose``), the processor's engine interface, the key, the marks directory (marks_file.py):
+    the server's own when ``pid`` is the server's (exec keeps it), else one without a PID."""
     env = dict(os.environ)
     env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for what a user asked for
     if not verbose and not set_by_user("VLLM_LOGGING_LEVEL"):
@@ -71,9 +72,9 @@ def server_env(config: ServeConfig, verbose: bool = False) -> dict[str, str]:
     if config.api_key:
         env["VLLM_API_KEY"] = config.api_key
     if marks_file.ENV not in env:  # set empty, marks come as per-token logprobs
-        # Exec keeps the PID, so the directory is the server's own; a killed server's is removed.
-        directory = marks_file.server_dir(os.getpid())
-        marks_file.remove_stale_dirs(directory.parent)
+        directory = marks_file.server_dir(pid)
+        if pid is not None:
+            marks_file.remove_stale_dirs(directory.parent)  # those of killed servers
         env[marks_file.ENV] = str(directory)
     if not _has_cuda():
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default takes far more
