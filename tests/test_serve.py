@@ -107,7 +107,7 @@ def test_include_reasoning_false_gives_the_same_answer_without_the_thinking(clie
     assert "token_ids" not in bare and whole["s1kit"]["thinking_tokens"] > 0
 
 
-def test_each_replys_marks_file_is_gone_when_it_is_done(nano_server, client):
+def test_marks_files_are_gone_once_their_replies_are_done(nano_server, client):
     """Requests that extend thinking learn their forced Waits from a file the engine writes."""
     from s1kit.backends import marks_file
 

@@ -75,7 +75,6 @@ class BudgetTokens:
             answer_prefix=tuple(tokenizer.encode(config.answer_prefix)) if config.answer_prefix else (),
         )
 
-
     def replacement_starts(self) -> frozenset[int]:
         """Tokens a forced replacement for an end of thinking can start with (the wait string, the
         answer opener, the cap text): only an output holding one can have such a position."""
