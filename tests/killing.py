@@ -165,6 +165,8 @@ class Changes:
 def child(request: dict) -> None:
     """The forked child: run the command line with its output in files, then leave without cleanup."""
     code, changes = 1, None
+    # Ctrl-C as a terminal delivers it: a suite started as a background job inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.dup2(os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
