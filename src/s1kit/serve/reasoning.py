@@ -14,6 +14,8 @@ token.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable, Sequence
 
 from vllm.entrypoints.generate.base.protocol import DeltaMessage
@@ -39,20 +41,14 @@ def split(text: str, fmt, final: bool = True) -> tuple[str, str | None]:
     return text[:at], text[at + len(delimiter):].lstrip("\n")
 
 
-_IDS: dict[tuple[int, str], tuple] = {}
-
-
-def _format_ids(tokenizer, fmt, vocab) -> tuple[set[int], list[int], list[int]]:
+@functools.lru_cache(maxsize=16)
+def _format_ids(tokenizer, fmt) -> tuple[frozenset[int], tuple[int, ...], tuple[int, ...]]:
     """The format's end-of-thinking ids, opener ids and answer-delimiter ids in ``tokenizer``;
     worked out once per tokenizer, as vLLM makes a parser for every request (twice for a chat)."""
-    key = (id(tokenizer), fmt.name)
-    known = _IDS.get(key)
-    if known is None or known[0] is not tokenizer:  # an id can be reused once a tokenizer is gone
-        words = vocab()
-        known = _IDS[key] = (tokenizer, {words[t] for t in fmt.end_of_thinking if t in words},
-                             tokenizer.encode(fmt.think_start, add_special_tokens=False),
-                             tokenizer.encode(fmt.answer_start, add_special_tokens=False))
-    return set(known[1]), list(known[2]), list(known[3])
+    words = tokenizer.get_vocab()
+    return (frozenset(words[t] for t in fmt.end_of_thinking if t in words),
+            tuple(tokenizer.encode(fmt.think_start, add_special_tokens=False)),
+            tuple(tokenizer.encode(fmt.answer_start, add_special_tokens=False)))
 
 
 class _FormatParser(ReasoningParser):
@@ -63,7 +59,8 @@ class _FormatParser(ReasoningParser):
     def __init__(self, tokenizer, *args, **kwargs):
         super().__init__(tokenizer, *args, **kwargs)
         self.fmt = FORMATS[self.format_name]
-        self.end_ids, self.opener_ids, self.answer_ids = _format_ids(tokenizer, self.fmt, lambda: self.vocab)
+        end_ids, opener_ids, answer_ids = _format_ids(tokenizer, self.fmt)
+        self.end_ids, self.opener_ids, self.answer_ids = set(end_ids), list(opener_ids), list(answer_ids)
 
     @property
     def reasoning_start_str(self) -> str:
