@@ -547,6 +547,60 @@ def test_observing_a_finished_sequence_rebuilds_its_state(budget):
     assert replayed.spans, "the script must make the state force something"
 
 
+@pytest.mark.parametrize("budget", [dict(), dict(max_thinking_tokens=7), dict(num_ignore=2, max_thinking_tokens=20),
+                                    dict(min_thinking_tokens=9), dict(max_thinking_tokens=5, max_answer_tokens=3)])
+@pytest.mark.parametrize("max_new_tokens", [None, 12, 40])
+@pytest.mark.parametrize("seed", range(6))
+def test_free_positions_taken_at_once_equal_them_one_by_one(budget, max_new_tokens, seed):
+    """An engine that shows the state its model's tokens in runs (observe_free) gets the state it
+    would get showing them one by one, whatever the runs hold: ends, stops, more than were free."""
+    import random
+
+    rng = random.Random(seed)
+    tokens = _state(**budget).tokens
+    word, end, stop = ToyTokenizer().encode("w")[0], min(tokens.end_of_thinking), min(tokens.stop)
+    one, runs = _state(max_new_tokens, **budget), _state(max_new_tokens, **budget)
+    bulk = 0
+    while not one.done and len(one.output) < 60:
+        free = runs.free_positions()
+        size = rng.choice([1, 2, 5, free if free else 3])
+        picks = [rng.choice([word] * 8 + [end, stop]) for _ in range(size)]
+        for token in picks:
+            if not one.done:
+                one.observe(token, forced=False)
+        before = len(runs.output)
+        runs.observe_free(picks)
+        bulk += len(runs.output) - before > 1
+        assert (runs.output, runs.forced, runs.spans, runs.phase, runs.thinking_tokens, runs.answer_sampled,
+                runs.waits_inserted, runs.finish_reason) == (
+            one.output, one.forced, one.spans, one.phase, one.thinking_tokens, one.answer_sampled,
+            one.waits_inserted, one.finish_reason)
+        assert list(runs.queue) == list(one.queue)
+    assert bulk, "some runs must have been taken at once"
+
+
+@pytest.mark.parametrize("budget, max_new_tokens, picks, free", [
+    (dict(max_thinking_tokens=10), None, ["w"] * 3, 7),             # under the cap
+    (dict(max_thinking_tokens=10), 5, ["w"] * 3, 2),                # the context is nearer
+    (dict(), None, ["w"] * 3, None),                                # no bound at all
+    (dict(max_thinking_tokens=3), None, ["w"] * 3, 0),              # at the cap: its text comes next
+    (dict(max_thinking_tokens=3), None, ["w"] * 4, 0),              # the cap text is queued
+    (dict(max_thinking_tokens=2, max_answer_tokens=4), None, ["w"] * 2 + ["<cap text>", "w"], 3),  # answer left
+    (dict(max_thinking_tokens=2, max_answer_tokens=4), 30, ["w"] * 2 + ["<cap text>"] + ["w"] * 4, 0),  # done
+])
+def test_free_positions(budget, max_new_tokens, picks, free):
+    state = _state(max_new_tokens, **budget)
+    tok = ToyTokenizer()
+    for word in picks:
+        if word == "<cap text>":  # the cap's first token, then the rest of its text
+            state.advance(tok.encode("w")[0])
+            while state.queue:
+                state.advance(tok.encode("w")[0])
+        else:
+            state.advance(tok.encode(word)[0])
+    assert state.free_positions() == free
+
+
 @pytest.mark.parametrize("messages", [
     [{"role": "user", "content": "Q?"}],
     [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?\nThink."}],

@@ -506,7 +506,11 @@ def test_the_thinking_template_renders_what_generate_prompts(fmt):
     assert plain == tok.hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
-def test_dry_run_prints_the_vllm_command_with_every_piece():
+def test_dry_run_prints_the_vllm_command_with_every_piece(monkeypatch):
+    # The line shows what differs from the caller's environment: start from one without s1kit's
+    # settings (loading vLLM in this process, as the engine tests do, sets the log stream).
+    for name in ("VLLM_LOGGING_STREAM", "VLLM_LOGGING_LEVEL", marks_file.ENV):
+        monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["serve", "s1-nano", "--dry-run", "--max-thinking-tokens", "64", "--api-key", "sekret",
                                       "--port", "8123"])
     assert result.exit_code == 0, result.output

@@ -25,9 +25,7 @@ VOCAB = 128
 def row(temperature=0.0, seed=0, marks=None, **budget) -> _Row:
     config = BudgetConfig(**budget)
     tokens = BudgetTokens.build(FORMATS["s1"], config, TOKENIZER)
-    end_ids = torch.tensor(sorted(tokens.end_of_thinking))
-    made = _Row(SequenceState(config, tokens), [], temperature, 1.0, torch.Generator().manual_seed(seed), end_ids,
-                tokens.end_of_thinking)
+    made = _Row.create(SequenceState(config, tokens), [], temperature, 1.0, seed, torch.device("cpu"))
     made.marks = marks
     return made
 
@@ -102,3 +100,42 @@ def test_a_seeded_draw_is_the_same_draw_again():
         rows = [row(1.0, seed=seed, num_ignore=1) for seed in range(40)]
         decisions.append([processor(r).apply(logits.clone())[0].max().item() == FORCED_LOGIT for r in rows])
     assert decisions[0] == decisions[1] and 5 < sum(decisions[0]) < 35
+
+
+@pytest.mark.parametrize("budget", [dict(max_thinking_tokens=12), dict(num_ignore=2, max_thinking_tokens=30),
+                                    dict(min_thinking_tokens=10), dict(max_thinking_tokens=6, max_answer_tokens=4),
+                                    dict(num_ignore=1)])
+@pytest.mark.parametrize("temperature", [0.0, 1.0, 0.7])
+@pytest.mark.parametrize("seed", range(4))
+def test_a_whole_sequence_step_by_step_is_what_the_state_makes_of_the_same_picks(tmp_path, budget, temperature, seed):
+    """Step after step, with samples sometimes thrown away (a partial prefill) and positions the
+    processor lets through without asking the state, the row gets the tokens and marks the state
+    gives the same picks. Each step puts all the mass on the token the model "picks", so a sampled
+    row draws the same way as a greedy one."""
+    import random
+
+    rng = random.Random(seed)
+    made = row(temperature, seed=seed, marks=marks_file.MarksWriter(tmp_path / "marks"), **budget)
+    reference = SequenceState(made.state.config, made.state.tokens)
+    tokens = reference.tokens
+    words = [t for t in range(3, VOCAB) if t not in tokens.end_of_thinking and t not in tokens.stop][:20]
+    replaced, steps = set(), processor(made)
+    while not reference.done and len(reference.output) < 80:
+        pick = rng.choice(words * 2 + sorted(tokens.end_of_thinking) + sorted(tokens.stop))
+        logits = torch.zeros(1, VOCAB)
+        logits[0, pick] = 60.0
+        out = steps.apply(logits)
+        if rng.random() < 0.2:
+            continue  # the sample is thrown away; the position comes again with other logits
+        position = len(reference.output)
+        if reference.peek_forced() is None and reference.phase.value == "thinking" and pick in tokens.end_of_thinking:
+            replaced.add(position)
+        want = reference.advance(pick)
+        assert int(out[0].argmax()) == want, f"position {position}"
+        assert (out[0].max() == FORCED_LOGIT) == reference.forced[-1], f"position {position}"
+        made.output.append(want)
+    assert made.output == reference.output and reference.spans
+    if reference.done:  # ended by the model's end of turn or the answer's length; an engine that goes on is stopped
+        out = steps.apply(torch.zeros(1, VOCAB))
+        assert out[0, min(tokens.stop)] == FORCED_LOGIT and torch.isinf(out[0]).sum() == VOCAB - 1
+    assert marks_file.read_marks(tmp_path / "marks") == replaced

