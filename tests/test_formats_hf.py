@@ -65,3 +65,23 @@ def test_model_without_chat_template_is_a_clear_error(smollm2_tokenizer):
     tok = _tokenizer(smollm2_tokenizer, None)
     with pytest.raises(S1kitError, match="has no chat template"):
         render_prompt("Q", resolve_format("s1", tok), tok)
+
+
+@pytest.mark.parametrize("model", ["smollm2-135m", "s1-nano"])
+def test_decoding_is_what_transformers_decodes(model):
+    """The adapter decodes through the fast tokenizer's backend: the same text as transformers'
+    decode with special tokens kept and no clean-up, split characters and added tokens included."""
+    import random
+
+    from s1kit.backends.hf import tokenizer_with_generation_eos
+    from s1kit.models import resolve_model
+
+    tokenizer = tokenizer_with_generation_eos(resolve_model(model), model)
+    assert tokenizer._backend is not None
+    rng = random.Random(0)
+    size = len(tokenizer.hf)
+    specials = tokenizer.hf.all_special_ids
+    pieces = [[], *([rng.randrange(size) for _ in range(rng.randrange(1, 40))] for _ in range(200)),
+              specials, tokenizer.encode("café — 数学 e=mc² ✓")[:5], tokenizer.encode(" Wait, let me check. Final Answer: 42")]
+    for ids in pieces:
+        assert tokenizer.decode(ids) == tokenizer.hf.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False), ids

@@ -604,3 +604,16 @@ def test_a_streamed_section_decodes_in_linear_time_and_adds_up_to_the_whole(smol
     assert "".join(deltas) == smollm2_tokenizer.decode(ids)
     assert not any(INCOMPLETE in d for d in deltas[:-1])
     assert Counting.decoded < 8 * len(ids)  # decoding the whole section at every step: about len(ids)² / 2
+
+
+@pytest.mark.parametrize("ids, good", [([5, 7, 9], True), ([], True), ([5, 7.0], False), ([5, "7"], False),
+                                       ([5, True], False), ("5 7", False), ({"0": 5}, False), ([[5]], False)])
+def test_the_token_ids_of_a_reply_are_a_list_of_integers(ids, good):
+    from s1kit.errors import S1kitError
+    from s1kit.serve.requests import token_entries
+
+    if good:
+        assert token_entries({"token_ids": ids}, CHAT, marked=False) == (ids, [None] * len(ids))
+    else:
+        with pytest.raises(S1kitError, match="where a list of ids was asked for"):
+            token_entries({"token_ids": ids}, CHAT, marked=False)

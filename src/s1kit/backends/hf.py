@@ -25,11 +25,17 @@ class HFTokenizer:
         eos.discard(None)
         self.eos_token_ids = frozenset(eos)
         self._vocab = tokenizer.get_vocab()
+        # A fast tokenizer's decode with special tokens kept and no clean-up is its backend's
+        # decode; called directly, it skips a per-id type check that costs most of the time of
+        # the short decodes a reply's sections and spans make.
+        self._backend = getattr(tokenizer, "backend_tokenizer", None)
 
     def encode(self, text: str) -> list[int]:
         return self.hf.encode(text, add_special_tokens=False)
 
     def decode(self, ids: Sequence[int]) -> str:
+        if self._backend is not None:
+            return self._backend.decode(list(ids), skip_special_tokens=False)
         return self.hf.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
     def single_token_id(self, text: str) -> int | None:

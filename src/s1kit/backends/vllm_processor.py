@@ -85,16 +85,16 @@ class _Row:
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
-        state, output = self.state, self.output
-        start, pending = len(state.output), self.pending
-        if pending is not None and start <= pending < len(output):
-            state.observe_free(output[start:pending])
-            if not state.done:
-                # A mismatch cannot be mended here; the client's replay reports it as an error.
-                state.observe(output[pending], forced=True)
-            start = pending + 1
-        if start < len(output) and not state.done:
-            state.observe_free(output[start:])
+        state, output, pending = self.state, self.output, self.pending
+        start = len(state.output)
+        while start < len(output) and not state.done:
+            if start != pending:
+                start += state.observe_free(output[start:pending if pending is not None and pending > start else None])
+                if start == len(output) or state.done:
+                    break
+            # A mismatch cannot be mended here; the client's replay reports it as an error.
+            state.observe(output[start], forced=start == pending)
+            start += 1
         self.pending = None
         self.seen = len(output)
         free = state.free_positions()

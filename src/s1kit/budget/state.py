@@ -198,25 +198,26 @@ class SequenceState:
             return 0
         return self.round_tokens()
 
-    def observe_free(self, tokens: list[int]) -> None:
-        """Advance over model tokens sampled at the positions :meth:`free_positions` counted, as
-        :meth:`observe` would one by one but at once; tokens it cannot take at once (an end, more
-        than were free) go through :meth:`observe`."""
+    def observe_free(self, tokens: list[int]) -> int:
+        """Advance at once over the longest start of ``tokens`` (model tokens, none forced) that
+        lies in the positions :meth:`free_positions` counts and holds no end (of thinking, while
+        thinking; of the turn, in the answer); return how many it took. Each is taken as
+        :meth:`observe` would take it: unchanged. The caller shows the rest one by one."""
         free = self.free_positions()
+        run = tokens if free is None or len(tokens) <= free else tokens[:free]
         watch = self.tokens.end_of_thinking if self.phase is Phase.THINKING else self.tokens.stop
-        if not tokens or (free is not None and len(tokens) > free) or not watch.isdisjoint(tokens):
-            for token in tokens:
-                if self.done:
-                    return
-                self.observe(token, forced=False)
-            return
-        self.output.extend(tokens)
-        self.forced.extend([False] * len(tokens))
+        if not watch.isdisjoint(run):
+            run = run[: next(i for i, token in enumerate(run) if token in watch)]
+        if not run:
+            return 0
+        self.output.extend(run)
+        self.forced.extend([False] * len(run))
         if self.phase is Phase.THINKING:
-            self.thinking_tokens += len(tokens)
+            self.thinking_tokens += len(run)
         else:
-            self.answer_sampled += len(tokens)
-        self._check_finish()  # only the last token can end the sequence: no more were free
+            self.answer_sampled += len(run)
+        self._check_finish()  # only the last one can end the sequence: no more were free
+        return len(run)
 
     def _at_cap(self) -> bool:
         return rules.at_cap(self.config, self.thinking_tokens)

@@ -147,7 +147,7 @@ def token_entries(choice: dict, endpoint: str, marked: bool = True) -> tuple[lis
     logprobs when forced tokens are ``marked``, else its ``token_ids`` (no values)."""
     if not marked:
         ids = choice.get("token_ids") or []
-        if not isinstance(ids, list) or not all(isinstance(t, int) for t in ids):
+        if not isinstance(ids, list) or not set(map(type, ids)) <= {int}:  # JSON numbers: int or float
             raise S1kitError(f"the engine returned token_ids {str(ids)[:80]} where a list of ids was asked for; "
                              "is return_token_ids supported by this vLLM?")
         return list(ids), [None] * len(ids)
