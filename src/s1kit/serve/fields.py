@@ -12,7 +12,6 @@ Every problem is a :class:`RequestError` naming the field, which the server answ
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from s1kit.budget.config import BudgetConfig
@@ -108,7 +107,7 @@ def request_budget(named: dict, server: ServerBudget) -> BudgetConfig | None:
             raise RequestError(EFFORT_FIELD, f"unknown {EFFORT_FIELD} {level!r}; this server knows "
                                              f"{', '.join(server.effort) or 'no levels'} (start it with --effort)")
         values.setdefault("max_thinking_tokens", server.effort[level])
-    merged = {**dataclasses.asdict(server.defaults), **values}
+    merged = {**vars(server.defaults), **values}  # plain values: asdict's deep copy is not needed
     cap, least = merged["max_thinking_tokens"], merged["min_thinking_tokens"]
     if cap is not None and least > cap:
         raise RequestError("min_thinking_tokens", f"min_thinking_tokens ({least}) is above max_thinking_tokens ({cap}); "
