@@ -7,7 +7,8 @@ limit, as many Waits as asked where thinking had room).
 
 Plain phase: the same prompts without budget fields, each asked for exactly as many tokens as its
 forced reply had (min_tokens = max_tokens, ignore_eos), so both phases decode the same number of
-tokens. An untimed pass of both phases warms the engine first; then ``--rounds`` rounds of forced
+tokens. Plain requests open the thinking in the prompt as forced ones get it (the chat template's
+``s1kit_think``), so both phases also prefill the same prompt tokens; the run checks that they do. An untimed pass of both phases warms the engine first; then ``--rounds`` rounds of forced
 then plain are timed and summed (sampled replies change length between rounds, and a phase's time
 hangs on its longest replies). The last line is ``forced/plain throughput: X`` (target >= 0.95).
 
@@ -31,6 +32,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+from s1kit.serve.requests import THINK_KWARG
 
 BUDGETS = [
     {"max_thinking_tokens": 16},
@@ -64,6 +67,7 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
 
     client = AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=600)
     rng = random.Random(seed)
+    prompts: list[int] = []  # each forced request's prompt tokens, in the last forced phase
     plan = [(rng.choice(QUESTIONS), dict(rng.choice(BUDGETS)), rng.choice([0.0, 0.0, 1.0])) for _ in range(requests)]
 
     async def forced(question, budget, temperature):
@@ -72,13 +76,17 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
         reply = await client.chat.completions.create(
             model=model, messages=[{"role": "user", "content": question}], temperature=temperature,
             **({"reasoning_effort": effort} if effort else {}), extra_body=budget)
-        return reply.model_dump()
+        # What the checks need, read off the reply: a whole model_dump would be the client's own
+        # work in the forced phase only.
+        return {"s1kit": reply.choices[0].model_extra["s1kit"], "completion_tokens": reply.usage.completion_tokens,
+                "prompt_tokens": reply.usage.prompt_tokens}
 
     async def plain(question, temperature, n, extra=None):
         reply = await client.chat.completions.create(
             model=model, messages=[{"role": "user", "content": question}], temperature=temperature,
-            max_tokens=n, extra_body={"min_tokens": n, "ignore_eos": True, **(extra or {})})
-        return reply.usage.completion_tokens
+            max_tokens=n, extra_body={"min_tokens": n, "ignore_eos": True, "chat_template_kwargs": {THINK_KWARG: True},
+                                      **(extra or {})})
+        return reply.usage.completion_tokens, reply.usage.prompt_tokens
 
     async def forced_phase(label):
         start = time.perf_counter()
@@ -86,8 +94,9 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
         seconds = time.perf_counter() - start
         errors = [r for r in replies if isinstance(r, BaseException)]
         broken = [(p[1], why) for p, r in zip(plan, replies) if not isinstance(r, BaseException)
-                  for why in [within(p[1], r["choices"][0]["s1kit"])] if why]
-        tokens = [0 if isinstance(r, BaseException) else r["usage"]["completion_tokens"] for r in replies]
+                  for why in [within(p[1], r["s1kit"])] if why]
+        tokens = [0 if isinstance(r, BaseException) else r["completion_tokens"] for r in replies]
+        prompts[:] = [0 if isinstance(r, BaseException) else r["prompt_tokens"] for r in replies]
         print(f"{label} forced: {requests} requests, {len(errors)} errors, {len(broken)} over budget, {sum(tokens)} tokens "
               f"in {seconds:.1f} s ({sum(tokens) / seconds:.1f} tok/s)", file=sys.stderr, flush=True)
         for error in errors[:5]:
@@ -100,6 +109,12 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
         start = time.perf_counter()
         done = await asyncio.gather(*(plain(p[0], p[2], n, extra) for p, n in zip(plan, tokens) if n))
         seconds = time.perf_counter() - start
+        plain_prompts = sum(prompt for _, prompt in done)
+        forced_prompts = sum(prompt for prompt, n in zip(prompts, tokens) if n)
+        if plain_prompts != forced_prompts:
+            raise SystemExit(f"plain requests prefilled {plain_prompts} prompt tokens, forced ones {forced_prompts}: "
+                             "the phases would not compare the same work")
+        done = [n for n, _ in done]
         print(f"{label} {sum(done)} tokens in {seconds:.1f} s ({sum(done) / seconds:.1f} tok/s)", file=sys.stderr, flush=True)
         return sum(done), seconds
 
