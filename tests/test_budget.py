@@ -623,3 +623,28 @@ def test_a_wait_string_holding_an_end_token_is_refused(fmt, wait):
     """It would end the thinking it extends, and be counted as a Wait."""
     with pytest.raises(S1kitError, match=r"holds an end-of-thinking or end-of-turn token"):
         run("a b<|im_end|> c", fmt=fmt, num_ignore=1, wait_string=wait)
+
+
+@pytest.mark.parametrize("budget, picks, marked, diverges_at", [
+    (dict(max_thinking_tokens=3), ["w"] * 3 + ["x"], (), 3),                  # the cap's text is not there
+    (dict(num_ignore=1), ["w", "w", "<|im_end|>"], (), 2),                     # an end where a Wait was forced
+    (dict(num_ignore=1), ["w", "w", "Wait"], (2,), None),                      # the Wait forced there
+    (dict(num_ignore=1), ["w", "w", "Wait"], (), None),                        # a Wait the model wrote
+    (dict(max_thinking_tokens=40), ["w"] * 30, (), None),                      # a free run, taken at once
+    (dict(max_thinking_tokens=40), ["w"] * 5 + ["x"] * 5, (7,), 7),            # a forced mark the state did not make
+])
+def test_a_replay_names_where_the_engine_diverged(budget, picks, marked, diverges_at):
+    from s1kit.backends.forcing_channel import FORCED_LOGIT, replay
+
+    state = _state(**budget)
+    tokens = state.tokens
+    words = [t for t in range(3, 60) if t not in tokens.end_of_thinking and t not in tokens.wait]
+    names = {"w": words[0], "x": words[1], "Wait": tokens.wait[0], "<|im_end|>": min(tokens.stop)}
+    ids = [names[p] for p in picks]
+    reported = [FORCED_LOGIT if i in marked else None for i in range(len(ids))]
+    if diverges_at is None:
+        replay(state, ids, reported)
+        assert len(state.output) == len(ids)
+    else:
+        with pytest.raises(S1kitError, match=f"diverged from the budget-forcing state at output position {diverges_at} "):
+            replay(state, ids, reported)

@@ -47,15 +47,14 @@ def replay(state: SequenceState, token_ids, reported) -> None:
     position, count = 0, len(token_ids)
     while position < count and not state.done:
         next_forced = forced[bisect.bisect_left(forced, position)] if forced and forced[-1] >= position else count
-        if position < next_forced:
-            position += state.observe_free(token_ids[position:next_forced])
-            if position == count or state.done:
-                return
-        token = token_ids[position]
-        if state.observe(token, forced=position == next_forced) != token:
-            raise S1kitError(
-                f"the engine's output diverged from the budget-forcing state at output position {position} "
-                f"(token {token}); is the server running s1kit's logits processor with "
-                "--logprobs-mode processed_logits? Otherwise please report this as a bug"
-            )
-        position += 1
+        taken = state.observe_free(token_ids[position:next_forced]) if position < next_forced else 0
+        if not taken:  # a forced token, an end, or past the free positions: the state decides on it
+            token = token_ids[position]
+            if state.observe(token, forced=position == next_forced) != token:
+                raise S1kitError(
+                    f"the engine's output diverged from the budget-forcing state at output position {position} "
+                    f"(token {token}); is the server running s1kit's logits processor with "
+                    "--logprobs-mode processed_logits? Otherwise please report this as a bug"
+                )
+            taken = 1
+        position += taken

@@ -88,13 +88,14 @@ class _Row:
         state, output, pending = self.state, self.output, self.pending
         start = len(state.output)
         while start < len(output) and not state.done:
-            if start != pending:
-                start += state.observe_free(output[start:pending if pending is not None and pending > start else None])
-                if start == len(output) or state.done:
-                    break
+            # A run of the model's tokens at once where the state leaves them free; else one token.
             # A mismatch cannot be mended here; the client's replay reports it as an error.
-            state.observe(output[start], forced=start == pending)
-            start += 1
+            end = pending if pending is not None and pending > start else len(output)
+            taken = 0 if start == pending else state.observe_free(output[start:end])
+            if not taken:
+                state.observe(output[start], forced=start == pending)
+                taken = 1
+            start += taken
         self.pending = None
         self.seen = len(output)
         free = state.free_positions()
