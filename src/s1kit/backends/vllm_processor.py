@@ -58,7 +58,6 @@ class _Row:
     output: list[int]
     """Live reference to the request's output token ids (owned by vLLM)."""
     temperature: float
-    top_p: float
     draws: random.Random
     """The row's own seeded draws of "the model wants to end" (Python's: a torch draw per row and
     step costs more than the whole decision)."""
@@ -68,45 +67,34 @@ class _Row:
     """The output position forced at the last apply() and not yet committed."""
     marks: marks_file.MarksWriter | None = None
     """Where the front end learns which positions replaced an end (marks_file.py), if it asked."""
-    watch: frozenset[int] = frozenset()
-    """Tokens the state must see before the next decision: the ends of thinking and of the turn."""
     seen: int = 0
     """The output's length at the last apply()."""
     free_until: int = 0
     """Output positions before this one take the model's token with nothing to decide, unless the
     model picks an end (SequenceState.free_positions); the state sees them at the next sync."""
-    thinking: bool = True
     stops: frozenset[int] = frozenset()
     """End-of-turn tokens that end the request in vLLM (none under ``ignore_eos``)."""
     max_tokens: int | None = None
 
     @classmethod
-    def create(cls, state: SequenceState, output: list[int], temperature: float, top_p: float, seed: int | None,
+    def create(cls, state: SequenceState, output: list[int], temperature: float, seed: int | None,
                device: torch.device) -> _Row:
         """A row for ``state``; a row without a seed draws one."""
-        tokens = state.tokens
+        ends = state.tokens.end_of_thinking
         draws = random.Random((seed if seed is not None else secrets.randbits(62)) ^ 0x5EED)
-        return cls(state, output, temperature, top_p, draws, _end_ids(tokens.end_of_thinking, device),
-                   tokens.end_of_thinking, watch=tokens.end_of_thinking | tokens.stop)
+        return cls(state, output, temperature, draws, _end_ids(ends, device), ends)
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
         state, output, pending = self.state, self.output, self.pending
         start = len(state.output)
-        while start < len(output) and not state.done:
-            # A run of the model's tokens at once where the state leaves them free; else one token.
-            # A mismatch cannot be mended here; the client's replay reports it as an error.
-            end = pending if pending is not None and pending > start else len(output)
-            taken = 0 if start == pending else state.observe_free(output[start:end])
-            if not taken:
-                state.observe(output[start], forced=start == pending)
-                taken = 1
-            start += taken
+        if start < len(output):
+            forced = [pending - start] if pending is not None and pending >= start else []
+            state.observe_all(output[start:], forced)  # a mismatch cannot be mended here; the client's replay reports it
         self.pending = None
         self.seen = len(output)
         free = state.free_positions()
         self.free_until = _NO_BOUND if free is None else len(state.output) + free
-        self.thinking = state.phase is Phase.THINKING
 
     def finished(self) -> bool:
         """Whether the request ended, rather than paused (preempted): its state need not be kept.
@@ -117,12 +105,13 @@ class _Row:
 
     def free(self) -> bool:
         """Whether the position about to be sampled needs nothing from the state: it is free, no
-        forced token waits to be committed, and the one token appended since is not one to watch."""
+        forced token waits to be committed, and the one token appended since is no end of thinking
+        (those hold the ends of the turn), which the state must see."""
         output, seen = self.output, self.seen
         length = len(output)
         if self.pending is not None or length >= self.free_until:
             return False
-        if length != seen and (length != seen + 1 or output[-1] in self.watch):
+        if length != seen and (length != seen + 1 or output[-1] in self.end_set):
             return False
         self.seen = length
         return True
@@ -181,8 +170,7 @@ class BudgetForcingProcessor(LogitsProcessor):
         # A child of an n > 1 request has its own seed (vLLM gives it seed + index) but shares the
         # parent's spec; a request without any seed draws one.
         seed = params.seed if params.seed is not None else spec.get("seed")
-        row = _Row.create(state, output, float(params.temperature), float(params.top_p),
-                          int(seed) if seed is not None else None, self.device)
+        row = _Row.create(state, output, float(params.temperature), int(seed) if seed is not None else None, self.device)
         row.stops = frozenset() if getattr(params, "ignore_eos", False) else tokens.stop
         row.max_tokens = getattr(params, "max_tokens", None)
         path = marks_file.file_for(self.marks_dir, spec.get(marks_file.SPEC_KEY)) if self.marks_dir else None
@@ -211,7 +199,7 @@ class BudgetForcingProcessor(LogitsProcessor):
         drawing: list[tuple[int, _Row]] = []
         for index, row in self.rows.items():
             if row.free():  # most rows at most steps: only "does the model want to end its thinking"
-                if not row.thinking:
+                if row.state.phase is not Phase.THINKING:
                     continue
                 if row.temperature >= 1e-5:
                     drawing.append((index, row))

@@ -16,8 +16,10 @@ sampled one and continues from the KV cache; no sequence waits for another.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from s1kit.budget import rules
@@ -218,6 +220,25 @@ class SequenceState:
             self.answer_sampled += len(run)
         self._check_finish()  # only the last one can end the sequence: no more were free
         return len(run)
+
+    def observe_all(self, tokens: Sequence[int], forced: Sequence[int] = ()) -> int | None:
+        """Advance over ``tokens``, an engine's output from this state's position on, until the
+        sequence is done; ``forced``: the sorted indexes in ``tokens`` the engine forced. Runs of
+        model tokens at free positions are taken at once (:meth:`observe_free`), the rest one by one
+        (:meth:`observe`). Returns the index of the first token this state put otherwise (the
+        engine diverged from it), or None."""
+        mismatch = None
+        index, count = 0, len(tokens)
+        while index < count and not self.done:
+            after = bisect.bisect_left(forced, index)
+            next_forced = forced[after] if after < len(forced) else count
+            taken = self.observe_free(tokens[index:next_forced]) if index < next_forced else 0
+            if not taken:  # a forced token, an end, or past the free positions: decided here
+                if self.observe(tokens[index], forced=index == next_forced) != tokens[index] and mismatch is None:
+                    mismatch = index
+                taken = 1
+            index += taken
+        return mismatch
 
     def _at_cap(self) -> bool:
         return rules.at_cap(self.config, self.thinking_tokens)
