@@ -197,9 +197,10 @@ class BudgetForcingProcessor(LogitsProcessor):
                 row.marks.note(position, replaced)
 
         drawing: list[tuple[int, _Row]] = []
+        thinking = Phase.THINKING
         for index, row in self.rows.items():
             if row.free():  # most rows at most steps: only "does the model want to end its thinking"
-                if row.state.phase is not Phase.THINKING:
+                if row.state.phase is not thinking:
                     continue
                 if row.temperature >= 1e-5:
                     drawing.append((index, row))
