@@ -221,8 +221,8 @@ def serving(server):
         yield server
     finally:
         stop(server.process, server.port)
-        left = marks_file.server_dir(server.pid)
-        assert not left.exists(), f"the stopped server left its marks directory {left}"
+        left = marks_file.server_dirs(server.pid)
+        assert not left, f"the stopped server left its marks directory {left}"
 
 
 NANO_FLAGS = ("--max-model-len", "1024")

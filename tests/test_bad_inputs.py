@@ -157,6 +157,44 @@ def no_vllm_engine(tmp: Path, stack) -> None:
     stack.enter_context(pytest.MonkeyPatch.context()).setattr(vllm.VLLMBackend, "_start_engine", refuse)
 
 
+def planted_link(link: str):
+    """A symbolic link at ``link`` (in the case's directory) to tmp/victim.txt, someone's file that
+    the command must leave as it is."""
+
+    def hook(tmp: Path, stack) -> None:
+        (tmp / "victim.txt").write_text("not the command's to write\n")
+        (tmp / link).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / link).symlink_to(tmp / "victim.txt")
+
+    return hook
+
+
+def planted_fifo(path: str):
+    """A FIFO at ``path``: opening it to write would block without O_NONBLOCK."""
+
+    def hook(tmp: Path, stack) -> None:
+        (tmp / path).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(tmp / path)
+
+    return hook
+
+
+def truncated_cache(path: str):
+    """A real call cache at ``path`` holding 200 calls, cut to half its size."""
+
+    def hook(tmp: Path, stack) -> None:
+        from s1kit.curate.cache import CallCache
+
+        (tmp / path).parent.mkdir(parents=True, exist_ok=True)
+        cache = CallCache(tmp / path)
+        cache.store("m", [(f"key{i}", {"text": "x" * 300}) for i in range(200)])
+        cache.close()
+        data = (tmp / path).read_bytes()
+        (tmp / path).write_bytes(data[: len(data) // 2])
+
+    return hook
+
+
 SETUPS = {
     "eval_run": eval_run,
     "lock_run": lock_holder("{tmp}/run", directory=True),
@@ -165,6 +203,13 @@ SETUPS = {
     "tokenizerless_model": tokenizerless_model,
     "scorer_module": scorer_module,
     "no_vllm_engine": no_vllm_engine,
+    "lock_link_out": planted_link("out/.s1kit.lock"),
+    "lock_link_traces": planted_link(".traces.jsonl.lock"),
+    "lock_fifo_traces": planted_fifo(".traces.jsonl.lock"),
+    "cache_link_out": planted_link("out/cache.sqlite"),
+    "cache_link_traces": planted_link("traces.jsonl.cache.sqlite"),
+    "truncated_cache_out": truncated_cache("out/cache.sqlite"),
+    "truncated_cache_traces": truncated_cache("traces.jsonl.cache.sqlite"),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from s1kit.curate.cache import CallCache, call_key
@@ -52,3 +54,72 @@ def test_an_interrupted_run_keeps_its_finished_batches(tmp_path):
     resumed, model = CallCache(tmp_path / "c.sqlite"), Model()
     assert resumed.run("m", list("abcdef"), {}, model, batch_size=2) == [{"answer": x} for x in "ABCDEF"]
     assert model.batches == [["e", "f"]] and resumed.calls == 2
+
+
+def real_cache(path, rows: int = 200):
+    """A cache file of ``rows`` stored calls, several pages long."""
+    cache = CallCache(path)
+    cache.store("m", [(f"key{i}", {"text": "x" * 300}) for i in range(rows)])
+    cache.close()
+    return path
+
+
+def test_a_cache_through_a_link_is_refused_and_its_target_untouched(tmp_path):
+    target = real_cache(tmp_path / "elsewhere.sqlite")
+    before = target.read_bytes()
+    (tmp_path / "cache.sqlite").symlink_to(target)
+    with pytest.raises(S1kitError, match=rf"^the call cache {tmp_path / 'cache.sqlite'} is a symbolic link; "
+                                         "remove it or pass another output path"):
+        CallCache(tmp_path / "cache.sqlite")
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", ["-journal", "-wal"])
+def test_a_link_where_sqlite_puts_its_journal_is_refused(tmp_path, suffix):
+    real_cache(tmp_path / "cache.sqlite")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / f"cache.sqlite{suffix}").symlink_to(victim)
+    with pytest.raises(S1kitError, match=rf"cache.sqlite{suffix} is a symbolic link"):
+        CallCache(tmp_path / "cache.sqlite")
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_cache_that_is_not_a_regular_file_is_refused(tmp_path):
+    os.mkfifo(tmp_path / "cache.sqlite")
+    with pytest.raises(S1kitError, match=r"cache.sqlite is not a regular file; remove it"):
+        CallCache(tmp_path / "cache.sqlite")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "header-only"])
+def test_a_corrupt_cache_is_one_line_saying_to_delete_it(tmp_path, damage):
+    path = real_cache(tmp_path / "cache.sqlite")
+    data = path.read_bytes()
+    path.write_bytes({"garbage": b"not a database\n" * 10, "truncated": data[: len(data) // 2],
+                      "header-only": data[:100]}[damage])
+    before = path.read_bytes()
+    with pytest.raises(S1kitError, match=rf"^the call cache {path} is damaged or not an SQLite database \(.+\); "
+                                         "delete it and run again"):
+        CallCache(path)
+    assert path.read_bytes() == before
+
+
+def test_damage_found_after_opening_is_one_line_too(tmp_path):
+    path = real_cache(tmp_path / "cache.sqlite")
+    cache = CallCache(path)
+    with open(path, "r+b") as handle:  # the pages after the first, overwritten while the cache is open
+        handle.seek(4096)
+        handle.write(b"\xff" * (path.stat().st_size - 4096))
+    for use in (lambda: cache.lookup(["key1"]), lambda: cache.store("m", [("new", 1)])):
+        with pytest.raises(S1kitError, match=r"is damaged or not an SQLite database \(database disk image is malformed\)"):
+            use()
+
+
+def test_a_prompt_holding_a_lone_surrogate_is_cached(tmp_path):
+    """JSON input may hold "\\ud800", which UTF-8 cannot encode: it keys and stores as any prompt."""
+    cache, model = CallCache(tmp_path / "c.sqlite"), Model()
+    assert cache.run("m", ["a\ud800", "a\udc00"], {}, model) == [{"answer": "A\ud800"}, {"answer": "A\udc00"}]
+    cache.close()
+    again, model = CallCache(tmp_path / "c.sqlite"), Model()
+    assert again.run("m", ["a\ud800", "a\udc00"], {}, model) == [{"answer": "A\ud800"}, {"answer": "A\udc00"}]
+    assert model.batches == []

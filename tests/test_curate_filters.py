@@ -105,7 +105,7 @@ def test_quality_counts_and_keeps_order():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"require_fields": "question"}, r"require_fields must be a list of names, got 'question'; write e.g. require_fields=\['question'\]"),
+        ({"require_fields": "question"}, r"require_fields must be a list of names, got 'question' \(str\); write e.g. require_fields=\['question'\]"),
         ({"trace_fields": ("attempt", "")}, r"trace_fields holds ''"),
         ({"text_fields": 3}, r"text_fields must be a list"),
         ({"asy_allowed_sources": "aime"}, r"asy_allowed_sources=\['aime'\]"),

@@ -183,3 +183,36 @@ def test_flags_typed_on_the_command_line_override_the_recipe(tmp_path, monkeypat
 def test_points_given_twice_or_empty_are_refused(flags, message):
     with pytest.raises(S1kitError, match=message):
         resolve(None, {"task": "nano", **flags})
+
+
+def test_a_new_setting_changes_the_results_unless_it_is_listed_as_one_that_does_not(tmp_path):
+    """The settings --resume checks are every field of the configs but a few listed exceptions, so a
+    field added later is checked without anyone having to remember it."""
+    from s1kit.eval.config import identity
+
+    extended = dataclasses.make_dataclass("Extended", [("new_knob", int, dataclasses.field(default=0))], bases=(EvalConfig,))
+    record = saved(extended(task="nano", budgets=[8]), BackendConfig(), "integer")
+    assert identity(record)["new_knob"] == 0
+    assert identity({**record, "new_knob": 1}) != identity(record)
+
+
+@pytest.mark.parametrize("name", [f.name for cls in (EvalConfig, BackendConfig) for f in dataclasses.fields(cls)])
+def test_resume_checks_every_setting_but_those_that_only_say_how(tmp_path, name):
+    from s1kit.eval.config import HOW_FIELDS, SECRET
+
+    config, out = _run_dir(tmp_path)
+    record = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**record, name: "something else"}))
+    resumed = dataclasses.replace(config, resume=True)
+    if name in HOW_FIELDS + SECRET:
+        check_resume(resumed, BackendConfig(), out)
+    else:
+        with pytest.raises(S1kitError, match=rf"made with another config \({name}: 'something else' there"):
+            check_resume(resumed, BackendConfig(), out)
+
+
+def test_budgets_and_ignores_in_another_order_are_the_same_sweep(tmp_path):
+    config, out = _run_dir(tmp_path)
+    record = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**record, "budgets": [64, 16], "num_ignore": [2, 0]}))
+    check_resume(dataclasses.replace(config, budgets=[16, 64], num_ignore=[0, 2], resume=True), BackendConfig(), out)

@@ -127,6 +127,36 @@ def test_extract_answer_from_an_answer_alone(kind, response, expected, alone):
     assert extract_answer(response, kind) == alone  # without the flag only a \boxed{} counts
 
 
+# Outputs cut off or looping: each shape once made extraction quadratic in the response's length.
+ADVERSARIAL = {
+    "unclosed boxes": "\\boxed{" * 20000,
+    "unclosed boxes in the answer": "</think>" + "\\boxed{" * 20000,
+    "bare boxes with nothing after": "</think>" + "\\boxed $" * 100000,
+    "an anchor and spaces": "</think> answer" + " " * 100000,
+    "end-of-turn tokens before text": "</think>" + "<|im_end|>" * 20000 + "x",
+    "unclosed parentheses after an anchor": "</think> Answer: " + "\\(" * 20000,
+    "unclosed brackets after an anchor": "</think> Answer: " + "\\[" * 20000,
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["math", "integer", "choice"])
+@pytest.mark.parametrize("shape", list(ADVERSARIAL))
+def test_extraction_is_linear_in_the_response(shape, kind):
+    start = time.perf_counter()
+    extract_answer(ADVERSARIAL[shape], kind)
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("text, content", [
+    ("\\boxed{" * 20000 + "\\boxed{5}", "5"),
+    ("\\boxed{4}" + "\\boxed{" * 20000, "4"),
+    ("\\boxed{\\boxed{3}" + "\\boxed{" * 500, "3"),  # the outer box never closes: the inner one counts
+])
+def test_last_boxed_among_many_unclosed_boxes(text, content):
+    assert last_boxed(text) == content
+
+
 
 @needs_math_verify
 @pytest.mark.parametrize("predicted, gold, equal", [
@@ -215,6 +245,52 @@ def test_pathological_answer_times_out_in_a_worker_thread():
     thread.join(timeout=60)
     assert results["tower"] is False and results["seconds"] < 10
     assert results["half"] is True  # the pool still works after a timeout
+
+
+def test_an_extraction_past_its_time_limit_counts_as_no_answer_in_the_main_thread(monkeypatch, caplog):
+    from s1kit.grading import rules
+
+    def endless(*args):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # pure Python: the timer's signal lands between bytecodes
+            pass
+
+    monkeypatch.setattr(rules, "extract_answer", endless)
+    start = time.monotonic()
+    assert grade("</think> 4", "4", "integer", timeout=0.5) == Grade(None, False, timed_out=True)
+    assert time.monotonic() - start < 3
+    assert "answer extraction timed out after 0.5 s, counted as no answer" in caplog.text
+
+
+HUGE = "</think> " + "word " * 1_000_000  # 5 MB: extraction takes about 0.2 s, past a 0.02 s limit
+
+
+def test_an_extraction_past_its_time_limit_counts_as_no_answer_in_a_worker_thread():
+    results = {}
+
+    def work():
+        results["huge"] = grade(HUGE, "4", "integer", timeout=0.02)
+        results["small"] = grade("</think> The answer is 4.", "4", "integer")
+        results["none"] = grade("</think> no idea", "4", "choice")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=60)
+    assert results["huge"] == Grade(None, False, timed_out=True)
+    assert results["small"] == Grade("4", True) and results["none"] == Grade(None, False)  # the pool still works
+
+
+def test_extraction_in_a_worker_thread_finds_what_the_main_thread_finds():
+    cases = [(kind, response) for kind, rows in EXTRACTIONS.items() for response, _ in rows]
+    results = {}
+
+    def work():
+        results["thread"] = [grade(response, "x", kind).extracted for kind, response in cases]
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=120)
+    assert results["thread"] == [extract_answer(response, kind) for kind, response in cases]
 
 
 @needs_math_verify

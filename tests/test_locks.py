@@ -88,3 +88,59 @@ def test_taking_the_lock_removes_what_a_killed_writer_left(tmp_path):
     with locked(traces, "s1kit traces"):
         assert not mine.exists()
         assert other.exists()  # another output's, with a writer of its own
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A setuid file of someone's, where a planted link at a lock path points."""
+    path = tmp_path / "victim.txt"
+    path.write_text("precious\n")
+    path.chmod(0o4755)
+    return path
+
+
+@pytest.mark.parametrize("directory", [True, False], ids=["run-directory", "output-file"])
+def test_a_symlink_at_the_lock_path_is_refused_and_its_target_untouched(tmp_path, victim, directory):
+    target = tmp_path / "run" if directory else tmp_path / "traces.jsonl"
+    if directory:
+        target.mkdir()
+    lock_path(target).symlink_to(victim)
+    with pytest.raises(S1kitError, match=rf"^the lock file {lock_path(target)} is a symbolic link; remove it"):
+        with locked(target, "s1kit eval"):
+            pytest.fail("the lock was taken through a link")
+    assert victim.read_text() == "precious\n"
+    assert victim.stat().st_mode & 0o7777 == 0o4755
+
+
+def test_a_dangling_symlink_at_the_lock_path_creates_nothing(tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "made.txt"
+    elsewhere.parent.mkdir()
+    lock_path(tmp_path).symlink_to(elsewhere)
+    with pytest.raises(S1kitError, match="is a symbolic link; remove it"):
+        with locked(tmp_path, "s1kit curate"):
+            pass
+    assert not elsewhere.exists()
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir], ids=["fifo", "directory"])
+def test_a_lock_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, make):
+    make(lock_path(tmp_path))  # a FIFO must not block the command waiting for a writer
+    with pytest.raises(S1kitError, match=rf"^the lock file {lock_path(tmp_path)} is not a regular file; remove it"):
+        with locked(tmp_path, "s1kit eval"):
+            pass
+
+
+def test_an_eval_on_a_run_with_a_planted_lock_link_stops_in_one_line(tmp_path, victim):
+    from s1kit.backends.scripted import ScriptedBackend
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import main
+
+    task = tmp_path / "t.jsonl"
+    task.write_text(json.dumps({"id": "a", "question": "What is 2+2?", "answer": "4"}) + "\n")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".s1kit.lock").symlink_to(victim)
+    config = EvalConfig(task=f"jsonl:{task}", id_field="id", budgets=[4], kind="integer", out=str(out))
+    with pytest.raises(S1kitError, match="is a symbolic link; remove it"):
+        main(config, backend=ScriptedBackend("four<|im_end|> 4<|im_end|>"))
+    assert victim.read_text() == "precious\n" and not (out / "config.json").exists()

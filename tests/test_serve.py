@@ -111,7 +111,7 @@ def test_marks_files_are_gone_once_their_replies_are_done(nano_server, client):
     """Requests that extend thinking learn their forced Waits from a file the engine writes."""
     from s1kit.backends import marks_file
 
-    directory = marks_file.server_dir(nano_server.pid)
+    [directory] = marks_file.server_dirs(nano_server.pid)
     reply = chat(client, NANO_QUESTIONS[2], **BUDGETS["ignore"]).model_dump()["choices"][0]
     streamed = list(client.chat.completions.create(model="s1-nano", messages=[{"role": "user", "content": NANO_QUESTIONS[2]}],
                                                    temperature=0, stream=True, extra_body=BUDGETS["ignore"]))

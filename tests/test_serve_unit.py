@@ -6,21 +6,20 @@ FORCED_LOGIT, are what s1kit's processor makes vLLM return."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
+import stat
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
 from s1kit.backends import marks_file
-from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, FORCED_THRESHOLD
-from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
-from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY
+from s1kit.budget.config import BudgetConfig
 from s1kit.budget.state import BudgetTokens, SequenceState
-from s1kit.budget.runner import generate
 from s1kit.cli import app
 from s1kit.formats import FORMATS
 from s1kit.serve.fields import RequestError, ServerBudget, parse_effort, request_budget, take_fields
@@ -28,10 +27,8 @@ from s1kit.serve.middleware import BudgetMiddleware, Settings
 from s1kit.serve.requests import CHAT, COMPLETIONS, THINK_KWARG, finish_reply, prepare
 from s1kit.serve.stream import StreamRewriter, rewrite_event, split_events
 
-TOKENIZER = ToyTokenizer()
-QUESTION = "What is six times seven?"
-SCRIPT = "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9<|im_end|> and so 42<|im_end|>"
-PLAIN = ServerBudget()
+from serve_fakes import (PLAIN, QUESTION, TOKENIZER, FakeVLLM, call, channel, engine_marks, engine_run, entries,
+                         middleware_on, stream_events)
 
 
 # --- request fields ---------------------------------------------------------------------------
@@ -183,46 +180,6 @@ def test_a_plain_request_is_not_touched():
 
 # --- replies, rebuilt from the engine's tokens ------------------------------------------------
 
-def engine_run(fmt="s1", **budget):
-    """What `s1kit generate` gives for QUESTION on the scripted model, and the tokens an engine
-    forcing the same budget returns (forced ones at FORCED_LOGIT)."""
-    [g] = generate(ScriptedBackend(SCRIPT, tokenizer=TOKENIZER), [QUESTION], BudgetConfig(**budget), SamplingConfig(),
-                   fmt=fmt, progress=False)
-    eos = min(TOKENIZER.eos_token_ids)
-    ids, values = list(g.token_ids), [FORCED_LOGIT if f else -0.5 for f in g.forced_mask]
-    if g.finish_reason == "length" and g.answer_tokens:  # the processor ends a full answer with end-of-turn
-        ids, values = ids + [eos], values + [FORCED_LOGIT]
-    return g, ids, values
-
-
-def engine_marks(request, ids, values) -> None:
-    """Write the marks file s1kit's processor would write for this output: the positions where a
-    forced token replaced an end of thinking, after a tentative mark it took back (a redone pass)."""
-    if request.marks is None:
-        return
-    writer, state = marks_file.MarksWriter(request.marks), request.state()
-    writer.note(1, True)
-    writer.note(1, False)
-    for position, (token, value) in enumerate(zip(ids, values)):
-        if state.done:
-            break
-        forced = value > FORCED_THRESHOLD
-        if forced and not state.next_is_forced():
-            writer.note(position, True)
-        state.observe(token, forced)
-
-
-def channel(ids, values, endpoint, marked=True):
-    """A choice's fields that carry its tokens: logprobs with the marks, or the ids alone."""
-    return {"logprobs": entries(ids, values, endpoint)} if marked else {"logprobs": None, "token_ids": list(ids)}
-
-
-def entries(ids, values, endpoint):
-    tokens = [f"token_id:{t}" for t in ids]
-    if endpoint == CHAT:
-        return {"content": [{"token": t, "logprob": v, "bytes": None, "top_logprobs": []} for t, v in zip(tokens, values)]}
-    return {"tokens": tokens, "token_logprobs": values, "top_logprobs": None, "text_offset": []}
-
 
 BUDGETS = [dict(max_thinking_tokens=4), dict(num_ignore=2), dict(min_thinking_tokens=14), dict(max_thinking_tokens=12, num_ignore=1),
            dict(max_answer_tokens=2), dict()]
@@ -253,24 +210,6 @@ def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt, marks, tmp
         assert out["message"]["content"] == g.answer
     else:
         assert out["text"] == "raw"  # a completion's text is the engine's own
-
-
-def stream_events(ids, values, endpoint, per_chunk, n=1, marked=True):
-    """vLLM's event stream for one reply: a role chunk (chat), token chunks, a usage chunk, [DONE]."""
-    events = []
-    for index in range(n):
-        if endpoint == CHAT:
-            events.append({"choices": [{"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
-                                        "finish_reason": None}], **({} if marked else {"prompt_token_ids": [5, 6]})})
-    for start in range(0, len(ids), per_chunk):
-        for index in range(n):
-            piece, vals = ids[start:start + per_chunk], values[start:start + per_chunk]
-            last = start + per_chunk >= len(ids)
-            choice = {"index": index, **channel(piece, vals, endpoint, marked), "finish_reason": "stop" if last else None}
-            choice.update({"delta": {"content": "raw"}} if endpoint == CHAT else {"text": "raw"})
-            events.append({"choices": [choice]})
-    events.append({"choices": [], "usage": {"completion_tokens": n * len(ids)}})
-    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
 
 
 @pytest.mark.parametrize("budget", BUDGETS, ids=str)
@@ -357,51 +296,12 @@ def test_logprobs_the_client_asked_for_stay_with_tokens_as_text():
 
 # --- the middleware, on a fake vLLM app -------------------------------------------------------
 
-class FakeVLLM:
-    """Records the body it gets and answers with a canned reply."""
-
-    def __init__(self, reply: bytes, content_type=b"application/json"):
-        self.reply, self.content_type, self.bodies = reply, content_type, []
-
-    async def __call__(self, scope, receive, send):
-        message = await receive()
-        self.bodies.append(message["body"])
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", self.content_type), (b"content-length", str(len(self.reply)).encode())]})
-        await send({"type": "http.response.body", "body": self.reply, "more_body": False})
-
-
-def call(middleware, body: bytes, path="/v1/chat/completions", headers=()):
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-type", b"application/json"), *headers]}
-    asyncio.run(middleware(scope, receive, send))
-    status = sent[0]["status"]
-    length = dict(sent[0]["headers"]).get(b"content-length")
-    body = b"".join(m.get("body", b"") for m in sent[1:])
-    if length is not None:
-        assert int(length) == len(body)
-    return status, body
-
-
-def middleware_on(reply: bytes, content_type=b"application/json", keys=()):
-    fake = FakeVLLM(reply, content_type)
-    mw = BudgetMiddleware(fake)
-    mw.settings = Settings(PLAIN, TOKENIZER, FORMATS["s1"], tuple(keys), 1024)
-    return mw, fake
-
 
 def test_the_middleware_answers_a_bad_field_with_an_openai_error():
     mw, fake = middleware_on(b"{}")
     status, body = call(mw, json.dumps({"model": "m", "messages": [], "num_ignore": -1}).encode())
     assert status == 400 and not fake.bodies
-    assert json.loads(body) == {"error": {"message": "num_ignore must be an integer >= 0, got -1",
+    assert json.loads(body) == {"error": {"message": "num_ignore must be an integer >= 0, got -1 (int)",
                                           "type": "invalid_request_error", "param": "num_ignore", "code": 400}}
 
 
@@ -479,10 +379,10 @@ def test_sagemaker_invocations_are_forced_as_the_request_they_carry(endpoint):
     assert call(mw, other, path="/invocations")[0] == 200 and fake.bodies[-1] == other
 
 
-def test_requests_without_the_key_are_left_to_vllm():
+def test_requests_without_the_key_get_a_401_before_their_fields_are_read():
     mw, fake = middleware_on(b"{}", keys=("k1",))
     body = json.dumps({"messages": [], "num_ignore": -1}).encode()
-    assert call(mw, body)[0] == 200 and fake.bodies == [body]  # untouched: vLLM's check answers 401
+    assert call(mw, body)[0] == 401 and fake.bodies == []
     assert call(mw, body, headers=[(b"authorization", b"Bearer k1")])[0] == 400
 
 
@@ -522,8 +422,10 @@ def test_dry_run_prints_the_vllm_command_with_every_piece(monkeypatch):
                   "--reasoning-parser s1kit-s1", "serve/reasoning.py"):
         assert piece in line, piece
     assert "sekret" not in line and "VLLM_API_KEY='***'" in line
-    # A directory a later `s1kit serve` will not take for a killed server's.
-    assert f"{marks_file.ENV}={marks_file.server_dir(None)} " in line and str(os.getpid()) not in str(marks_file.server_dir(None))
+    # The per-server pieces are made when the line runs: a private directory with a random name
+    # and a new signing secret, never a fixed path or value.
+    assert f'{marks_file.ENV}="$(mktemp -d {marks_file.base_dir()}/{marks_file.SERVER_PREFIX}XXXXXXXXXX)"' in line
+    assert "S1KIT_SPEC_SECRET=\"$(" in line and "secrets.token_hex(32)" in line
 
 
 def test_a_served_model_gets_its_own_marks_directory_and_a_killed_servers_is_removed(tmp_path, monkeypatch):
@@ -531,10 +433,17 @@ def test_a_served_model_gets_its_own_marks_directory_and_a_killed_servers_is_rem
     from s1kit.serve.config import ServeConfig
 
     monkeypatch.delenv(marks_file.ENV, raising=False)
-    dead = marks_file.server_dir(2**22 + 12345)  # above Linux's PID limit: never a live process
-    dead.mkdir()
+    dead = marks_file.make_server_dir(2**22 + 12345)  # above Linux's PID limit: never a live process
     env = server_env(ServeConfig(model="s1-nano"), pid=os.getpid())
-    assert env[marks_file.ENV] == str(marks_file.server_dir(os.getpid())) and not dead.exists()
+    made = Path(env[marks_file.ENV])
+    try:
+        assert made in marks_file.server_dirs(os.getpid()) and not dead.exists()
+        info = made.lstat()
+        assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid()
+        assert made != Path(server_env(ServeConfig(model="s1-nano"), pid=os.getpid())[marks_file.ENV])  # a new name each time
+    finally:
+        for directory in marks_file.server_dirs(os.getpid()):
+            directory.rmdir()
     monkeypatch.setenv(marks_file.ENV, "")
     assert server_env(ServeConfig(model="s1-nano"), pid=os.getpid())[marks_file.ENV] == ""  # logprobs instead
 
@@ -554,19 +463,30 @@ def test_serve_refuses_at_start_up_in_one_line(args, message, monkeypatch):
     assert len(lines) == 1 and __import__("re").search(message, lines[0]), result.output
 
 
-def test_settings_come_from_vllms_additional_config():
+def test_settings_come_from_vllms_additional_config(monkeypatch):
+    from s1kit.backends.forcing_channel import SECRET_ENV
     from s1kit.models import builtin_path
     from s1kit.serve.middleware import load_settings
 
+    monkeypatch.setenv(SECRET_ENV, "s" * 64)
     args = SimpleNamespace(model=str(builtin_path("s1-nano")), tokenizer=None, served_model_name=["s1-nano"],
                            api_key=["k"], max_model_len=512,
                            additional_config={"s1kit": {"format": "s1", "max_thinking_tokens": 32, "effort": "low=4"}})
-    settings = load_settings(args)
+    app = SimpleNamespace(state=SimpleNamespace(args=args))
+    settings = load_settings(app)
     assert settings.budget.forced_by_default and settings.budget.defaults.max_thinking_tokens == 32
     assert settings.budget.effort == {"low": 4} and settings.fmt.name == "s1" and settings.api_keys == ("k",)
+    assert settings.context == 512 and settings.secret == "s" * 64
+    # The engine's own context length, where vLLM's app has it, over the flag.
+    app.state.vllm_config = SimpleNamespace(model_config=SimpleNamespace(max_model_len=1024))
+    assert load_settings(app).context == 1024
     args.additional_config = {"s1kit": {"max_thinking_tokns": 3}}
     with pytest.raises(Exception, match=r"did you mean 'max_thinking_tokens'"):
-        load_settings(args)
+        load_settings(app)
+    args.additional_config = {}
+    monkeypatch.delenv(SECRET_ENV)
+    with pytest.raises(Exception, match=rf"\${SECRET_ENV} is not set.*s1kit serve --dry-run"):
+        load_settings(app)
 
 
 def test_a_template_that_already_opens_thinking_is_kept(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 
 from s1kit.errors import S1kitError
 from s1kit.synth.build import SynthConfig, rows
-from s1kit.synth.families import FAMILIES, find_problem, sum_problem
+from s1kit.synth.families import FAMILIES, sum_problem
 from s1kit.synth.teacher import TeacherConfig, teach
 
 
@@ -194,3 +194,53 @@ def test_the_shipped_held_out_sets_are_what_synth_writes(tmp_path, task, split, 
     assert shipped.read_bytes() == (tmp_path / "x.jsonl").read_bytes()
     examples = get_task(task).load(data_dir="/nonexistent", limit=6)  # packaged: the data dir does not matter
     assert [e.meta["domain"] for e in examples] == list(FAMILIES) * 2 and get_task(task).kind == "integer"
+
+
+def test_pools_come_out_as_when_the_families_were_drawn_whole():
+    """Rows are made one at a time now; a pool is the same as the list-at-once draw made it."""
+    from s1kit.synth.build import problems
+
+    for seed, mix in ((0, {"sum": 0.45, "count": 0.35, "find": 0.2}), (7, {"sum": 1.0, "find": 3.0})):
+        config = SynthConfig(split="pool", size=400, seed=seed, mix=mix)
+        rng = random.Random(f"s1kit-synth:pool:{seed}")
+        names = [name for name in FAMILIES if mix.get(name, 0) > 0]
+        families = rng.choices(names, weights=[mix[name] for name in names], k=400)
+        expected = [FAMILIES[name](rng) for name in families]
+        assert [problem for problem, _ in problems(config)] == expected
+
+
+def peak_memory(size: int, out) -> int:
+    import tracemalloc
+
+    from s1kit.synth.build import main
+
+    tracemalloc.start()
+    try:
+        main(SynthConfig(split="pool", size=size, seed=0), out)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_rows_stream_to_the_file_so_memory_stays_flat(tmp_path, capsys):
+    small, large = peak_memory(400, tmp_path / "small.jsonl"), peak_memory(4000, tmp_path / "large.jsonl")
+    assert large < 2 * small, (small, large)  # ten times the rows, not ten times the memory
+    assert len((tmp_path / "large.jsonl").read_text().splitlines()) == 4000
+    assert "synth pool: 4000/4000 rows (100%)" in capsys.readouterr().err  # progress, on stderr
+
+
+def test_a_size_that_does_not_fit_on_the_disk_is_refused_before_writing(tmp_path, monkeypatch):
+    import shutil
+
+    from s1kit.synth import build
+
+    monkeypatch.setattr(build.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
+    with pytest.raises(S1kitError, match=r"^--size 5000 would write about \d\.\d MB \(\d+ bytes a row\) to .*pool.jsonl, "
+                                         r"and its disk has 100\.0 KB free; lower --size to at most \d+$"):
+        build.main(SynthConfig(split="pool", size=5000, seed=0), tmp_path / "pool.jsonl")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_size_past_any_use_is_refused():
+    with pytest.raises(S1kitError, match=r"size must be at most 100,000,000 rows, got 1000000000 \(int\)"):
+        SynthConfig(size=10**9)

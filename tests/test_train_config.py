@@ -82,7 +82,7 @@ def test_values_take_the_fields_type(key, text, value):
     ("global_batch_size", "sixteen", r"global_batch_size in the command line must be int, got 'sixteen'"),
     ("global_batch_size", "2.5", r"must be int"),
     ("bf16", "maybe", r"bf16 .* must be bool"),
-    ("learning_rate", "0", r"learning_rate must be above 0"),
+    ("learning_rate", "0", r"learning_rate must be a finite number above 0"),
     ("warmup_ratio", "1.5", r"warmup_ratio must be in \[0, 1\)"),
     ("format", "chatml", r"unknown format 'chatml'; choose from auto, s1, think-tags"),
     ("block_size", "0", r"block_size must be a positive integer"),
@@ -90,6 +90,58 @@ def test_values_take_the_fields_type(key, text, value):
 def test_bad_values_say_what_is_expected(key, text, message):
     with pytest.raises(S1kitError, match=message):
         load_config(None, {key: text})
+
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"learning_rate": INF}, r"learning_rate must be a finite number above 0, got inf \(float\)"),
+    ({"learning_rate": NAN}, r"learning_rate must be a finite number above 0, got nan"),
+    ({"learning_rate": -1e-5}, r"learning_rate must be a finite number above 0, got -1e-05"),
+    ({"learning_rate": "1e-5"}, r"learning_rate must be a finite number above 0, got '1e-5' \(str\)"),
+    ({"num_epochs": INF}, r"num_epochs must be a finite number of at least 0, got inf"),
+    ({"num_epochs": -1.0, "max_steps": 10}, r"num_epochs must be a finite number of at least 0, got -1.0"),
+    ({"max_steps": 0}, r"max_steps must be -1 \(run num_epochs\) or a positive integer, got 0"),
+    ({"max_steps": -5}, r"max_steps must be -1 .* got -5"),
+    ({"max_steps": 2.5}, r"max_steps must be -1 .* got 2.5 \(float\)"),
+    ({"warmup_ratio": NAN}, r"warmup_ratio must be in \[0, 1\), got nan"),
+    ({"adam_beta1": 1.0}, r"adam_beta1 must be in \[0, 1\), got 1.0 \(float\); s1 used 0.9"),
+    ({"adam_beta1": -0.1}, r"adam_beta1 must be in \[0, 1\), got -0.1"),
+    ({"adam_beta2": INF}, r"adam_beta2 must be in \[0, 1\), got inf"),
+    ({"weight_decay": -1e-4}, r"weight_decay must be a finite number of at least 0, got -0.0001"),
+    ({"weight_decay": NAN}, r"weight_decay must be a finite number of at least 0, got nan"),
+    ({"max_grad_norm": -1.0}, r"max_grad_norm must be a finite number of at least 0 \(0: no clipping\), got -1.0"),
+    ({"max_grad_norm": INF}, r"max_grad_norm must be a finite number .* got inf"),
+    ({"curriculum_share": NAN}, r"curriculum_share must be in \(0, 1\], got nan"),
+    ({"seed": -1}, r"seed must be an integer from 0 to 4294967295, got -1 \(int\)"),
+    ({"seed": 2 ** 32}, r"seed must be an integer from 0 to 4294967295, got 4294967296"),
+    ({"seed": True}, r"seed must be an integer .* got True \(bool\)"),
+    ({"output_dir": ""}, r"output_dir is empty; pass the directory for the model and its checkpoints"),
+    ({"data_split": ""}, r"data_split is empty; pass the split of a hub dataset, e.g. train"),
+    ({"lr_scheduler": "cosine_with_min_lr"}, r"unknown lr_scheduler 'cosine_with_min_lr'; choose from linear, cosine"),
+    ({"lr_scheduler": "warmup_stable_decay"}, r"unknown lr_scheduler 'warmup_stable_decay'"),
+])
+def test_impossible_values_are_refused_naming_the_field(values, message):
+    with pytest.raises(S1kitError, match=message):
+        TrainConfig(**values)
+
+
+@pytest.mark.parametrize("key, text, message", [
+    ("learning_rate", "inf", r"learning_rate must be a finite number above 0, got inf"),
+    ("learning_rate", "-1", r"learning_rate must be a finite number above 0, got -1.0"),
+    ("seed", "-1", r"seed must be an integer from 0 to 4294967295, got -1"),
+    ("adam_beta2", "1", r"adam_beta2 must be in \[0, 1\), got 1.0"),
+])
+def test_impossible_values_from_the_command_line_are_refused(key, text, message):
+    with pytest.raises(S1kitError, match=message):
+        load_config(None, {key: text})
+
+
+def test_the_edges_of_each_range_are_accepted():
+    TrainConfig(learning_rate=10.0, num_epochs=0.0, max_steps=1, adam_beta1=0.0, adam_beta2=0.999, weight_decay=0.0,
+                max_grad_norm=0.0, seed=0, warmup_ratio=0.0)
+    TrainConfig(seed=2 ** 32 - 1, max_steps=-1)
 
 
 def test_overrides_accept_three_spellings():

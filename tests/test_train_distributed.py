@@ -137,3 +137,26 @@ def test_fsdp_shards_on_cpu_once_accelerates_gate_is_lifted(tiny_model_dir, data
         assert probe["global"] == [vocab, 128] and probe["local"] == [vocab // 2, 128]
     assert json.loads((out / SUMMARY_FILE).read_text())["num_processes"] == 2
     same_checkpoint(out, single, atol=1e-4)  # sharded reductions sum in another order
+
+
+@pytest.mark.slow
+def test_a_diverging_sharded_run_stops_in_every_process_together(tmp_path):
+    """Each process checks its own shards; they stop at the same step, none left waiting for the other."""
+    from test_train_divergence import OVERFLOWING, assert_nothing_non_finite_saved
+    from tiny_training import write_recipe
+
+    shim = tmp_path / "fsdp_on_cpu.py"
+    shim.write_text(FSDP_ON_CPU_SHIM)
+    (tmp_path / "probes").mkdir()
+    recipe = write_recipe(tmp_path, rows=16, learning_rate=OVERFLOWING, save_strategy="no", per_device_batch_size=2)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ACCELERATE_CONFIG),
+               "--main_process_port", str(port), str(shim), "--recipe", str(recipe), "--output-dir", str(tmp_path / "out")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PROBE_DIR": str(tmp_path / "probes")})
+    assert result.returncode != 0
+    assert result.stderr.count("error: training diverged at step 2 of 6: the loss is nan") == 2, result.stderr[-4000:]
+    assert json.loads((tmp_path / "probes" / "rank1.json").read_text())["weight"] == "DTensor"
+    assert_nothing_non_finite_saved(tmp_path / "out")

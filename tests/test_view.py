@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from s1kit.cli import app
-from s1kit.view import changes, compact, parallel, spans
+from s1kit.view import changes, compact, spans
 from s1kit.view.command import main as view_main
 from s1kit.view.data import load_run, run_data
 from s1kit.view.page import embed_json, render
@@ -398,19 +398,119 @@ def _row_without_text(run):
     (run / "samples.jsonl").write_text(json.dumps(row) + "\n")
 
 
+def _edit_row(line: int, **fields):
+    def damage(run):
+        rows = (run / "samples.jsonl").read_text().splitlines()
+        rows[line - 1] = json.dumps({**json.loads(rows[line - 1]), **fields})
+        (run / "samples.jsonl").write_text("\n".join(rows) + "\n")
+
+    return damage
+
+
+def _edit_metrics(edit):
+    def damage(run):
+        metrics = json.loads((run / "metrics.json").read_text())
+        edit(metrics)
+        (run / "metrics.json").write_text(json.dumps(metrics))
+
+    return damage
+
+
 @pytest.mark.parametrize("damage, fragments", [
+    (_edit_row(2, forced_spans="Wait"), ("samples.jsonl line 2: field forced_spans is a string 'Wait', not a list",)),
+    (_edit_row(3, forced_spans=[{"start": "0", "end": 1, "kind": "wait"}]),
+     ("line 3: field forced_spans[0].start is a string '0', not an integer >= 0",)),
+    (_edit_row(1, question_index=0.5), ("line 1: field question_index is a number 0.5, not an integer >= 0",)),
+    (_edit_row(4, budget=[16]), ("line 4: field budget is a list [16], not a positive integer or null",)),
+    (_edit_row(5, thinking_tokens="many"), ("line 5: field thinking_tokens is a string 'many'",)),
+    (_edit_row(1, instruction=["a"]), ("line 1: field instruction is a list",)),
+    (_edit_metrics(lambda m: m["points"][0].update(budget=[16])), ("metrics.json: field points[0].budget is a list",)),
+    (_edit_metrics(lambda m: m["curves"][0]["series"][0].update(x="wide")),
+     ("metrics.json: field curves[0].series[0].x is a string 'wide', not a number",)),
+    (_edit_metrics(lambda m: m.update(points=[1])), ("metrics.json: field points[0] is an integer 1, not an object",)),
     (_corrupt_metrics, ("metrics.json is not valid JSON",)),
     (_corrupt_config, ("config.json is not valid JSON",)),
     (_no_metrics, ("has no metrics.json",)),
     (_broken_line, ("samples.jsonl", "line 7")),
     (_foreign_point, ("line 7", "budget 999", "metrics.json does not list")),
-    (_row_without_text, ("line 1 lacks text",)),
+    (_row_without_text, ("line 1: lacks text",)),
 ])
 def test_a_damaged_run_is_one_error_line(tmp_path, damage, fragments):
     run = synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64])
     damage(run)
     error_line(runner.invoke(app, ["view", str(run)]), *fragments)
     assert not (run / "report.html").exists()
+
+
+@pytest.mark.parametrize("fields, want", [
+    ({}, None),
+    ({"variant": None, "budget": None, "forced_spans": None}, None),
+    ({"budget": [16], "forced_spans": 5}, "field budget is a list [16], not a positive integer or null"),
+    ({"correct": "yes"}, "field correct is a string 'yes', not true or false"),
+    ({"sample": -1}, "field sample is an integer -1, not an integer >= 0"),
+    ({"thinking_tokens": True}, "field thinking_tokens is a boolean True, not an integer >= 0"),
+    ({"forced_spans": [{"start": 0, "end": 1, "kind": "wait", "text": 3}]},
+     "field forced_spans[0].text is an integer 3, not a string or null"),
+])
+def test_a_row_of_wrong_types_is_named_by_its_field(fields, want):
+    from s1kit.eval.schema import row_problem
+
+    row = {"question_index": 0, "question": "q", "sample": 0, "budget": 16, "num_ignore": 0, "variant": "",
+           "text": "t", "thinking": "", "thinking_tokens": 0, "answer_tokens": 1, "correct": False}
+    assert row_problem({**row, **fields}) == want
+    huge = row_problem({**row, "text": [["x" * 10_000] * 1000] * 1000})  # named in a line, not in megabytes
+    assert huge.startswith("field text is a list [['xxx") and huge.endswith("not a string") and len(huge) < 200
+
+
+def _lower_accuracy(run):
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["points"][1]["accuracy"] = 0.125
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return metrics["points"][1]["label"]
+
+
+@pytest.mark.parametrize("command", ["view", "compare"])
+def test_metrics_that_disagree_with_the_rows_are_warned_about_in_the_page_and_on_stderr(tmp_path, command):
+    run = synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64])
+    label = _lower_accuracy(run)
+    args = [str(run), "--out", str(tmp_path / "page.html")] if command == "view" else [str(run), "--out", str(tmp_path / "page.png")]
+    result = runner.invoke(app, [command, *args])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and f"point {label}: accuracy 0.125 in metrics.json" in warnings[0], result.stderr
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    data = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    assert data["runs"][0]["warnings"] == [warnings[0].removeprefix("warning: ")]
+
+
+@pytest.mark.parametrize("edit, want", [
+    (lambda point: point.update(samples=99), "point 64: samples 99 in metrics.json, 3 from the rows"),
+    (lambda point: point.update(questions=1, accuracy=1.0), "point 64: questions 1 in metrics.json, 3 from the rows; "
+                                                            "accuracy 1 in metrics.json, 0.666667 from the rows"),
+    (lambda point: point.update(avg_answer_tokens=2.5), "point 64: avg_answer_tokens 2.5 in metrics.json, 6 from the rows"),
+    (lambda point: point.update(accuracy=2 / 3 + 1e-12), None),  # a float that went through JSON and back
+])
+def test_disagreements_name_the_point_and_both_numbers(edit, want):
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.summary import compute_metrics, disagreements
+    from view_runs import method_rows
+
+    config = EvalConfig(task="synthetic", model="scripted", budgets=[16, 64], seed=3)
+    rows = method_rows(config, nano_like_questions(3))
+    for row in rows:
+        row["correct"] = row["question_index"] != 2
+    metrics = compute_metrics(config, rows)
+    assert disagreements(metrics, rows) == []
+    edit(metrics["points"][1])
+    assert disagreements(metrics, rows) == ([want] if want else [])
+    assert disagreements(metrics, [r for r in rows if r["budget"] == 16]) == ["point 64: it has no rows in samples.jsonl"]
+
+
+def test_metrics_that_agree_with_the_rows_give_no_warning(tmp_path):
+    run = synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64], num_ignore=[0, 1])
+    result = runner.invoke(app, ["view", str(run)])
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.output
+    assert '"warnings":[]' in (run / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("args, fragments", [

@@ -464,3 +464,19 @@ def test_the_compare_page_has_every_curve_and_a_view_of_several_runs_switches(pa
     select_point(page, "16")  # a point of the other run switches back to it
     assert page.get_attribute("#run-tabs button:nth-child(1)", "aria-pressed") == "true"
     assert page.errors == []
+
+
+def test_metrics_that_disagree_with_the_rows_are_shown_above_the_run(page, tmp_path):
+    from s1kit.view.command import main as view
+
+    run = synthetic_run(tmp_path / "run", nano_like_questions(3), budgets=[16, 64])
+    open_page(page, view([run]))
+    assert page.is_hidden("#warnings")
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["points"][0]["accuracy"] = 0.125
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    open_page(page, view([run]))
+    assert page.is_visible("#warnings")
+    shown = page.eval_on_selector_all("#warnings li", "items => items.map(i => i.textContent)")
+    assert len(shown) == 1 and "accuracy 0.125 in metrics.json" in shown[0]
+    assert page.errors == []

@@ -11,7 +11,9 @@ the task ``nano``:
 3. all of them side by side, as s1's Table 3 (``OUT/compare.md``, ``OUT/compare.png`` and
    ``OUT/compare.html``).
 
-Each demo run starts fresh: the files a previous demo wrote in ``OUT`` are replaced.
+Each demo run starts fresh: the files a previous demo wrote in ``OUT`` are replaced. A demo that
+fails (its model does not load, a run stops midway, Ctrl-C) removes what it made, ``OUT`` itself
+included if it made it, and keeps whatever else was there.
 
 ``--mechanics`` shows the two halves of budget forcing on any chat model instead (SmolLM2 by
 default), which was never trained to think: the minimum equals the cap, so every early end becomes
@@ -20,6 +22,8 @@ default), which was never trained to think: the minimum equals the cap, so every
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -48,13 +52,20 @@ BUDGETS = (32, 64, 128)
 def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: str | Path = "runs/demo",
          backend: str = "hf", backend_config=None, console=None, batch_size: int = 64) -> dict:
     """Run the scaling demo; returns {"budget-forcing": metrics, <baseline>: metrics, ...}."""
-    from s1kit.eval.config import EvalConfig
-    from s1kit.eval.run import main as evaluate
-
     out = Path(out)
+    made = _first_missing(out)
     check_settings(backend, task, limit, out)  # before anything is printed, removed or loaded
     console = console or _console()
     _clear(out)
+    with _removed_on_failure(out, made):
+        return _run(model, task, limit, out, backend, backend_config, console, batch_size)
+
+
+def _run(model: str, task: str, limit: int, out: Path, backend: str, backend_config, console, batch_size: int) -> dict:
+    """The sweep, the baselines and the comparison, written in ``out``."""
+    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.run import main as evaluate
+
     common = {"task": task, "model": model, "backend": backend, "limit": limit, "batch_size": batch_size,
               "max_answer_tokens": 24}
     console.print(f"[bold]s1kit demo[/bold]: test-time scaling of {model} on {limit} held-out {task} problems "
@@ -130,6 +141,39 @@ def check_settings(backend: str, task: str | None = None, limit: int | None = No
         get_task(task)
         check_limit(limit)
         check_output_dir(out, "--out", "the demo's runs")
+
+
+def _first_missing(out: Path) -> Path | None:
+    """The outermost folder of ``out`` (``out`` included) that does not exist yet: what the demo makes."""
+    missing = None
+    for folder in (out, *out.parents):
+        if folder.exists() or folder.is_symlink():
+            return missing
+        missing = folder
+    return missing
+
+
+@contextlib.contextmanager
+def _removed_on_failure(out: Path, made: Path | None):
+    """On a failure in the block, remove what it made: ``made`` (the folders the demo created, with
+    everything in them) or else the entries that are new in ``out`` and in its baselines' folders."""
+    folders = [out, *(out / name for name in BASELINES if (out / name).is_dir() and not (out / name).is_symlink())]
+    before = {folder: set(os.listdir(folder)) for folder in folders}
+    try:
+        yield
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        else:
+            for folder, names in reversed(before.items()):  # the baselines' folders before out
+                for name in set(os.listdir(folder)) - names:
+                    _remove(folder / name)
+        raise
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
 def _clear(out: Path) -> None:

@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,42 @@ def require(module: str, extra: str):
         ) from exc
 
 
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr (a few items of each container, a few levels deep), and no digits of
+    a huge integer: CPython refuses to write more than 4,300 of them."""
+
+    def repr_int(self, x, level):
+        digits = int(x.bit_length() * 0.30103) + 1  # log10(2): about as many as str(x) has
+        return f"<an integer of about {digits:,} digits>" if digits > self.maxlong else super().repr_int(x, level)
+
+
+_SHORT_REPR = _ShortRepr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = _SHORT_REPR.maxlong = _SHORT_REPR.maxother = 80
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``value`` as a message shows it: its repr, at most about ``limit`` characters of it, and its
+    type: ``'fast' (str)``, ``[1, 2] (list)``. The work is bounded however big the value is (only its
+    first items and levels are looked at), so a huge or deeply shared value cannot fill memory."""
+    if value is None:
+        return "None"
+    text = _SHORT_REPR.repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
 def check_positive_int(name: str, value, hint: str = "") -> None:
     """``value`` is a whole number of at least 1 (a bool is not), else one line naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise S1kitError(f"{name} must be a positive integer, got {value!r}{hint}")
+        raise S1kitError(f"{name} must be a positive integer, got {shown(value)}{hint}")
 
 
 def check_non_negative_int(name: str, value, hint: str = "") -> None:
     """``value`` is a whole number of at least 0 (a bool is not), else one line naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise S1kitError(f"{name} must be a non-negative integer, got {value!r}{hint}")
+        raise S1kitError(f"{name} must be a non-negative integer, got {shown(value)}{hint}")
 
 
 def one_line(text, limit: int = 600) -> str:

@@ -4,7 +4,7 @@ half a file behind."""
 from __future__ import annotations
 
 import json
-import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,24 @@ def _value(path, number: int, text: str, objects: bool):
     return value
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: JSON input can hold one ("\\ud800"), UTF-8 cannot encode it."""
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON text that encodes as UTF-8: non-ASCII characters as they are, unless the
+    text holds a lone surrogate; then all of them as \\u escapes, which read back as the same string."""
+    text = json.dumps(value, ensure_ascii=False)
+    return json.dumps(value) if SURROGATE.search(text) else text
+
+
+def json_line(row: dict) -> str:
+    """One JSONL line of ``row`` (see :func:`json_text`)."""
+    return json_text(row) + "\n"
+
+
 def write_atomic(path: str | Path, rows: Iterable[dict]) -> None:
     """Write rows as JSONL whole or not at all (see s1kit.files): readers see the old or the new file."""
     with replacing(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write(json_line(row))

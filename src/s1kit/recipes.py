@@ -14,7 +14,11 @@ import types
 import typing
 from pathlib import Path
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
+
+MAX_YAML_VALUES = 100_000
+"""Most values (scalars, lists and mappings, each alias counted as what it repeats) a YAML file of
+settings may stand for; s1kit's largest recipe holds about a hundred."""
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -25,7 +29,7 @@ def load_yaml(path: str | Path) -> dict:
     if not file.is_file():
         raise S1kitError(f"recipe {path} does not exist; pass a YAML file such as the ones in recipes/")
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = parse_yaml(file.read_text(encoding="utf-8"), f"recipe {path}")
     except yaml.YAMLError as exc:
         raise S1kitError(f"recipe {path} is not valid YAML: {yaml_problem(exc)}") from None
     except UnicodeDecodeError as exc:
@@ -35,6 +39,58 @@ def load_yaml(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise S1kitError(f"recipe {path} must be a mapping of settings, got a {type(data).__name__}")
     return data
+
+
+def parse_yaml(text: str, where: str):
+    """What YAML ``text`` holds (``yaml.safe_load``), refused in one line naming ``where`` when it
+    stands for more than MAX_YAML_VALUES values or nests too deep. Aliases make a few hundred bytes
+    stand for billions of values ("billion laughs"): loading shares them, but anything that walks
+    the result (a message's repr, a saved config) would not, so their expansion is counted first."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_YAML_VALUES:
+            raise S1kitError(f"{where} stands for more than {MAX_YAML_VALUES:,} values once its aliases (*name) are "
+                             "expanded; a file of settings is far smaller, so write the values out instead of "
+                             "nesting aliases")
+        return loader.construct_document(node)
+    except RecursionError:
+        raise S1kitError(f"{where} nests its lists and mappings too deep to read; flatten it") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root) -> int:
+    """How many values the YAML node ``root`` stands for, aliases expanded (at most MAX_YAML_VALUES + 1):
+    each shared node is counted once and its count reused, so the work follows the file, not the
+    expansion. A node that holds itself counts as too many."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    cap = MAX_YAML_VALUES + 1
+
+    def size(node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = cap  # while its children are counted: a node within itself is endless
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total = min(total + size(child), cap)
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
 
 
 def yaml_problem(exc) -> str:
@@ -52,7 +108,7 @@ def build(cls, data: dict, where: str = "recipe"):
     if isinstance(data, cls):
         return data
     if not isinstance(data, dict):
-        raise S1kitError(f"{where} must be a mapping of {cls.__name__} settings, got {data!r}")
+        raise S1kitError(f"{where} must be a mapping of {cls.__name__} settings, got {shown(data)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     check_keys(data, list(fields), cls.__name__, where)
     hints = typing.get_type_hints(cls)
@@ -105,7 +161,7 @@ def set_dotted(data: dict, assignment: str) -> None:
     if not sep or not path.strip():
         raise S1kitError(f"cannot read override {assignment!r}; write key=value, e.g. size=500 or solvers.0.model=DIR")
     try:
-        value = yaml.safe_load(text)
+        value = parse_yaml(text, f"override {assignment!r}")
     except yaml.YAMLError:
         value = text
     keys = path.strip().split(".")
@@ -119,7 +175,7 @@ def set_dotted(data: dict, assignment: str) -> None:
                                  f"index it from 0 to {len(node) - 1}")
             key = int(key)
         elif not isinstance(node, dict):
-            raise S1kitError(f"override {assignment!r}: {'.'.join(keys[:depth])} is {node!r}, not a mapping or list")
+            raise S1kitError(f"override {assignment!r}: {'.'.join(keys[:depth])} is {shown(node)}, not a mapping or list")
         if last:
             node[key] = value
         else:
@@ -192,18 +248,23 @@ def coerce(hint, value, name: str, where: str):
             if isinstance(value, str):
                 import yaml
 
-                value = yaml.safe_load(value)
+                try:
+                    value = parse_yaml(value, f"{name} in {where}")
+                except yaml.YAMLError:
+                    raise ValueError from None
             textual = typing.get_args(kind) == (str, str)
             if not isinstance(value, dict) or (textual and not all(isinstance(k, str) and isinstance(v, str)
                                                                    for k, v in value.items())):
                 raise ValueError
             return dict(value)
+    except S1kitError:  # the value's own problem (too big to read), said better than "must be"
+        raise
     except (TypeError, ValueError, OverflowError):
         pass
     else:
         return value
     expected = getattr(kind, "__name__", str(kind)) + (" or null" if optional else "")
-    raise S1kitError(f"{name} in {where} must be {expected}, got {value!r}")
+    raise S1kitError(f"{name} in {where} must be {expected}, got {shown(value)}")
 
 
 def _value(hint, value, where: str):

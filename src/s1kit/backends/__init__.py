@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
 
 BACKENDS = ("hf", "vllm", "openai")
 """Backends users can pick with --backend. The scripted backend is for tests and is built directly."""
@@ -46,11 +46,11 @@ class BackendConfig:
 
     def __post_init__(self) -> None:
         if self.tensor_parallel_size < 1:
-            raise S1kitError(f"tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
+            raise S1kitError(f"tensor_parallel_size must be >= 1, got {shown(self.tensor_parallel_size)}")
         if self.max_model_len is not None and self.max_model_len < 1:
-            raise S1kitError(f"max_model_len must be a positive integer, got {self.max_model_len}")
+            raise S1kitError(f"max_model_len must be a positive integer, got {shown(self.max_model_len)}")
         if not 0 < self.gpu_memory_utilization <= 1:
-            raise S1kitError(f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
+            raise S1kitError(f"gpu_memory_utilization must be in (0, 1], got {shown(self.gpu_memory_utilization)}")
 
 
 def load_backend(name: str, model: str, config: BackendConfig | None = None):

@@ -27,7 +27,9 @@ request per sequence: a vLLM server started with s1kit's logits processor,
         --logprobs-mode processed_logits
 
 gets the budget in ``vllm_xargs`` and marks forced tokens in the returned logprobs
-(forcing_channel.py); no rounds, no re-prefill. A probe request at start-up checks the server.
+(forcing_channel.py); no rounds, no re-prefill. The request carries the budget's fields beside
+the spec, so that ``s1kit serve``, which makes every spec itself and drops a client's, forces it
+the same way. A probe request at start-up checks the server.
 
 Ids at or beyond the tokenizer's size (padded embedding rows; the s1 reference crashed with
 "token id out of vocabulary" when re-feeding them) are kept as the model chose them, as the local
@@ -51,7 +53,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from s1kit.backends import forcing_channel
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
-from s1kit.errors import S1kitError, one_line, require
+from s1kit.errors import S1kitError, one_line, require, shown
 from s1kit.formats import resolve_format
 from s1kit.models import ModelLoadError, resolve_model
 
@@ -88,9 +90,9 @@ class OpenAIBackend:
         self.openai = openai = require("openai", "openai")
         for name, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise S1kitError(f"{name} must be an integer >= {low}, got {value!r}; pass --{name.replace('_', '-')} N")
+                raise S1kitError(f"{name} must be an integer >= {low}, got {shown(value)}; pass --{name.replace('_', '-')} N")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise S1kitError(f"timeout must be a positive number of seconds, got {timeout!r}; pass --timeout S")
+            raise S1kitError(f"timeout must be a positive number of seconds, got {shown(timeout)}; pass --timeout S")
         self.model = model
         self.base_url = _normalize_url(base_url)
         self.concurrency = concurrency
@@ -226,8 +228,9 @@ class OpenAIBackend:
         """One request that the server's processor budget-forces from start to end."""
         spec = json.dumps(forcing_channel.request_spec(state, seed))
         wanted = state.request_tokens()
+        fields = {k: v for k, v in state.config.__dict__.items() if v is not None}  # s1kit serve's budget fields
         extra = {"skip_special_tokens": False, "return_token_ids": True,
-                 "vllm_xargs": {forcing_channel.EXTRA_ARGS_KEY: spec}}
+                 "vllm_xargs": {**fields, forcing_channel.EXTRA_ARGS_KEY: spec}}
         if wanted is None:
             extra["max_tokens"] = None
         try:

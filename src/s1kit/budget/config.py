@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, json_kind, shown
 
 
 def _positive(name: str, value: int | None, flag: str, optional: bool = False) -> None:
@@ -54,6 +54,9 @@ class BudgetConfig:
         _positive("max_answer_tokens", self.max_answer_tokens, "--max-answer-tokens")
         for name, flag in (("min_thinking_tokens", "--min-thinking-tokens"), ("num_ignore", "--num-ignore")):
             check_non_negative_int(name, getattr(self, name), f"; pass {flag} N with N >= 0")
+        for name in ("wait_string", "answer_prefix"):
+            if not isinstance(getattr(self, name), str):
+                raise S1kitError(f"{name} must be a string, got {json_kind(getattr(self, name))}")
         if self.max_thinking_tokens is not None and self.min_thinking_tokens > self.max_thinking_tokens:
             raise S1kitError(
                 f"min_thinking_tokens ({self.min_thinking_tokens}) exceeds max_thinking_tokens "
@@ -81,11 +84,11 @@ class SamplingConfig:
         for name in ("temperature", "top_p"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise S1kitError(f"{name} must be a number, got {value!r}")
+                raise S1kitError(f"{name} must be a number, got {shown(value)}")
         if not self.temperature >= 0:
-            raise S1kitError(f"temperature must be >= 0, got {self.temperature!r}; use 0 for greedy decoding")
+            raise S1kitError(f"temperature must be >= 0, got {shown(self.temperature)}; use 0 for greedy decoding")
         if not 0 < self.top_p <= 1:
-            raise S1kitError(f"top_p must be in (0, 1], got {self.top_p!r}; use 1.0 to turn nucleus sampling off")
+            raise S1kitError(f"top_p must be in (0, 1], got {shown(self.top_p)}; use 1.0 to turn nucleus sampling off")
         check_non_negative_int("seed", self.seed)
 
     @property

@@ -116,6 +116,11 @@ class SequenceState:
     forced_end: bool = False
     finish_reason: str | None = None
 
+    def begin_answer(self) -> SequenceState:
+        """Start in the answer: the prompt already ended the thinking, so none of the output is."""
+        self.phase, self.answer_start = Phase.ANSWER, len(self.output)
+        return self
+
     @property
     def done(self) -> bool:
         return self.phase is Phase.DONE

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from s1kit.curate.quality import QualityConfig
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
 
 SELECTS = ("s1k", "diverse", "longest", "random", "all")
 """``--select`` presets: s1k (benchmark-quality picks first, then s1's diverse sampler), the
@@ -49,7 +49,7 @@ class ModelCallConfig:
         from s1kit.formats import check_format_name
 
         if not isinstance(self.model, str) or not self.model.strip():
-            raise S1kitError(f"model must name a model, got {self.model!r}")
+            raise S1kitError(f"model must name a model, got {shown(self.model)}")
         if self.backend not in BACKENDS:
             raise S1kitError(f"unknown backend {self.backend!r} for {self.model}; choose from {', '.join(BACKENDS)}")
         check_format_name(self.format)

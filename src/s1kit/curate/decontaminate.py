@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s1kit.curate.stage import StageResult
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
 
 WORD = re.compile(r"[a-z0-9]+")
 
@@ -63,7 +63,7 @@ class NgramIndex:
 def build_index(eval_sets: Mapping[str, list[str]], n: int = 8) -> NgramIndex:
     """An index of the n-grams of every eval question, each mapped to its set's name."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise S1kitError(f"n must be a positive integer (words per n-gram), got {n!r}; s1 uses n=8")
+        raise S1kitError(f"n must be a positive integer (words per n-gram), got {shown(n)}; s1 uses n=8")
     if not eval_sets:
         raise S1kitError("no evaluation sets to decontaminate against; name at least one, e.g. aime24, math500")
     index = NgramIndex(n=n)
@@ -91,7 +91,7 @@ def decontaminate(records: Iterable[Mapping], index: NgramIndex, field: str = "q
         text = record.get(field) if isinstance(record, Mapping) else None
         if not isinstance(text, str):
             raise S1kitError(
-                f"decontamination: record {number} has no text in {field!r} (got {text!r}); "
+                f"decontamination: record {number} has no text in {field!r} (got {shown(text)}); "
                 f"run the quality stage first (it drops records missing {field!r}) or pass field= the question column"
             )
         tokens = words(text)

@@ -26,7 +26,7 @@ import math
 import random
 
 from s1kit.curate.stage import StageResult
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
 
 SELECTIONS = ("diverse", "longest", "random", "all")
 """The presets ``select`` understands."""
@@ -124,7 +124,7 @@ def _split(records: list[dict], first) -> tuple[list[dict], list[tuple[int, dict
 
 def _check_size(size: int, n_first: int, n_pool: int) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise S1kitError(f"size must be a whole number of records, 0 or more, got {size!r}")
+        raise S1kitError(f"size must be a whole number of records, 0 or more, got {shown(size)}")
     if n_first > size:
         raise S1kitError(f"size ({size}) is smaller than the {n_first} records kept first; "
                          f"raise --size to at least {n_first}")

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from s1kit.curate.stage import StageResult
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
 
 # Asymptote figures are code, not a picture the model can see.
 ASY_FIGURE = re.compile(r"\[asy\]", re.IGNORECASE)
@@ -68,7 +68,7 @@ PATTERNS = ("narrow", "s1")
 def _names(name: str, value: object, example: str = "question") -> tuple[str, ...]:
     """``value`` as a tuple of non-empty strings; a bare string (a common YAML slip) is an error."""
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise S1kitError(f"{name} must be a list of names, got {value!r}; write e.g. {name}=[{example!r}]")
+        raise S1kitError(f"{name} must be a list of names, got {shown(value)}; write e.g. {name}=[{example!r}]")
     names = tuple(value)
     for item in names:
         if not isinstance(item, str) or not item:

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 from s1kit.errors import S1kitError
+from s1kit.files import write_text
+from s1kit.eval.schema import metrics_problem
 
 
 def load_runs(dirs: list[Path]) -> list[tuple[str, dict]]:
@@ -31,6 +33,10 @@ def load_runs(dirs: list[Path]) -> list[tuple[str, dict]]:
         if missing or any(not isinstance(c, dict) or not isinstance(c.get("series"), list) for c in metrics["curves"]):
             raise S1kitError(f"{path} lacks {', '.join(missing) or 'curves with series'}; it is not a metrics.json of "
                              f"this s1kit version: run s1kit eval --resume on {run} to write it again")
+        problem = metrics_problem(metrics)
+        if problem is not None:
+            raise S1kitError(f"{path}: {problem}; it is not a metrics.json s1kit eval wrote: run s1kit eval --resume "
+                             f"on {run} to write it again")
         runs.append((Path(run).name, metrics))
     return runs
 
@@ -78,7 +84,7 @@ def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
     runs = load_runs(dirs)
     text = markdown(runs)
     table = out.with_suffix(".md")
-    table.write_text(text)
+    write_text(table, text)
     plot_runs(runs, out, title="methods compared")
     compare_html(dirs, out.with_suffix(".html"))
     return text, table, out

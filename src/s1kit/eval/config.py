@@ -20,16 +20,16 @@ from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError, check_positive_int
 from s1kit.methods.conditional import TOKENS_PER_STEP
 
-RESULT_FIELDS = ("method", "tokens_per_step", "max_tries", "task", "model", "backend", "format", "budgets", "num_ignore", "min_thinking_tokens", "wait_string",
-                 "answer_prefix", "max_answer_tokens", "samples", "temperature", "top_p", "seed", "limit",
-                 "system_prompt", "question_field", "answer_field", "id_field", "kind", "judge", "judge_backend",
-                 "judge_mode", "judge_max_thinking_tokens", "judge_template")
-"""Fields that change the results: --resume refuses a directory made with other values."""
+HOW_FIELDS = ("out", "resume", "data_dir", "batch_size", "chunk_units", "judge_base_url", "scorer",
+              "gpu_memory_utilization", "base_url", "concurrency", "timeout", "max_retries")
+"""Settings that only change how the results are obtained, or where: every other field of
+:class:`EvalConfig` and :class:`~s1kit.backends.BackendConfig` changes the rows, and --resume
+refuses a directory made with other values. The data is checked by its content (``data``), not by
+``data_dir``; ``scorer`` ranks the saved rows when the metrics are computed (best-of-n's rows do not
+depend on it), so a resume with another scorer scores the same rows again."""
 
-BACKEND_RESULT_FIELDS = ("device", "dtype", "tensor_parallel_size", "max_model_len", "tokenizer", "chat_template",
-                         "server_forcing")
-"""Backend settings that change the results; the others (URL, concurrency, timeouts, memory share)
-only change how they are obtained."""
+UNORDERED = ("budgets", "num_ignore")
+"""Settings that are sets: the same values in another order are the same sweep."""
 
 RECORDED = ("grading", "versions", "model_source", "data")
 """Keys config.json records beside the settings; a recipe may hold them (a config.json is one).
@@ -177,9 +177,6 @@ class EvalConfig:
 
         return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step)
 
-    def result_fields(self) -> dict:
-        return {name: getattr(self, name) for name in RESULT_FIELDS}
-
 
 def resolve(recipe: str | Path | None = None, flags: dict | None = None) -> tuple[EvalConfig, BackendConfig]:
     """The configs of a run: the dataclasses' defaults, then the recipe's keys, then ``flags``."""
@@ -211,11 +208,30 @@ def saved(config: EvalConfig, backend: BackendConfig, grading: str, model_source
 
 def identity(record: dict) -> dict:
     """What a saved config must share with the present one for --resume: the settings that change
-    the results, the versions, and the weights (their revision and checksum; the path may move)."""
+    the results (all but :data:`HOW_FIELDS`), the versions, the questions, and the weights (their
+    revision and checksum; the path may move)."""
     source = record.get("model_source") or {}
-    return {**{name: record.get(name) for name in RESULT_FIELDS + BACKEND_RESULT_FIELDS},
-            "versions": record.get("versions"), "data": record.get("data"),
+    settings = {name: _as_set(value) if name in UNORDERED else value
+                for name, value in record.items() if name not in HOW_FIELDS + SECRET + RECORDED}
+    return {**settings, "versions": record.get("versions"), "data": record.get("data"),
             "model revision": source.get("revision"), "model weights_sha256": source.get("weights_sha256")}
+
+
+def _as_set(value):
+    """A list of integers in order; anything else (a hand-edited file) as it is, to be named."""
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return sorted(value)
+    return value
+
+
+def settings_hash(record: dict) -> str:
+    """The hash of a record's :func:`identity`, which each row of samples.jsonl carries: a row is
+    kept by --resume only when it was made with this run's settings."""
+    import hashlib
+    import json
+
+    text = json.dumps(identity(record), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def write_saved(out: Path, record: dict) -> None:

@@ -23,12 +23,13 @@ from pathlib import Path
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
-from s1kit.errors import S1kitError, check_output_dir
-from s1kit.files import write_text
-from s1kit.eval.config import EvalConfig, identity, saved, write_saved
+from s1kit.errors import S1kitError, check_output_dir, shown
+from s1kit.files import open_append, write_text
+from s1kit.eval.config import EvalConfig, identity, saved, settings_hash, write_saved
+from s1kit.eval.schema import SUMMED, row_problem
 from s1kit.eval.sweep import output_tokens
 from s1kit.grading.rules import grade
-from s1kit.jsonl import write_atomic
+from s1kit.jsonl import json_line, write_atomic
 from s1kit.locks import locked
 
 
@@ -41,12 +42,15 @@ def row_key(row: dict) -> tuple:
     return (row["question_index"], row["sample"], row["budget"] or 0, row["num_ignore"], row["variant"])
 
 
-def load_done(path: Path, examples, points, samples: int) -> list[dict]:
-    """Rows of complete units from a previous run of the same questions and points.
+def load_done(path: Path, examples, points, samples: int, settings: str) -> list[dict]:
+    """Rows of complete units from a previous run of the same questions, points and settings.
 
     A torn last line (the one being written when the run was stopped) and half-written units are
     dropped; a broken line elsewhere is dropped with a line on stderr saying so. A row of another
-    question (the data changed) or of a point this run does not have is refused in one line."""
+    question (the data changed), of a point this run does not have, or made with other settings
+    (its ``settings_sha256`` is not ``settings``, eval.config.settings_hash) is refused in one line.
+    Rows without a settings hash were saved before rows carried one: the run's config.json, which
+    check_resume compared with this run's, vouches for them."""
     if not path.exists():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -69,38 +73,41 @@ def load_done(path: Path, examples, points, samples: int) -> list[dict]:
     keys = {p.key() for p in points}
     by_unit: dict[tuple, list[dict]] = {}
     for number, row in rows:
-        check_row(path, number, row, examples, keys, samples)
+        check_row(path, number, row, examples, keys, samples, settings)
         by_unit.setdefault((row["question_index"], row["sample"]), []).append(row)
     return [row for unit in by_unit.values() if {row_key(r)[2:] for r in unit} == keys and len(unit) == len(keys)
             for row in unit]
 
 
-def check_row(path: Path, number: int, row: dict, examples, point_keys: set, samples: int) -> None:
-    """A saved row belongs to this run: its question is the task's question at its index (same id,
-    text and gold), and its sample and point are ones this run makes."""
+def check_row(path: Path, number: int, row: dict, examples, point_keys: set, samples: int, settings: str) -> None:
+    """A saved row belongs to this run: its fields have their types, its question is the task's
+    question at its index (same id, text and gold), its sample and point are ones this run makes,
+    and it was made with this run's settings."""
     where = f"--resume on {path.parent}: {path.name} line {number}"
     fix = "; pass another --out, or delete the directory to start afresh"
     try:
         index, sample, key = row["question_index"], row["sample"], row_key(row)[2:]
     except (KeyError, TypeError):
         raise S1kitError(f"{where} is not an eval row (no question_index, sample, budget, num_ignore or variant){fix}") from None
+    problem = row_problem(row, SUMMED)
+    if problem is not None:
+        raise S1kitError(f"{where}: {problem}{fix}")
     if not isinstance(index, int) or not 0 <= index < len(examples):
         raise S1kitError(f"{where} is question {index!r}, but the task has {len(examples)} questions{fix}")
     example = examples[index]
     for name, mine in (("question_id", example.id), ("question", example.question), ("gold", example.answer)):
         if row.get(name) != mine:
-            raise S1kitError(f"{where} has {name} {_short(row.get(name))} where the task's question {index} has "
-                             f"{_short(mine)}: the data changed since that run{fix}")
+            raise S1kitError(f"{where} has {name} {shown(row.get(name))} where the task's question {index} has "
+                             f"{shown(mine)}: the data changed since that run{fix}")
     if not isinstance(sample, int) or not 0 <= sample < samples:
         raise S1kitError(f"{where} is sample {sample!r}, but this run makes {samples} per question{fix}")
     if key not in point_keys:
         raise S1kitError(f"{where} is a point (budget {row.get('budget')}, num_ignore {row.get('num_ignore')}) "
                          f"this run does not have{fix}")
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "...'"
+    made_with = row.get("settings_sha256", settings)
+    if made_with != settings:
+        raise S1kitError(f"{where} was made with other settings than this run and its config.json (settings hash "
+                         f"{made_with} there, {settings} now): it comes from another run{fix}")
 
 
 def data_identity(examples) -> dict:
@@ -110,7 +117,8 @@ def data_identity(examples) -> dict:
 
 
 def make_row(config, task_kind: str, example, question_index: int, sample: int, point, generation, decoded: int,
-             extras: dict | None = None) -> dict:
+             settings: str, extras: dict | None = None) -> dict:
+    """A row of samples.jsonl: one unit at one point, graded; ``settings``: the run's settings hash."""
     graded = grade(generation.text, example.answer, task_kind)
     return {
         "question_index": question_index, "question_id": example.id, "sample": sample, "method": config.method,
@@ -124,8 +132,38 @@ def make_row(config, task_kind: str, example, question_index: int, sample: int, 
         "finish_reason": generation.finish_reason, "forced_spans": generation.forced_spans,
         "token_count_source": generation.token_count_source,
         "extracted_answer": graded.extracted, "correct": graded.correct, "grading_timed_out": graded.timed_out,
-        **(extras or {}),
+        "settings_sha256": settings, **(extras or {}),
     }
+
+
+def grade_again(rows: list[dict], task_kind: str, judge=None, where: str = "") -> list[dict]:
+    """Grade saved rows again from their output and gold, in place, so that a verdict edited by hand
+    or left by older grading never counts; return the rows whose verdict changed (named on stderr).
+
+    With a judge, a row keeps the judge's readable verdict while the rules give what they gave when
+    it was judged; a row whose rules' verdict changed goes to the judge again (in fallback mode the
+    judge sees only rows the rules call wrong)."""
+    changed, again = [], []
+    for row in rows:
+        graded = grade(row["text"], row["gold"], task_kind)
+        fresh = {"extracted_answer": graded.extracted, "grading_timed_out": graded.timed_out, "correct": graded.correct}
+        if judge is not None:
+            if row.get("rule_correct") == graded.correct and "judge_verdict" in row:
+                verdict = row["judge_verdict"] if row.get("judged") else None
+                fresh["correct"] = graded.correct if verdict is None else verdict
+            else:
+                again.append(row)
+        if any(row.get(name) != fresh[name] or type(row.get(name)) is not type(fresh[name])
+               for name in ("correct", "extracted_answer")):
+            changed.append(row)
+        row.update(fresh)
+    if again:
+        judge.apply(again)  # sets rule_correct from the rules' verdict, then the judge's
+    if changed:
+        named = "; ".join(f"question {r['question_index']} sample {r['sample']} budget {r['budget']}" for r in changed[:3])
+        print(f"warning: {where}: {len(changed)} kept row(s) held a verdict their output and gold do not give "
+              f"({named}{'; ...' if len(changed) > 3 else ''}); graded again", file=sys.stderr)
+    return changed
 
 
 def run_chunk(backend, config, questions: list[str], seeds: list[int]):
@@ -142,25 +180,26 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int]):
     return run_grouped(backend, questions, points, config.base_budget(), sampling, seeds, **options)
 
 
-def run_units(backend, config, task, examples, out: Path, judge=None) -> list[dict]:
+def run_units(backend, config, task, examples, out: Path, settings: str, kept: list[dict], judge=None) -> list[dict]:
     """Generate and grade every unit not done yet; rows are appended chunk by chunk (graded by the
-    rules, then by the judge if there is one, before they are written)."""
+    rules, then by the judge if there is one, before they are written). ``kept``: the rows --resume
+    keeps (load_done), graded again first (:func:`grade_again`)."""
     from s1kit.progress import progress
 
-    points = config.points()
     path = out / "samples.jsonl"
-    rows = load_done(path, examples, points, config.samples) if config.resume else []
-    write_atomic(path, rows)  # drop what load_done dropped, before appending
+    rows = list(kept)
+    grade_again(rows, task.kind, judge, f"--resume on {out}")
+    write_atomic(path, rows)  # drop what load_done dropped and correct what grade_again corrected, before appending
     done = {(r["question_index"], r["sample"]) for r in rows}
     todo = [(qi, s) for qi in range(len(examples)) for s in range(config.samples) if (qi, s) not in done]
     bar = progress(len(examples) * config.samples, f"eval {config.task} ({config.method})", "unit", initial=len(done))
-    with path.open("a", encoding="utf-8") as sink:
+    with open_append(path) as sink:
         for start in range(0, len(todo), config.chunk_units):
             chunk = todo[start : start + config.chunk_units]
             runs = run_chunk(backend, config, [examples[qi].question for qi, _ in chunk],
                              [unit_seed(config, qi, s) for qi, s in chunk])
             new = [make_row(config, task.kind, examples[qi], qi, s, run.point, run.generations[j], run.decoded[j],
-                            run.extras[j] if run.extras else None)
+                            settings, run.extras[j] if run.extras else None)
                    for run in runs for j, (qi, s) in enumerate(chunk)]
             new.sort(key=row_key)
             if judge is not None:
@@ -169,7 +208,7 @@ def run_units(backend, config, task, examples, out: Path, judge=None) -> list[di
                 from s1kit.methods.parallel import get_scorer, scored
 
                 scored(get_scorer(config.scorer), config.scorer, new[0])  # a broken scorer stops the run now
-            sink.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new))
+            sink.write("".join(json_line(r) for r in new))
             sink.flush()
             rows += new
             bar.update(len(chunk))
@@ -244,20 +283,25 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
     data = data_identity(examples)
     check_output_dir(out, "--out", "the run's files")
+    record = saved(config, backend_config, task.kind, source, data)
     with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
         check_resume(config, backend_config, out, source, data)
-        write_saved(out, saved(config, backend_config, task.kind, source, data))
+        settings = settings_hash(record)
+        # Before the model loads: rows of another run cost no model load to refuse.
+        kept = load_done(out / "samples.jsonl", examples, config.points(), config.samples, settings) if config.resume else []
+        write_saved(out, record)
         try:
-            rows = _generate(config, backend_config, backend, task, examples, out)
+            rows = _generate(config, backend_config, backend, task, examples, out, settings, kept)
             return summarize(config, rows, out)
         except KeyboardInterrupt:  # Ctrl-C: say what a --resume keeps
             done = {(r["question_index"], r["sample"])
-                    for r in load_done(out / "samples.jsonl", examples, config.points(), config.samples)}
+                    for r in load_done(out / "samples.jsonl", examples, config.points(), config.samples, settings)}
             raise KeyboardInterrupt(f"{len(done)} of {len(examples) * config.samples} units saved; "
                                     "rerun with --resume") from None
 
 
-def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, examples, out: Path) -> list[dict]:
+def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, examples, out: Path,
+              settings: str, kept: list[dict]) -> list[dict]:
     from s1kit.backends import load_backend
 
     engine = backend if backend is not None else load_backend(config.backend, config.model, backend_config)
@@ -274,7 +318,7 @@ def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, 
                 judge_backend = dataclasses.replace(
                     backend_config, **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
                 judge = Judge(config.judge_config(), backend_config=judge_backend)
-        return run_units(engine, config, task, examples, out, judge)
+        return run_units(engine, config, task, examples, out, settings, kept, judge)
     finally:
         # A judge closes only a backend it loaded; the caller's backend stays open.
         for model in (judge, None if backend is not None else engine):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from s1kit.errors import S1kitError
 from s1kit.grading.rules import check_kind, grade
-from s1kit.jsonl import check_file, read_lines, write_atomic
+from s1kit.jsonl import SURROGATE, check_file, read_lines, write_atomic
 
 
 def main(path: Path, response_field: str, answer_field: str, kind: str = "math", out: Path | None = None,
@@ -31,7 +31,8 @@ def main(path: Path, response_field: str, answer_field: str, kind: str = "math",
         raise S1kitError(f"--out {target} is a directory; pass the JSONL file to write")
     if not target.parent.is_dir():
         raise S1kitError(f"{target}: its folder does not exist; create it or pick another output path")
-    rows = _read_rows(path, response_field, answer_field)
+    rows = _read_rows(path, response_field, answer_field,
+                      judged=(question_field, response_field, answer_field) if judge is not None else ())
     model = None
     if judge is not None:  # a judge that does not load stops the command before the grading
         from s1kit.grading.judge import Judge, judge_counts
@@ -75,7 +76,9 @@ def _grade_rows(rows: list[dict], path: Path, response_field: str, answer_field:
     return no_answer, timeouts
 
 
-def _read_rows(path: Path, response_field: str, answer_field: str) -> list[dict]:
+def _read_rows(path: Path, response_field: str, answer_field: str, judged: tuple[str, ...] = ()) -> list[dict]:
+    """The rows to grade, each checked to hold the fields the grading reads (and the text of the
+    ``judged`` fields, which a judge model reads)."""
     check_file(path, "pass the JSONL file of model outputs to grade")
     rows = []
     for line_number, row in read_lines(path):
@@ -92,7 +95,18 @@ def _read_rows(path: Path, response_field: str, answer_field: str) -> list[dict]
             )
         if row[answer_field] is None:
             raise S1kitError(f"{where}: field '{answer_field}' is null; every row needs a gold answer")
+        for field in judged:
+            _check_readable(where, field, row.get(field))
         rows.append(row)
     if not rows:
         raise S1kitError(f"{path} is empty: no rows to grade")
     return rows
+
+
+def _check_readable(where: str, field: str, value) -> None:
+    """A judged field holds no lone surrogate: JSON can carry one (\\ud800), but a tokenizer refuses it.
+    The rules grade such a row as it is; a judge model would fail on it deep in its tokenizer."""
+    found = SURROGATE.search(value) if isinstance(value, str) else None
+    if found:
+        raise S1kitError(f"{where}: field '{field}' holds a lone surrogate (\\u{ord(found.group()):04x} at character "
+                         f"{found.start()}), which a model cannot read; fix the row, or grade without --judge")

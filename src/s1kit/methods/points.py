@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
 from s1kit.methods import forces
 from s1kit.methods.conditional import LONG, SHORT, step_instruction, steps_for, token_instruction
 
@@ -49,7 +49,7 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
     if method in ("majority", "best-of-n"):
         if budgets and len(budgets) > 1:
             raise S1kitError(f"{method} scales over samples, not budgets: pass at most one --budgets value "
-                             f"(a cap on each sample), got {budgets}")
+                             f"(a cap on each sample), got {shown(budgets)}")
     if method in ("budget-forcing", "majority", "best-of-n"):
         return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
     if not budgets:

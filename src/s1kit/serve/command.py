@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import secrets
 import shlex
 import sys
 
 from s1kit.backends import marks_file
+from s1kit.backends.forcing_channel import SECRET_ENV
 from s1kit.chatter import set_by_user
 from s1kit.errors import S1kitError
 from s1kit.serve.config import ServeConfig, vllm_args
@@ -36,11 +38,10 @@ def main(config: ServeConfig, dry_run: bool = False, verbose: bool = False) -> N
     if not _has_cuda():
         config = dataclasses.replace(config, enforce_eager=True)  # vLLM's CPU backend has no graphs to capture
     command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template, fmt.name)]
-    env = server_env(config, verbose, None if dry_run else os.getpid())
     if dry_run:
-        shown = {k: ("***" if k == "VLLM_API_KEY" else v) for k, v in env.items() if os.environ.get(k) != v}
-        print(" ".join(f"{k}={shlex.quote(v)}" for k, v in shown.items()), shlex.join(command))
+        print(dry_run_line(config, command, verbose))
         return
+    env = server_env(config, verbose, os.getpid())
     from s1kit.errors import require
 
     require("vllm", "vllm")
@@ -58,10 +59,24 @@ def check_wait_string(config: ServeConfig, fmt, tokenizer) -> None:
     BudgetTokens.build(fmt, dataclasses.replace(defaults, num_ignore=max(defaults.num_ignore, 1)), tokenizer)
 
 
+def dry_run_line(config: ServeConfig, command: list[str], verbose: bool) -> str:
+    """The shell line that starts the same server with plain vLLM: what differs from this
+    environment, the key hidden, and the per-server pieces made when the line runs (a private
+    marks directory with a random name, a new signing secret), never fixed values."""
+    env = server_env(config, verbose, None)
+    shown = {k: shlex.quote("***" if k == "VLLM_API_KEY" else v) for k, v in env.items() if os.environ.get(k) != v}
+    python = shlex.quote(sys.executable)
+    made = {marks_file.ENV: f'"$(mktemp -d {shlex.quote(str(marks_file.base_dir()))}/{marks_file.SERVER_PREFIX}XXXXXXXXXX)"',
+            SECRET_ENV: f'"$({python} -c \'import secrets; print(secrets.token_hex(32))\')"'}
+    shown.update({k: v for k, v in made.items() if k not in shown and k not in os.environ})
+    return " ".join(f"{k}={v}" for k, v in shown.items()) + " " + shlex.join(command)
+
+
 def server_env(config: ServeConfig, verbose: bool = False, pid: int | None = None) -> dict[str, str]:
     """The server's environment: vLLM's logs on stderr (its warnings and errors only, unless
-    ``verbose``), the processor's engine interface, the key, the marks directory (marks_file.py):
-    the server's own when ``pid`` is the server's (exec keeps it), else one without a PID."""
+    ``verbose``), the processor's engine interface, the key, and for the server of ``pid`` (exec
+    keeps it) its signing secret and its own new marks directory (marks_file.py); ``pid`` None:
+    neither (a dry run's line makes them)."""
     env = dict(os.environ)
     env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for what a user asked for
     if not verbose and not set_by_user("VLLM_LOGGING_LEVEL"):
@@ -71,11 +86,11 @@ def server_env(config: ServeConfig, verbose: bool = False, pid: int | None = Non
     env.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")  # the interface s1kit's processor is written for
     if config.api_key:
         env["VLLM_API_KEY"] = config.api_key
-    if marks_file.ENV not in env:  # set empty, marks come as per-token logprobs
-        directory = marks_file.server_dir(pid)
-        if pid is not None:
-            marks_file.remove_stale_dirs(directory.parent)  # those of killed servers
-        env[marks_file.ENV] = str(directory)
+    if pid is not None:
+        env[SECRET_ENV] = secrets.token_hex(32)  # one per server, so no client can sign a spec
+        if marks_file.ENV not in env:  # set empty, marks come as per-token logprobs
+            marks_file.remove_stale_dirs(marks_file.base_dir())  # those of killed servers
+            env[marks_file.ENV] = str(marks_file.make_server_dir(pid))
     if not _has_cuda():
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default takes far more
         env.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # on CPU the engine in-process starts ~10 s sooner
@@ -94,10 +109,10 @@ def write_template(tokenizer, fmt) -> str | None:
     text = source if opens_thinking(tokenizer.hf, fmt) else thinking_template(source, fmt.think_start)
     target = cache_dir() / "serve" / f"chat-template-{hashlib.sha256(text.encode()).hexdigest()[:16]}.jinja"
     if not target.is_file():
+        from s1kit.files import write_text
+
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(target)
+        write_text(target, text)  # a random temporary name beside it, never through a link
     return str(target)
 
 

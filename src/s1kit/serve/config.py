@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
 from s1kit.serve.fields import BUDGET_FIELDS, EFFORT_EXAMPLE, ServerBudget
 
 PROCESSOR = "s1kit.backends.vllm_processor:BudgetForcingProcessor"
 MIDDLEWARE = "s1kit.serve.middleware.BudgetMiddleware"
-BUDGET_KEYS = (*BUDGET_FIELDS, "effort")
+BUDGET_KEYS = (*BUDGET_FIELDS, "effort", "max_thinking_tokens_limit")
 """Settings the middleware reads from --additional-config (besides format)."""
 
 
@@ -38,7 +38,8 @@ class ServeConfig:
     format: str = "auto"
     """Chat format: s1, think-tags or auto (think-tags when the tokenizer has <think> tokens)."""
     max_thinking_tokens: int | None = None
-    """Default cap on thinking for requests that name no budget; None: no cap by default."""
+    """Default cap on thinking for requests that name no cap (a request may ask for another; see
+    max_thinking_tokens_limit for a ceiling); None: no cap by default."""
     min_thinking_tokens: int = 0
     """Default minimum of thinking tokens (ends before it are replaced by the wait string)."""
     num_ignore: int = 0
@@ -49,6 +50,10 @@ class ServeConfig:
     """Default text forced after the cap opens the answer."""
     max_answer_tokens: int = 1024
     """Default most tokens of the answer of a forced request."""
+    max_thinking_tokens_limit: int | None = None
+    """Ceiling on every request's thinking: a request that asks for a larger cap gets a 400, and one
+    that names none is capped here (every request is then forced), and effort levels above it give
+    it. None: requests may ask for any cap."""
     effort: str = EFFORT_EXAMPLE
     """reasoning_effort levels and their thinking caps, e.g. low=512,medium=2048,high=8192."""
     served_model_name: str | None = None
@@ -64,8 +69,9 @@ class ServeConfig:
     gpu_memory_utilization: float = 0.9
     """vLLM: share of GPU memory the engine may take."""
     api_key: str | None = None
-    """Key clients must send (Authorization: Bearer KEY); default $VLLM_API_KEY, else none. Passed to
-    vLLM through its environment, never on a command line or in a log."""
+    """Key clients must send (Authorization: Bearer KEY) on every route but /health, /ping, /load,
+    /metrics and /version; default $VLLM_API_KEY, else none. Passed to vLLM through its environment,
+    never on a command line or in a log."""
     enforce_eager: bool = False
     """vLLM: no CUDA graphs or compilation (starts sooner; always on for CPU)."""
     seed: int = 0
@@ -76,10 +82,13 @@ class ServeConfig:
 
         check_format_name(self.format)
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
-            raise S1kitError(f"port must be in 1..65535, got {self.port!r}")
+            raise S1kitError(f"port must be in 1..65535, got {shown(self.port)}")
         for name in ("tensor_parallel_size", "data_parallel_size"):
             check_positive_int(name, getattr(self, name))
         check_non_negative_int("seed", self.seed)
+        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()):
+            raise S1kitError("api_key is empty (an unset variable in --api-key \"$KEY\"?); pass the key clients "
+                             "must send, or leave --api-key out to serve without one")
         self.server_budget()
 
     def budget_settings(self) -> dict:

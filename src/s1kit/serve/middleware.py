@@ -2,46 +2,63 @@
 
 Load it with ``vllm serve MODEL --middleware s1kit.serve.middleware.BudgetMiddleware`` (``s1kit
 serve`` does). It reads its settings from ``--additional-config '{"s1kit": {...}}'`` (keys: the
-budget defaults, ``format`` and ``effort``; see s1kit.serve.config) when the server starts, and
-loads the model's tokenizer then. For every POST to ``/v1/chat/completions`` and
-``/v1/completions`` (and to SageMaker's ``/invocations``, a chat request if its body has
-``messages``, a completion if it has ``prompt``, as vLLM routes it) it
+budget defaults, ``format``, ``effort`` and ``max_thinking_tokens_limit``; see s1kit.serve.config)
+and the server's signing secret from ``$S1KIT_SPEC_SECRET`` when the server starts, and loads the
+model's tokenizer then; a server whose settings are unusable does not start. For every POST to
+``/v1/chat/completions`` and ``/v1/completions`` (and to SageMaker's ``/invocations``, a chat
+request if its body has ``messages``, a completion if it has ``prompt``, as vLLM routes it) it
 
 - takes the budget fields out of the request (requests.prepare) and answers a bad one with an
   HTTP 400 in OpenAI's error shape, naming the field; vLLM never sees them;
-- passes a forced request on with its spec in ``vllm_xargs``, for s1kit's logits processor;
+- passes a forced request on with its spec, signed, in ``vllm_xargs``, for s1kit's logits processor;
 - rewrites the reply (whole or streamed) from the replayed tokens: thinking, answer, counts,
   finish reason and forced spans.
 
+On every route it removes an s1kit spec a client sent (only the server makes them); routes that
+generate but that s1kit does not rewrite (GENERATING_ELSEWHERE) refuse budget fields, and refuse
+every request on a server that forces a budget by default, rather than ignore the budget. With an
+API key, it guards every route but OPEN_ROUTES (vLLM itself guards only ``/v1`` and a few more),
+reading the Authorization header as vLLM does.
+
 With ``$S1KIT_MARKS_DIR`` set (``s1kit serve`` sets it) the engine tells which tokens replaced an
 end of thinking through a file per request in that directory (s1kit.backends.marks_file) rather
-than per-token logprobs; the middleware makes the directory at start-up, deletes each request's
+than per-token logprobs; the middleware checks the directory at start-up, deletes each request's
 file when its reply is done, and removes the directory at shutdown.
-
-Requests without budget fields, on a server without budget defaults, pass through untouched, and so
-does everything else (other routes, requests the api-key check will refuse).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from s1kit.backends import marks_file
+from s1kit.backends.forcing_channel import SECRET_ENV, server_secret
 from s1kit.errors import S1kitError
-from s1kit.serve.fields import RequestError, ServerBudget
+from s1kit.serve.fields import RequestError, ServerBudget, check_near_misses, named_fields, strip_client_spec
 from s1kit.serve.requests import CHAT, COMPLETIONS, Budgeted, finish_reply, prepare
 from s1kit.serve.stream import StreamRewriter, rewrite_event, split_events
 
 ENDPOINTS = {"/v1/chat/completions": CHAT, "/v1/completions": COMPLETIONS}
 INVOCATIONS = "/invocations"
 """SageMaker's route, which vLLM serves too: the kind of request is in its body."""
+GENERATING_ELSEWHERE = frozenset({
+    "/v1/chat/completions/batch", "/v1/responses", "/v1/messages", "/v1/systemone", "/generative_scoring",
+    "/inference/v1/generate", "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/realtime",
+})
+"""Routes of the pinned vLLM that generate text but that s1kit does not rewrite (a test checks this
+list against the routes vLLM serves)."""
+OPEN_ROUTES = frozenset({"/health", "/ping", "/load", "/metrics", "/version"})
+"""Routes a server with an API key leaves open: probes and counters, nothing that generates or
+reads the model's tokenizer."""
 SETTINGS_KEY = "s1kit"
 """The key of s1kit's settings in vLLM's --additional-config."""
+REPLAY_FAILED = "s1kit could not rebuild this reply from the engine's tokens; the server's log says why"
+"""What a client is told when its reply cannot be rewritten: the cause stays in the log."""
 
 log = logging.getLogger("s1kit.serve")
 
@@ -54,33 +71,60 @@ class Settings:
     api_keys: tuple[str, ...]
     context: int | None
     marks_dir: Path | None = None
+    secret: str | None = None
+    """The signing secret of the server's specs (forcing_channel.sign)."""
+    known_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    """The request fields vLLM knows, per endpoint: others close to a budget field are typos."""
 
 
-def load_settings(args) -> Settings:
-    """The middleware's settings from vLLM's parsed arguments; one line if they are unusable."""
+def load_settings(app) -> Settings:
+    """The middleware's settings from vLLM's app (its parsed arguments and engine config); one line
+    if they are unusable."""
     from s1kit.backends.hf import tokenizer_with_generation_eos
     from s1kit.formats import resolve_format
     from s1kit.serve.config import budget_settings
 
+    state = app.state
+    args = state.args
     given = dict((getattr(args, "additional_config", None) or {}).get(SETTINGS_KEY) or {})
     fmt_name = given.pop("format", "auto")
     budget = budget_settings(given, f"--additional-config {SETTINGS_KEY}")
+    secret = server_secret()
+    if secret is None:
+        raise S1kitError(f"${SECRET_ENV} is not set: s1kit's middleware signs the budgets it passes to the engine with "
+                         "it; s1kit serve sets it, and s1kit serve --dry-run prints a line that does")
     path = getattr(args, "tokenizer", None) or args.model
     try:
         tokenizer = tokenizer_with_generation_eos(path, str(getattr(args, "served_model_name", None) or args.model))
     except (OSError, ValueError) as exc:
         raise S1kitError(f"s1kit's budget fields need the model's tokenizer, and {path} has none ({type(exc).__name__})") from None
-    keys = getattr(args, "api_key", None) or os.environ.get("VLLM_API_KEY")
-    keys = (keys,) if isinstance(keys, str) else tuple(keys or ())
     marks_dir = marks_file.configured_dir()
     if marks_dir is not None:
         try:
-            marks_file.prepare_dir(marks_dir)
+            marks_file.check_dir(marks_dir)
         except OSError as exc:
             raise S1kitError(f"${marks_file.ENV}={marks_dir} cannot be made ({exc.strerror}); name a writable "
                              f"directory or unset it") from None
-    return Settings(budget, tokenizer, resolve_format(fmt_name, tokenizer), keys, getattr(args, "max_model_len", None),
-                    marks_dir)
+    vllm_config = getattr(state, "vllm_config", None)
+    context = vllm_config.model_config.max_model_len if vllm_config is not None else getattr(args, "max_model_len", None)
+    return Settings(budget, tokenizer, resolve_format(fmt_name, tokenizer), api_keys(args), context, marks_dir, secret,
+                    vllm_request_fields())
+
+
+def api_keys(args) -> tuple[str, ...]:
+    """The keys vLLM takes, as vLLM reads them: --api-key, else $VLLM_API_KEY; empty ones are none."""
+    given = getattr(args, "api_key", None) or [os.environ.get("VLLM_API_KEY")]
+    return tuple(k for k in ([given] if isinstance(given, str) else given) if k)
+
+
+def vllm_request_fields() -> dict[str, frozenset[str]]:
+    """The fields of vLLM's chat and completions requests (empty where vLLM is not importable)."""
+    try:
+        from vllm.entrypoints.openai.chat_completion.protocol import ChatCompletionRequest
+        from vllm.entrypoints.openai.completion.protocol import CompletionRequest
+    except ImportError:
+        return {}
+    return {CHAT: frozenset(ChatCompletionRequest.model_fields), COMPLETIONS: frozenset(CompletionRequest.model_fields)}
 
 
 class BudgetMiddleware:
@@ -92,30 +136,44 @@ class BudgetMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
-            return await self.app(scope, self._on_startup(scope, receive), send)
-        path = scope.get("path", "")
-        if scope["type"] != "http" or scope.get("method") != "POST" or (path not in ENDPOINTS and path != INVOCATIONS):
+            return await self._lifespan(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         settings = self._settings(scope)
-        if not authorized(scope, settings.api_keys):
-            return await self.app(scope, receive, send)  # vLLM answers 401
+        path = route(scope)
+        if settings.api_keys and scope.get("method") != "OPTIONS" and path not in OPEN_ROUTES \
+                and not authorized(scope, settings.api_keys):
+            return await unauthorized(scope, send)
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            return await self.app(scope, receive, send)
         body = await read_body(receive)
         try:
             data = json.loads(body)
+        except RecursionError:
+            return await send_json(send, 400, error_body("the request's JSON nests too deeply", None))
         except ValueError:
             data = None
-        endpoint = ENDPOINTS.get(path) or (CHAT if "messages" in data else COMPLETIONS if "prompt" in data else None) \
-            if isinstance(data, dict) else None
-        if endpoint is None:
-            return await self.app(scope, replay_body(body, receive), send)  # vLLM's own 400, or not a generation
+        if not isinstance(data, dict):
+            return await self.app(scope, replay_body(body, receive), send)  # vLLM's own 400, or not JSON
         try:
-            request = prepare(data, endpoint, settings.budget, settings.tokenizer, settings.fmt, settings.context,
-                              settings.marks_dir)
+            changed = strip_client_spec(data)
+            endpoint = ENDPOINTS.get(path) or (CHAT if "messages" in data else COMPLETIONS if "prompt" in data else None) \
+                if path in ENDPOINTS or path == INVOCATIONS else None
+            if endpoint is None:
+                refuse_elsewhere(path, data, settings.budget)
+                request = None
+            else:
+                check_near_misses(data, settings.known_fields.get(endpoint, frozenset()))
+                request = prepare(data, endpoint, settings.budget, settings.tokenizer, settings.fmt, settings.context,
+                                  settings.marks_dir, settings.secret)
+            if request is not None or changed:
+                body = json.dumps(data).encode()
         except RequestError as exc:
             return await send_json(send, 400, error_body(str(exc), exc.param))
+        except RecursionError:
+            return await send_json(send, 400, error_body("the request's JSON nests too deeply", None))
         if request is None:
-            return await self.app(scope, replay_body(body, receive), send)
-        body = json.dumps(data).encode()
+            return await self.app(with_length(scope, len(body)) if changed else scope, replay_body(body, receive), send)
         try:
             await self.app(with_length(scope, len(body)), replay_body(body, receive),
                            ReplyRewriter(send, request, endpoint, settings.tokenizer))
@@ -125,33 +183,74 @@ class BudgetMiddleware:
 
     def _settings(self, scope) -> Settings:
         if self.settings is None:
-            self.settings = load_settings(scope["app"].state.args)
+            self.settings = load_settings(scope["app"])
         return self.settings
 
-    def _on_startup(self, scope, receive):
-        """Load the settings (and the tokenizer) when the server starts, so bad ones stop it; remove
-        the marks directory when it stops."""
+    async def _lifespan(self, scope, receive, send):
+        """Load the settings (and the tokenizer) when the server starts: unusable ones make the
+        start fail (uvicorn then exits), before vLLM's app says it is up. Remove the marks
+        directory when the server stops."""
+        message = await receive()
+        if message["type"] == "lifespan.startup" and "app" in scope:
+            try:
+                settings = self._settings(scope)
+            except S1kitError as exc:
+                log.error("s1kit: %s", exc)
+                return await send({"type": "lifespan.startup.failed", "message": f"s1kit: {exc}"})
+            if settings.api_keys:
+                log.warning("s1kit: the API key guards every route but %s", ", ".join(sorted(OPEN_ROUTES)))
+        first = message
+
         async def wrapped():
-            message = await receive()
-            if message["type"] == "lifespan.startup" and "app" in scope:
-                try:
-                    self._settings(scope)
-                except S1kitError as exc:
-                    log.error("s1kit: %s", exc)
-                    raise SystemExit(2) from None
-            elif message["type"] == "lifespan.shutdown" and self.settings is not None and self.settings.marks_dir:
+            nonlocal first
+            if first is not None:
+                taken, first = first, None
+                return taken
+            taken = await receive()
+            if taken["type"] == "lifespan.shutdown" and self.settings is not None and self.settings.marks_dir:
                 marks_file.remove_dir(self.settings.marks_dir)
-            return message
-        return wrapped
+            return taken
+        return await self.app(scope, wrapped, send)
+
+
+def route(scope) -> str:
+    """The request's route, as vLLM's own checks see it (without the app's root path)."""
+    path = scope.get("path", "")
+    root = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def refuse_elsewhere(path: str, data: dict, budget: ServerBudget) -> None:
+    """A route that generates but that s1kit does not force: a request there may not rely on a
+    budget (its fields, or the server's defaults), which it would silently go without."""
+    if path not in GENERATING_ELSEWHERE:
+        return
+    named = named_fields(data)
+    if named:
+        raise RequestError(named[0], f"{path} is not budget-forced by s1kit; send {named[0]} to /v1/chat/completions "
+                                     "or /v1/completions")
+    if budget.forced_by_default:
+        raise RequestError(None, f"this server forces a thinking budget on every request, which {path} cannot "
+                                 "carry; use /v1/chat/completions or /v1/completions")
 
 
 def authorized(scope, keys: tuple[str, ...]) -> bool:
-    """Whether the request carries one of the server's API keys (always, without keys)."""
+    """Whether the request carries one of the server's API keys (always, without keys), read as
+    vLLM reads it: the first Authorization header, ``Bearer KEY``."""
     if not keys:
         return True
-    header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    header = next((v for k, v in scope.get("headers") or [] if k.lower() == b"authorization"), b"").decode("latin-1")
     scheme, _, token = header.partition(" ")
-    return scheme.lower() == "bearer" and any(hmac.compare_digest(token.encode(), k.encode()) for k in keys)
+    given = hashlib.sha256(token.encode("utf-8")).digest()
+    matches = [hmac.compare_digest(given, hashlib.sha256(k.encode()).digest()) for k in keys]
+    return scheme.lower() == "bearer" and any(matches)
+
+
+async def unauthorized(scope, send) -> None:
+    """vLLM's answer to a request without the key: 401 (a WebSocket is closed before it opens)."""
+    if scope["type"] == "websocket":
+        return await send({"type": "websocket.close", "code": 1008})
+    await send_json(send, 401, {"error": "Unauthorized"})
 
 
 async def read_body(receive) -> bytes:
@@ -208,6 +307,8 @@ class ReplyRewriter:
         self.stream = StreamRewriter(request, endpoint, tokenizer)
 
     async def __call__(self, message):
+        if self.mode == "failed":
+            return  # the client's stream already ended with an error; the rest of vLLM's is dropped
         if message["type"] == "http.response.start":
             headers = dict(message.get("headers") or [])
             kind = headers.get(b"content-type", b"").decode("latin-1")
@@ -233,8 +334,12 @@ class ReplyRewriter:
         for raw in events:
             try:
                 rewritten = rewrite_event(raw, self.stream)
-            except S1kitError as exc:
-                rewritten = b"data: " + json.dumps(error_body(str(exc), None, "internal_error", 500)).encode() + b"\n\n"
+            except Exception:  # noqa: BLE001 - whatever broke, the client gets an error event, not a cut connection
+                log.exception("s1kit: a streamed reply could not be rewritten")
+                self.mode = "failed"
+                failed = json.dumps(error_body(REPLAY_FAILED, None, "internal_error", 500)).encode()
+                return await self.send({"type": "http.response.body", "body": b"".join(out) + b"data: " + failed
+                                        + b"\n\ndata: [DONE]\n\n", "more_body": False})
             if rewritten is not None:
                 out.append(rewritten)
         if not more:
@@ -246,6 +351,7 @@ class ReplyRewriter:
         headers = [(k, v) for k, v in self.start.get("headers") or []]
         try:
             reply = finish_reply(json.loads(self.buffer), self.request, self.endpoint, self.tokenizer)
-        except (S1kitError, ValueError) as exc:
-            return await send_json(self.send, 500, error_body(str(exc), None, "internal_error", 500), headers)
+        except Exception:  # noqa: BLE001 - the cause goes to the log, never into a client's reply
+            log.exception("s1kit: a reply could not be rewritten")
+            return await send_json(self.send, 500, error_body(REPLAY_FAILED, None, "internal_error", 500), headers)
         await send_json(self.send, 200, reply, headers)

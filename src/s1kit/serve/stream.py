@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from s1kit.backends.forcing_channel import replay
+from s1kit.budget.result import Generation
 from s1kit.budget.state import Phase
 from s1kit.serve.requests import CHAT, Budgeted, client_id_lists, client_logprobs, extension, result, set_reasoning_tokens
 
@@ -49,25 +50,65 @@ class SectionText:
         return new
 
 
+class Outbox:
+    """What of one section's text went to the client. With stop strings, the last characters that
+    could begin one wait until more text shows they do not, as vLLM holds them back for plain
+    requests, so no part of a stop string is ever sent; at a stop string the section ends."""
+
+    def __init__(self, stops: tuple[str, ...], keep: bool):
+        self.stops, self.keep = stops, keep
+        self.hold = max(map(len, stops), default=1) - 1
+        self.sent = self.pending = ""
+        self.stopped = False
+
+    def push(self, new: str, complete: bool) -> str:
+        """What to send of ``new`` (the section's next text); ``complete``: the section ends here."""
+        if self.stopped:
+            return ""
+        text = self.pending + new
+        found = [(text.find(stop), stop) for stop in self.stops if stop in text]
+        if found:
+            at, stop = min(found)
+            out, self.pending, self.stopped = text[: at + (len(stop) if self.keep else 0)], "", True
+        elif complete or not self.hold:
+            out, self.pending = text, ""
+        else:
+            out, self.pending = text[: max(len(text) - self.hold, 0)], text[max(len(text) - self.hold, 0):]
+        self.sent += out
+        return out
+
+    def finish(self, text: str) -> str:
+        """The rest of the section's final ``text`` (as the unstreamed reply has it)."""
+        rest = text[len(self.sent):] if text.startswith(self.sent) else ""
+        self.sent = text
+        return rest
+
+
 class ChoiceStream:
-    """One choice of a streamed reply: its state and the text sent of each section."""
+    """One choice of a streamed reply: its state, each section's decoder, and what was sent."""
 
     def __init__(self, request: Budgeted, tokenizer):
+        self.request, self.tokenizer = request, tokenizer
         self.state = request.state()
         self.thinking, self.answer = SectionText(tokenizer), SectionText(tokenizer)
+        self.sent = (Outbox(request.stop, request.keep_stop), Outbox(request.stop, request.keep_stop))
         self.thinking_closed = False
 
-    def take(self, ids: list[int], values: list, final: bool) -> tuple[str, str]:
-        """New (thinking, answer) text after these tokens; a character cut between tokens waits
-        for its end, unless the section is complete."""
+    def take(self, ids: list[int], values: list, choice: dict) -> tuple[str, str, Generation | None]:
+        """New (thinking, answer) text after these tokens, and the whole generation once ``choice``
+        is the last; a character cut between tokens waits for its end, unless the section is complete."""
         replay(self.state, ids, values)
+        if choice.get("finish_reason") is not None:
+            generation = result(self.state, self.tokenizer, self.request, choice)
+            return self.sent[0].finish(generation.thinking), self.sent[1].finish(generation.answer), generation
         thinking_ids, answer_ids = self.state.sections()
         thinking = ""
         if not self.thinking_closed:
             # Once thinking has ended it never grows again: its last delta is decoded whole, once.
-            self.thinking_closed = final or self.state.phase is not Phase.THINKING
-            thinking = self.thinking.take(thinking_ids, self.thinking_closed)
-        return thinking, self.answer.take(answer_ids, final)
+            self.thinking_closed = self.state.phase is not Phase.THINKING
+            thinking = self.sent[0].push(self.thinking.take(thinking_ids, self.thinking_closed), self.thinking_closed)
+        answer = self.answer.take(answer_ids, False)
+        return thinking, "" if self.sent[0].stopped else self.sent[1].push(answer, False), None
 
 
 class StreamRewriter:
@@ -94,8 +135,7 @@ class StreamRewriter:
     def _choice(self, choice: dict) -> dict | None:
         stream = self.choices.setdefault(choice.get("index", 0), ChoiceStream(self.request, self.tokenizer))
         ids, values = self.request.entries(choice, self.endpoint, len(stream.state.output))
-        final = choice.get("finish_reason") is not None
-        thinking, answer = stream.take(ids, values, final)
+        thinking, answer, generation = stream.take(ids, values, choice)
         if self.endpoint == CHAT:
             delta = {k: v for k, v in (choice.get("delta") or {}).items() if k not in ("content", "reasoning", "reasoning_content")}
             if thinking and self.request.include_reasoning:
@@ -104,11 +144,10 @@ class StreamRewriter:
                 delta["content"] = answer
             if "role" in delta and "content" not in delta:
                 delta["content"] = ""
-            if not delta and not final:
+            if not delta and generation is None:
                 return None  # only forced delimiters, or half a character
             choice["delta"] = delta
-        if final:
-            generation = result(stream.state, self.tokenizer)
+        if generation is not None:
             choice["finish_reason"] = generation.finish_reason
             choice["s1kit"] = extension(generation)
         client_logprobs(choice, self.request, self.endpoint, self.tokenizer)

@@ -11,22 +11,31 @@
 
 Each split draws from its own generator seeded with (split, seed), so the splits never share a
 random stream; overlaps between them (small problems repeat) are what ``s1kit curate`` removes.
+
+Rows are made one at a time and streamed to the file (whole or not at all), with progress on
+stderr, so memory stays flat whatever the size; a size whose file would not fit on the disk is
+refused before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
 from s1kit.synth.families import FAMILIES, Problem
 from s1kit.synth.teacher import TeacherConfig, teach
 
 SPLITS = ("pool", "dev", "test")
 POOL_MIX = {"sum": 0.45, "count": 0.35, "find": 0.2}
 """Share of each family in a pool: uneven, so that curation's domain-uniform draw has work to do."""
+MAX_SIZE = 100_000_000
+"""Most rows a split may have: about 100 GB of pool, and 1,700 times the 59,029 questions s1 curated from."""
 
 
 @dataclass
@@ -46,29 +55,51 @@ class SynthConfig:
         if self.split not in SPLITS:
             raise S1kitError(f"unknown split {self.split!r}; choose from {', '.join(SPLITS)}")
         check_positive_int("size", self.size)
+        if self.size > MAX_SIZE:
+            raise S1kitError(f"size must be at most {MAX_SIZE:,} rows, got {shown(self.size)}; s1 curated its "
+                             "1,000 questions from 59,029")
         check_non_negative_int("seed", self.seed)
         unknown = sorted(set(self.mix) - set(FAMILIES))
         if unknown:
             raise S1kitError(f"mix names unknown families {unknown}; choose from {', '.join(FAMILIES)}")
         if any(not isinstance(v, (int, float)) or v < 0 for v in self.mix.values()) or not sum(self.mix.values()) > 0:
-            raise S1kitError(f"mix shares must be non-negative numbers with a positive sum, got {self.mix}")
+            raise S1kitError(f"mix shares must be non-negative numbers with a positive sum, got {shown(self.mix)}")
 
 
-def problems(config: SynthConfig) -> list[tuple[Problem, random.Random]]:
-    """The split's problems, each with the generator its teacher trace draws from."""
+def problems(config: SynthConfig) -> Iterator[tuple[Problem, random.Random]]:
+    """The split's problems one at a time, each with the generator its teacher trace draws from."""
     rng = random.Random(f"s1kit-synth:{config.split}:{config.seed}")
     if config.split == "pool":
         names = [name for name in FAMILIES if config.mix.get(name, 0) > 0]
-        weights = [config.mix[name] for name in names]
-        families = rng.choices(names, weights=weights, k=config.size)
+        families = drawn_families(rng, names, [config.mix[name] for name in names], config.size)
     else:
-        families = [list(FAMILIES)[i % len(FAMILIES)] for i in range(config.size)]
-    return [(FAMILIES[name](rng), rng) for name in families]
+        families = (list(FAMILIES)[i % len(FAMILIES)] for i in range(config.size))
+    for name in families:
+        yield FAMILIES[name](rng), rng
+
+
+def drawn_families(rng: random.Random, names: list[str], weights: list[float], size: int) -> Iterator[str]:
+    """The families ``rng.choices(names, weights, k=size)`` draws, one at a time, with ``rng`` left
+    where that call leaves it, so that pools come out as they did when the list was drawn whole: a
+    copy of ``rng`` draws them (choices takes one random() per draw), and ``rng`` skips as many
+    draws (one random() is 64 bits of the Mersenne Twister's stream, as getrandbits takes them)."""
+    draws = random.Random()
+    draws.setstate(rng.getstate())
+    left = size
+    while left:
+        chunk = min(left, 1 << 20)
+        rng.getrandbits(64 * chunk)
+        left -= chunk
+    return (draws.choices(names, weights)[0] for _ in range(size))
 
 
 def rows(config: SynthConfig) -> list[dict]:
     """The rows of the split, in order."""
-    out = []
+    return list(iter_rows(config))
+
+
+def iter_rows(config: SynthConfig) -> Iterator[dict]:
+    """The rows of the split, in order, made one at a time."""
     for index, (problem, rng) in enumerate(problems(config)):
         row = {"id": f"{config.split}-{index:05d}", "question": problem.question, "answer": str(problem.answer),
                "domain": problem.family, "level": problem.level}
@@ -87,24 +118,61 @@ def rows(config: SynthConfig) -> list[dict]:
             if config.teacher.forced:
                 # Where budget forcing wrote the wait string: training gives those characters no loss.
                 row["thinking_forced_spans"] = [list(span) for span in trace.forced_spans]
-        out.append(row)
-    return out
+        yield row
+
+
+SAMPLE_ROWS = 200
+"""Rows made first to estimate the file's size from (the others are about as long)."""
 
 
 def main(config: SynthConfig, out: str | Path) -> dict:
-    """Write the split to ``out`` (JSONL, atomically) and return counts per family."""
+    """Write the split to ``out`` (JSONL, whole or not at all, rows streamed with progress on stderr)
+    and return counts per family."""
     from s1kit.errors import check_output_file
-    from s1kit.jsonl import write_atomic
+    from s1kit.jsonl import json_line, write_atomic
+    from s1kit.progress import progress
 
     path = check_output_file(out, example="pool.jsonl")
-    data = rows(config)
-    write_atomic(path, data)
-    counts: dict = {}
-    for row in data:
-        counts[row["domain"]] = counts.get(row["domain"], 0) + 1
-    summary = {"rows": len(data), "families": counts}
+    made = iter_rows(config)
+    sample = list(islice(made, SAMPLE_ROWS))
+    check_fits(path, config.size, sum(len(json_line(row).encode()) for row in sample) / len(sample))
+    summary = {"rows": 0, "families": {}}
     if config.split == "pool":
-        meta = [json.loads(row["metadata"]) for row in data]
-        summary.update({"teacher_correct": sum(m["teacher_correct"] for m in meta),
-                        "gave_up": sum(m["gave_up"] for m in meta), "waits": sum(m["waits"] for m in meta)})
+        summary.update({"teacher_correct": 0, "gave_up": 0, "waits": 0})
+    bar = progress(config.size, f"synth {config.split}", unit="rows")
+    try:
+        write_atomic(path, counted(chain(sample, made), summary, bar))
+    finally:
+        bar.close()
     return summary
+
+
+def check_fits(path: Path, size: int, row_bytes: float) -> None:
+    """Refuse a size whose file, at ``row_bytes`` a row, would not fit in the free space of ``path``'s
+    disk (with the old file's space, which the new one replaces, counted as free)."""
+    needed = size * row_bytes
+    free = shutil.disk_usage(path.parent).free + (path.stat().st_size if path.is_file() else 0)
+    if needed > free:
+        raise S1kitError(f"--size {size} would write about {_bytes(needed)} ({row_bytes:.0f} bytes a row) to {path}, "
+                         f"and its disk has {_bytes(free)} free; lower --size to at most {int(free // row_bytes)}")
+
+
+def _bytes(count: float) -> str:
+    """``count`` bytes in decimal units: 850 bytes, 12.3 MB, 1.2 TB."""
+    units, power = ("bytes", "KB", "MB", "GB", "TB"), 0
+    while count >= 1000 and power < len(units) - 1:
+        count, power = count / 1000, power + 1
+    return f"{count:.0f} bytes" if power == 0 else f"{count:.1f} {units[power]}"
+
+
+def counted(made: Iterator[dict], summary: dict, bar) -> Iterator[dict]:
+    """The rows of ``made``, each added to ``summary`` and to the progress ``bar`` as it passes."""
+    for row in made:
+        summary["rows"] += 1
+        summary["families"][row["domain"]] = summary["families"].get(row["domain"], 0) + 1
+        if "teacher_correct" in summary:
+            meta = json.loads(row["metadata"])
+            for key in ("teacher_correct", "gave_up", "waits"):
+                summary[key] += meta[key]
+        bar.update(1)
+        yield row

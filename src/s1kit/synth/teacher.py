@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
 from s1kit.synth.families import Problem
 
 
@@ -51,7 +51,7 @@ class TeacherConfig:
         for name in ("give_up", "check", "forced"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise S1kitError(f"teacher {name} must be a probability in [0, 1), got {value!r}")
+                raise S1kitError(f"teacher {name} must be a probability in [0, 1), got {shown(value)}")
         if self.forced > 0 and self.max_forced_waits == 0:
             raise S1kitError("teacher forced is above 0 but max_forced_waits is 0; set max_forced_waits to 1 or more")
 

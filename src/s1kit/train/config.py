@@ -9,16 +9,21 @@ restate them, so a recipe file reads as the whole run.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int
+from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
 
 FORMATS = ("auto", "s1", "think-tags")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
-              "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay")
+              "inverse_sqrt")
+"""transformers' schedulers that need no arguments beyond warmup and length (cosine_with_min_lr and
+warmup_stable_decay need lr_scheduler_kwargs, which a recipe cannot give)."""
+MAX_SEED = 2**32 - 1
+"""numpy's seeds (transformers' set_seed seeds numpy too) stop here."""
 SAVE_STRATEGIES = ("no", "steps", "epoch")
 
 
@@ -123,19 +128,21 @@ class TrainConfig:
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("lr_scheduler", self.lr_scheduler, SCHEDULERS)
         _check_choice("save_strategy", self.save_strategy, SAVE_STRATEGIES)
-        if not self.learning_rate > 0:
-            raise S1kitError(f"learning_rate must be above 0, got {self.learning_rate}; s1 used 1e-5")
-        if not 0 <= self.warmup_ratio < 1:
-            raise S1kitError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}; s1 used 0.05")
-        if not self.num_epochs > 0 and self.max_steps <= 0:
-            raise S1kitError(f"num_epochs is {self.num_epochs} and max_steps {self.max_steps}: nothing to train; set one above 0")
+        self._check_optimizer()
+        self._check_length()
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise S1kitError(f"seed must be an integer from 0 to {MAX_SEED}, got {shown(self.seed)}")
+        for name, what in (("output_dir", "the directory for the model and its checkpoints"),
+                           ("data_split", "the split of a hub dataset, e.g. train")):
+            if not str(getattr(self, name)).strip():
+                raise S1kitError(f"{name} is empty; pass {what}")
         if self.resume and self.overwrite:
             raise S1kitError("--resume continues the run in output_dir and --overwrite replaces it; pass one of them")
         if self.global_batch_size % self.per_device_batch_size:
             gradient_accumulation_steps(self.global_batch_size, 1, self.per_device_batch_size)
         check_non_negative_int("curriculum_steps", self.curriculum_steps)
-        if not 0 < self.curriculum_share <= 1:
-            raise S1kitError(f"curriculum_share must be in (0, 1], got {self.curriculum_share!r}; e.g. 0.3 for the shortest 30%")
+        if not _is_number(self.curriculum_share) or not 0 < self.curriculum_share <= 1:
+            raise S1kitError(f"curriculum_share must be in (0, 1], got {shown(self.curriculum_share)}; e.g. 0.3 for the shortest 30%")
         if self.num_threads is not None:
             check_positive_int("num_threads", self.num_threads)
         if self.tokenizer is not None:
@@ -154,6 +161,31 @@ class TrainConfig:
         elif self.tokenizer is not None:
             raise S1kitError(f"tokenizer {self.tokenizer!r} is only for models trained from scratch (model_config); "
                              f"fine-tuning {self.model} uses its own tokenizer, so drop tokenizer")
+
+    def _check_optimizer(self) -> None:
+        """AdamW's settings: a value outside these ranges fails in torch after the model loaded, or
+        trains on NaN (an infinite learning rate)."""
+        if not _is_number(self.learning_rate) or not self.learning_rate > 0:
+            raise S1kitError(f"learning_rate must be a finite number above 0, got {shown(self.learning_rate)}; s1 used 1e-5")
+        for name, s1_value in (("adam_beta1", 0.9), ("adam_beta2", 0.95)):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value < 1:
+                raise S1kitError(f"{name} must be in [0, 1), got {shown(value)}; s1 used {s1_value}")
+        for name, what in (("weight_decay", ""), ("max_grad_norm", " (0: no clipping)")):
+            value = getattr(self, name)
+            if not _is_number(value) or value < 0:
+                raise S1kitError(f"{name} must be a finite number of at least 0{what}, got {shown(value)}")
+        if not _is_number(self.warmup_ratio) or not 0 <= self.warmup_ratio < 1:
+            raise S1kitError(f"warmup_ratio must be in [0, 1), got {shown(self.warmup_ratio)}; s1 used 0.05")
+
+    def _check_length(self) -> None:
+        """How long the run is: num_epochs, or max_steps when set."""
+        if not _is_number(self.num_epochs) or self.num_epochs < 0:
+            raise S1kitError(f"num_epochs must be a finite number of at least 0, got {shown(self.num_epochs)}")
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps == 0 or self.max_steps < -1:
+            raise S1kitError(f"max_steps must be -1 (run num_epochs) or a positive integer, got {shown(self.max_steps)}")
+        if self.num_epochs == 0 and self.max_steps == -1:
+            raise S1kitError(f"num_epochs is {self.num_epochs} and max_steps {self.max_steps}: nothing to train; set one above 0")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -230,6 +262,11 @@ def coerce(key: str, value, where: str):
     from s1kit.recipes import coerce as read_as
 
     return read_as(typing.get_type_hints(TrainConfig)[key], value, key, where)
+
+
+def _is_number(value) -> bool:
+    """A finite int or float (a bool is not a number here, nor is NaN or infinity)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, shown
 from s1kit.formats import CHATML_TEMPLATE, ChatFormat, resolve_format
 from s1kit.jsonl import check_file, read_lines
 
@@ -129,7 +129,7 @@ def _forced_spans(value, trajectories) -> tuple[tuple[int, int], ...]:
         spans.append((start, end))
         previous = end
     if not ok:
-        raise S1kitError(f"{FORCED_COLUMN} must be a list of [start, end] character offsets, got {value!r}")
+        raise S1kitError(f"{FORCED_COLUMN} must be a list of [start, end] character offsets, got {shown(value)}")
     return tuple(spans)
 
 

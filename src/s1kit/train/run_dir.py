@@ -99,8 +99,10 @@ def saved_steps(config: TrainConfig, total_steps: int | None) -> str:
 
 
 def read_saved_config(path: Path) -> dict:
-    yaml = require("yaml", "train")
-    values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    from s1kit.recipes import parse_yaml
+
+    require("yaml", "train")
+    values = parse_yaml(path.read_text(encoding="utf-8"), f"the saved config {path}")
     return values if isinstance(values, dict) else {}
 
 

@@ -125,11 +125,11 @@ def read_model_config(path: str | Path) -> dict:
     if not file.is_file():
         raise S1kitError(f"model_config {path} does not exist; point it at a YAML file such as recipes/nano/model.yaml")
     yaml = require("yaml", "train")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))  # JSON is YAML too
-    except yaml.YAMLError as exc:
-        from s1kit.recipes import yaml_problem
+    from s1kit.recipes import parse_yaml, yaml_problem
 
+    try:
+        data = parse_yaml(file.read_text(encoding="utf-8"), f"model_config {path}")  # JSON is YAML too
+    except yaml.YAMLError as exc:
         raise S1kitError(f"model_config {path} is not valid YAML or JSON: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise S1kitError(f"model_config {path} must be a mapping of config fields, got {type(data).__name__}")

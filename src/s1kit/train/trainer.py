@@ -27,6 +27,7 @@ from s1kit.progress import on_terminal
 from s1kit.train import scratch
 from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
+from s1kit.train.divergence import Watch, watch_callback, watched_trainer_class
 from s1kit.train.order import training_order
 from s1kit.train.run_dir import (SUMMARY_FILE, locked_output_dir, note, plan_output_dir, prepare_output_dir,
                                  saved_steps)
@@ -51,8 +52,9 @@ def main(config: TrainConfig) -> dict:
 
 def train(config: TrainConfig, torch, accelerate) -> dict:
     """The run itself, in the locked output directory."""
-    # Cheap checks before the model loads: the directory, a new model's config, then the rows.
+    # Cheap checks before the model loads: the directory, the trackers, a new model's config, then the rows.
     action, checkpoint = plan_output_dir(config)
+    check_report_to(config.report_to)
     rows, tokenizer, new_config = rows_and_tokenizer(config)
     name = config.model or f"a new {config.model_config} model"
     fmt, eot = prepare_tokenizer(tokenizer, config.format, config.pad_token, name)
@@ -77,8 +79,9 @@ def train(config: TrainConfig, torch, accelerate) -> dict:
 
     trainer = None
     try:
-        trainer, throughput = build_trainer(config, model, tokenizer, encoded.examples, accumulation, use_cpu)
+        trainer, throughput, watch = build_trainer(config, model, tokenizer, encoded.examples, accumulation, use_cpu)
         result = trainer.train(resume_from_checkpoint=checkpoint)
+        watch.check_weights(trainer.optimizer, trainer.state.global_step, trainer.state.max_steps, "the final model")
 
         # The weights (gathered from FSDP shards), config, generation config and the tokenizer with
         # its chat template and pad token: what `s1kit generate --model OUT` loads. The summary says
@@ -135,8 +138,9 @@ def build_model(config: TrainConfig, new_config, tokenizer, torch):
 
 def build_trainer(config: TrainConfig, model, tokenizer, examples: list[dict], accumulation: int, use_cpu: bool):
     """TRL's SFTTrainer over the encoded examples (in schedule order when the config has one), with
-    s1kit's throughput and log-line callbacks; returns it and the throughput callback."""
-    transformers, trl, datasets = (require(name, "train") for name in ("transformers", "trl", "datasets"))
+    s1kit's throughput, divergence and log-line callbacks; returns it, the throughput callback and
+    the divergence watch (train/divergence.py)."""
+    transformers, trl, datasets, torch = (require(name, "train") for name in ("transformers", "trl", "datasets", "torch"))
     sequential = bool(config.curriculum_steps or config.group_by_length)
     if sequential:
         # The schedule is the data's order (train/order.py); the Trainer reads it front to back.
@@ -144,13 +148,16 @@ def build_trainer(config: TrainConfig, model, tokenizer, examples: list[dict], a
                                config.seed, max_steps=config.max_steps, curriculum_steps=config.curriculum_steps,
                                curriculum_share=config.curriculum_share, group_by_length=config.group_by_length)
         examples = [examples[i] for i in order]
-    trainer = trl.SFTTrainer(model=model, args=sft_args(trl, config, accumulation, use_cpu, sequential),
-                             train_dataset=datasets.Dataset.from_list(examples), processing_class=tokenizer)
+    watch = Watch(torch, config.learning_rate, config.output_dir)
+    trainer = watched_trainer_class(trl, watch)(
+        model=model, args=sft_args(trl, config, accumulation, use_cpu, sequential),
+        train_dataset=datasets.Dataset.from_list(examples), processing_class=tokenizer)
     warn_if_fsdp_dropped(trainer.accelerator)
     throughput = throughput_callback(transformers)()
     # First in line, so that the progress bar prints the tokens/s this callback adds to each log.
     trainer.callback_handler.callbacks.insert(0, throughput)
     trainer.add_callback(warmup_check_callback(transformers))
+    trainer.add_callback(watch_callback(transformers, watch))
     # transformers prints each log dict on stdout (under its bar, or bare without one): stdout is
     # for what a user asked for, so each log becomes one line on stderr.
     if on_terminal():
@@ -159,7 +166,18 @@ def build_trainer(config: TrainConfig, model, tokenizer, examples: list[dict], a
     else:
         trainer.remove_callback(transformers.PrinterCallback)
         trainer.add_callback(log_lines_callback(transformers)())
-    return trainer, throughput
+    return trainer, throughput, watch
+
+
+def check_report_to(report_to: str) -> None:
+    """The tracker is one transformers knows (none, all, wandb, tensorboard, ...): else the Trainer
+    refuses it only after the model has loaded."""
+    integrations = require("transformers.integrations", "train")
+    try:
+        integrations.get_reporting_integration_callbacks(report_to)
+    except ValueError:
+        known = ", ".join(["none", "all", *integrations.INTEGRATION_TO_CALLBACK])
+        raise S1kitError(f"unknown report_to '{report_to}'; choose one of {known}") from None
 
 
 def has_accelerator(torch) -> bool:
@@ -217,6 +235,7 @@ def sft_args(trl, config: TrainConfig, accumulation: int, use_cpu: bool, sequent
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
         report_to=config.report_to,
+        logging_nan_inf_filter=False,  # transformers would log a NaN loss as the mean of the last ones (0 after a log)
         max_length=config.block_size,  # already truncated; TRL's default (1024) would cut again
         packing=False,
         ddp_find_unused_parameters=False,  # every parameter gets a gradient; the search costs a graph pass

@@ -4,6 +4,7 @@ writes beside report.md, and the compare.html that ``s1kit compare`` writes besi
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from s1kit.errors import S1kitError
@@ -25,6 +26,7 @@ def main(dirs: list[Path], out: Path | None = None) -> Path:
     check_page_path(out)
     runs = [load_run(Path(d)) for d in dirs]
     _distinct_names(runs)
+    _warn(runs)
     title = runs[0].metrics.get("task", "") if len(runs) == 1 else "runs compared"
     return write_page({"title": title, "runs": [run_data(run) for run in runs]}, out)
 
@@ -41,6 +43,7 @@ def compare_html(dirs: list[Path], path: Path) -> Path:
     (the traces stay in the runs' own pages, so a comparison of large runs stays small)."""
     runs = [load_run(Path(d), with_rows=False) for d in dirs]
     _distinct_names(runs)
+    _warn(runs)
     summaries = []
     for run in runs:
         report = run.path / "report.html"
@@ -58,6 +61,13 @@ def check_page_path(path: Path) -> None:
         raise S1kitError(f"--out {path}: its folder {path.parent} does not exist; create it or pick another --out")
     if path.suffix.lower() not in (".html", ".htm"):
         raise S1kitError(f"--out {path}: the page is HTML; end the name with .html")
+
+
+def _warn(runs: list[Run]) -> None:
+    """Each run's disagreements between metrics and rows on stderr (the page shows them too)."""
+    for run in runs:
+        for warning in run.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
 
 
 def _distinct_names(runs: list[Run]) -> None:

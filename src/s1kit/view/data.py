@@ -8,11 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from s1kit.errors import S1kitError
+from s1kit.eval.schema import row_problem
 from s1kit.view import changes, compact, parallel, spans
-
-ROW_FIELDS = ("question_index", "question", "sample", "budget", "num_ignore", "variant", "text", "thinking",
-              "thinking_tokens", "answer_tokens", "correct")
-"""Fields every row needs to be shown; the rest are read when present."""
 
 
 @dataclass
@@ -26,18 +23,25 @@ class Run:
     """The rows of samples.jsonl; empty for a run shown by its metrics alone (the compare page)."""
     config: dict | None = None
     """Its config.json (every setting of the run), None where the run has none."""
+    warnings: list[str] = field(default_factory=list)
+    """Where its metrics.json disagrees with its rows (eval.summary.disagreements)."""
 
 
 def load_run(path: Path, with_rows: bool = True) -> Run:
     """An eval output directory, checked: it exists, holds metrics.json (valid) and, with rows,
-    samples.jsonl whose rows are this run's points."""
+    samples.jsonl whose rows are this run's points. Its samples.jsonl, where it has one, is read
+    either way, to check the metrics against the rows."""
     from s1kit.eval.compare import load_runs
+    from s1kit.eval.summary import disagreements
 
     path = Path(path)
     check_run_dir(path, with_rows)
     [(name, metrics)] = load_runs([path])
-    rows = read_rows(path / "samples.jsonl", metrics) if with_rows else []
-    return Run(name or path.resolve().name, path, metrics, rows, read_config(path))
+    samples = path / "samples.jsonl"
+    rows = read_rows(samples, metrics) if with_rows or samples.is_file() else []
+    warnings = [f"{path / 'metrics.json'} disagrees with its samples.jsonl at {found}; run s1kit eval --resume on "
+                f"{path} to write the metrics again" for found in disagreements(metrics, rows)] if rows else []
+    return Run(name or path.resolve().name, path, metrics, rows if with_rows else [], read_config(path), warnings)
 
 
 def read_config(path: Path) -> dict | None:
@@ -70,9 +74,10 @@ def read_rows(path: Path, metrics: dict) -> list[dict]:
     keys = {point_key(p) for p in metrics["points"]}
     rows = []
     for number, row in read_lines(path):
-        missing = [name for name in ROW_FIELDS if name not in row]
-        if missing:
-            raise S1kitError(f"{path} line {number} lacks {', '.join(missing)}; it is not a row of s1kit eval")
+        problem = row_problem(row)
+        if problem is not None:
+            raise S1kitError(f"{path} line {number}: {problem}; it is not a row s1kit eval wrote: restore the line, "
+                             f"or run the evaluation again")
         if point_key(row) not in keys:
             raise S1kitError(f"{path} line {number} is a point (budget {row['budget']}, num_ignore {row['num_ignore']}"
                              f"{', ' + row['variant'] if row['variant'] else ''}) that metrics.json does not list; "
@@ -94,7 +99,7 @@ def run_summary(run: Run, link: str | None = None) -> dict:
     m = run.metrics
     points = [dict(p) for p in m["points"]]
     return {
-        "name": run.name, "link": link, "config": run.config,
+        "name": run.name, "link": link, "config": run.config, "warnings": run.warnings,
         "task": m.get("task"), "model": m.get("model"), "backend": m.get("backend"),
         "method": m.get("method", "budget-forcing"), "questions": m.get("questions"),
         "samples": m.get("samples_per_question", 1), "grading": m.get("grading") or {}, "tokens": m.get("tokens"),

@@ -70,6 +70,7 @@ function renderHeader() {
     : `${DATA.runs.length} runs · task ${[...tasks].join(', ')} · model ${[...models].join(', ')}`
       + (tasks.size > 1 || models.size > 1 ? ' (runs differ in task or model: compare with care)' : '');
   renderConfig(run);
+  renderWarnings();
   const tabs = $('run-tabs');
   tabs.replaceChildren();
   if (single) return;
@@ -80,6 +81,16 @@ function renderHeader() {
     button.addEventListener('click', () => selectRun(k));
     tabs.appendChild(button);
   });
+}
+
+// Where a run's metrics.json disagrees with its rows (an edited or stale file): every run's, always shown.
+function renderWarnings() {
+  const list = $('warnings');
+  list.replaceChildren();
+  for (const run of DATA.runs) {
+    for (const warning of run.warnings || []) list.appendChild(el('li', null, warning));
+  }
+  list.hidden = !list.children.length;
 }
 
 // The settings that shape the curves in one line; every setting of config.json in a table below it.
