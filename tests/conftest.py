@@ -212,9 +212,8 @@ def launch(model: str, log_dir, *flags: str):
 @contextlib.contextmanager
 def serving(server):
     """A launched server, healthy for the block, stopped by its PID after it."""
-    from servers import stop, wait_healthy
-
     from s1kit.backends import marks_file
+    from servers import stop, wait_healthy
 
     try:
         wait_healthy(server.process, server.port, server.log)

@@ -32,8 +32,8 @@ import yaml
 from typer.testing import CliRunner
 
 from fake_openai import FakeOpenAI
-from servers import free_port
 from s1kit.cli import app
+from servers import free_port
 
 pytest.importorskip("transformers", reason="most commands need the [hf] extra")
 

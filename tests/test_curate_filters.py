@@ -1,11 +1,11 @@
 """Curation filters: the quality checks and 8-gram decontamination, as tables of cases."""
 
 import pytest
-from shared_data import shared_file
 
 from s1kit.curate.decontaminate import build_index, decontaminate, load_eval_questions, words
 from s1kit.curate.quality import QualityConfig, drop_reason, quality
 from s1kit.errors import S1kitError
+from shared_data import shared_file
 
 
 def record(question="What is 2 + 2?", **fields):

@@ -220,11 +220,11 @@ def test_a_pool_without_traces_says_to_write_them_first(setup, tmp_path):
 @pytest.mark.slow
 def test_curate_cli_end_to_end_with_smollm2_as_solver_and_classifier(tmp_path, smollm2_dir):
     """The tiny-cpu recipe: SmolLM2 answers and classifies, eval sets from ../shared/data."""
+    from tests.shared_data import SHARED_DATA, shared_file
     from typer.testing import CliRunner
 
     from s1kit.cli import app
     from s1kit.curate.msc import MSC_CODES
-    from tests.shared_data import SHARED_DATA, shared_file
 
     for name in ("aime24.jsonl", "aime25.jsonl", "math500.jsonl", "gsm8k.jsonl"):
         shared_file(name)

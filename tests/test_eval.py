@@ -9,9 +9,7 @@ from typer.testing import CliRunner
 
 from s1kit.cli import app
 from s1kit.errors import S1kitError
-
 from shared_data import SHARED_DATA as DATA
-
 
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 

@@ -14,10 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from s1kit.grading import command as grade_command
 from s1kit.errors import MissingExtraError, S1kitError
+from s1kit.grading import command as grade_command
+from s1kit.grading.rules import (
+    Grade,
+    _math_equal,
+    _Worker,
+    answer_section,
+    extract_answer,
+    grade,
+    is_equivalent,
+    last_boxed,
+)
 from shared_data import shared_file
-from s1kit.grading.rules import Grade, _math_equal, _Worker, answer_section, extract_answer, grade, is_equivalent, last_boxed
 
 TOWER = r"9^{9^{9^{9^{9}}}}"
 needs_math_verify = pytest.mark.skipif(importlib.util.find_spec("math_verify") is None, reason="needs the [math] extra")

@@ -94,7 +94,8 @@ def test_traces_say_how_many_traces_the_cache_keeps(tmp_path):
 def test_curate_says_how_many_model_replies_the_cache_keeps(tmp_path):
     pytest.importorskip("transformers", reason="the bytes tokenizer that counts trace lengths needs the [train] extra")
     from s1kit.curate.pipeline import main
-    from s1kit.synth.build import SynthConfig, main as synth
+    from s1kit.synth.build import SynthConfig
+    from s1kit.synth.build import main as synth
 
     pool, evals = tmp_path / "pool.jsonl", tmp_path / "evals.jsonl"
     synth(SynthConfig(split="pool", size=12, seed=5), pool)

@@ -10,7 +10,15 @@ from typer.testing import CliRunner
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.cli import app
 from s1kit.errors import S1kitError
-from s1kit.grading.judge import Judge, JudgeConfig, judge_counts, judge_prompt, judged_part, load_template, parse_verdict
+from s1kit.grading.judge import (
+    Judge,
+    JudgeConfig,
+    judge_counts,
+    judge_prompt,
+    judged_part,
+    load_template,
+    parse_verdict,
+)
 
 
 @pytest.mark.parametrize(

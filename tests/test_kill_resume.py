@@ -58,7 +58,7 @@ def test_traces_killed_anywhere_resume_to_the_uninterrupted_file(forker, tmp_pat
         out = tmp_path / f"killed-{trial}" / "traces.jsonl"
         if "calls" in point:
             calls = point["calls"]
-            killed = forker.run([*args, out], when=lambda: cached_calls(f"{out}.cache.sqlite") >= calls)
+            killed = forker.run([*args, out], when=lambda out=out, calls=calls: cached_calls(f"{out}.cache.sqlite") >= calls)
         else:
             killed = forker.run([*args, out], watch=out.parent, **point)
         assert ended_well(killed), f"the run ended before its kill at {point}"
@@ -80,7 +80,8 @@ def test_curate_killed_anywhere_leaves_no_output_of_another_run(forker, tmp_path
     is cut short."""
     pytest.importorskip("pyarrow", reason="the Parquet output needs the [curate] extra")
     pytest.importorskip("matplotlib", reason="the curation plots need the [plots] extra")
-    from s1kit.synth.build import SynthConfig, main as synth
+    from s1kit.synth.build import SynthConfig
+    from s1kit.synth.build import main as synth
 
     pool, evals = tmp_path / "pool.jsonl", tmp_path / "evals.jsonl"
     synth(SynthConfig(split="pool", size=24, seed=5), pool)

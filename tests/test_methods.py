@@ -9,8 +9,8 @@ from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError
 from s1kit.methods.base import run_grouped
 from s1kit.methods.conditional import LONG, SHORT, class_control
-from s1kit.methods.points import method_points
 from s1kit.methods.parallel import parallel_points, sample_counts
+from s1kit.methods.points import method_points
 from s1kit.methods.rejection import run_rejection
 
 
@@ -109,8 +109,9 @@ def test_class_conditional_runs_three_prompts_and_its_control():
     assert [r.point.variant for r in runs] == ["default", "short", "long"]
     seen = prompts_seen(backend)
     assert sum(SHORT in p for p in seen) == 1 and sum(LONG in p for p in seen) == 1 and len(seen) == 3
-    points = lambda d, s, l: [{"variant": "default", "avg_thinking_tokens": d}, {"variant": "short", "avg_thinking_tokens": s},
-                              {"variant": "long", "avg_thinking_tokens": l}]
+    def points(default, short, long):
+        return [{"variant": "default", "avg_thinking_tokens": default}, {"variant": "short", "avg_thinking_tokens": short},
+                {"variant": "long", "avg_thinking_tokens": long}]
     # s1 Table 13: short 8033, long 9651, default 6109 -> only long on its side: 50%.
     assert class_control(points(6109, 8033, 9651)) == 0.5
     assert class_control(points(100, 50, 200)) == 1.0

@@ -14,16 +14,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cross_backend import (
+    NANO_BUDGETS,
+    NANO_QUESTIONS,
+    SEEDED_BUDGET,
+    assert_same,
+    assert_sweep_matches,
+    seeded_runs_agree,
+)
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.runner import generate
-
-from cross_backend import NANO_BUDGETS, NANO_QUESTIONS, SEEDED_BUDGET, assert_same, assert_sweep_matches, seeded_runs_agree
 from s1kit.errors import S1kitError
 
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
-from s1kit.backends.openai_http import OpenAIBackend  # noqa: E402
-
 from conftest import SERVER_KEY  # noqa: E402
+from s1kit.backends.openai_http import OpenAIBackend  # noqa: E402
 from servers import free_port  # noqa: E402
 
 SERVED_NAME = "s1-nano"  # the built-in alias, so the backend finds the tokenizer by itself

@@ -13,11 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from cross_backend import NANO_QUESTIONS
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.runner import generate
 from s1kit.formats import FORMATS, render_prompt
-
-from cross_backend import NANO_QUESTIONS
 
 openai = pytest.importorskip("openai", reason="the server tests call it with the [openai] extra's SDK")
 

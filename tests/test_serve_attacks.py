@@ -11,7 +11,6 @@ import urllib.request
 import pytest
 
 from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY
-
 from test_serve_trust import BAD_SPECS
 
 pytest.importorskip("openai", reason="the server tests call it with the [openai] extra's SDK")

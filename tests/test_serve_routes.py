@@ -18,7 +18,6 @@ from s1kit.serve.fields import RequestError, ServerBudget, request_budget
 from s1kit.serve.middleware import GENERATING_ELSEWHERE, OPEN_ROUTES, REPLAY_FAILED, BudgetMiddleware
 from s1kit.serve.requests import CHAT, COMPLETIONS, finish_reply, prepare
 from s1kit.serve.stream import StreamRewriter, rewrite_event, split_events
-
 from serve_fakes import PLAIN, TOKENIZER, call, channel, engine_run, middleware_on, stream_events
 
 SECRET = "f" * 64

@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from s1kit.budget.runner import generate
-
 from cross_backend import BUDGETS, QUESTIONS
+from s1kit.budget.runner import generate
 
 openai = pytest.importorskip("openai", reason="the server tests call it with the [openai] extra's SDK")
 

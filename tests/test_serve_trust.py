@@ -17,13 +17,19 @@ from types import SimpleNamespace
 import pytest
 
 from s1kit.backends import marks_file
-from s1kit.backends.forcing_channel import (EXTRA_ARGS_KEY, SECRET_ENV, SpecError, check_spec, request_spec, sign,
-                                            state_from_spec)
+from s1kit.backends.forcing_channel import (
+    EXTRA_ARGS_KEY,
+    SECRET_ENV,
+    SpecError,
+    check_spec,
+    request_spec,
+    sign,
+    state_from_spec,
+)
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.state import BudgetTokens, SequenceState
 from s1kit.errors import S1kitError
 from s1kit.formats import FORMATS
-
 from serve_fakes import TOKENIZER
 
 VOCAB = 128

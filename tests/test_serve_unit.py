@@ -26,10 +26,19 @@ from s1kit.serve.fields import RequestError, ServerBudget, parse_effort, request
 from s1kit.serve.middleware import BudgetMiddleware, Settings
 from s1kit.serve.requests import CHAT, COMPLETIONS, THINK_KWARG, finish_reply, prepare
 from s1kit.serve.stream import StreamRewriter, rewrite_event, split_events
-
-from serve_fakes import (PLAIN, QUESTION, TOKENIZER, FakeVLLM, call, channel, engine_marks, engine_run, entries,
-                         middleware_on, stream_events)
-
+from serve_fakes import (
+    PLAIN,
+    QUESTION,
+    TOKENIZER,
+    FakeVLLM,
+    call,
+    channel,
+    engine_marks,
+    engine_run,
+    entries,
+    middleware_on,
+    stream_events,
+)
 
 # --- request fields ---------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from s1kit.budget.result import Generation
 from s1kit.budget.runner import generate
 from s1kit.budget.state import BudgetTokens, SequenceState
 from s1kit.formats import FORMATS
-
 from test_text_state import text_rounds
 
 END = object()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from cross_backend import QUESTIONS, assert_same
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.budget.runner import generate
 from s1kit.budget.state import Phase, SequenceState
 from s1kit.eval.sweep import Point, follow, run_sweep, top_point
-
-from cross_backend import QUESTIONS, assert_same
 
 BASE = BudgetConfig(max_answer_tokens=6)
 GRID = [Point(cap, k) for cap in (4, 10, 24, 40) for k in (0, 1, 3)]
@@ -41,7 +40,8 @@ def test_every_point_equals_its_own_greedy_run(request, model, fmt):
 
 def test_sampled_points_respect_their_budgets_and_are_reproducible(tiny_llama):
     sampling = SamplingConfig(temperature=1.0, seed=5)
-    run = lambda: run_sweep(tiny_llama, QUESTIONS, GRID, BASE, sampling, seeds=[11, 12, 13, 14], fmt="s1", progress=False)
+    def run():
+        return run_sweep(tiny_llama, QUESTIONS, GRID, BASE, sampling, seeds=[11, 12, 13, 14], fmt="s1", progress=False)
     first, again = run(), run()
     for point in GRID:
         gens = first.generations[point]

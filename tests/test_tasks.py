@@ -13,8 +13,8 @@ from s1kit.errors import S1kitError
 from s1kit.tasks import TASKS, JsonlTask, get_task
 from s1kit.tasks.gpqa_diamond import choice_order
 from s1kit.tasks.gsm8k import final_number
-
-from shared_data import SHARED_DATA as SHARED, shared_file
+from shared_data import SHARED_DATA as SHARED
+from shared_data import shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 GPQA_DIR = ROOT / "tests" / "data"

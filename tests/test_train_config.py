@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from s1kit.cli import app
 from s1kit.errors import MissingExtraError, S1kitError
-from s1kit.train.config import TrainConfig, gradient_accumulation_steps, load_config, parse_overrides
 from s1kit.locks import LOCK_NAME, locked
+from s1kit.train.config import TrainConfig, gradient_accumulation_steps, load_config, parse_overrides
 from s1kit.train.run_dir import CONFIG_FILE, plan_output_dir, prepare_output_dir, saved_steps
 
 pytest.importorskip("yaml", reason="recipes are YAML; PyYAML comes with the [train] extra")

@@ -35,7 +35,8 @@ def test_byte_tokenizer_keeps_chatml_tokens_whole_and_every_byte_apart(tokenizer
 def test_bytes_tags_merges_each_tagged_item_and_nothing_else():
     tokenizer = load_tokenizer("bytes-tags")
     assert len(tokenizer) == 259 + 12 * 9
-    pieces = lambda text: [tokenizer.decode([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
+    def pieces(text):
+        return [tokenizer.decode([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
     assert pieces("A8 B9 L1: sum them.")[:5] == ["A8", " ", "B9", " ", "L1"]
     assert pieces("C2+17=19") == ["C2", "+", "1", "7", "=", "1", "9"]
     assert pieces("Final Answer: 8 M5 A0") == list("Final Answer: 8 M5 A0")  # A followed by a letter, M and 0 are no tags
@@ -142,7 +143,8 @@ def test_bpe_tokenizer_merges_words_and_keeps_digits_and_chatml_tokens_single():
     tokenizer = load_tokenizer("bpe:300", texts)
     assert tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>"]) == [0, 1, 2]
     assert len(tokenizer) <= 300
-    pieces = lambda text: [tokenizer.decode([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
+    def pieces(text):
+        return [tokenizer.decode([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
     assert pieces("Wait") == ["Wait"] and pieces("assistant") == ["assistant"]
     assert pieces("B47+3=50") == ["B", "4", "7", "+", "3", "=", "5", "0"]
     assert tokenizer.decode(tokenizer.encode(texts[0], add_special_tokens=False)) == texts[0]

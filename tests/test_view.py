@@ -16,7 +16,6 @@ from s1kit.view import changes, compact, spans
 from s1kit.view.command import main as view_main
 from s1kit.view.data import load_run, run_data
 from s1kit.view.page import embed_json, render
-
 from view_runs import CAP_TEXT, nano_like_questions, synthetic_run
 
 pytest.importorskip("math_verify", reason="metrics of synthetic runs need the [math] extra")

@@ -248,7 +248,8 @@ FORK = """pre => {
 def fork_of(a: dict, b: dict) -> tuple[int, int]:
     """(output token, character) where two rows of one trajectory part: the first forced span that
     one of them has and the other lacks."""
-    spans = lambda row: {tuple(s[k] for k in ("start", "end", "kind", "char_start", "char_end")) for s in row["forced_spans"]}
+    def spans(row):
+        return {tuple(s[k] for k in ("start", "end", "kind", "char_start", "char_end")) for s in row["forced_spans"]}
     first = min(spans(a) ^ spans(b))
     return first[0], first[3]
 

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import pytest
 
+from cross_backend import (
+    BUDGETS,
+    NANO_BUDGETS,
+    NANO_QUESTIONS,
+    QUESTIONS,
+    assert_same,
+    assert_sweep_matches,
+    seeded_runs_agree,
+)
 from s1kit.budget.runner import generate
-
-from cross_backend import BUDGETS, NANO_BUDGETS, NANO_QUESTIONS, QUESTIONS, assert_same, assert_sweep_matches, seeded_runs_agree
 
 pytestmark = pytest.mark.slow
 

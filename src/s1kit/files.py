@@ -22,7 +22,6 @@ from pathlib import Path
 
 from s1kit.errors import S1kitError
 
-
 TEMPORARY = re.compile(r"\..+\.tmp(\.[^.]*)?")
 """The names of :func:`replacing`'s temporary files: ``.NAME.RANDOM.tmp.EXT``, hidden beside NAME."""
 

@@ -45,7 +45,14 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
 from s1kit.backends import marks_file
-from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, SpecError, check_spec, server_secret, state_from_spec
+from s1kit.backends.forcing_channel import (
+    EXTRA_ARGS_KEY,
+    FORCED_LOGIT,
+    SpecError,
+    check_spec,
+    server_secret,
+    state_from_spec,
+)
 from s1kit.budget.state import Phase, SequenceState
 
 _PARKED_LIMIT = 4096

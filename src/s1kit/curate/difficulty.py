@@ -53,11 +53,13 @@ def count_trace_tokens(records: Sequence[dict], tokenizer_name: str, field: str 
 
 
 def load_tokenizer(name: str):
-    from s1kit.train.scratch import BUILTIN_TOKENIZERS, load_tokenizer as load_builtin
+    from s1kit.train.scratch import BUILTIN_TOKENIZERS
+    from s1kit.train.scratch import load_tokenizer as load_builtin
 
     if name in BUILTIN_TOKENIZERS:
         return load_builtin(name)
-    from s1kit.models import ModelLoadError, load_tokenizer as load_model_tokenizer
+    from s1kit.models import ModelLoadError
+    from s1kit.models import load_tokenizer as load_model_tokenizer
 
     try:
         return load_model_tokenizer(name)

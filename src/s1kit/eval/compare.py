@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from s1kit.errors import S1kitError
-from s1kit.files import write_text
 from s1kit.eval.schema import metrics_problem
+from s1kit.files import write_text
 
 
 def load_runs(dirs: list[Path]) -> list[tuple[str, dict]]:

@@ -24,10 +24,10 @@ from s1kit.backends import BackendConfig
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.runner import request_seed
 from s1kit.errors import S1kitError, check_output_dir, shown
-from s1kit.files import open_append, write_text
 from s1kit.eval.config import EvalConfig, identity, saved, settings_hash, write_saved
 from s1kit.eval.schema import SUMMED, row_problem
 from s1kit.eval.sweep import output_tokens
+from s1kit.files import open_append, write_text
 from s1kit.grading.rules import grade
 from s1kit.jsonl import json_line, write_atomic
 from s1kit.locks import locked
@@ -220,8 +220,8 @@ def run_units(backend, config, task, examples, out: Path, settings: str, kept: l
 
 def summarize(config, rows: list[dict], out: Path) -> dict:
     """metrics.json, report.md, scaling.png and report.html (the page of every trace) from the rows."""
-    from s1kit.eval.summary import compute_metrics
     from s1kit.eval.report import write_report
+    from s1kit.eval.summary import compute_metrics
     from s1kit.view.command import report_html
 
     metrics = compute_metrics(config, rows)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from s1kit.eval import metrics
 from s1kit.errors import S1kitError
+from s1kit.eval import metrics
 
 
 def _point_key(row: dict) -> tuple:
@@ -93,7 +93,7 @@ def parallel_curves(config, by_point: dict) -> list[dict]:
     from s1kit.methods.parallel import parallel_points
 
     result = []
-    for key, point_rows in by_point.items():
+    for point_rows in by_point.values():
         entries = parallel_points(config.method, point_rows, config.samples, config.seed, config.scorer)
         budget = point_rows[0]["budget"]
         label = config.method if len(by_point) == 1 else f"{config.method} ({_label(point_rows[0])})"

@@ -24,6 +24,7 @@ from s1kit.budget.runner import request_seed
 from s1kit.methods.base import PointRun
 from s1kit.methods.points import MethodPoint
 
+
 def fits(generation, budget: int) -> bool:
     """The model ended its thinking by itself within the budget."""
     return not generation.forced_end and generation.thinking_tokens <= budget

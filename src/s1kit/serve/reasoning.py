@@ -15,7 +15,6 @@ token.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Iterable, Sequence
 
 from vllm.entrypoints.generate.base.protocol import DeltaMessage

@@ -15,7 +15,15 @@ import json
 from s1kit.backends.forcing_channel import replay
 from s1kit.budget.result import Generation
 from s1kit.budget.state import Phase
-from s1kit.serve.requests import CHAT, Budgeted, client_id_lists, client_logprobs, extension, result, set_reasoning_tokens
+from s1kit.serve.requests import (
+    CHAT,
+    Budgeted,
+    client_id_lists,
+    client_logprobs,
+    extension,
+    result,
+    set_reasoning_tokens,
+)
 
 INCOMPLETE = "\ufffd"
 """What a decoder writes for the first bytes of a character whose last byte is still to come."""

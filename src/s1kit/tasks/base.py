@@ -8,9 +8,10 @@ A task reads a local JSON Lines file when a data directory is given (``--data-di
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from s1kit.errors import S1kitError, check_positive_int, json_kind
 from s1kit.jsonl import read_lines

@@ -29,8 +29,7 @@ from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import encode_rows, load_rows, prepare_tokenizer
 from s1kit.train.divergence import Watch, watch_callback, watched_trainer_class
 from s1kit.train.order import training_order
-from s1kit.train.run_dir import (SUMMARY_FILE, locked_output_dir, note, plan_output_dir, prepare_output_dir,
-                                 saved_steps)
+from s1kit.train.run_dir import SUMMARY_FILE, locked_output_dir, note, plan_output_dir, prepare_output_dir, saved_steps
 
 DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
