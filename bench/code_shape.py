@@ -23,15 +23,17 @@ LONG = 60
 """Functions over this many lines are listed."""
 
 LAYERS = {
-    "errors": 0, "files": 0, "locks": 0, "jsonl": 0, "chatter": 0, "progress": 0,
-    "formats": 1,
+    "errors": 0, "files": 0, "locks": 0, "jsonl": 0, "chatter": 0, "progress": 0, "hub": 0, "recipes": 0,
+    "prompts": 0, "settings": 0, "tokenizers": 0, "metrics": 0,
+    "formats": 1, "models": 1, "options": 1, "runs": 1,
     "budget": 2,
     "backends": 3,
     "methods": 4, "grading": 4, "tasks": 4,
-    "cli": 5, "eval": 5, "serve": 5, "train": 5, "curate": 5, "view": 5, "demo": 5, "generate": 5,
+    "cli": 5, "__main__": 5, "eval": 5, "serve": 5, "train": 5, "curate": 5, "synth": 5, "view": 5, "demo": 5,
+    "generation": 5,
 }
-"""How the packages stack, bottom (0) to top: stages over methods over budget and backends over
-formats and files. An import from a package to one above it is listed."""
+"""How the packages stack, bottom (0) to top: stages over methods over backends over budget over
+formats, run files and files. An import from a package to one above it is listed."""
 BUDGET_FIELDS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "wait_string", "answer_prefix",
                  "max_answer_tokens")
 

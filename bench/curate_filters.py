@@ -1,4 +1,4 @@
-"""How fast the quality and decontamination stages are on an s1-sized pool (issue 6).
+"""How fast the quality and decontamination stages are on an s1-sized pool.
 
 Workload: a synthetic pool of 60,000 records (s1's pool before filtering had 59K), seeded with
 ``random.Random(0)``. Questions are 30-200 words drawn from a 3,000-word vocabulary with some

@@ -1,4 +1,4 @@
-"""What budget forcing costs in throughput (issues 2 and 3).
+"""What budget forcing costs in throughput, against plain generation and client-side rounds.
 
 Workload: SmolLM2-135M (the bundled default), greedy, fp32, batch 16, thinking forced to exactly
 256 tokens (min = max = 256, so every early end becomes "Wait" and the cap ends thinking), then up
@@ -33,7 +33,7 @@ import time
 import torch
 
 from s1kit.budget.config import BudgetConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.budget.state import BudgetTokens
 from s1kit.formats import render_prompt, resolve_format
 
@@ -194,7 +194,7 @@ def main() -> None:
     prompt_ids = [backend.tokenizer.encode(render_prompt(q, fmt, backend.tokenizer)) for q in questions]
 
     def forced():
-        return generate(backend, questions, budget, fmt="s1", batch_size=args.batch_size, progress=False)
+        return generate_with_budget(backend, questions, budget, fmt="s1", batch_size=args.batch_size, progress=False)
 
     t_forced, gens = timed(forced, args.repeats)
     forced_tokens = sum(len(g.token_ids) for g in gens)
@@ -202,7 +202,7 @@ def main() -> None:
     longest = max(len(g.token_ids) for g in gens)
     t_plain, plain_tokens = timed(lambda: plain(backend, prompt_ids, longest), args.repeats)
     if args.backend == "openai":
-        t_naive, rounds_gens = timed(lambda: generate(rounds, questions, budget, fmt="s1", progress=False),
+        t_naive, rounds_gens = timed(lambda: generate_with_budget(rounds, questions, budget, fmt="s1", progress=False),
                                      args.naive_repeats, warmup=False)
         naive_tokens = sum(len(g.token_ids) for g in rounds_gens)
         assert [g.token_ids for g in rounds_gens] == [g.token_ids for g in gens], "rounds and server forcing differ"

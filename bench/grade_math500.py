@@ -1,4 +1,4 @@
-"""How fast grading is, and how often it agrees with itself (issue 4).
+"""How fast grading is, and how often it agrees with itself.
 
 Workload: the 500 MATH-500 reference solutions graded against their own answers (``solution`` as
 the response, ``answer`` as gold, kind math). A reference solution has no thinking section, so the
@@ -25,7 +25,8 @@ import os
 import time
 from pathlib import Path
 
-from s1kit.grading.rules import _math_equal, _parse, _with_time_limit, extract_answer, grade
+from s1kit.grading.rules import _math_equal, _parse, extract_answer, grade
+from s1kit.grading.time_limit import TIMED_OUT, call_with_timer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,12 +63,12 @@ def main() -> None:
     _parse.cache_clear()
     start = time.perf_counter()
     verdicts = [
-        _with_time_limit(_math_equal, 5.0, extract_answer(row["solution"], "math") + " ", row["answer"])
+        call_with_timer(_math_equal, 5.0, extract_answer(row["solution"], "math") + " ", row["answer"])
         for row in rows
     ]
     print(
         f"math-verify on every row: {time.perf_counter() - start:.2f} s, "
-        f"{sum(v is True for v in verdicts)} equal, {sum(v is None for v in verdicts)} timeouts"
+        f"{sum(v is True for v in verdicts)} equal, {sum(v is TIMED_OUT for v in verdicts)} timeouts"
     )
     print(f"graded {len(rows)} in {seconds:.2f} s")
 

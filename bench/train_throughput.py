@@ -1,4 +1,4 @@
-"""How fast `s1kit train` trains SmolLM2-135M on this machine's CPU at block size 512 (issue 7).
+"""How fast `s1kit train` trains SmolLM2-135M on this machine's CPU at block size 512.
 
 Workload: synthetic s1K-shaped rows whose thinking is long enough that every example is cut at
 exactly --block-size tokens, so there is no padding and every step sees per-device-batch x

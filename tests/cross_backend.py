@@ -43,13 +43,13 @@ def seeded_runs_agree(backend):
     """Sample twice with seed 3 and once with seed 4 (temperature 1); same seed must give the same
     tokens, another seed other tokens. Returns the first run, for budget checks."""
     from s1kit.budget.config import SamplingConfig
-    from s1kit.budget.runner import generate
+    from s1kit.budget.forcing import generate_with_budget
 
     budget = SEEDED_BUDGET
-    first = generate(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
-    again = generate(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
+    first = generate_with_budget(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
+    again = generate_with_budget(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=3), fmt="s1", progress=False)
     assert [g.token_ids for g in first] == [g.token_ids for g in again]
-    other = generate(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
+    other = generate_with_budget(backend, NANO_QUESTIONS, budget, SamplingConfig(temperature=1.0, seed=4), fmt="s1", progress=False)
     assert [g.token_ids for g in other] != [g.token_ids for g in first]
     return first
 
@@ -59,7 +59,7 @@ def assert_sweep_matches(backend, reference, questions=NANO_QUESTIONS):
     """A sweep over caps and ignores gives the reference backend's generations and token counts,
     and some points continued an answer (the path the sweep adds to each backend)."""
     from s1kit.budget.config import SamplingConfig
-    from s1kit.eval.sweep import Point, run_sweep
+    from s1kit.budget.sweep import Point, run_sweep
 
     grid = [Point(cap, k) for cap in (6, 12, 40) for k in (0, 2)]
     base = BudgetConfig(max_answer_tokens=8)

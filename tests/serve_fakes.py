@@ -11,7 +11,7 @@ from s1kit.backends import marks_file
 from s1kit.backends.forcing_channel import FORCED_LOGIT, FORCED_THRESHOLD
 from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.formats import FORMATS
 from s1kit.serve.fields import ServerBudget
 from s1kit.serve.middleware import BudgetMiddleware, Settings
@@ -26,8 +26,8 @@ PLAIN = ServerBudget()
 def engine_run(fmt="s1", **budget):
     """What `s1kit generate` gives for QUESTION on the scripted model, and the tokens an engine
     forcing the same budget returns (forced ones at FORCED_LOGIT)."""
-    [g] = generate(ScriptedBackend(SCRIPT, tokenizer=TOKENIZER), [QUESTION], BudgetConfig(**budget), SamplingConfig(),
-                   fmt=fmt, progress=False)
+    [g] = generate_with_budget(ScriptedBackend(SCRIPT, tokenizer=TOKENIZER), [QUESTION], BudgetConfig(**budget),
+                               SamplingConfig(), fmt=fmt, progress=False)
     eos = min(TOKENIZER.eos_token_ids)
     ids, values = list(g.token_ids), [FORCED_LOGIT if f else -0.5 for f in g.forced_mask]
     if g.finish_reason == "length" and g.answer_tokens:  # the processor ends a full answer with end-of-turn
@@ -35,12 +35,14 @@ def engine_run(fmt="s1", **budget):
     return g, ids, values
 
 
-def engine_marks(request, ids, values) -> None:
-    """Write the marks file s1kit's processor would write for this output: the positions where a
-    forced token replaced an end of thinking, after a tentative mark it took back (a redone pass)."""
-    if request.marks is None:
+def engine_marks(request, ids, values, path=None) -> None:
+    """Write the marks file s1kit's processor would write for this output (at ``path``, default the
+    request's own): the positions where a forced token replaced an end of thinking, after a
+    tentative mark it took back (a redone pass)."""
+    path = path or request.forced_positions.path
+    if path is None:
         return
-    writer, state = marks_file.MarksWriter(request.marks), request.state()
+    writer, state = marks_file.MarksWriter(path), request.state()
     writer.note(1, True)
     writer.note(1, False)
     for position, (token, value) in enumerate(zip(ids, values)):

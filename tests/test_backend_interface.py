@@ -34,10 +34,10 @@ def test_every_backend_has_the_methods_of_the_interface(name):
 
 def test_a_token_backend_is_never_in_text_mode_and_closes_quietly():
     from s1kit.backends.scripted import ScriptedBackend
-    from s1kit.budget.runner import generate
+    from s1kit.budget.forcing import generate_with_budget
 
     backend = ScriptedBackend("a b </think> c")
     assert backend.text_mode() is False
-    [g] = generate(backend, ["q"], fmt="think-tags", progress=False)
+    [g] = generate_with_budget(backend, ["q"], fmt="think-tags", progress=False)
     assert g.answer
     backend.close()

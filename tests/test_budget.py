@@ -12,7 +12,7 @@ import pytest
 
 from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.errors import S1kitError
 
 QUESTION = "What is 2+2?"
@@ -36,7 +36,7 @@ def words(n: int, start: int = 0) -> str:
 
 def run(script, fmt="s1", context_length=None, tokenizer=None, questions=(QUESTION,), **budget):
     backend = ScriptedBackend(script, tokenizer=tokenizer, context_length=context_length)
-    gens = generate(backend, list(questions), BudgetConfig(**budget), SamplingConfig(), fmt=fmt, progress=False)
+    gens = generate_with_budget(backend, list(questions), BudgetConfig(**budget), SamplingConfig(), fmt=fmt, progress=False)
     return gens[0], backend
 
 
@@ -291,7 +291,7 @@ def test_prompt_ends_with_the_thinking_opener(fmt):
 
 def test_system_prompt_is_rendered_before_the_question():
     backend = ScriptedBackend("x")
-    generate(backend, [QUESTION], fmt="s1", system_prompt="Be brief.", progress=False)
+    generate_with_budget(backend, [QUESTION], fmt="s1", system_prompt="Be brief.", progress=False)
     assert backend.tokenizer.decode(backend.calls[0]) == "<|im_start|>system\nBe brief.<|im_end|>\n" + PROMPT_TEXT["s1"]
 
 
@@ -322,7 +322,7 @@ def test_format_errors_name_the_choices_or_the_missing_token(fmt, specials, frag
     tokenizer = ToyTokenizer(specials=specials) if specials is not None else None
     backend = ScriptedBackend("x", tokenizer=tokenizer)
     with pytest.raises(S1kitError) as excinfo:
-        generate(backend, [QUESTION], fmt=fmt, progress=False)
+        generate_with_budget(backend, [QUESTION], fmt=fmt, progress=False)
     for fragment in fragments:
         assert fragment in str(excinfo.value)
     assert backend.calls == []
@@ -405,7 +405,7 @@ def test_prompt_that_fills_the_context_is_rejected(fmt, shortfall):
     context = length - shortfall
     backend = ScriptedBackend("x", context_length=context)
     with pytest.raises(S1kitError) as excinfo:
-        generate(backend, [QUESTION], fmt=fmt, progress=False)
+        generate_with_budget(backend, [QUESTION], fmt=fmt, progress=False)
     message = str(excinfo.value)
     assert f"{length} tokens" in message
     assert f"holds {context}" in message
@@ -425,7 +425,7 @@ def test_prompt_that_fills_the_context_is_rejected(fmt, shortfall):
 def test_empty_questions_are_rejected(questions, fragment):
     backend = ScriptedBackend("x")
     with pytest.raises(S1kitError, match=fragment):
-        generate(backend, questions, progress=False)
+        generate_with_budget(backend, questions, progress=False)
     assert backend.calls == []
 
 

@@ -47,7 +47,7 @@ def test_eval_writes_consistent_files(tmp_path, nano_backend):
 
 
 def test_interrupted_run_resumes_to_the_same_rows(tmp_path, monkeypatch, nano_backend):
-    import s1kit.eval.sweep as sweep
+    import s1kit.budget.sweep as sweep
     from s1kit.eval.run import main
 
     whole = config(tmp_path, out=str(tmp_path / "whole"), chunk_units=1)

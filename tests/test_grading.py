@@ -19,13 +19,13 @@ from s1kit.grading import command as grade_command
 from s1kit.grading.rules import (
     Grade,
     _math_equal,
-    _Worker,
     answer_section,
     extract_answer,
     grade,
     is_equivalent,
     last_boxed,
 )
+from s1kit.grading.time_limit import TIMED_OUT, Worker
 from shared_data import shared_file
 
 TOWER = r"9^{9^{9^{9^{9}}}}"
@@ -304,10 +304,10 @@ def test_extraction_in_a_worker_thread_finds_what_the_main_thread_finds():
 
 @needs_math_verify
 def test_worker_that_does_not_answer_is_killed():
-    worker = _Worker()
+    worker = Worker()
     start = time.monotonic()
     # The child would give up only after 60 s; the parent stops waiting after 1 s and kills it.
-    assert worker.compare(TOWER, "5", timeout=60, wait=1.0) is None
+    assert worker.call(_math_equal, [TOWER, "5"], timeout=60, wait=1.0) is TIMED_OUT
     assert time.monotonic() - start < 5 and not worker.alive
 
 

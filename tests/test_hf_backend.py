@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.formats import render_prompt, resolve_format
 
 torch = pytest.importorskip("torch", reason="the transformers backend needs the [hf] extra")
@@ -57,7 +57,7 @@ def reference_check(backend, question: str, gen, fmt: str) -> int:
 def test_kv_cache_batched_greedy_equals_step_by_step(request, model_fixture, fmt, budget_name):
     backend = request.getfixturevalue(model_fixture)
     budget = BUDGETS[budget_name]
-    gens = generate(backend, QUESTIONS, budget, SamplingConfig(), fmt=fmt, batch_size=4, progress=False)
+    gens = generate_with_budget(backend, QUESTIONS, budget, SamplingConfig(), fmt=fmt, batch_size=4, progress=False)
     checked = sum(reference_check(backend, q, g, fmt) for q, g in zip(QUESTIONS, gens))
     assert checked > 0
     for g in gens:
@@ -78,7 +78,7 @@ def test_kv_cache_batched_greedy_equals_step_by_step(request, model_fixture, fmt
 def test_smollm2_greedy_equals_step_by_step(smollm2_backend, budget_name):
     budget = BUDGETS[budget_name]
     questions = QUESTIONS[:2]
-    gens = generate(smollm2_backend, questions, budget, SamplingConfig(), fmt="s1", batch_size=2, progress=False)
+    gens = generate_with_budget(smollm2_backend, questions, budget, SamplingConfig(), fmt="s1", batch_size=2, progress=False)
     assert sum(reference_check(smollm2_backend, q, g, "s1") for q, g in zip(questions, gens)) > 0
     assert sum(g.forced_tokens for g in gens) > 0
 
@@ -86,8 +86,8 @@ def test_smollm2_greedy_equals_step_by_step(smollm2_backend, budget_name):
 def test_output_does_not_depend_on_batch_size(tiny_llama):
     """Rows finish at different times and are dropped from the batch; the rest must not notice."""
     budget = BUDGETS["ignore"]
-    one = generate(tiny_llama, QUESTIONS, budget, fmt="s1", batch_size=1, progress=False)
-    together = generate(tiny_llama, QUESTIONS, budget, fmt="s1", batch_size=4, progress=False)
+    one = generate_with_budget(tiny_llama, QUESTIONS, budget, fmt="s1", batch_size=1, progress=False)
+    together = generate_with_budget(tiny_llama, QUESTIONS, budget, fmt="s1", batch_size=4, progress=False)
     assert len({len(g.token_ids) for g in together}) > 1, "rows should finish at different steps"
     assert [g.token_ids for g in one] == [g.token_ids for g in together]
 
@@ -97,19 +97,19 @@ def test_seed_makes_sampling_reproducible(tiny_llama):
 
     def run(seed, batch_size=4):
         sampling = SamplingConfig(temperature=1.0, top_p=0.95, seed=seed)
-        return [g.token_ids for g in generate(tiny_llama, QUESTIONS, budget, sampling, fmt="s1", batch_size=batch_size, progress=False)]
+        return [g.token_ids for g in generate_with_budget(tiny_llama, QUESTIONS, budget, sampling, fmt="s1", batch_size=batch_size, progress=False)]
 
     first = run(seed=7)
     assert run(seed=7) == first
     assert run(seed=7, batch_size=1) == first, "a row's draws must not depend on its batch"
     assert run(seed=8) != first
-    greedy = [g.token_ids for g in generate(tiny_llama, QUESTIONS, budget, fmt="s1", progress=False)]
+    greedy = [g.token_ids for g in generate_with_budget(tiny_llama, QUESTIONS, budget, fmt="s1", progress=False)]
     assert greedy != first
 
 
 def test_think_tags_render_and_cap(tiny_qwen2):
-    [g] = generate(tiny_qwen2, ["What is 2+2?"], BudgetConfig(max_thinking_tokens=8, max_answer_tokens=4),
-                   fmt="auto", progress=False)
+    [g] = generate_with_budget(tiny_qwen2, ["What is 2+2?"], BudgetConfig(max_thinking_tokens=8, max_answer_tokens=4),
+                               fmt="auto", progress=False)
     assert g.thinking_tokens <= 8
     if g.forced_end:
         assert g.text.count("</think>") == 1
@@ -125,6 +125,6 @@ def test_context_limit_stops_with_length(tiny_llama_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     model.config.max_position_embeddings = 60
     backend = HFBackend(model="short-context", model_obj=model, tokenizer_obj=AutoTokenizer.from_pretrained(tiny_llama_dir))
-    [g] = generate(backend, ["Hi"], BudgetConfig(max_thinking_tokens=200, min_thinking_tokens=200), fmt="s1", progress=False)
+    [g] = generate_with_budget(backend, ["Hi"], BudgetConfig(max_thinking_tokens=200, min_thinking_tokens=200), fmt="s1", progress=False)
     assert g.prompt_tokens + len(g.token_ids) == 60
     assert g.finish_reason == "length"

@@ -7,9 +7,9 @@ import pytest
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError
-from s1kit.methods.base import run_grouped
 from s1kit.methods.conditional import LONG, SHORT, class_control
 from s1kit.methods.parallel import parallel_points, sample_counts
+from s1kit.methods.point_run import run_grouped
 from s1kit.methods.points import method_points
 from s1kit.methods.rejection import run_rejection
 

@@ -6,7 +6,7 @@ from itertools import combinations
 import pytest
 
 from s1kit.errors import S1kitError
-from s1kit.eval.metrics import (
+from s1kit.metrics import (
     Estimate,
     accuracy,
     control,
@@ -324,13 +324,13 @@ def test_performance():
     ],
 )
 def test_best_of_k_picks_the_top_score_of_the_first_k(scores, correct, k, expected):
-    from s1kit.eval.metrics import best_of_k
+    from s1kit.metrics import best_of_k
 
     assert best_of_k(scores, correct, k, seed=0) is expected
 
 
 def test_best_of_k_ties_are_broken_by_the_seed_and_bad_scores_named():
-    from s1kit.eval.metrics import best_of_k
+    from s1kit.metrics import best_of_k
 
     picks = {best_of_k([1.0, 1.0], [True, False], 2, seed) for seed in range(20)}
     assert picks == {True, False}  # either tied sample, depending on the seed

@@ -23,7 +23,7 @@ from cross_backend import (
     seeded_runs_agree,
 )
 from s1kit.budget.config import BudgetConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.errors import S1kitError
 
 pytest.importorskip("openai", reason="the openai backend needs the [openai] extra")
@@ -54,8 +54,8 @@ def test_s1_nano_over_http_equals_hf(vllm_server, nano_backend, budget_name, ser
     (s1kit's processor loaded into `vllm serve`): hf's tokens either way."""
     backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY, concurrency=4, server_forcing=server_forcing)
     budget = NANO_BUDGETS[budget_name]
-    got = generate(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
-    want = generate(nano_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    got = generate_with_budget(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate_with_budget(nano_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
     assert_same(got, want)
     assert sum(g.forced_tokens for g in got) > 0
 
@@ -64,8 +64,8 @@ def test_s1_nano_over_http_equals_hf(vllm_server, nano_backend, budget_name, ser
 def test_results_do_not_depend_on_concurrency(vllm_server, openai_backend):
     serial = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY, concurrency=1)
     budget = NANO_BUDGETS["ignore"]
-    one = generate(serial, NANO_QUESTIONS, budget, fmt="s1", progress=False)
-    four = generate(openai_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    one = generate_with_budget(serial, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    four = generate_with_budget(openai_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
     assert_same(one, four)
 
 
@@ -214,7 +214,7 @@ def test_no_completions_endpoint(stub, smollm2_dir):
     backend = stub_backend(stub, smollm2_dir)
     assert backend.context_length == 4096
     with pytest.raises(S1kitError, match="has no completions endpoint \\(HTTP 404"):
-        generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=8), fmt="s1", progress=False)
+        generate_with_budget(backend, ["hi"], BudgetConfig(max_thinking_tokens=8), fmt="s1", progress=False)
 
 
 def test_a_tokenizer_asked_for_must_load(stub, tmp_path):
@@ -243,7 +243,7 @@ def test_rounds_stop_ids_and_out_of_vocabulary_ids(stub, smollm2_dir):
         {"token_ids": [33, end], "finish_reason": "stop", "stop_reason": end},
     ]
     budget = BudgetConfig(max_thinking_tokens=20, num_ignore=1, max_answer_tokens=5)
-    [g] = generate(backend, ["hi"], budget, fmt="s1", progress=False)
+    [g] = generate_with_budget(backend, ["hi"], budget, fmt="s1", progress=False)
     wait = tok.encode("Wait")
     opener = tok.encode("<|im_start|>answer\n")
     assert g.token_ids == [28, 29, *wait, 30, oov, *opener, 33, end]
@@ -267,7 +267,7 @@ def test_server_refusing_out_of_vocabulary_ids(stub, smollm2_dir):
                     {"error": (400, f"Token id {oov} is out of vocabulary")}]
     budget = BudgetConfig(max_thinking_tokens=4, max_answer_tokens=5)
     with pytest.raises(S1kitError, match=f"refused a token id the model itself sampled \\(Token id {oov} is out of vocabulary"):
-        generate(backend, ["hi"], budget, fmt="s1", progress=False)
+        generate_with_budget(backend, ["hi"], budget, fmt="s1", progress=False)
 
 
 def test_server_forcing_refuses_a_server_that_does_not_force(stub, smollm2_dir):
@@ -294,7 +294,7 @@ def test_text_rounds_count_with_the_server_usage(stub):
         {"text": " 42", "finish_reason": "stop", "usage": {"prompt_tokens": 0, "completion_tokens": 2}},
     ]
     budget = BudgetConfig(max_thinking_tokens=20, num_ignore=1, max_answer_tokens=5)
-    [g] = generate(backend, ["hi"], budget, fmt="s1", progress=False)
+    [g] = generate_with_budget(backend, ["hi"], budget, fmt="s1", progress=False)
     # Round 1: 4 tokens, the last the end the server stopped at: 3 thinking tokens, then Wait (1).
     # Round 2 asks for the 16 left and reaches the cap; round 3 answers after the forced prefix.
     assert (g.thinking, g.answer) == ("a b cWait d e", "Final Answer: 42")
@@ -322,7 +322,7 @@ def test_text_rounds_with_a_local_tokenizer_on_a_server_without_extensions(stub,
     stub.replies = [{"text": " hello", "finish_reason": "length", "usage": {"prompt_tokens": 9, "completion_tokens": 1}},
                     {"text": " 4", "finish_reason": "stop", "usage": {"prompt_tokens": 9, "completion_tokens": 2}}]
     with pytest.warns(UserWarning, match="returns no token ids: budget forcing goes by text rounds"):
-        [g] = generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=1, max_answer_tokens=5), fmt="s1", progress=False)
+        [g] = generate_with_budget(backend, ["hi"], BudgetConfig(max_thinking_tokens=1, max_answer_tokens=5), fmt="s1", progress=False)
     tok = backend.tokenizer
     assert (g.thinking, g.answer, g.token_count_source) == (" hello", "Final Answer: 4", "local-tokenizer")
     assert (g.thinking_tokens, g.answer_tokens) == (1, len(tok.encode("Final Answer: 4")))
@@ -333,10 +333,10 @@ def test_text_rounds_with_a_local_tokenizer_on_a_server_without_extensions(stub,
 def test_text_rounds_need_a_format_and_usage_without_a_tokenizer(stub, tmp_path):
     backend = OpenAIBackend("stub-model", base_url=stub.url, tokenizer="none", max_retries=0)
     with pytest.raises(S1kitError, match="cannot tell its chat format; pass --format s1 or --format think-tags"):
-        generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=4), fmt="auto", progress=False)
+        generate_with_budget(backend, ["hi"], BudgetConfig(max_thinking_tokens=4), fmt="auto", progress=False)
     stub.replies = [{"text": "a", "finish_reason": "length"}]  # no usage figures
     with pytest.raises(S1kitError, match="reports no usage figures.*pass --tokenizer"):
-        generate(backend, ["hi"], BudgetConfig(max_thinking_tokens=4), fmt="s1", progress=False)
+        generate_with_budget(backend, ["hi"], BudgetConfig(max_thinking_tokens=4), fmt="s1", progress=False)
 
 
 def test_text_rounds_render_a_chat_template_file(stub, tmp_path):
@@ -345,14 +345,14 @@ def test_text_rounds_render_a_chat_template_file(stub, tmp_path):
     backend = OpenAIBackend("stub-model", base_url=stub.url, tokenizer="none", chat_template=str(template))
     stub.replies = [{"text": "ok", "finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2}},
                     {"text": "fine", "finish_reason": "stop", "usage": {"prompt_tokens": 5, "completion_tokens": 2}}]
-    [g] = generate(backend, ["hi"], BudgetConfig(), fmt="think-tags", system_prompt="be brief", progress=False)
+    [g] = generate_with_budget(backend, ["hi"], BudgetConfig(), fmt="think-tags", system_prompt="be brief", progress=False)
     assert stub.requests[0]["prompt"] == "[system]be brief[user]hi[assistant]<think>\n"
     assert stub.requests[1]["prompt"] == "[system]be brief[user]hi[assistant]<think>\nok</think>\n\n"
     assert (g.thinking, g.answer, g.thinking_tokens, g.answer_tokens) == ("ok", "fine", 1, 1)  # stop tokens not counted
     template.write_text("{% for m in messages %")
     broken = OpenAIBackend("stub-model", base_url=stub.url, tokenizer="none", chat_template=str(template))
     with pytest.raises(S1kitError, match="is not a valid Jinja template"):
-        generate(broken, ["hi"], BudgetConfig(), fmt="s1", progress=False)
+        generate_with_budget(broken, ["hi"], BudgetConfig(), fmt="s1", progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -375,8 +375,8 @@ def test_text_rounds_over_http_equal_hf(vllm_server, nano_backend, nano_template
         backend = OpenAIBackend(SERVED_NAME, base_url=vllm_server, api_key=SERVER_KEY)
         backend._text_mode = True  # as if the server returned no ids: vLLM always does
     budget = NANO_BUDGETS[budget_name]
-    got = generate(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
-    want = generate(nano_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    got = generate_with_budget(backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate_with_budget(nano_backend, NANO_QUESTIONS, budget, fmt="s1", progress=False)
     for g, w in zip(got, want, strict=True):
         assert g.token_count_source == source
         assert (g.thinking, g.answer, g.forced_spans) == (w.thinking, w.answer, w.forced_spans)

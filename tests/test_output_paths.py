@@ -62,8 +62,8 @@ def test_an_oserror_at_the_cli_boundary_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("content, message", [
     ('{"curves": [', r"metrics.json is not valid JSON \(cut short\?\); run s1kit eval --resume"),
-    ('{"points": []}', r"metrics.json lacks curves"),
-    ('{"points": [], "curves": [{"label": "x"}]}', r"lacks curves with series"),
+    ('{"points": []}', r"metrics.json: lacks task, model, curves; it is not a metrics.json s1kit eval wrote"),
+    ('{"task": "t", "model": "m", "points": [], "curves": [{"label": "x"}]}', r"lacks curves\[0\]\.series"),
 ])
 @pytest.mark.parametrize("command", ["plot", "compare"])
 def test_a_corrupt_metrics_json_is_one_line(tmp_path, run_dir, content, message, command):

@@ -15,7 +15,7 @@ import pytest
 
 from cross_backend import NANO_QUESTIONS
 from s1kit.budget.config import BudgetConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.formats import FORMATS, render_prompt
 
 openai = pytest.importorskip("openai", reason="the server tests call it with the [openai] extra's SDK")
@@ -42,7 +42,7 @@ def chat(client, question, **extra):
 
 
 def local(nano_backend, questions, budget):
-    return generate(nano_backend, list(questions), BudgetConfig(**budget), fmt="s1", progress=False)
+    return generate_with_budget(nano_backend, list(questions), BudgetConfig(**budget), fmt="s1", progress=False)
 
 
 def assert_like(choice: dict, g):

@@ -240,7 +240,7 @@ def stopped_at(stop: str, keep: bool = False, **budget):
 @pytest.mark.parametrize("keep", [False, True])
 def test_a_forced_reply_that_hits_a_stop_string_ends_there(keep):
     request, ids, values, g, cut = stopped_at("w6", keep, max_thinking_tokens=4)
-    choice = {"index": 0, **channel(ids, values, CHAT, request.marked), "message": {}, "finish_reason": "stop",
+    choice = {"index": 0, **channel(ids, values, CHAT, request.forced_positions.logprobs), "message": {}, "finish_reason": "stop",
               "stop_reason": "w6"}
     out = finish_reply({"choices": [choice]}, request, CHAT, TOKENIZER)["choices"][0]
     assert out["message"]["content"] == cut and out["finish_reason"] == out["s1kit"]["finish_reason"] == "stop"
@@ -251,7 +251,7 @@ def test_a_forced_reply_that_hits_a_stop_string_ends_there(keep):
 @pytest.mark.parametrize("keep", [False, True])
 def test_a_streamed_reply_that_hits_a_stop_string_never_shows_it(per_chunk, keep):
     request, ids, values, g, cut = stopped_at("w5 w6", keep, max_thinking_tokens=4)
-    events = split_events(stream_events(ids, values, CHAT, per_chunk, marked=request.marked))[0]
+    events = split_events(stream_events(ids, values, CHAT, per_chunk, marked=request.forced_positions.logprobs))[0]
     rewriter = StreamRewriter(request, CHAT, TOKENIZER)
     sent = [rewrite_event(with_stop_reason(e, "w5 w6"), rewriter) for e in events]
     chunks = [json.loads(s[len(b"data: "):]) for s in sent if s is not None and s != b"data: [DONE]\n\n"]
@@ -277,7 +277,7 @@ def test_a_stop_token_id_is_left_out_of_the_text():
     g, ids, values = engine_run(max_thinking_tokens=4)
     request = prepare({"messages": [], "max_thinking_tokens": 4, "stop_token_ids": [ids[-3]]}, CHAT, PLAIN, TOKENIZER,
                       FORMATS["s1"])
-    choice = {"index": 0, **channel(ids[:-2], values[:-2], CHAT, request.marked), "message": {}, "finish_reason": "stop",
+    choice = {"index": 0, **channel(ids[:-2], values[:-2], CHAT, request.forced_positions.logprobs), "message": {}, "finish_reason": "stop",
               "stop_reason": ids[-3]}
     out = finish_reply({"choices": [choice]}, request, CHAT, TOKENIZER)["choices"][0]
     assert out["message"]["content"] == TOKENIZER.decode(ids[len(ids) - 1 - g.answer_tokens:-3])

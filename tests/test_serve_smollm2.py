@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cross_backend import BUDGETS, QUESTIONS
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 
 openai = pytest.importorskip("openai", reason="the server tests call it with the [openai] extra's SDK")
 
@@ -29,7 +29,7 @@ def chat(client, question: str, budget: dict, **extra):
 @pytest.mark.parametrize("name", sorted(BUDGETS))
 def test_smollm2_chat_equals_generate_on_hf(client, smollm2_backend, name):
     budget = BUDGETS[name]
-    want = generate(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
+    want = generate_with_budget(smollm2_backend, QUESTIONS, budget, fmt="s1", progress=False)
     with ThreadPoolExecutor(len(QUESTIONS)) as pool:  # one engine batch
         replies = list(pool.map(lambda q: chat(client, q, dataclasses.asdict(budget)), QUESTIONS))
     for reply, g in zip(replies, want):

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from cross_backend import BUDGETS, QUESTIONS
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 
 openai = pytest.importorskip("openai", reason="the server tests call it with the [openai] extra's SDK")
 
@@ -17,7 +17,7 @@ openai = pytest.importorskip("openai", reason="the server tests call it with the
 def test_think_tags_chat_equals_generate_on_hf(tiny_qwen2_server, tiny_qwen2, name):
     client = openai.OpenAI(base_url=tiny_qwen2_server.url, api_key=tiny_qwen2_server.key, max_retries=0)
     budget = BUDGETS[name]
-    want = generate(tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
+    want = generate_with_budget(tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
     for question, g in zip(QUESTIONS, want):
         reply = client.chat.completions.create(model="tiny-qwen2", messages=[{"role": "user", "content": question}],
                                                temperature=0, extra_body=dataclasses.asdict(budget))

@@ -140,7 +140,7 @@ MARKS = {"return_tokens_as_token_ids": True, "logprobs": True, "top_logprobs": 0
 def test_only_a_budget_that_extends_thinking_pays_for_marked_tokens(fields, marked, asks):
     body = {"messages": [], **fields}
     request = prepare(body, CHAT, ServerBudget.from_settings("low=8"), TOKENIZER, FORMATS["s1"])
-    assert request.marked is marked
+    assert request.forced_positions.logprobs is marked
     assert {k: body[k] for k in asks} == asks
     if not marked:
         assert not {"logprobs", "top_logprobs", "return_tokens_as_token_ids"} & set(body)
@@ -162,14 +162,14 @@ def test_a_request_of_one_sequence_learns_its_marks_from_a_file(tmp_path, body, 
     request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS["s1"], marks_dir=tmp_path)
     spec = json.loads(body["vllm_xargs"][EXTRA_ARGS_KEY])
     if file:
-        assert request.marks == tmp_path / spec[marks_file.SPEC_KEY] and not request.marked
+        assert request.forced_positions.path == tmp_path / spec[marks_file.SPEC_KEY] and not request.forced_positions.logprobs
         assert body["return_token_ids"] is True and not {"logprobs", "return_tokens_as_token_ids"} & set(body)
     else:
-        assert request.marks is None and marks_file.SPEC_KEY not in spec and request.marked
+        assert request.forced_positions.path is None and marks_file.SPEC_KEY not in spec and request.forced_positions.logprobs
         assert body["return_tokens_as_token_ids"] is True
-    assert prepare({"messages": [], "num_ignore": 1}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"]).marks is None  # no directory
+    assert prepare({"messages": [], "num_ignore": 1}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"]).forced_positions.path is None  # no directory
     capped = prepare({"messages": [], "max_thinking_tokens": 4}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"], marks_dir=tmp_path)
-    assert capped.marks is None and not capped.marked  # a cap needs no marks at all
+    assert capped.forced_positions.path is None and not capped.forced_positions.logprobs  # a cap needs no marks at all
 
 
 def test_marks_are_needed_where_the_answer_opener_is_no_end_of_thinking():
@@ -203,7 +203,7 @@ def test_a_whole_reply_says_what_generate_says(budget, endpoint, fmt, marks, tmp
     body = {"prompt": "p", **budget} if budget else {"prompt": "p", "max_answer_tokens": 1024}
     request = prepare(body, endpoint, PLAIN, TOKENIZER, FORMATS[fmt], marks_dir=tmp_path if marks == "file" else None)
     engine_marks(request, ids, values)
-    choice = {"index": 0, **channel(ids, values, endpoint, request.marked), "finish_reason": "stop",
+    choice = {"index": 0, **channel(ids, values, endpoint, request.forced_positions.logprobs), "finish_reason": "stop",
               **({"message": {"role": "assistant", "content": "raw"}} if endpoint == CHAT else {"text": "raw"})}
     reply = finish_reply({"choices": [choice], "usage": {"completion_tokens": len(ids)}, "prompt_token_ids": [5, 6]},
                          request, endpoint, TOKENIZER)
@@ -232,7 +232,7 @@ def test_a_streamed_reply_adds_up_to_the_whole_one(budget, per_chunk, n, fmt, ma
                       CHAT, PLAIN, TOKENIZER, FORMATS[fmt], marks_dir=tmp_path if marks == "file" else None)
     engine_marks(request, ids, values)
     rewriter = StreamRewriter(request, CHAT, TOKENIZER)
-    raw = stream_events(ids, values, CHAT, per_chunk, n, request.marked)
+    raw = stream_events(ids, values, CHAT, per_chunk, n, request.forced_positions.logprobs)
     # Split the bytes anywhere: events are rebuilt across network chunks.
     events, rest = [], b""
     for i in range(0, len(raw), 37):
@@ -282,13 +282,13 @@ def test_include_reasoning_false_leaves_the_thinking_out_of_a_forced_reply(marke
     body = {"messages": [], **marked_budget, "include_reasoning": False}
     request = prepare(body, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
     assert "include_reasoning" not in body
-    reply = finish_reply({"choices": [{"index": 0, **channel(ids, values, CHAT, request.marked), "message": {}}]},
+    reply = finish_reply({"choices": [{"index": 0, **channel(ids, values, CHAT, request.forced_positions.logprobs), "message": {}}]},
                          request, CHAT, TOKENIZER)
     message = reply["choices"][0]["message"]
     assert message["content"] == g.answer and message["reasoning_content"] is None and message["reasoning"] is None
     assert reply["choices"][0]["s1kit"]["thinking_tokens"] == g.thinking_tokens
     rewriter = StreamRewriter(request, CHAT, TOKENIZER)
-    sent = [rewrite_event(e, rewriter) for e in split_events(stream_events(ids, values, CHAT, 2, marked=request.marked))[0]]
+    sent = [rewrite_event(e, rewriter) for e in split_events(stream_events(ids, values, CHAT, 2, marked=request.forced_positions.logprobs))[0]]
     chunks = [json.loads(s[len(b"data: "):]) for s in sent if s is not None and s != b"data: [DONE]\n\n"]
     deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
     assert "".join(d.get("content", "") for d in deltas) == g.answer
@@ -348,8 +348,7 @@ def test_the_middleware_removes_a_requests_marks_file_when_its_reply_is_done(tmp
         message = await receive()
         spec = json.loads(json.loads(message["body"])["vllm_xargs"][EXTRA_ARGS_KEY])
         request = prepare({"messages": [], "num_ignore": 1}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
-        request.marks = tmp_path / spec[marks_file.SPEC_KEY]
-        engine_marks(request, ids, values)
+        engine_marks(request, ids, values, tmp_path / spec[marks_file.SPEC_KEY])
 
         async def again():
             return message
@@ -539,10 +538,10 @@ def test_a_streamed_section_decodes_in_linear_time_and_adds_up_to_the_whole(smol
                                        ([5, True], False), ("5 7", False), ({"0": 5}, False), ([[5]], False)])
 def test_the_token_ids_of_a_reply_are_a_list_of_integers(ids, good):
     from s1kit.errors import S1kitError
-    from s1kit.serve.requests import token_entries
+    from s1kit.serve.forced import FromTokens
 
     if good:
-        assert token_entries({"token_ids": ids}, CHAT, marked=False) == (ids, [None] * len(ids))
+        assert FromTokens().entries({"token_ids": ids}, CHAT) == (ids, [None] * len(ids))
     else:
         with pytest.raises(S1kitError, match="where a list of ids was asked for"):
-            token_entries({"token_ids": ids}, CHAT, marked=False)
+            FromTokens().entries({"token_ids": ids}, CHAT)

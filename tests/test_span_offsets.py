@@ -16,8 +16,8 @@ import pytest
 from s1kit.backends.hf import HFTokenizer
 from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
 from s1kit.budget.config import BudgetConfig
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.budget.result import Generation
-from s1kit.budget.runner import generate
 from s1kit.budget.state import BudgetTokens, SequenceState
 from s1kit.formats import FORMATS
 from test_text_state import text_rounds
@@ -137,7 +137,7 @@ class FirstLetterCapital(ToyTokenizer):
 ], ids=["leading space dropped", "first letter capital"])
 def test_a_span_that_reads_otherwise_alone_gets_its_own_text_or_no_place(tok, wait, text, want):
     config = BudgetConfig(num_ignore=1, wait_string=wait)
-    [g] = generate(ScriptedBackend("a b<|im_end|> c<|im_end|>", tokenizer=tok), ["q"], config, fmt="s1", progress=False)
+    [g] = generate_with_budget(ScriptedBackend("a b<|im_end|> c<|im_end|>", tokenizer=tok), ["q"], config, fmt="s1", progress=False)
     assert g.text == text + OPENER + EOS
     assert [(s["char_start"], s["char_end"]) for s in g.forced_spans] == want
     for span in g.forced_spans:

@@ -11,16 +11,16 @@ import pytest
 from cross_backend import QUESTIONS, assert_same
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.budget.state import Phase, SequenceState
-from s1kit.eval.sweep import Point, follow, run_sweep, top_point
+from s1kit.budget.sweep import Point, follow, run_sweep, top_point
 
 BASE = BudgetConfig(max_answer_tokens=6)
 GRID = [Point(cap, k) for cap in (4, 10, 24, 40) for k in (0, 1, 3)]
 
 
 def independent(backend, point, fmt):
-    return generate(backend, QUESTIONS, point.budget(BASE), fmt=fmt, progress=False)
+    return generate_with_budget(backend, QUESTIONS, point.budget(BASE), fmt=fmt, progress=False)
 
 
 @pytest.mark.parametrize("model, fmt", [("tiny_llama", "s1"), ("tiny_qwen2", "think-tags")])
@@ -61,7 +61,7 @@ def _trajectory(script: str, budget: BudgetConfig) -> SequenceState:
         return original(prompt_ids, run_states, *args, **kwargs)
 
     backend.run = keep
-    generate(backend, ["q"], budget, fmt="s1", progress=False)
+    generate_with_budget(backend, ["q"], budget, fmt="s1", progress=False)
     return states[0]
 
 
@@ -92,3 +92,35 @@ def test_follow_stops_where_the_point_decides_otherwise(point, diverged, kind, t
 def test_top_point_takes_the_largest_cap_and_most_ignores():
     assert top_point([Point(4, 0), Point(16, 1), Point(8, 3)]) == Point(16, 3)
     assert top_point([Point(None, 0), Point(8, 2)]) == Point(None, 2)
+
+
+LONG_THINKING = " ".join(f"w{i % 7}" for i in range(60))
+
+
+def test_follow_takes_the_free_stretches_at_once(monkeypatch):
+    """Only the positions where a point decides something are shown one by one (observe); the
+    model's tokens between them are taken in one step (SequenceState.observe_all)."""
+    budget = BudgetConfig(max_thinking_tokens=200, num_ignore=1, max_answer_tokens=4)
+    trajectory = _trajectory(f"{LONG_THINKING}<|im_end|> {LONG_THINKING}<|im_end|> g", budget)
+    calls = []
+    original = SequenceState.observe
+
+    def counted(self, token, forced):
+        calls.append(token)
+        return original(self, token, forced)
+
+    monkeypatch.setattr(SequenceState, "observe", counted)
+    state = SequenceState(Point(200, 1).budget(budget), trajectory.tokens)
+    assert follow(trajectory, state) is False and state.output == trajectory.output
+    assert len(trajectory.output) > 120 and len(calls) < 20
+
+
+def test_observe_all_can_stop_where_the_state_parts_from_the_tokens():
+    budget = BudgetConfig(max_thinking_tokens=12, num_ignore=2, max_answer_tokens=4)
+    trajectory = _trajectory("a b<|im_end|> c d<|im_end|> e f<|im_end|> g", budget)
+    state = SequenceState(Point(12, 0).budget(budget), trajectory.tokens)
+    forced = [i for i, f in enumerate(trajectory.forced) if f]
+    parted = state.observe_all(trajectory.output, forced, until_mismatch=True)
+    assert parted is not None and trajectory.output[:parted] == state.output[:parted]
+    assert state.output[parted] != trajectory.output[parted]
+    assert len(state.output) == parted + 1, "nothing of the tokens after the parting is taken"

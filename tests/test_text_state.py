@@ -15,7 +15,7 @@ import pytest
 
 from s1kit.backends.scripted import ScriptedBackend, ToyTokenizer
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 from s1kit.budget.state import Phase
 from s1kit.budget.text_state import PieceCounts, TextPieces, TextState
 from s1kit.formats import FORMATS
@@ -68,7 +68,7 @@ def test_text_rounds_decide_as_the_token_loop(fmt, script):
     for options in BUDGETS:
         budget = BudgetConfig(**options)
         tok = ToyTokenizer()
-        [want] = generate(ScriptedBackend(script, tokenizer=tok), [QUESTION], budget, SamplingConfig(), fmt=fmt, progress=False)
+        [want] = generate_with_budget(ScriptedBackend(script, tokenizer=tok), [QUESTION], budget, SamplingConfig(), fmt=fmt, progress=False)
         got = text_rounds(script, fmt, budget, tok)
         case = f"{options} on {script!r}"
         assert got.thinking == want.thinking, case

@@ -65,9 +65,9 @@ BUDGET = BudgetConfig(max_thinking_tokens=12, max_answer_tokens=8, num_ignore=1)
 
 
 def generations(backend):
-    from s1kit.budget.runner import generate
+    from s1kit.budget.forcing import generate_with_budget
 
-    results = generate(backend, QUESTIONS, BUDGET, fmt="s1")
+    results = generate_with_budget(backend, QUESTIONS, BUDGET, fmt="s1")
     for g in results:
         assert g.thinking_tokens <= BUDGET.max_thinking_tokens
     return results

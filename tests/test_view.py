@@ -80,34 +80,28 @@ def row(text: str, thinking: str, thinking_tokens: int, forced_spans: list[dict]
 
 def two_waits_row():
     """Tokens: "a", " b", " Wait,", " c", " d", " e\n" (the model's own Wait is token 2), then the
-    forced "Wait" at token 6, where the point with one ignore fewer ended its thinking, then 16
-    one-character tokens and the forced end. Returns (first thinking, thinking, text, spans)."""
-    first = "a b Wait, c d e\n"
-    thinking = first + "Wait" + "1234567890123456"
+    forced "Wait" at token 6, 16 one-character tokens and the forced end. Returns (thinking, text,
+    spans with their recorded character offsets)."""
+    thinking = "a b Wait, c d e\n" + "Wait" + "1234567890123456"
     text = thinking + "<|im_start|>answer\nFinal Answer: 1<|im_end|>"
-    spans_ = [{"start": 6, "end": 7, "kind": "wait", "text": "Wait"},
-              {"start": 23, "end": 26, "kind": "end", "text": "<|im_start|>answer\n"}]
-    return first, thinking, text, spans_
+    spans_ = [{"start": 6, "end": 7, "kind": "wait", "text": "Wait", "char_start": 16, "char_end": 20},
+              {"start": 23, "end": 26, "kind": "end", "text": "<|im_start|>answer\n", "char_start": 36, "char_end": 55}]
+    return thinking, text, spans_
 
 
-def test_a_forced_wait_is_told_from_the_models_own_by_a_sibling_row():
-    first, thinking, text, spans_ = two_waits_row()
-    # Alone, the row's average characters per token put token 6 nearer the model's Wait ...
-    assert spans.locate(row(text, thinking, 23, spans_))[0] == (4, 8)
-    # ... and the sibling row (k = 0: thinking `first`, 6 tokens) pins it.
-    placed = spans.locate(row(text, thinking, 23, spans_), [(6, first)])
-    assert placed == [(16, 20), (36, 36 + len("<|im_start|>answer\n"))]
-
-
-def test_recorded_offsets_place_a_wait_the_estimate_misplaces():
-    # The row above without its sibling (a run of one point): the estimate takes the model's Wait.
-    _, thinking, text, spans_ = two_waits_row()
-    assert spans.locate(row(text, thinking, 23, spans_)) == [(4, 8), (36, 55)]
-    recorded = [{**spans_[0], "char_start": 16, "char_end": 20}, {**spans_[1], "char_start": 36, "char_end": 55}]
-    assert spans.locate(row(text, thinking, 23, recorded)) == [(16, 20), (36, 55)]
+def test_a_span_sits_at_its_recorded_offsets_not_at_the_models_own_wait():
+    thinking, text, spans_ = two_waits_row()
+    assert spans.locate(row(text, thinking, 23, spans_)) == [(16, 20), (36, 55)]
     # Offsets that are no range of the text (a hand-edited file) place nothing.
-    broken = [{**recorded[0], "char_start": None, "char_end": None}, {**recorded[1], "char_end": len(text) + 1}]
+    broken = [{**spans_[0], "char_start": None, "char_end": None}, {**spans_[1], "char_end": len(text) + 1}]
     assert spans.locate(row(text, thinking, 23, broken)) == [None, None]
+
+
+def test_a_span_without_recorded_offsets_is_listed_unplaced_not_guessed():
+    thinking, text, spans_ = two_waits_row()
+    unrecorded = [{k: v for k, v in span.items() if not k.startswith("char_")} for span in spans_]
+    assert spans.locate(row(text, thinking, 23, unrecorded)) == [None, None]
+    assert spans.locate(row(text, thinking, 23, [unrecorded[0], spans_[1]])) == [None, (36, 55)]
 
 
 def utf16(text: str) -> int:
@@ -115,15 +109,14 @@ def utf16(text: str) -> int:
 
 
 def test_a_run_with_recorded_offsets_shows_each_span_where_it_was_forced(tmp_path):
-    # One point, so no sibling rows to anchor the estimate; emoji and astral letters before every
-    # span, so that the page's offsets (UTF-16 units) differ from Python's characters.
+    # Emoji and astral letters before every span, so that the page's offsets (UTF-16 units) differ
+    # from Python's characters.
     run = load_run(synthetic_run(tmp_path / "run", nano_like_questions(40), natural=(30, 300), lead="😀 𝑥 ",
-                                 budgets=[512], num_ignore=[2], char_offsets=True))
+                                 budgets=[512], num_ignore=[2]))
     data = run_data(run)["rows"]
     texts = compact.decode(data["text"])
     by_question = {r["question_index"]: r for r in run.rows}
     questions = sorted(by_question)
-    misplaced = 0
     for i, text in enumerate(texts):
         source = by_question[questions[data["q"][i]]]
         assert text == source["text"]
@@ -131,15 +124,6 @@ def test_a_run_with_recorded_offsets_shows_each_span_where_it_was_forced(tmp_pat
                 for s in source["forced_spans"]]
         assert data["spans"][i] == want
         assert all(text[s["char_start"] : s["char_end"]] == s["text"] for s in source["forced_spans"])
-        unrecorded = [{k: v for k, v in s.items() if not k.startswith("char_")} for s in source["forced_spans"]]
-        misplaced += spans.locate({**source, "forced_spans": unrecorded}) != [(s["char_start"], s["char_end"])
-                                                                               for s in source["forced_spans"]]
-    assert misplaced > 0  # the estimate alone would have put some of these spans elsewhere
-
-
-def test_a_span_whose_text_is_not_there_is_left_unplaced():
-    spans_ = [{"start": 3, "end": 4, "kind": "wait", "text": " Wait"}, {"start": 5, "end": 6, "kind": "end", "text": "</think>"}]
-    assert spans.locate(row("a b c</think>d", "a b c", 3, spans_)) == [None, (5, 13)]
 
 
 def test_every_span_of_a_synthetic_sweep_sits_where_it_was_forced(tmp_path):
@@ -452,7 +436,7 @@ def test_a_damaged_run_is_one_error_line(tmp_path, damage, fragments):
      "field forced_spans[0].text is an integer 3, not a string or null"),
 ])
 def test_a_row_of_wrong_types_is_named_by_its_field(fields, want):
-    from s1kit.eval.schema import row_problem
+    from s1kit.runs.schema import row_problem
 
     row = {"question_index": 0, "question": "q", "sample": 0, "budget": 16, "num_ignore": 0, "variant": "",
            "text": "t", "thinking": "", "thinking_tokens": 0, "answer_tokens": 1, "correct": False}
@@ -491,7 +475,8 @@ def test_metrics_that_disagree_with_the_rows_are_warned_about_in_the_page_and_on
 ])
 def test_disagreements_name_the_point_and_both_numbers(edit, want):
     from s1kit.eval.config import EvalConfig
-    from s1kit.eval.summary import compute_metrics, disagreements
+    from s1kit.eval.summary import compute_metrics
+    from s1kit.runs.directory import disagreements
     from view_runs import method_rows
 
     config = EvalConfig(task="synthetic", model="scripted", budgets=[16, 64], seed=3)

@@ -136,7 +136,7 @@ def test_a_question_shows_its_forced_spans_where_samples_jsonl_puts_them(page, n
     rows = [r for r in rows_of(nano_run) if key(r) == (128, 2, "")]
     with_waits = [r for r in rows if r["waits_inserted"]][:3]
     assert with_waits, "s1-nano inserts Waits at cap 128 with two ignores"
-    assert all("char_start" in s for r in with_waits for s in r["forced_spans"])  # placed as recorded, not estimated
+    assert all("char_start" in s for r in with_waits for s in r["forced_spans"])  # eval records where each span sits
     open_page(page, nano_run / "report.html")
     select_point(page, "128, 2 ign.")
     for row in with_waits:

@@ -17,7 +17,7 @@ from cross_backend import (
     assert_sweep_matches,
     seeded_runs_agree,
 )
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +35,8 @@ S1_MODELS = {  # engine fixture, hf fixture, questions, budgets
 def test_s1_format_vllm_equals_hf(request, model, budget_name):
     engine, reference, questions, budgets = S1_MODELS[model]
     budget = budgets[budget_name]
-    got = generate(request.getfixturevalue(engine), questions, budget, fmt="s1", progress=False)
-    want = generate(request.getfixturevalue(reference), questions, budget, fmt="s1", progress=False)
+    got = generate_with_budget(request.getfixturevalue(engine), questions, budget, fmt="s1", progress=False)
+    want = generate_with_budget(request.getfixturevalue(reference), questions, budget, fmt="s1", progress=False)
     assert_same(got, want)
     assert sum(g.forced_tokens for g in got) > 0
 
@@ -44,8 +44,8 @@ def test_s1_format_vllm_equals_hf(request, model, budget_name):
 @pytest.mark.parametrize("budget_name", sorted(BUDGETS))
 def test_tiny_qwen2_think_tags_vllm_equals_hf(vllm_tiny_qwen2, tiny_qwen2, budget_name):
     budget = BUDGETS[budget_name]
-    got = generate(vllm_tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
-    want = generate(tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
+    got = generate_with_budget(vllm_tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
+    want = generate_with_budget(tiny_qwen2, QUESTIONS, budget, fmt="think-tags", progress=False)
     assert_same(got, want)
     assert any(g.waits_inserted for g in got)
 
@@ -58,7 +58,7 @@ def test_requests_without_budget_are_left_alone(vllm_nano):
     plain = vllm.SamplingParams(max_tokens=24, temperature=0.0, ignore_eos=True)
     [alone] = vllm_nano.llm.generate([prompt], [plain], use_tqdm=False)
     # The same plain request, now in one batch with budget-forced ones.
-    generate(vllm_nano, NANO_QUESTIONS[:2], NANO_BUDGETS["min"], fmt="s1", progress=False)
+    generate_with_budget(vllm_nano, NANO_QUESTIONS[:2], NANO_BUDGETS["min"], fmt="s1", progress=False)
     forced_params = vllm.SamplingParams(max_tokens=24, temperature=0.0, extra_args={"s1kit": None})
     beside = vllm_nano.llm.generate([prompt, prompt], [plain, forced_params], use_tqdm=False)
     assert list(beside[0].outputs[0].token_ids) == list(alone.outputs[0].token_ids)

@@ -1,13 +1,12 @@
 """Synthetic eval run directories for the viewer's tests: the rows each method writes, without a model.
 
 Rows have the fields and the structure of real ones (run.make_row): one trajectory per question and
-sample that every point of a sweep reads off, as eval/sweep.py decodes it, so a cap point's thinking
+sample that every point of a sweep reads off, as budget/sweep.py decodes it, so a cap point's thinking
 is a prefix of a larger cap's and a point with one more ignored end repeats the trajectory up to the
 model's first end; forced spans are token offsets with their decoded text; metrics.json is computed
 from the rows by the eval stage's own code. The "model" writes "Wait" on its own now and then, as a
 model trained on traces with Waits does, so a forced Wait is not simply the first "Wait" in a text.
-Spans lack their character offsets unless asked for (``char_offsets``), as in runs made before
-s1kit recorded them, where the viewer has to find each span in its text.
+Spans carry their character offsets, as s1kit records them.
 """
 
 from __future__ import annotations
@@ -74,11 +73,10 @@ def point_row(config: EvalConfig, point, qi: int, sample: int, question: dict, t
     }
 
 
-def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, int] = (20, 120), lead: str = "",
-                char_offsets: bool = False) -> list[dict]:
+def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, int] = (20, 120),
+                lead: str = "") -> list[dict]:
     """Rows of ``config``'s method and points for ``questions`` ({id, question, gold}); ``lead`` is
-    a text the model starts every trajectory with (e.g. hostile markup); ``char_offsets``: spans
-    carry their character offsets, as s1kit now records them."""
+    a text the model starts every trajectory with (e.g. hostile markup)."""
     points = config.points()
     rows = []
     for qi, question in enumerate(questions):
@@ -97,9 +95,6 @@ def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, i
             rows += unit
     if config.judge is not None:
         judge(rows, config.judge_mode, config.seed)
-    if not char_offsets:
-        for row in rows:
-            row["forced_spans"] = [{k: v for k, v in span.items() if not k.startswith("char_")} for span in row["forced_spans"]]
     return rows
 
 
@@ -153,10 +148,10 @@ def write_run(out: Path, config: EvalConfig, rows: list[dict]) -> Path:
 
 
 def synthetic_run(out: Path, questions: list[dict], natural: tuple[int, int] = (20, 120), lead: str = "",
-                  char_offsets: bool = False, **settings) -> Path:
+                  **settings) -> Path:
     """A run directory of ``EvalConfig(**settings)`` on ``questions``."""
     config = EvalConfig(**{"task": "synthetic", "model": "scripted", "out": str(out), **settings})
-    return write_run(out, config, method_rows(config, questions, natural, lead, char_offsets))
+    return write_run(out, config, method_rows(config, questions, natural, lead))
 
 
 def nano_like_questions(count: int) -> list[dict]:

@@ -33,7 +33,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from s1kit.eval.metrics import scaling as scaling_metric
+from s1kit.metrics import scaling as scaling_metric
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPS = (4, 8, 16, 24, 32, 48, 64, 96, 128)

@@ -66,10 +66,10 @@ SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message;
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the libraries' own log lines and progress bars (transformers, vLLM, ...); quiet by default.")]
 
 
-@app.command()
+@app.command("generate")
 @user_errors
 @with_options(options(BudgetConfig), options(SamplingConfig), options(BackendConfig))
-def generate(
+def generate_command(
     ctx: typer.Context,
     recipe: RecipeOption = None,
     prompts: Annotated[Optional[list[str]], typer.Argument(help="Questions to answer.", show_default=False)] = None,
@@ -89,7 +89,7 @@ def generate(
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
     set_library_output(verbose)
-    from s1kit.generate import main
+    from s1kit.generation import main
     from s1kit.recipes import build_each
 
     s = layered(ctx, recipe)  # the parameters above, laid over the recipe
@@ -105,7 +105,7 @@ def generate(
         json.dump([g.to_dict() for g in results], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        from s1kit.generate import print_generations
+        from s1kit.generation import print_generations
 
         print_generations(results)
 
@@ -203,12 +203,12 @@ def plot(
     out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("scaling.png"),
 ) -> None:
     """Overlay the scaling curves of several eval runs on one log2 thinking-token axis."""
-    from s1kit.eval.compare import load_runs
     from s1kit.eval.plots import check_figure_path, plot_runs
+    from s1kit.runs.directory import read_metrics
 
     check_figure_path(out)
 
-    loaded = [(f"{name} ({metrics.get('model', '?')})", metrics) for name, metrics in load_runs(runs)]
+    loaded = [(f"{name} ({metrics.get('model', '?')})", metrics) for name, metrics in read_metrics(runs)]
     typer.echo(f"wrote {plot_runs(loaded, out)}")
 
 

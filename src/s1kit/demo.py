@@ -29,7 +29,7 @@ import shutil
 from pathlib import Path
 
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.runner import generate
+from s1kit.budget.forcing import generate_with_budget
 
 CAPS = (8, 16, 32, 64, 128, 256)
 IGNORES = (0, 1, 2, 4)
@@ -210,7 +210,7 @@ def mechanics(model: str = "smollm2-135m", budgets=BUDGETS, max_answer_tokens: i
     rows = []
     for budget in budgets:
         config = BudgetConfig(max_thinking_tokens=budget, min_thinking_tokens=budget, max_answer_tokens=max_answer_tokens)
-        for g in generate(engine, QUESTIONS, config, SamplingConfig(), batch_size=batch_size):
+        for g in generate_with_budget(engine, QUESTIONS, config, SamplingConfig(), batch_size=batch_size):
             rows.append(g)
             answer = " ".join(g.answer.split())
             table.add_row(g.prompt, str(budget), str(g.thinking_tokens), str(g.waits_inserted),

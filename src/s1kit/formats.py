@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.backends.base import TokenizerLike
 from s1kit.errors import S1kitError
+from s1kit.tokenizers import TokenizerLike
 
 
 @dataclass(frozen=True)

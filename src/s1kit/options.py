@@ -8,27 +8,13 @@ flags typed on the command line from the defaults, and :func:`layered` lays them
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
 import inspect
-import textwrap
 import types
 import typing
 from typing import Annotated, Optional
 
-
-@functools.cache
-def field_docs(cls) -> dict[str, str]:
-    """The docstring under each field of dataclass ``cls`` (whitespace collapsed), by field name."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body
-    docs = {}
-    for node, following in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
+from s1kit.settings import field_docs
 
 
 def options(cls, *, as_text=(), raw=False, skip=(), defaults=None, names=None) -> list[inspect.Parameter]:

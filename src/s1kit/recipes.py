@@ -8,13 +8,14 @@ dotted path and the names that would be accepted, so a typo never silently falls
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import types
 import typing
 from pathlib import Path
 
+from s1kit import settings
 from s1kit.errors import S1kitError, shown
+from s1kit.settings import check_keys  # noqa: F401 - the one check of a mapping's keys, for the configs that read their own
 
 MAX_YAML_VALUES = 100_000
 """Most values (scalars, lists and mappings, each alias counted as what it repeats) a YAML file of
@@ -104,19 +105,41 @@ def yaml_problem(exc) -> str:
 
 
 def build(cls, data: dict, where: str = "recipe"):
-    """An instance of dataclass ``cls`` from ``data``; nested dataclasses are built recursively."""
+    """An instance of dataclass ``cls`` from ``data``: keys are its settings' flat names, its field
+    names, or nested mappings for the configs it holds (s1kit.settings); those are built in their
+    place, with their defaults there, and lists of configs item by item."""
     if isinstance(data, cls):
         return data
-    if not isinstance(data, dict):
-        raise S1kitError(f"{where} must be a mapping of {cls.__name__} settings, got {shown(data)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    check_keys(data, list(fields), cls.__name__, where)
+    data = settings.unflatten(cls, data, where)
     hints = typing.get_type_hints(cls)
-    values = {name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    grouped = settings.groups(cls)
+    values = {}
+    for name, value in data.items():
+        options = grouped.get(name)
+        if options is None:
+            values[name] = _value(hints[name], value, f"{where}.{name}")
+        elif value is None or isinstance(value, options.cls):
+            values[name] = value
+        elif options.optional and unset(options.cls, value):
+            values[name] = None  # absent while each of its settings is at its default
+        else:
+            values[name] = build(options.cls, {**settings.group_defaults(cls, name), **value}, where)
     try:
         return cls(**values)
     except TypeError as exc:  # a required field left out
         raise S1kitError(f"{where}: {exc}") from None
+
+
+def unset(cls, data: dict) -> bool:
+    """Whether nested ``data`` for config ``cls`` gives every setting its default (or none)."""
+    defaults = {leaf.path: leaf.default for leaf in settings.leaves(cls)}
+
+    def walk(value, path):
+        if isinstance(value, dict) and path not in defaults:
+            return all(walk(v, (*path, k)) for k, v in value.items())
+        return path in defaults and value == defaults[path]
+
+    return walk(data, ())
 
 
 def build_each(classes, data: dict, where: str = "recipe") -> tuple:
@@ -130,15 +153,23 @@ def fields_of(cls, data: dict) -> dict:
     return {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
 
 
-def check_keys(data, known: list[str], owner: str, where: str = "", detail: str = "") -> None:
-    """Refuse keys of ``data`` that are not in ``known``, naming the closest known one:
-    ``{where}: unknown key 'k'{detail}; did you mean 'K'? {owner} takes ...``."""
-    unknown = sorted(set(data) - set(known), key=str)
-    if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), known, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise S1kitError(f"{where + ': ' if where else ''}unknown key{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(map(repr, unknown))}{detail}; {hint}{owner} takes {', '.join(known)}")
+def resolve(cls, recipe: str | Path | None = None, flags: dict | None = None, *, overrides=(), drop=(),
+            where: str | None = None, before=None):
+    """Config ``cls`` from its defaults, then ``recipe`` (a YAML file, flat or nested), then dotted
+    ``overrides`` (``solvers.0.model=DIR``), then ``flags`` (the flags typed on the command line, by
+    flat name). ``drop``: recipe keys that are records, not settings (a saved config's versions);
+    ``before``: a hook that may rewrite the merged data (a command's text forms) before the config
+    is built. The one path from what a user wrote to a config, for every command."""
+    data = load_yaml(recipe) if recipe is not None else {}
+    where = where or (f"recipe {recipe}" if recipe is not None else "the settings")
+    dropped = set(drop)
+    data = settings.unflatten(cls, {k: v for k, v in data.items() if k not in dropped}, where)
+    for override in overrides:
+        set_dotted(data, override)
+    data = merge(data, settings.unflatten(cls, flags or {}, "the flags"))
+    if before is not None:
+        data = before(data)
+    return build(cls, data, where)
 
 
 def merge(base: dict, overrides: dict) -> dict:

@@ -7,36 +7,11 @@ themselves live in :class:`s1kit.budget.state.SequenceState`, which the loop ask
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from s1kit.budget.config import SamplingConfig
 from s1kit.budget.state import SequenceState
-
-
-@runtime_checkable
-class TokenizerLike(Protocol):
-    """What the control loop needs from a tokenizer."""
-
-    name: str
-    """Model or tokenizer name, for error messages."""
-
-    eos_token_ids: frozenset[int]
-    """Tokens that end a turn."""
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of text; special-token strings map to their ids; no BOS/EOS added."""
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text of ids, special tokens kept."""
-
-    def single_token_id(self, text: str) -> int | None:
-        """The id of text if the vocabulary holds it as one token, else None."""
-
-    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
-        """The chat prompt for messages, ending with the opened assistant turn."""
-
-    def has_chat_template(self) -> bool:
-        """Whether apply_chat_template uses the model's own template."""
+from s1kit.tokenizers import TokenizerLike
 
 
 class Backend(Protocol):

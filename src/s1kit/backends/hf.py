@@ -16,7 +16,7 @@ from s1kit.models import load_causal_lm, load_tokenizer
 
 
 class HFTokenizer:
-    """Adapter from a transformers tokenizer to :class:`s1kit.backends.base.TokenizerLike`."""
+    """Adapter from a transformers tokenizer to :class:`s1kit.tokenizers.TokenizerLike`."""
 
     def __init__(self, tokenizer, name: str, extra_eos: Sequence[int] = ()):
         self.hf = tokenizer

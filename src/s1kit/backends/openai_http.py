@@ -1,61 +1,34 @@
-"""OpenAI-compatible HTTP backend: budget forcing by rounds over ``/v1/completions``.
+"""OpenAI-compatible HTTP backend: the client users build, handing each way of forcing to its module.
 
-No server offers both the cap and the "Wait" extension, so the control loop stays here, in the same
-:class:`~s1kit.budget.state.SequenceState` the local backends use. Each request goes in rounds:
+:class:`OpenAIBackend` holds the connection: the SDK's client with its bounded retries, a reply
+without text retried the same way (:meth:`~OpenAIBackend.completion`), and a failed request told
+in one line (:meth:`~OpenAIBackend.error`). Budget forcing goes one of three ways:
 
-1. send the prompt plus the output so far as token ids (a raw prompt, no chat template, so the
-   assistant turn continues token-exactly), asking for at most the tokens left before the cap
-   (thinking) or the answer limit (answer), and stopping at the end-of-thinking (thinking) or
-   end-of-turn (answer) ids;
-2. feed the returned ids to ``state.advance``; a stop id goes through it too, so the state decides
-   exactly as it does locally (queue the wait string, the answer opener, or finish);
-3. apply queued forced tokens locally, with no server call, and start the next round.
+- token rounds (openai_rounds.py): rounds of ``/v1/completions`` with token ids, the control loop
+  in the same :class:`~s1kit.budget.state.SequenceState` the local backends use;
+- server forcing (openai_server_forcing.py, ``--server-forcing``): one request per sequence that
+  the server's logits processor forces;
+- text rounds (openai_text.py): servers that return no token ids, or a run without the model's
+  tokenizer.
 
-Servers that return no token ids, or a run without the model's tokenizer, go by text rounds
-instead (openai_text.py); a one-token probe before the first run finds out which.
-
-Forced spans are therefore known exactly, and greedy output equals the ``hf`` backend's as long as
-the server's logits do (tests/test_openai_backend.py). Token ids, stop ids and special tokens use
-vLLM's extensions (``return_token_ids``, ``stop_token_ids``, ``skip_special_tokens``); other
-servers ignore unknown fields, and the loop stays correct when they return extra tokens after a
-stop (dropped) or leave the stop id out of the ids (taken from ``stop_reason``).
-
-With ``server_forcing=True`` (``--server-forcing``) the server does the forcing itself, in one
-request per sequence: a vLLM server started with s1kit's logits processor,
-
-    vllm serve MODEL --logits-processors s1kit.backends.vllm_processor:BudgetForcingProcessor \
-        --logprobs-mode processed_logits
-
-gets the budget in ``vllm_xargs`` and marks forced tokens in the returned logprobs
-(forcing_channel.py); no rounds, no re-prefill. The request carries the budget's fields beside
-the spec, so that ``s1kit serve``, which makes every spec itself and drops a client's, forces it
-the same way. A probe request at start-up checks the server.
-
-Ids at or beyond the tokenizer's size (padded embedding rows; the s1 reference crashed with
-"token id out of vocabulary" when re-feeding them) are kept as the model chose them, as the local
-backends do: vLLM >= 0.32 accepts any id below the model's vocabulary size in a prompt, and the
-tokenizer decodes them to nothing. A server that still refuses them gets a one-line error naming
-the id instead of a traceback.
+What the server supports (the model it serves, token ids, vLLM's extra fields) and the local
+tokenizer are found out once (openai_checks.py): at start-up, and with a one-token probe before
+the first run.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import re
-import threading
 import time
 import urllib.parse
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from s1kit.backends import forcing_channel
-from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.budget.state import BudgetTokens, Phase, SequenceState
+from s1kit.backends.openai_checks import load_tokenizer, probe_token_ids, served_context_length
+from s1kit.backends.openai_rounds import run_concurrently, run_rounds
+from s1kit.backends.openai_server_forcing import probe_server_forcing, run_forced
+from s1kit.budget.config import SamplingConfig
 from s1kit.errors import S1kitError, one_line, require, shown
-from s1kit.formats import resolve_format
-from s1kit.models import ModelLoadError, resolve_model
 
 
 def _missing_in(reply) -> str | None:
@@ -78,6 +51,14 @@ def _normalize_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def _check_options(concurrency, max_retries, timeout) -> None:
+    for name, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise S1kitError(f"{name} must be an integer >= {low}, got {shown(value)}; pass --{name.replace('_', '-')} N")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise S1kitError(f"timeout must be a positive number of seconds, got {shown(timeout)}; pass --timeout S")
+
+
 class OpenAIBackend:
     """A model served by any OpenAI-compatible server (vLLM, SGLang, llama.cpp, a hosted API)."""
 
@@ -88,11 +69,7 @@ class OpenAIBackend:
                  max_retries: int = 3, tokenizer: str | None = None, server_forcing: bool = False,
                  chat_template: str | None = None):
         self.openai = openai = require("openai", "openai")
-        for name, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise S1kitError(f"{name} must be an integer >= {low}, got {shown(value)}; pass --{name.replace('_', '-')} N")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise S1kitError(f"timeout must be a positive number of seconds, got {shown(timeout)}; pass --timeout S")
+        _check_options(concurrency, max_retries, timeout)
         self.model = model
         self.base_url = _normalize_url(base_url)
         self.concurrency = concurrency
@@ -104,8 +81,8 @@ class OpenAIBackend:
             base_url=self.base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY",
             timeout=float(timeout), max_retries=max_retries,
         )
-        self.context_length = self._check_server()
-        self.tokenizer = None if tokenizer == "none" else self._load_tokenizer(tokenizer or model, explicit=tokenizer is not None)
+        self.context_length = served_context_length(self)
+        self.tokenizer = None if tokenizer == "none" else load_tokenizer(tokenizer or model, explicit=tokenizer is not None)
         self.chat_template = chat_template
         self.server_forcing = server_forcing
         self.extensions = True
@@ -114,14 +91,14 @@ class OpenAIBackend:
         if server_forcing:
             if self.tokenizer is None:
                 raise S1kitError("--server-forcing needs the model's tokenizer locally; pass --tokenizer with it")
-            self._probe_server_forcing()
+            probe_server_forcing(self)
             self._text_mode = False
 
     def text_mode(self) -> bool:
         """True when budget forcing goes by text rounds (openai_text.py): no local tokenizer, or a
         server that returns no token ids. Found out once, with a one-token request."""
         if self._text_mode is None:
-            has_ids = self._probe_token_ids()
+            self.extensions, has_ids = probe_token_ids(self)
             self._text_mode = self.tokenizer is None or not has_ids
             if self.tokenizer is not None and not has_ids:
                 warnings.warn(
@@ -133,24 +110,31 @@ class OpenAIBackend:
         """Close the HTTP connections; the server keeps running."""
         self.client.close()
 
-    def _probe_token_ids(self) -> bool:
-        extra = {"return_token_ids": True, "skip_special_tokens": False}
-        try:
-            reply = self.completion(prompt="Hi", max_tokens=1, temperature=0, extra_body=extra)
-        except (self.openai.BadRequestError, self.openai.UnprocessableEntityError):
-            self.extensions = False  # a server that refuses unknown fields (hosted APIs)
-            return False
-        except self.openai.APIError as exc:
-            raise self.error(exc, f"POST /completions (model '{self.model}')") from None
-        return getattr(reply.choices[0], "token_ids", None) is not None
-
     def generate_text(self, questions, budget, sampling, fmt: str, system_prompt: str | None, progress: bool = True,
                       seeds=None):
         """Budget forcing by text rounds; see openai_text.py."""
         from s1kit.backends.openai_text import TextRounds
 
         return TextRounds(self, self.chat_template).run(questions, budget, sampling, fmt, system_prompt, progress,
-                                                              seeds=seeds)
+                                                        seeds=seeds)
+
+    def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
+        """Drive every state to done, ``concurrency`` requests in flight: by token rounds, or with one
+        request each that the server forces (a continued sequence, with output already, by rounds).
+
+        ``batch_size`` is unused: the server batches what is in flight. Each sequence's rounds run
+        in order and depend only on its own prompt and seed, so results do not depend on concurrency.
+        """
+        jobs = list(zip(prompt_ids, states, seeds))
+
+        def one(i: int, failed) -> None:
+            ids, state, seed = jobs[i]
+            if self.server_forcing and not state.output:
+                run_forced(self, list(ids), state, sampling, seed)
+            else:
+                run_rounds(self, list(ids), state, sampling, seed, failed)
+
+        run_concurrently(one, len(jobs), self.concurrency, progress)
 
     def completion(self, **request):
         """POST /completions for this model. A reply without a choice that has text (a proxy's
@@ -166,87 +150,16 @@ class OpenAIBackend:
         raise S1kitError(f"the server at {self.base_url} answered POST /completions {self.max_retries + 1} time(s) without "
                          f"{missing}; check that it serves the OpenAI completions API (model '{self.model}')")
 
-    def _check_server(self) -> int | None:
-        """One cheap GET /models: reachable, key accepted, model served. Returns max_model_len."""
+    def complete(self, prompt, max_tokens: int | None, extra: dict, **fields):
+        """:meth:`completion` of ``prompt`` (ids or text) with vLLM's ``extra`` fields; ``max_tokens``
+        None asks for up to the context. A failed request is one line (:meth:`error`)."""
+        if max_tokens is None:
+            extra = {**extra, "max_tokens": None}  # vLLM reads null as "up to the context"; the SDK would omit None
         try:
-            page = self.client.models.list()
-        except self.openai.NotFoundError:
-            return None  # no model list here; the first completion request will tell
-        except self.openai.APIError as exc:
-            raise self.error(exc, "GET /models") from None
-        if not isinstance(getattr(page, "data", None), list):
-            raise S1kitError(f"the server at {self.base_url} answered GET /models without a list of models (data); "
-                             "check that it serves the OpenAI API at this URL")
-        served = [getattr(m, "id", None) for m in page.data]
-        if self.model not in served:
-            raise ModelLoadError(
-                f"the server at {self.base_url} does not serve model '{self.model}'; it serves: "
-                f"{', '.join(served) or '(nothing)'}; pass one of them as {ModelLoadError.SETTING}"
-            )
-        entry = next(m for m in page.data if m.id == self.model)
-        length = getattr(entry, "max_model_len", None)  # vLLM's extension of the model card
-        return length if isinstance(length, int) and length > 0 else None
-
-    def _load_tokenizer(self, name: str, explicit: bool):
-        """The model's tokenizer, loaded here: thinking tokens are counted and forced text encoded with it."""
-        require("transformers", "hf")
-        from s1kit.backends.hf import tokenizer_with_generation_eos
-
-        try:
-            return tokenizer_with_generation_eos(resolve_model(name), name)
-        except (OSError, ValueError) as exc:
-            if not explicit:
-                warnings.warn(
-                    f"no local tokenizer for '{name}' ({type(exc).__name__}: {one_line(exc, 300)}): budget forcing "
-                    "goes by text rounds, with tokens counted from the server's usage figures (token_count_source: "
-                    "server-usage); pass --tokenizer to count them exactly", stacklevel=3)
-                return None
-            raise S1kitError(
-                f"--tokenizer {name} did not load ({type(exc).__name__}: {one_line(exc, 300)}); pass a local "
-                "tokenizer directory or a reachable hub id, or --tokenizer none to count tokens from the server's usage"
-            ) from None
-
-    def _probe_server_forcing(self) -> None:
-        """One tiny request whose second token the server must force: proves the processor is loaded
-        and reports forced tokens (a server with raw logprobs would hide them and miscount Waits)."""
-        tok = self.tokenizer
-        try:
-            fmt = resolve_format("auto", tok)
-        except S1kitError:
-            return  # nothing to probe with; a wrong server still shows up as a divergence error
-        budget = BudgetConfig(max_thinking_tokens=1, max_answer_tokens=1, answer_prefix="")
-        state = SequenceState(budget, BudgetTokens.build(fmt, budget, tok))
-        ids, values, _ = self._complete_forced(tok.encode("Hello"), state, SamplingConfig(), seed=0)
-        if not any(v is not None and v > forcing_channel.FORCED_THRESHOLD for v in values):
-            raise S1kitError(
-                f"the server at {self.base_url} does not force tokens: start it with --logits-processors "
-                "s1kit.backends.vllm_processor:BudgetForcingProcessor --logprobs-mode processed_logits, "
-                "or drop --server-forcing to force by rounds"
-            )
-
-    def _complete_forced(self, prompt_ids: list[int], state: SequenceState, sampling: SamplingConfig, seed: int):
-        """One request that the server's processor budget-forces from start to end."""
-        spec = json.dumps(forcing_channel.request_spec(state, seed))
-        wanted = state.request_tokens()
-        fields = {k: v for k, v in state.config.__dict__.items() if v is not None}  # s1kit serve's budget fields
-        extra = {"skip_special_tokens": False, "return_token_ids": True,
-                 "vllm_xargs": {**fields, forcing_channel.EXTRA_ARGS_KEY: spec}}
-        if wanted is None:
-            extra["max_tokens"] = None
-        try:
-            reply = self.completion(
-                prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
-                temperature=sampling.temperature, top_p=sampling.top_p, seed=seed, logprobs=0, extra_body=extra,
-            )
+            return self.completion(prompt=prompt, max_tokens=self.openai.NOT_GIVEN if max_tokens is None else max_tokens,
+                                   extra_body=extra, **fields)
         except self.openai.APIError as exc:
             raise self.error(exc, f"POST /completions (model '{self.model}')") from None
-        choice = reply.choices[0]
-        ids = getattr(choice, "token_ids", None)
-        values = getattr(choice.logprobs, "token_logprobs", None) if choice.logprobs else None
-        if ids is None or values is None or len(values) != len(ids):
-            raise S1kitError(f"the server at {self.base_url} returned no token ids or logprobs; server forcing "
-                             "needs a vLLM server (return_token_ids, logprobs)")
-        return list(ids), list(values), choice.finish_reason
 
     def error(self, exc, what: str) -> S1kitError:
         """One line for a failed request, after the SDK's bounded retries."""
@@ -279,85 +192,3 @@ class OpenAIBackend:
                 "smaller than the model's vocabulary: serve the model with vLLM >= 0.32, which accepts such ids"
             )
         return S1kitError(f"the server at {url} refused {what} (HTTP {status}: {message})")
-
-    def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        """Drive every state to done, ``concurrency`` requests in flight.
-
-        ``batch_size`` is unused: the server batches what is in flight. Each sequence's rounds run
-        in order and depend only on its own prompt and seed, so results do not depend on concurrency.
-        """
-        from s1kit.progress import progress as counter
-
-        failed = threading.Event()  # stops the other workers between rounds after an error
-        bar = counter(len(prompt_ids), "generating", "seq", enabled=progress)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = [pool.submit(self._run_one, list(ids), state, sampling, seed, failed)
-                       for ids, state, seed in zip(prompt_ids, states, seeds)]
-            try:
-                for future in as_completed(futures):
-                    future.result()
-                    bar.update(1)
-            except BaseException:
-                failed.set()
-                for future in futures:
-                    future.cancel()
-                raise
-            finally:
-                bar.close()
-
-    def _run_one(self, prompt: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, failed) -> None:
-        if self.server_forcing and not state.output:
-            ids, values, finish = self._complete_forced(prompt, state, sampling, seed)
-            forcing_channel.replay(state, ids, values)
-            return
-        # A continued sequence (a sweep's shorter budget) comes with its output already in the prompt.
-        start = len(state.output)
-        for round_index in itertools.count():
-            while state.next_is_forced() and not state.done:
-                state.advance(state.peek_forced())  # forced text needs no server call
-            if state.done or failed.is_set():
-                return
-            before = len(state.output)
-            ids, finish, stop_reason = self._complete(prompt + state.output[start:], state, sampling, seed, round_index)
-            self._consume(state, ids, finish, stop_reason)
-            if len(state.output) == before:
-                raise S1kitError(f"the server at {self.base_url} returned no tokens (finish_reason {finish!r}) "
-                                 f"after {before} output tokens; check its logs and max_model_len")
-
-    def _complete(self, prompt_ids: list[int], state: SequenceState, sampling: SamplingConfig, seed: int, round_index: int):
-        stop = state.tokens.end_of_thinking if state.phase is Phase.THINKING else state.tokens.stop
-        wanted = state.round_tokens()  # the state must see the cap before the model goes on
-        extra = {"stop_token_ids": sorted(stop), "skip_special_tokens": False, "return_token_ids": True}
-        if wanted is None:
-            extra["max_tokens"] = None  # vLLM reads null as "up to the context"; the SDK would omit None
-        try:
-            reply = self.completion(
-                prompt=prompt_ids, max_tokens=wanted if wanted is not None else self.openai.NOT_GIVEN,
-                temperature=sampling.temperature, top_p=sampling.top_p,
-                # A fresh seed per round: one round's draws must not repeat the previous round's.
-                seed=(seed * 65_536 + round_index) % 2**63, extra_body=extra,
-            )
-        except self.openai.APIError as exc:
-            raise self.error(exc, f"POST /completions (model '{self.model}')") from None
-        choice = reply.choices[0]
-        ids = getattr(choice, "token_ids", None)
-        if ids is None:
-            raise S1kitError(
-                f"the server at {self.base_url} returned no token ids; budget forcing over HTTP needs them "
-                "token-exactly (vLLM's return_token_ids); serve the model with vLLM"
-            )
-        return list(ids), choice.finish_reason, getattr(choice, "stop_reason", None)
-
-    @staticmethod
-    def _consume(state: SequenceState, ids: list[int], finish: str | None, stop_reason) -> None:
-        """Feed one round's tokens to the state, as the local decode loop would, one per position."""
-        if finish == "stop" and isinstance(stop_reason, int) and (not ids or ids[-1] != stop_reason):
-            ids = [*ids, stop_reason]  # a server that leaves the stop token out of the ids
-        for token in ids:
-            if state.done:
-                return
-            state.advance(token)
-            if state.forced[-1]:
-                # The state replaced the model's token (an end became Wait or the answer opener):
-                # whatever the server generated after it continues a sequence that does not exist.
-                return

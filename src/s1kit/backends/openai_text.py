@@ -19,13 +19,12 @@ ChatML uses Qwen2.5's default system prompt, as s1's own template does.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from s1kit.backends.openai_rounds import round_seed, run_concurrently
 from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.forcing import request_seed
 from s1kit.budget.result import Generation
-from s1kit.budget.runner import request_seed
 from s1kit.budget.text_state import PieceCounts, TextPieces, TextState
 from s1kit.errors import S1kitError, require
 from s1kit.formats import FORMATS, render_chatml, render_prompt, resolve_format
@@ -111,23 +110,15 @@ class TextRounds:
         return usage
 
     def _request(self, prompt: str, max_tokens: int | None, stop: tuple[str, ...], sampling: SamplingConfig, seed: int):
-        backend = self.backend
-        extra = {"skip_special_tokens": False} if backend.extensions else {}
-        if max_tokens is None:
-            extra["max_tokens"] = None  # up to the context (vLLM, llama.cpp); the SDK would omit None
-        try:
-            return backend.completion(
-                prompt=prompt, temperature=sampling.temperature, top_p=sampling.top_p,
-                max_tokens=max_tokens if max_tokens is not None else backend.openai.NOT_GIVEN,
-                stop=list(stop) or backend.openai.NOT_GIVEN, seed=seed % 2**63, extra_body=extra,
-            )
-        except backend.openai.APIError as exc:
-            raise backend.error(exc, f"POST /completions (model '{backend.model}')") from None
+        backend = self.backend  # max_tokens None: up to the context (vLLM and llama.cpp read it so)
+        return backend.complete(
+            prompt, max_tokens, {"skip_special_tokens": False} if backend.extensions else {},
+            temperature=sampling.temperature, top_p=sampling.top_p, stop=list(stop) or backend.openai.NOT_GIVEN,
+            seed=seed,
+        )
 
     def run(self, questions, budget: BudgetConfig, sampling: SamplingConfig, fmt: str,
             system_prompt: str | None, progress: bool, seeds=None) -> list[Generation]:
-        from s1kit.progress import progress as counter
-
         chat_format = self._format(fmt)
         template = self._template(chat_format)
         prompts = [render_prompt(q, chat_format, template, system_prompt) for q in questions]
@@ -137,32 +128,20 @@ class TextRounds:
             raise S1kitError(f"wait_string {budget.wait_string!r} counts as no tokens; pass another --wait-string")
         if seeds is None:
             seeds = [request_seed(sampling.seed, i) for i in range(len(questions))]
-        bar = counter(len(questions), "generating", "seq", enabled=progress)
-        failed = threading.Event()  # after an error, the other workers stop between rounds
 
-        def one(i: int) -> Generation:
+        def one(i: int, failed) -> Generation:
             state = TextState(budget, pieces, counts)
-            try:
-                prompt_tokens = self._run_one(prompts[i], state, sampling, seeds[i], failed)
-            except BaseException:
-                failed.set()
-                raise
-            bar.update(1)
+            prompt_tokens = self._run_one(prompts[i], state, sampling, seeds[i], failed)
             return Generation.from_text_state(questions[i], prompt_tokens, state, seeds[i], self.source)
 
-        try:
-            with ThreadPoolExecutor(max_workers=self.backend.concurrency) as pool:
-                return list(pool.map(one, range(len(questions))))
-        finally:
-            bar.close()
+        return run_concurrently(one, len(questions), self.backend.concurrency, progress)
 
     def _run_one(self, prompt: str, state: TextState, sampling: SamplingConfig, seed: int, failed) -> int:
         prompt_tokens = None
         round_index = 0
         while not state.done and not failed.is_set():
             wanted, stop = state.next_request()
-            # A fresh seed per round: one round's draws must not repeat the previous round's.
-            reply = self._request(prompt + state.output, wanted, stop, sampling, seed * 65_536 + round_index)
+            reply = self._request(prompt + state.output, wanted, stop, sampling, round_seed(seed, round_index))
             round_index += 1
             choice = reply.choices[0]
             text = choice.text or ""

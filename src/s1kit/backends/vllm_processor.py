@@ -215,40 +215,41 @@ class BudgetForcingProcessor(LogitsProcessor):
             if row.marks is not None:
                 row.marks.note(position, replaced)
 
+        def ends(index: int, row: _Row) -> None:
+            """The model wants to end its thinking here: the state says what replaces the end."""
+            row.sync()
+            decide(index, row, len(row.state.output), row.state.replacement_for_end(), True)
+
         drawing: list[tuple[int, _Row]] = []
         thinking = Phase.THINKING
         for index, row in self.rows.items():
-            if row.free():  # most rows at most steps: only "does the model want to end its thinking"
-                if row.state.phase is not thinking:
+            free = row.free()  # most rows at most steps: only "does the model want to end its thinking"
+            if not free:
+                row.sync()
+                state = row.state
+                if state.done:
+                    # The state ended the sequence (answer length): make vLLM stop with end-of-turn.
+                    decide(index, row, len(state.output), min(state.tokens.stop), False)
                     continue
-                if row.temperature >= 1e-5:
-                    drawing.append((index, row))
-                elif top[index] in row.end_set:
-                    row.sync()
-                    decide(index, row, len(row.state.output), row.state.replacement_for_end(), True)
+                forced = state.peek_forced()
+                if forced is not None or state.phase is not thinking:
+                    decide(index, row, len(state.output), forced, False)
+                    continue
+            elif row.state.phase is not thinking:
                 continue
-            row.sync()
-            state = row.state
-            position = len(state.output)
-            if state.done:
-                # The state ended the sequence (answer length): make vLLM stop with end-of-turn.
-                decide(index, row, position, min(state.tokens.stop), False)
-                continue
-            forced = state.peek_forced()
-            if forced is None and state.phase is Phase.THINKING:
-                if row.temperature >= 1e-5:
-                    drawing.append((index, row))  # "the model wants to end" is drawn below
-                    continue
-                if top[index] in row.end_set:  # greedy: the model's argmax is an end of thinking
-                    decide(index, row, position, state.replacement_for_end(), True)
-                    continue
-            decide(index, row, position, forced, False)
+            # Thinking with nothing forced: does the model want to end it? Greedy: its argmax is an
+            # end of thinking; sampling: drawn below, for every sampled row at once.
+            if row.temperature >= 1e-5:
+                drawing.append((index, row))
+            elif top[index] in row.end_set:
+                ends(index, row)
+            elif not free:
+                decide(index, row, len(row.state.output), None, False)
         if drawing:
             hidden = []
             for (index, row), p_end in zip(drawing, _end_probabilities(logits, drawing)):
                 if row.draws.random() < p_end:
-                    row.sync()
-                    decide(index, row, len(row.state.output), row.state.replacement_for_end(), True)
+                    ends(index, row)
                 else:
                     hidden.append((index, row))
                     decide(index, row, len(row.output), None, False)

@@ -226,12 +226,14 @@ class SequenceState:
         self._check_finish()  # only the last one can end the sequence: no more were free
         return len(run)
 
-    def observe_all(self, tokens: Sequence[int], forced: Sequence[int] = ()) -> int | None:
+    def observe_all(self, tokens: Sequence[int], forced: Sequence[int] = (), *,
+                    until_mismatch: bool = False) -> int | None:
         """Advance over ``tokens``, an engine's output from this state's position on, until the
         sequence is done; ``forced``: the sorted indexes in ``tokens`` the engine forced. Runs of
         model tokens at free positions are taken at once (:meth:`observe_free`), the rest one by one
         (:meth:`observe`). Returns the index of the first token this state put otherwise (the
-        engine diverged from it), or None."""
+        engine diverged from it), or None. ``until_mismatch``: stop right after that token, the
+        tokens after it left untaken (a sweep's point leaving the trajectory it follows)."""
         mismatch = None
         index, count = 0, len(tokens)
         while index < count and not self.done:
@@ -241,6 +243,8 @@ class SequenceState:
             if not taken:  # a forced token, an end, or past the free positions: decided here
                 if self.observe(tokens[index], forced=index == next_forced) != tokens[index] and mismatch is None:
                     mismatch = index
+                    if until_mismatch:
+                        break
                 taken = 1
             index += taken
         return mismatch

@@ -54,12 +54,12 @@ class ModelCalls:
             retries: int = 0, progress: str | None = None, setting: str = "model") -> list[dict | None]:
         """One :func:`reply` per prompt, in order (None where the call failed ``retries + 1`` times).
         ``setting`` names where the model was chosen, for the error if it does not load."""
-        from s1kit.budget.runner import generate
+        from s1kit.budget.forcing import generate_with_budget
 
         def run(batch: list[str]) -> list[dict]:
-            generations = generate(self.backend(spec), batch, spec.budget(answer_prefix), spec.sampling(),
-                                   fmt=spec.format, batch_size=spec.batch_size,
-                                   system_prompt=spec.system_prompt, progress=False)
+            generations = generate_with_budget(self.backend(spec), batch, spec.budget(answer_prefix), spec.sampling(),
+                                               fmt=spec.format, batch_size=spec.batch_size,
+                                               system_prompt=spec.system_prompt, progress=False)
             return [reply(g) for g in generations]
 
         def call(batch: list[str]) -> list[dict | None]:

@@ -9,50 +9,10 @@ curves and table go into a page beside them (compare.html), which links each run
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from s1kit.errors import S1kitError
-from s1kit.eval.schema import metrics_problem
 from s1kit.files import write_text
-
-
-def load_runs(dirs: list[Path]) -> list[tuple[str, dict]]:
-    if not dirs:
-        raise S1kitError("no runs to compare; pass eval output directories")
-    runs = []
-    for run in dirs:
-        path = Path(run) / "metrics.json"
-        if not path.is_file():
-            raise S1kitError(f"{run} has no metrics.json; pass directories written by s1kit eval")
-        try:
-            metrics = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise S1kitError(f"{path} is not valid JSON (cut short?); run s1kit eval --resume on {run} to write it again") from None
-        missing = [k for k in ("curves", "points") if not isinstance(metrics, dict) or not isinstance(metrics.get(k), list)]
-        if missing or any(not isinstance(c, dict) or not isinstance(c.get("series"), list) for c in metrics["curves"]):
-            raise S1kitError(f"{path} lacks {', '.join(missing) or 'curves with series'}; it is not a metrics.json of "
-                             f"this s1kit version: run s1kit eval --resume on {run} to write it again")
-        problem = metrics_problem(metrics)
-        if problem is not None:
-            raise S1kitError(f"{path}: {problem}; it is not a metrics.json s1kit eval wrote: run s1kit eval --resume "
-                             f"on {run} to write it again")
-        runs.append((Path(run).name, metrics))
-    return runs
-
-
-def table_rows(runs: list[tuple[str, dict]]) -> list[dict]:
-    rows = []
-    for name, metrics in runs:
-        for curve in metrics["curves"]:
-            if len(curve["series"]) < 2 and curve["control"] is None:
-                continue  # a reference point (class-conditional's no-instruction run), not a method's curve
-            rows.append({
-                "run": name, "method": metrics.get("method", "budget-forcing"), "curve": curve["label"],
-                "kind": curve.get("kind", "sequential"), "control": curve["control"], "scaling": curve["scaling"],
-                "performance": curve["performance"], "points": len(curve["series"]),
-            })
-    return rows
+from s1kit.runs.directory import read_metrics, table_rows
 
 
 def markdown(runs: list[tuple[str, dict]]) -> str:
@@ -77,11 +37,11 @@ def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
     """Write the table (out with .md), the plot (out) and the page (out with .html: every curve,
     the table, links to each run's report.html); return the table and the table's and plot's paths."""
     from s1kit.eval.plots import check_figure_path, plot_runs
-    from s1kit.view.command import compare_html
+    from s1kit.view.page import compare_html
 
     out = Path(out)
     check_figure_path(out)  # before the table is written next to it
-    runs = load_runs(dirs)
+    runs = read_metrics(dirs)
     text = markdown(runs)
     table = out.with_suffix(".md")
     write_text(table, text)

@@ -35,9 +35,6 @@ RECORDED = ("grading", "versions", "model_source", "data")
 """Keys config.json records beside the settings; a recipe may hold them (a config.json is one).
 --resume checks ``versions`` and ``model_source`` (the weights' revision and checksum) as well."""
 
-SAVED_FILES = ("config.json", "config.yaml")
-"""The resolved config, written twice: JSON for programs, YAML to read and to pass to --recipe."""
-
 SECRET = ("api_key",)
 """Settings never written to config.json."""
 

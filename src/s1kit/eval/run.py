@@ -22,15 +22,15 @@ from pathlib import Path
 
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import SamplingConfig
-from s1kit.budget.runner import request_seed
+from s1kit.budget.forcing import request_seed
+from s1kit.budget.sweep import output_tokens
 from s1kit.errors import S1kitError, check_output_dir, shown
 from s1kit.eval.config import EvalConfig, identity, saved, settings_hash, write_saved
-from s1kit.eval.schema import SUMMED, row_problem
-from s1kit.eval.sweep import output_tokens
 from s1kit.files import open_append, write_text
 from s1kit.grading.rules import grade
 from s1kit.jsonl import json_line, write_atomic
 from s1kit.locks import locked
+from s1kit.runs.schema import SUMMED, row_problem
 
 
 def unit_seed(config, question_index: int, sample: int) -> int:
@@ -167,8 +167,8 @@ def grade_again(rows: list[dict], task_kind: str, judge=None, where: str = "") -
 
 
 def run_chunk(backend, config, questions: list[str], seeds: list[int]):
-    """The method's generations for a chunk of units (methods.base.PointRun per point)."""
-    from s1kit.methods.base import run_grouped
+    """The method's generations for a chunk of units (methods.point_run.PointRun per point)."""
+    from s1kit.methods.point_run import run_grouped
     from s1kit.methods.rejection import run_rejection
 
     points = config.points()
@@ -222,7 +222,7 @@ def summarize(config, rows: list[dict], out: Path) -> dict:
     """metrics.json, report.md, scaling.png and report.html (the page of every trace) from the rows."""
     from s1kit.eval.report import write_report
     from s1kit.eval.summary import compute_metrics
-    from s1kit.view.command import report_html
+    from s1kit.view.page import report_html
 
     metrics = compute_metrics(config, rows)
     write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from s1kit import metrics
 from s1kit.errors import S1kitError
-from s1kit.eval import metrics
 
 
 def _point_key(row: dict) -> tuple:
@@ -132,46 +132,6 @@ def compute_metrics(config, rows: list[dict]) -> dict:
             "ratio_to_largest": decoded / top_alone if top_alone and shared else None,
         },
     }
-
-
-def recheck(rows: list[dict]) -> dict:
-    """What :func:`disagreements` recomputes of a point from its rows, as :func:`point_metrics` does
-    (from the fields every shown row has: eval.schema.SHOWN)."""
-    per_question: dict[int, list[bool]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r["question_index"], r["sample"])):
-        per_question[row["question_index"]].append(bool(row["correct"]))
-    return {"questions": len(per_question), "samples": len(rows),
-            "accuracy": metrics.accuracy([sum(c) / len(c) for c in per_question.values()]).value,
-            "avg_thinking_tokens": sum(r["thinking_tokens"] for r in rows) / len(rows),
-            "avg_answer_tokens": sum(r["answer_tokens"] for r in rows) / len(rows)}
-
-
-def disagreements(metrics_json: dict, rows: list[dict]) -> list[str]:
-    """Where metrics.json says something of a point that its rows do not give (an edited or stale
-    file): one line per point, empty when they agree. ``rows``: checked rows of the run's points."""
-    by_point: dict[tuple, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_point[(row["budget"], row["num_ignore"], row["variant"] or "")].append(row)
-    found = []
-    for point in metrics_json["points"]:
-        members = by_point.get((point["budget"], point["num_ignore"], point["variant"] or ""))
-        if not members:
-            found.append(f"point {point['label']}: it has no rows in samples.jsonl")
-            continue
-        again = recheck(members)
-        differ = [f"{name} {_shown(point[name])} in metrics.json, {_shown(value)} from the rows"
-                  for name, value in again.items() if name in point and not _same(point[name], value)]
-        if differ:
-            found.append(f"point {point['label']}: {'; '.join(differ)}")
-    return found
-
-
-def _same(saved, recomputed) -> bool:
-    return isinstance(saved, (int, float)) and abs(saved - recomputed) <= 1e-9 * max(1.0, abs(recomputed))
-
-
-def _shown(value) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
 def grading_summary(config, rows: list[dict]) -> dict:

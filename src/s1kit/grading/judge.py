@@ -155,11 +155,11 @@ class Judge:
 
     def _generate(self, prompts: list[str]) -> list[str]:
         from s1kit.budget.config import SamplingConfig
-        from s1kit.budget.runner import generate
+        from s1kit.budget.forcing import generate_with_budget
 
         # Greedy: a grade must not depend on a seed.
-        generations = generate(self.backend, prompts, self.config.budget(), SamplingConfig(), fmt=self.config.format,
-                               batch_size=self.config.batch_size, progress=False)
+        generations = generate_with_budget(self.backend, prompts, self.config.budget(), SamplingConfig(),
+                                           fmt=self.config.format, batch_size=self.config.batch_size, progress=False)
         return [g.answer for g in generations]
 
     def verdicts(self, items: Sequence[tuple[str, str, str]]) -> list[Verdict]:

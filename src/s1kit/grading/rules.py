@@ -7,47 +7,26 @@ last ``\\boxed{}`` of the whole output; no answer counts as wrong. Three kinds o
 - ``integer``: AIME (0-999), AMC and GSM8K answers, compared as integers ("033" == "33.0" == "33");
 - ``choice``: a letter A-D (GPQA-Diamond), compared as upper-case letters.
 
-Time limits. Every math comparison (parsing both sides and verifying) runs under a time limit, so a
-pathological answer such as ``9^{9^{9^{9^{9}}}}`` or ``(10^{10})!`` cannot hang a run; a timed-out
-comparison counts as not equivalent, is logged, and is reported by ``grade`` (``Grade.timed_out``).
-Extraction in :func:`grade` runs under the same limit, the same way (it is linear in the response,
-so only a response of many megabytes comes near it); a timed-out extraction counts as no answer.
-math-verify's own limit uses ``signal.alarm`` (whole seconds, main thread only, and it hides the
-timeout), so s1kit switches it off and enforces its own:
-
-- in the main thread, ``signal.setitimer`` raises an exception that derives from ``BaseException``
-  (so no ``except Exception`` in sympy or math-verify swallows it); a timer that pytest-timeout or
-  the caller had armed is restored afterwards. Limit: a signal is handled between Python bytecodes,
-  so one long call into C (say one huge integer power inside CPython) finishes before it fires;
-- in any other thread (signals are main-thread only), the comparison goes to a small pool of child
-  Python processes, one comparison at a time each, which apply the same signal limit in their own
-  main thread; if a child has not answered ``timeout + 2`` seconds later it is killed (which also
-  covers the C-call case) and a fresh one starts on the next call. A child costs about a second to
-  start (importing sympy), once; a comparison then costs a pipe round trip. POSIX only.
-
-Integer and choice comparisons are plain string work on bounded input: they need no limit.
+Time limits. Every math comparison (parsing both sides and verifying) runs under a time limit
+(time_limit.py), so a pathological answer such as ``9^{9^{9^{9^{9}}}}`` or ``(10^{10})!`` cannot hang
+a run; a timed-out comparison counts as not equivalent, is logged, and is reported by ``grade``
+(``Grade.timed_out``). Extraction in :func:`grade` runs under the same limit, the same way (it is
+linear in the response, so only a response of many megabytes comes near it); a timed-out
+extraction counts as no answer. Integer and choice comparisons are plain string work on bounded
+input: they need no limit.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import functools
 import importlib.util
-import json
 import logging
-import os
 import re
-import select
-import signal
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass
 
 from s1kit.errors import S1kitError, require, shown
 from s1kit.formats import answer_delimiters
+from s1kit.grading.time_limit import TIMED_OUT, WorkerPool, call_with_time_limit
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +52,6 @@ _INTEGER = re.compile(r"([+-]?)(\d{1,1000})(?:\.0*)?")  # at most 1000 digits: i
 _NUMBER = re.compile(r"(?<![\w.^])[+-]?\d[\d,]*(?:\.\d+)?(?![\d^/])")  # not 2 of 2^{10}
 _CHOICE = re.compile(r"(?:(?:option|choice)\s+)?(?:\(([A-Da-d])\)|([A-D])(?![A-Za-z0-9]))")
 _CHOICE_MARKED = re.compile(r"\(([A-D])\)|\*\*\(?([A-D])\)?\*\*")
-_TIMED_OUT = None
-_NO_TIME = object()  # an extraction past its time limit (None is "no answer")
 
 
 def check_kind(kind: str) -> None:
@@ -231,15 +208,17 @@ class Grade:
 def grade(response: str, gold: str, kind: str, timeout: float = 5.0, answer_only: bool = False) -> Grade:
     """Extract the answer from a response and compare it with the gold answer (``answer_only``: see
     :func:`extract_answer`); each of the two gets ``timeout`` seconds."""
-    extracted = _extract_in_time(response, kind, answer_only, timeout)
-    if extracted is _NO_TIME:
+    check_kind(kind)
+    _check_timeout(timeout)
+    extracted = call_with_time_limit(extract_answer, timeout, response, kind, answer_only, workers=_WORKERS)
+    if extracted is TIMED_OUT:
         logger.warning("answer extraction timed out after %.1f s, counted as no answer: a response of %d characters "
                        "ending %.80r", timeout, len(response), response[-80:])
         return Grade(None, False, timed_out=True)
     if extracted is None:
         return Grade(None, False)
     verdict = _compare(extracted, gold, kind, timeout)
-    return Grade(extracted, verdict is True, timed_out=verdict is _TIMED_OUT)
+    return Grade(extracted, verdict is True, timed_out=verdict is TIMED_OUT)
 
 
 def is_equivalent(predicted: str, gold: str, kind: str, timeout: float = 5.0) -> bool:
@@ -247,29 +226,13 @@ def is_equivalent(predicted: str, gold: str, kind: str, timeout: float = 5.0) ->
     return _compare(predicted, gold, kind, timeout) is True
 
 
-def _extract_in_time(response: str, kind: str, answer_only: bool, timeout: float):
-    """:func:`extract_answer` under a time limit: the answer, None, or _NO_TIME past ``timeout`` s."""
-    check_kind(kind)
-    _check_timeout(timeout)
-    if _timer_usable():
-        return _with_time_limit(extract_answer, timeout, response, kind, answer_only, timed_out=_NO_TIME)
-    return _in_worker(lambda worker: worker.extract(response, kind, answer_only, timeout))
-
-
 def _check_timeout(timeout: float) -> None:
     if not timeout > 0:
         raise S1kitError(f"timeout must be a positive number of seconds, got {shown(timeout)}")
 
 
-def _timer_usable() -> bool:
-    """Whether this thread can time a call with SIGALRM: the main thread, on POSIX, unless a handler
-    was set outside Python (getsignal is then None: leave it alone)."""
-    return (threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-            and signal.getsignal(signal.SIGALRM) is not None)
-
-
-def _compare(predicted: str, gold: str, kind: str, timeout: float) -> bool | None:
-    """True or False, or None when the comparison ran out of time."""
+def _compare(predicted: str, gold: str, kind: str, timeout: float):
+    """True or False, or TIMED_OUT when the comparison ran out of time."""
     check_kind(kind)
     _check_timeout(timeout)
     if kind != "math":
@@ -279,11 +242,8 @@ def _compare(predicted: str, gold: str, kind: str, timeout: float) -> bool | Non
     if _canonical(predicted) == _canonical(gold):
         return True
     require("math_verify", "math")
-    if _timer_usable():
-        verdict = _with_time_limit(_math_equal, timeout, predicted, gold)
-    else:
-        verdict = _in_worker(lambda worker: worker.compare(predicted, gold, timeout))
-    if verdict is _TIMED_OUT:
+    verdict = call_with_time_limit(_math_equal, timeout, predicted, gold, workers=_WORKERS)
+    if verdict is TIMED_OUT:
         logger.warning(
             "math comparison timed out after %.1f s, counted as not equivalent: predicted %.80r, gold %.80r",
             timeout, predicted, gold,
@@ -297,7 +257,7 @@ def _math_equal(predicted: str, gold: str) -> bool:
         return False
     import math_verify
 
-    # The time limit is ours (module docstring); math-verify's would replace it.
+    # The time limit is ours (time_limit.py); math-verify's would replace it.
     return bool(math_verify.verify(list(gold_parsed), list(predicted_parsed), timeout_seconds=None))
 
 
@@ -318,138 +278,10 @@ def _quiet_math_verify() -> None:
         logging.getLogger(name).addFilter(lambda record: "Timeout is disabled" not in record.getMessage())
 
 
-class _TimeLimit(BaseException):
-    """Raised by SIGALRM inside a comparison or an extraction; not an Exception, so that no library swallows it."""
-
-
-def _with_time_limit(fn, seconds: float, *args, timed_out=_TIMED_OUT):
-    """fn(*args) in the main thread, or ``timed_out`` after ``seconds``."""
-    armed = [True]
-
-    def on_alarm(signum, frame):
-        if armed[0]:
-            raise _TimeLimit
-
-    def disarm():
-        armed[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, outer_handler)
-        if outer_delay:  # pytest-timeout's or the caller's timer, less the time we spent
-            signal.setitimer(signal.ITIMER_REAL, max(outer_delay - (time.monotonic() - start), 1e-3), outer_interval)
-
-    start = time.monotonic()
-    outer_handler = signal.signal(signal.SIGALRM, on_alarm)
-    # Repeats every 0.1 s until disarmed, in case some bare `except:` swallows the first one.
-    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
-    try:
-        try:
-            return fn(*args)
-        finally:
-            disarm()
-    except _TimeLimit:
-        if armed[0]:  # the alarm landed inside `finally` before it disarmed
-            disarm()
-        return timed_out
-
-
-_WORKER_START_SECONDS = 120.0
-_WORKER_GRACE_SECONDS = 2.0
-
-
-class _Worker:
-    """A child Python process that runs comparisons and extractions in its main thread (``_serve``)."""
-
-    def __init__(self):
-        env = dict(os.environ)
-        src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (src, env.get("PYTHONPATH"))))
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from s1kit.grading.rules import _serve; _serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-        )
-        if self._read(_WORKER_START_SECONDS) != "ready":
-            self.close()
-            raise S1kitError("the grading worker process did not start; run grading in the main thread")
-
-    def compare(self, predicted: str, gold: str, timeout: float, wait: float | None = None) -> bool | None:
-        """The child's verdict; None (and the child killed) when none came ``wait`` seconds later."""
-        verdict = self._ask("compare", [predicted, gold], timeout, wait)
-        if verdict not in (True, False):
-            self.close()
-            return _TIMED_OUT
-        return verdict
-
-    def extract(self, response: str, kind: str, answer_only: bool, timeout: float, wait: float | None = None):
-        """The child's extraction (an answer or None); _NO_TIME (and the child killed) past the limit."""
-        reply = self._ask("extract", [response, kind, answer_only], timeout, wait)
-        if not (isinstance(reply, list) and len(reply) == 1 and isinstance(reply[0], (str, type(None)))):
-            self.close()
-            return _NO_TIME
-        return reply[0]
-
-    def _ask(self, operation: str, args: list, timeout: float, wait: float | None):
-        """The child's reply to one request; _TIMED_OUT when none came ``wait`` seconds later."""
-        try:
-            self.process.stdin.write(json.dumps([operation, args, timeout]) + "\n")
-            self.process.stdin.flush()
-        except OSError:  # the child died while idle (killed from outside, out of memory)
-            self.close()
-            return _TIMED_OUT
-        return self._read(timeout + _WORKER_GRACE_SECONDS if wait is None else wait)
-
-    def _read(self, seconds: float):
-        ready, _, _ = select.select([self.process.stdout], [], [], seconds)
-        line = self.process.stdout.readline() if ready else ""
-        return json.loads(line) if line else _TIMED_OUT
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def close(self) -> None:
-        if self.alive:
-            self.process.kill()
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError):  # a pipe to a killed child may refuse the last flush
-                stream.close()
-
-
-_IDLE_WORKERS: list[_Worker] = []
-_IDLE_LOCK = threading.Lock()
-_WORKER_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
-atexit.register(lambda: [worker.close() for worker in _IDLE_WORKERS])
-
-
-def _in_worker(ask):
-    """``ask(worker)`` with an idle worker (or a new one, at most one per core); dead ones are dropped."""
-    with _WORKER_SLOTS:
-        with _IDLE_LOCK:
-            while _IDLE_WORKERS and not _IDLE_WORKERS[-1].alive:
-                _IDLE_WORKERS.pop().close()
-            worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else None
-        worker = worker or _Worker()
-        result = ask(worker)
-        if worker.alive:
-            with _IDLE_LOCK:
-                _IDLE_WORKERS.append(worker)
-        return result
-
-
-def _serve() -> None:
-    """A worker's loop: one JSON request per line in, one reply per line out. ``["compare",
-    [predicted, gold], timeout]`` gets true, false or null (out of time); ``["extract", [response,
-    kind, answer_only], timeout]`` gets [answer] (the answer or null) or null (out of time)."""
-    protocol = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # what libraries print goes to stderr, not into the protocol
+def _warm_up() -> None:
+    """A grading worker's start: import math-verify and sympy before the first timed call."""
     if importlib.util.find_spec("math_verify") is not None:  # extraction alone needs no [math] extra
-        _parse("1")  # import and warm up before saying ready
-    print(json.dumps("ready"), file=protocol, flush=True)
-    for line in sys.stdin:
-        operation, args, timeout = json.loads(line)
-        if operation == "compare":
-            reply = _with_time_limit(_math_equal, timeout, *args)
-        else:
-            answer = _with_time_limit(extract_answer, timeout, *args, timed_out=_NO_TIME)
-            reply = None if answer is _NO_TIME else [answer]
-        print(json.dumps(reply), file=protocol, flush=True)
+        _parse("1")
+
+
+_WORKERS = WorkerPool(warm_up=_warm_up)

@@ -17,8 +17,8 @@ import importlib
 from collections import defaultdict
 from collections.abc import Callable
 
+from s1kit import metrics
 from s1kit.errors import S1kitError
-from s1kit.eval import metrics
 
 HIDDEN_FROM_SCORERS = ("gold", "correct", "rule_correct", "judge_verdict", "judge_reply", "judged")
 """A scorer picks without knowing the answer: these row fields are removed before it sees a row."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from s1kit.budget.config import SamplingConfig
-from s1kit.budget.runner import request_seed
-from s1kit.methods.base import PointRun
+from s1kit.budget.forcing import request_seed
+from s1kit.methods.point_run import PointRun
 from s1kit.methods.points import MethodPoint
 
 
@@ -34,7 +34,7 @@ def run_rejection(backend, questions: Sequence[str], points: Sequence[MethodPoin
                   seeds: Sequence[int], fmt: str, system_prompt: str | None, batch_size: int,
                   max_tries: int) -> list[PointRun]:
     """Every point's accepted sample for every unit, from one stream of tries per unit."""
-    from s1kit.eval.sweep import Point, run_sweep
+    from s1kit.budget.sweep import Point, run_sweep
 
     budgets = sorted(p.budget for p in points)
     stream_cap = Point(max(budgets) + 1, 0)

@@ -178,8 +178,7 @@ class BudgetMiddleware:
             await self.app(with_length(scope, len(body)), replay_body(body, receive),
                            ReplyRewriter(send, request, endpoint, settings.tokenizer))
         finally:
-            if request.marks is not None:
-                request.marks.unlink(missing_ok=True)
+            request.forced_positions.done()
 
     def _settings(self, scope) -> Settings:
         if self.settings is None:

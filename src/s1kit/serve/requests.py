@@ -4,11 +4,8 @@ In: the request's budget fields become the same spec the HTTP client sends
 (:mod:`s1kit.backends.forcing_channel`), in ``vllm_xargs``, so s1kit's logits processor forces it
 inside the engine. The request also asks for what the replay needs: the output's token ids and,
 where the budget extends thinking (a forced Wait looks like one the model wrote), which positions
-the engine forced in place of an end. A request that makes one sequence on a server with a marks
-directory learns those from a marks file (:mod:`s1kit.backends.marks_file`); others from each
-token's processed logit, forced ones at ``FORCED_LOGIT``, sent as per-token logprobs, which cost
-vLLM's front end time on every token. A budget that only caps asks for the ids alone. A chat
-request gets the thinking opener through the chat template (see template.py).
+the engine forced in place of an end, one of three ways (forced.py). A chat request gets the
+thinking opener through the chat template (see template.py).
 
 Out: the returned tokens are replayed through the same :class:`~s1kit.budget.state.SequenceState`,
 which gives the thinking, the answer, the counts and the forced spans exactly as ``s1kit generate``
@@ -23,19 +20,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from s1kit.backends import marks_file
-from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, FORCED_LOGIT, replay, request_spec, sign
+from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, replay, request_spec, sign
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.result import Generation
 from s1kit.budget.state import BudgetTokens, SequenceState
 from s1kit.errors import S1kitError, shown
 from s1kit.serve.fields import RequestError, ServerBudget, request_budget, take_fields
+from s1kit.serve.forced import CHAT, COMPLETIONS, TOKEN_ID, FromTokens, choose
 
-CHAT, COMPLETIONS = "chat", "completions"
 THINK_KWARG = "s1kit_think"
 """Chat-template variable that opens thinking at the end of the prompt (template.py)."""
-TOKEN_ID = "token_id:"
-"""How vLLM writes a token in logprobs with return_tokens_as_token_ids."""
 
 
 @dataclass
@@ -49,15 +43,12 @@ class Budgeted:
     """The client asked for logprobs: keep them in the reply."""
     token_ids: bool
     """The client asked for tokens as ids in its logprobs."""
-    marked: bool = True
-    """Forced tokens come back marked in per-token logprobs; otherwise the output's ids come alone
-    (``return_token_ids``)."""
+    forced_positions: FromTokens = dataclasses.field(default_factory=FromTokens)
+    """How the reply tells which positions the engine forced in place of an end (forced.py)."""
     id_lists: bool = False
     """The client asked for the prompt's and the output's ids (``return_token_ids``): keep them."""
     include_reasoning: bool = True
     """False: the client asked for the answer alone (chat's ``include_reasoning``)."""
-    marks: Path | None = None
-    """The marks file the engine writes this request's forced replacements to (marks_file.py)."""
     answering: bool = False
     """The prompt already ended the thinking (a completions prompt): the output is all answer."""
     stop: tuple[str, ...] = ()
@@ -72,12 +63,7 @@ class Budgeted:
     def entries(self, choice: dict, endpoint: str, offset: int = 0) -> tuple[list[int], list[float | None]]:
         """The token ids in one choice (a reply, or a stream chunk whose first token is output
         position ``offset``) and each one's mark for the replay."""
-        ids, values = token_entries(choice, endpoint, self.marked)
-        # Only an output holding a replacement's first token can have one: the file is read then.
-        if self.marks is not None and not self.tokens.replacement_starts().isdisjoint(ids):
-            forced = marks_file.read_marks(self.marks)
-            values = [FORCED_LOGIT if offset + i in forced else None for i in range(len(ids))]
-        return ids, values
+        return self.forced_positions.entries(choice, endpoint, offset)
 
 
 UNSUPPORTED = {
@@ -137,13 +123,8 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
                        stop=stop_strings(body), keep_stop=body.get("include_stop_str_in_output") is True)
     state = request.state()
     spec = request_spec(state, seed if isinstance(seed, int) and not isinstance(seed, bool) else None)
-    needs_marks = state.replay_needs_marks()
-    # Logprobs the client asks for anyway carry the marks at no extra cost; a file is named per
-    # request, so it serves a request of one sequence.
-    if needs_marks and not request.logprobs and marks_dir is not None and one_sequence(body, endpoint):
-        spec[marks_file.SPEC_KEY] = key = marks_file.new_key()
-        request.marks = marks_dir / key
-    request.marked = request.logprobs or (needs_marks and request.marks is None)
+    request.forced_positions = choose(state, body, endpoint, request.logprobs, marks_dir)
+    request.forced_positions.ask(body, endpoint, spec)
     if limit is None and endpoint == COMPLETIONS and state.request_tokens() is not None:
         # vLLM's default for completions is 16 tokens: give a forced request room for its whole
         # output, within what the context holds after the prompt (chat's default already runs to
@@ -155,15 +136,6 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
     if endpoint == CHAT:
         kwargs = body.get("chat_template_kwargs") if isinstance(body.get("chat_template_kwargs"), dict) else {}
         body["chat_template_kwargs"] = {**kwargs, THINK_KWARG: True}
-    if not request.marked:
-        body["return_token_ids"] = True
-        return request
-    body["return_tokens_as_token_ids"] = True
-    if endpoint == CHAT:
-        body["logprobs"] = True
-        body["top_logprobs"] = body.get("top_logprobs") or 0
-    elif body.get("logprobs") is None:
-        body["logprobs"] = 0
     return request
 
 
@@ -209,39 +181,6 @@ def budget_tokens(fmt, budget: tuple, tokenizer) -> BudgetTokens:
     """BudgetTokens.build for a budget given as a tuple of its fields: the same few budgets come
     again and again, and each build encodes four strings."""
     return BudgetTokens.build(fmt, BudgetConfig(*budget), tokenizer)
-
-
-def one_sequence(body: dict, endpoint: str) -> bool:
-    """Whether the request makes one sequence in the engine: one choice, of one prompt."""
-    if body.get("n") not in (None, 1):
-        return False
-    prompt = body.get("prompt")
-    return endpoint == CHAT or isinstance(prompt, str) or (
-        isinstance(prompt, list) and (len(prompt) == 1 or all(isinstance(t, int) for t in prompt)))
-
-
-def token_entries(choice: dict, endpoint: str, marked: bool = True) -> tuple[list[int], list[float | None]]:
-    """The token ids and reported values in one choice (a reply or a stream chunk): from its
-    logprobs when forced tokens are ``marked``, else its ``token_ids`` (no values)."""
-    if not marked:
-        ids = choice.get("token_ids") or []
-        if not isinstance(ids, list) or not set(map(type, ids)) <= {int}:  # JSON numbers: int or float
-            raise S1kitError(f"the engine returned token_ids {str(ids)[:80]} where a list of ids was asked for; "
-                             "is return_token_ids supported by this vLLM?")
-        return list(ids), [None] * len(ids)
-    logprobs = choice.get("logprobs") or {}
-    if endpoint == CHAT:
-        entries = logprobs.get("content") or []
-        names, values = [e.get("token", "") for e in entries], [e.get("logprob") for e in entries]
-    else:
-        names, values = logprobs.get("tokens") or [], logprobs.get("token_logprobs") or []
-    ids = []
-    for name in names:
-        if not isinstance(name, str) or not name.startswith(TOKEN_ID):
-            raise S1kitError(f"the engine returned token {name!r} where a token id was asked for; "
-                             "is return_tokens_as_token_ids supported by this vLLM?")
-        ids.append(int(name[len(TOKEN_ID):]))
-    return ids, list(values)
 
 
 def result(state: SequenceState, tokenizer, request: Budgeted | None = None, choice: dict | None = None) -> Generation:

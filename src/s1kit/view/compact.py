@@ -1,6 +1,6 @@
 """Output texts stored once: a row's text is a prefix of an earlier row's text plus its own tail.
 
-A sweep decodes one trajectory per question and sample and reads every point off it (eval/sweep.py),
+A sweep decodes one trajectory per question and sample and reads every point off it (budget/sweep.py),
 so the rows of one unit share long prefixes: a cap point's thinking is the start of the next cap's,
 and a point with one more ignored end repeats the trajectory up to where the model first tried to
 stop. Storing each prefix once keeps a MATH-500 sweep of 16,000 rows to the size of its distinct

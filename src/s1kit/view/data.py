@@ -7,8 +7,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s1kit.errors import S1kitError
-from s1kit.eval.schema import row_problem
+from s1kit.runs.directory import (
+    check_run_dir,
+    disagreements,
+    point_key,
+    read_config,
+    read_metrics,
+    read_rows,
+    table_rows,
+)
 from s1kit.view import changes, compact, parallel, spans
 
 
@@ -24,19 +31,16 @@ class Run:
     config: dict | None = None
     """Its config.json (every setting of the run), None where the run has none."""
     warnings: list[str] = field(default_factory=list)
-    """Where its metrics.json disagrees with its rows (eval.summary.disagreements)."""
+    """Where its metrics.json disagrees with its rows (runs.directory.disagreements)."""
 
 
 def load_run(path: Path, with_rows: bool = True) -> Run:
     """An eval output directory, checked: it exists, holds metrics.json (valid) and, with rows,
     samples.jsonl whose rows are this run's points. Its samples.jsonl, where it has one, is read
     either way, to check the metrics against the rows."""
-    from s1kit.eval.compare import load_runs
-    from s1kit.eval.summary import disagreements
-
     path = Path(path)
     check_run_dir(path, with_rows)
-    [(name, metrics)] = load_runs([path])
+    [(name, metrics)] = read_metrics([path])
     samples = path / "samples.jsonl"
     rows = read_rows(samples, metrics) if with_rows or samples.is_file() else []
     warnings = [f"{path / 'metrics.json'} disagrees with its samples.jsonl at {found}; run s1kit eval --resume on "
@@ -44,58 +48,8 @@ def load_run(path: Path, with_rows: bool = True) -> Run:
     return Run(name or path.resolve().name, path, metrics, rows if with_rows else [], read_config(path), warnings)
 
 
-def read_config(path: Path) -> dict | None:
-    """The run's config.json, or None when it has none (the page then says so)."""
-    source = Path(path) / "config.json"
-    if not source.is_file():
-        return None
-    try:
-        config = json.loads(source.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise S1kitError(f"{source} is not valid JSON (cut short?); run s1kit eval --resume on {path} to write it again") from None
-    if not isinstance(config, dict):
-        raise S1kitError(f"{source} is not a config written by s1kit eval (not an object); run s1kit eval --resume on {path}")
-    return config
-
-
-def check_run_dir(path: Path, with_rows: bool = True) -> None:
-    """``path`` is a directory and, with rows, holds samples.jsonl (cheap: checked before any work)."""
-    if not path.exists():
-        raise S1kitError(f"{path} does not exist; pass a directory written by s1kit eval")
-    if not path.is_dir():
-        raise S1kitError(f"{path} is not a directory; pass a directory written by s1kit eval (it holds samples.jsonl)")
-    if with_rows and not (path / "samples.jsonl").is_file():
-        raise S1kitError(f"{path} has no samples.jsonl; pass a directory written by s1kit eval")
-
-
-def read_rows(path: Path, metrics: dict) -> list[dict]:
-    from s1kit.jsonl import read_lines
-
-    keys = {point_key(p) for p in metrics["points"]}
-    rows = []
-    for number, row in read_lines(path):
-        problem = row_problem(row)
-        if problem is not None:
-            raise S1kitError(f"{path} line {number}: {problem}; it is not a row s1kit eval wrote: restore the line, "
-                             f"or run the evaluation again")
-        if point_key(row) not in keys:
-            raise S1kitError(f"{path} line {number} is a point (budget {row['budget']}, num_ignore {row['num_ignore']}"
-                             f"{', ' + row['variant'] if row['variant'] else ''}) that metrics.json does not list; "
-                             f"run s1kit eval --resume on {path.parent} to finish the run and write its metrics again")
-        rows.append(row)
-    if not rows:
-        raise S1kitError(f"{path} holds no rows; run s1kit eval --resume on {path.parent} to generate them")
-    return rows
-
-
-def point_key(entry: dict) -> tuple:
-    return entry["budget"], entry["num_ignore"], entry["variant"] or ""
-
-
 def run_summary(run: Run, link: str | None = None) -> dict:
     """What the page shows of a run without its rows: header, points, curves, the Table 3 rows."""
-    from s1kit.eval.compare import table_rows
-
     m = run.metrics
     points = [dict(p) for p in m["points"]]
     return {
@@ -185,11 +139,10 @@ def row_columns(run: Run) -> tuple[dict, dict]:
         "text": compact.encode(texts, units),
         "thinking": [], "spans": [],
     }
-    prefixes = _thinking_prefixes(rows, units)
-    for row, text, unit in zip(rows, texts, units):
+    for row, text in zip(rows, texts):
         thinking = _text(row["thinking"])
         columns["thinking"].append(compact.slice_of(text, thinking) if text.startswith(thinking) else thinking)
-        columns["spans"].append(span_cells({**row, "text": text, "thinking": thinking}, prefixes.get(unit, ())))
+        columns["spans"].append(span_cells({**row, "text": text}))
     optional = {"tries": "tries", "accepted": "accepted", "timed_out": "grading_timed_out"}
     for name, source in optional.items():
         if any(source in r for r in rows):
@@ -202,11 +155,11 @@ def row_columns(run: Run) -> tuple[dict, dict]:
     return q_columns, columns
 
 
-def span_cells(row: dict, prefixes) -> list[list]:
+def span_cells(row: dict) -> list[list]:
     """Each forced span as ``[start, end, kind, char_start, char_end]`` (characters in UTF-16 units
     of the row's text), or ``[start, end, kind, text]`` when it has no place there (spans.locate)."""
     cells = []
-    for span, place in zip(row.get("forced_spans") or [], spans.locate(row, prefixes)):
+    for span, place in zip(row.get("forced_spans") or [], spans.locate(row)):
         head = [span["start"], span["end"], span["kind"]]
         if place is None:
             cells.append(head + [_text(span.get("text"))])
@@ -214,16 +167,6 @@ def span_cells(row: dict, prefixes) -> list[list]:
             start = compact.utf16_len(row["text"][: place[0]])
             cells.append(head + [start, start + compact.utf16_len(row["text"][place[0] : place[1]])])
     return cells
-
-
-def _thinking_prefixes(rows: list[dict], units: list[tuple]) -> dict[tuple, list[tuple[int, str]]]:
-    """Per trajectory (question, sample, prompt): each row's ``(thinking_tokens, thinking)``, the
-    exact length in characters of a number of tokens wherever another row starts with it."""
-    found: dict[tuple, list[tuple[int, str]]] = {}
-    for row, unit in zip(rows, units):
-        if isinstance(row["thinking"], str) and isinstance(row["thinking_tokens"], int):
-            found.setdefault(unit, []).append((row["thinking_tokens"], row["thinking"]))
-    return found
 
 
 def _text(value) -> str:

@@ -1,14 +1,19 @@
 """One self-contained HTML file: the page template (assets/page.html) with its CSS, its script and
-the data inlined. Nothing is fetched when it opens."""
+the data inlined. Nothing is fetched when it opens. The pages other commands write are made here
+too: a run's report.html (``s1kit eval``) and compare.html (``s1kit compare``)."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import sys
 from pathlib import Path
 
 from s1kit.files import write_text
+from s1kit.runs.directory import read_config
+from s1kit.view.data import Run, load_run, run_data, run_summary
 
 ASSETS = Path(__file__).with_name("assets")
 SCRIPTS = ("plot.js", "trace.js", "questions.js", "view.js")
@@ -62,3 +67,40 @@ def write_page(data: dict, path: Path) -> Path:
     path = Path(path)
     write_text(path, render(data))
     return path
+
+
+def report_html(out: Path, metrics: dict, rows: list[dict]) -> Path:
+    """An eval run's own page, from the rows and metrics it just wrote: ``out/report.html``."""
+    out = Path(out)
+    run = Run(out.resolve().name, out, metrics, rows, read_config(out))
+    return write_page({"title": metrics.get("task", ""), "runs": [run_data(run)]}, out / "report.html")
+
+
+def compare_html(dirs: list[Path], path: Path) -> Path:
+    """The runs' curves and Table 3 on one page, linking each run's report.html where it has one
+    (the traces stay in the runs' own pages, so a comparison of large runs stays small)."""
+    runs = [load_run(Path(d), with_rows=False) for d in dirs]
+    distinct_names(runs)
+    warn_disagreements(runs)
+    summaries = []
+    for run in runs:
+        report = run.path / "report.html"
+        # "./" first: a folder named like a URL scheme ("javascript:...") stays a relative link.
+        link = "./" + Path(os.path.relpath(report, Path(path).parent)).as_posix() if report.is_file() else None
+        summaries.append(run_summary(run, link))
+    return write_page({"title": "methods compared", "runs": summaries}, path)
+
+
+def warn_disagreements(runs: list[Run]) -> None:
+    """Each run's disagreements between metrics and rows on stderr (the page shows them too)."""
+    for run in runs:
+        for warning in run.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+
+
+def distinct_names(runs: list[Run]) -> None:
+    """Runs are named by their folder; two folders of the same name are named by their paths."""
+    names = [run.name for run in runs]
+    for run in runs:
+        if names.count(run.name) > 1:
+            run.name = str(run.path)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from s1kit.eval.metrics import best_pick, majority_vote, tie_seeds
 from s1kit.methods.parallel import builtin_scorers
+from s1kit.metrics import best_pick, majority_vote, tie_seeds
 
 
 def combined(method: str, rows: list[dict], keys: list[tuple], questions: list[int], point_key, samples: int,

@@ -103,7 +103,7 @@ function spanList(run, i) {
   return list;
 }
 
-// Where rows i and j part. A sweep reads every point off one trajectory (eval/sweep.py), so up to
+// Where rows i and j part. A sweep reads every point off one trajectory (budget/sweep.py), so up to
 // the first forced span one row has and the other lacks, their tokens are the same: that span's
 // start is the exact token where they part. Its character offset is checked against the texts'
 // common prefix; rows that are not one trajectory (other prompts, samples or tries) part at

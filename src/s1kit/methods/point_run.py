@@ -29,7 +29,7 @@ def with_instruction(question: str, instruction: str) -> str:
 def run_grouped(backend, questions: Sequence[str], points: Sequence[MethodPoint], base, sampling: SamplingConfig,
                 seeds: Sequence[int], fmt: str, system_prompt: str | None, batch_size: int) -> list[PointRun]:
     """Points that share a prompt share one sweep (sweep.py); each other prompt is its own sweep."""
-    from s1kit.eval.sweep import Point, run_sweep
+    from s1kit.budget.sweep import Point, run_sweep
 
     groups: dict[str, list[MethodPoint]] = {}
     for point in points:

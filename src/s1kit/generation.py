@@ -1,4 +1,5 @@
-"""The `generate` stage: load a backend, run budget forcing on questions, return the results."""
+"""The generation stage behind ``s1kit generate``: load a backend by name, run budget forcing on
+questions (budget.forcing.generate_with_budget), return the results; print them for people."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def main(
     backend_config: BackendConfig | None = None,
 ) -> list[Generation]:
     from s1kit.backends import load_backend
-    from s1kit.budget.runner import check_questions, generate
+    from s1kit.budget.forcing import check_questions, generate_with_budget
     from s1kit.errors import check_positive_int
     from s1kit.formats import check_format_name
 
@@ -30,7 +31,7 @@ def main(
     check_questions(questions)
     check_positive_int("batch_size", batch_size)
     engine = load_backend(backend, model, backend_config)
-    return generate(engine, questions, budget, sampling, fmt=fmt, batch_size=batch_size, system_prompt=system_prompt)
+    return generate_with_budget(engine, questions, budget, sampling, fmt=fmt, batch_size=batch_size, system_prompt=system_prompt)
 
 
 def print_generations(results: Sequence[Generation]) -> None:

@@ -35,8 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.budget.forcing import context_room, render_ids, request_seed
 from s1kit.budget.result import Generation
-from s1kit.budget.runner import context_room, render_ids, request_seed
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 
 
@@ -65,21 +65,20 @@ def top_point(points: Sequence[Point]) -> Point:
 
 
 def follow(trajectory: SequenceState, state: SequenceState) -> bool:
-    """Advance ``state`` along ``trajectory`` until it decides differently; True if it did.
+    """Advance ``state`` along ``trajectory`` until it puts a token otherwise; True if it did.
 
-    After a divergence the forced text the state queued is appended too, so the state is in its
-    answer (or done) with nothing queued.
+    A position where the state forces the very token the trajectory's model picked is no parting:
+    the prefix stays the same, and so does every draw the model makes from it. After a parting
+    the forced text the state queued is appended too, so the state is in its answer (or done)
+    with nothing queued.
     """
+    forced = [i for i, was_forced in enumerate(trajectory.forced) if was_forced]
+    if state.observe_all(trajectory.output, forced, until_mismatch=True) is None:
+        return False
     any_end = min(trajectory.tokens.end_of_thinking)
-    for token, forced in zip(trajectory.output, trajectory.forced):
-        if state.done:
-            return False
-        got = state.observe(token, forced)
-        if got != token or state.forced[-1] != forced:
-            while state.queue and not state.done:
-                state.advance(any_end)
-            return True
-    return False
+    while state.queue and not state.done:
+        state.advance(any_end)
+    return True
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Budget-forced generation over any backend: render, check, decode, collect."""
+"""Budget forcing over any backend, the entry point of generation: :func:`generate_with_budget`
+renders the prompts, checks them, decodes under each sequence's budget and collects the results."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def check_questions(questions: Sequence[str]) -> None:
             raise S1kitError(f"empty prompt (number {i + 1}); every prompt needs some text")
 
 
-def generate(
+def generate_with_budget(
     backend,
     questions: Sequence[str],
     budget: BudgetConfig | None = None,
