@@ -92,12 +92,12 @@ def eval_run(tmp: Path, stack) -> None:
     """A finished eval run in tmp/run of the two questions in tmp/t.jsonl (budget 4, s1-nano's
     settings), made by the scripted model: the directory a resume case starts from."""
     from s1kit.backends.scripted import ScriptedBackend
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
     (tmp / "t.jsonl").write_text("".join(json.dumps({"id": i, "question": q, "answer": "4"}) + "\n"
                                          for i, q in (("a", "What is 2+2?"), ("b", "What is 3+1?"))))
-    config = EvalConfig(task=f"jsonl:{tmp / 't.jsonl'}", id_field="id", model="s1-nano", budgets=[4], out=str(tmp / "run"))
+    config = eval_config(task=f"jsonl:{tmp / 't.jsonl'}", id_field="id", model="s1-nano", budgets=[4], out=str(tmp / "run"))
     main(config, backend=ScriptedBackend("two and two make four<|im_end|> 4<|im_end|>"))
 
 

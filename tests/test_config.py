@@ -7,7 +7,7 @@ import math
 import pytest
 
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.errors import S1kitError
+from s1kit.errors import S1kitError, SettingError
 
 
 def cases(*rows):
@@ -19,22 +19,22 @@ def cases(*rows):
 @pytest.mark.parametrize(
     "kwargs, fragments",
     cases(
-        (dict(max_thinking_tokens=0), ["max_thinking_tokens", "got 0", "--max-thinking-tokens", ">= 1"]),
+        (dict(max_thinking_tokens=0), ["max_thinking_tokens", "got 0", "positive integer"]),
         (dict(max_thinking_tokens=-512), ["max_thinking_tokens", "got -512"]),
         (dict(max_thinking_tokens=True), ["max_thinking_tokens", "got True"]),
         (dict(max_thinking_tokens=2.5), ["max_thinking_tokens", "got 2.5"]),
         (dict(max_thinking_tokens=512.0), ["max_thinking_tokens", "got 512.0"]),
         (dict(max_thinking_tokens="512"), ["max_thinking_tokens", "got '512'"]),
-        (dict(max_answer_tokens=0), ["max_answer_tokens", "got 0", "--max-answer-tokens", ">= 1"]),
+        (dict(max_answer_tokens=0), ["max_answer_tokens", "got 0", "positive integer"]),
         (dict(max_answer_tokens=-1), ["max_answer_tokens", "got -1"]),
         (dict(max_answer_tokens=False), ["max_answer_tokens", "got False"]),
         (dict(max_answer_tokens=1.0), ["max_answer_tokens", "got 1.0"]),
         (dict(max_answer_tokens=None), ["max_answer_tokens", "got None"]),
-        (dict(min_thinking_tokens=-1), ["min_thinking_tokens", "non-negative", "got -1", "--min-thinking-tokens"]),
+        (dict(min_thinking_tokens=-1), ["min_thinking_tokens", "non-negative", "got -1"]),
         (dict(min_thinking_tokens=True), ["min_thinking_tokens", "got True"]),
         (dict(min_thinking_tokens=1.5), ["min_thinking_tokens", "got 1.5"]),
         (dict(min_thinking_tokens=None), ["min_thinking_tokens", "got None"]),
-        (dict(num_ignore=-2), ["num_ignore", "non-negative", "got -2", "--num-ignore"]),
+        (dict(num_ignore=-2), ["num_ignore", "non-negative", "got -2"]),
         (dict(num_ignore=True), ["num_ignore", "got True"]),
         (dict(num_ignore=0.5), ["num_ignore", "got 0.5"]),
         (dict(num_ignore="2"), ["num_ignore", "got '2'"]),
@@ -46,16 +46,18 @@ def cases(*rows):
             dict(min_thinking_tokens=2, max_thinking_tokens=1),
             ["min_thinking_tokens (2)", "max_thinking_tokens (1)", "lower one of them"],
         ),
-        (dict(num_ignore=1, wait_string=""), ["wait_string is empty", "--wait-string"]),
-        (dict(min_thinking_tokens=10, wait_string=""), ["wait_string is empty", "--wait-string"]),
+        (dict(num_ignore=1, wait_string=""), ["wait_string is empty", "e.g. to 'Wait'"]),
+        (dict(min_thinking_tokens=10, wait_string=""), ["wait_string is empty", "e.g. to 'Wait'"]),
     ),
 )
 def test_budget_config_rejects(kwargs, fragments):
-    with pytest.raises(S1kitError) as excinfo:
+    with pytest.raises(SettingError) as excinfo:
         BudgetConfig(**kwargs)
     message = str(excinfo.value)
     for fragment in fragments:
         assert fragment in message
+    # The field it names, as a server's 400 names it in ``param``.
+    assert excinfo.value.field == fragments[0].split()[0].removesuffix(" (600)").split(" (")[0]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,6 @@ def test_budget_config_defaults():
         # Values of the wrong type (a quoted YAML value, a missing one) must fail with the
         # project's error naming the field, not a TypeError from a comparison.
         (dict(temperature="0.7"), ["temperature", "'0.7'"]),
-        (dict(temperature=None), ["temperature", "None"]),
         (dict(top_p="0.9"), ["top_p", "'0.9'"]),
         (dict(top_p=None), ["top_p", "None"]),
     ),
@@ -139,3 +140,8 @@ def test_sampling_config_accepts(kwargs, greedy):
     for name, value in kwargs.items():
         assert getattr(config, name) == value
     assert config.greedy is greedy
+
+
+def test_a_temperature_of_none_is_left_to_the_command():
+    """An eval's method decides it (1 for the methods that sample); the config only holds it."""
+    assert SamplingConfig(temperature=None).temperature is None

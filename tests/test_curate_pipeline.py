@@ -14,6 +14,7 @@ from s1kit.curate.config import CurateConfig, ModelCallConfig
 from s1kit.curate.pipeline import main
 from s1kit.curate.quality import QualityConfig
 from s1kit.errors import S1kitError
+from s1kit.recipes import build
 
 pytest.importorskip("transformers", reason="trace lengths are counted with SmolLM2's tokenizer ([hf] extra)")
 pytest.importorskip("matplotlib", reason="the curation plots need the [plots] extra")
@@ -75,10 +76,10 @@ def setup(tmp_path, smollm2_dir):
     def config(out: str, **overrides) -> CurateConfig:
         settings = dict(pool=str(pool), out=str(tmp_path / out), size=8, seed=3, eval_sets=[f"jsonl:{evals}"],
                         tokenizer="smollm2-135m",
-                        solvers=[ModelCallConfig(model="solver", format="think-tags", max_thinking_tokens=8,
-                                                 max_answer_tokens=8, batch_size=4)],
-                        classifier=ModelCallConfig(model="classifier", format="think-tags", max_thinking_tokens=4,
-                                                   max_answer_tokens=4, batch_size=4))
+                        solvers=[build(ModelCallConfig, dict(model="solver", format="think-tags", max_thinking_tokens=8,
+                                                 max_answer_tokens=8, batch_size=4))],
+                        classifier=build(ModelCallConfig, dict(model="classifier", format="think-tags", max_thinking_tokens=4,
+                                                   max_answer_tokens=4, batch_size=4)))
         settings.update(overrides)
         config = CurateConfig(**settings)
         config.benchmark.long_min_tokens = 60
@@ -191,7 +192,7 @@ def test_a_judge_can_mark_a_solver_answer_correct(setup):
     judge_says = ScriptedBackend(lambda p: "ok </think> YES" if "case 5." in p else "ok </think> NO")
     from s1kit.curate.config import JudgeCallConfig
 
-    config = setup("judged", judge=JudgeCallConfig(model="judge", format="think-tags", max_thinking_tokens=4))
+    config = setup("judged", judge=build(JudgeCallConfig, dict(model="judge", format="think-tags", max_thinking_tokens=4)))
     manifest = main(config, {**scripted(), "judge": judge_says})
     assert manifest["solvers"]["solver"]["judge"] == {"judged": 16, "overturned": 1, "unreadable": 0}
     assert manifest["stages"][2]["reasons"] == {"solved by solver": 2}

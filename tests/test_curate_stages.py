@@ -103,7 +103,7 @@ def test_recipe_builds_nested_configs_and_rejects_unknown_keys(tmp_path):
     config = build(CurateConfig, {"size": 5, "solvers": [{"model": "a"}, {"model": "b", "max_thinking_tokens": 64}],
                                   "classifier": {"model": "c"}, "quality": {"drop_asy": False}})
     assert [s.model for s in config.solvers] == ["a", "b"] and isinstance(config.solvers[1], ModelCallConfig)
-    assert config.solvers[1].max_thinking_tokens == 64 and config.classifier.model == "c"
+    assert config.solvers[1].budget.max_thinking_tokens == 64 and config.classifier.model == "c"
     assert config.quality.drop_asy is False
     with pytest.raises(S1kitError, match=r"recipe.solvers\[1\]: unknown key 'max_thinking'; did you mean 'max_thinking_tokens'\? ModelCallConfig takes model"):
         build(CurateConfig, {"solvers": [{"model": "a"}, {"model": "b", "max_thinking": 64}]})
@@ -115,7 +115,7 @@ def test_recipe_builds_nested_configs_and_rejects_unknown_keys(tmp_path):
         build(CurateConfig, {"select": "best"})
     with pytest.raises(S1kitError, match="unknown backend 'tgi'"):
         build(CurateConfig, {"solvers": [{"model": "a", "backend": "tgi"}]})
-    with pytest.raises(S1kitError, match="backend_options of a: unknown 'base'"):
+    with pytest.raises(S1kitError, match=r"solvers\[0\].backend_options: unknown key 'base'; did you mean 'base_url'\?"):
         build(CurateConfig, {"solvers": [{"model": "a", "backend_options": {"base": "x"}}]})
     bad = tmp_path / "bad.yaml"
     bad.write_text("- a list\n")

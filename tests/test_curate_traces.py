@@ -16,8 +16,9 @@ from s1kit.curate.config import ModelCallConfig
 from s1kit.curate.quality import quality
 from s1kit.curate.traces import TracesConfig, main
 from s1kit.errors import S1kitError
+from s1kit.recipes import build
 
-TEACHER = ModelCallConfig(model="teacher", format="think-tags", max_thinking_tokens=16, max_answer_tokens=8, batch_size=2)
+TEACHER = build(ModelCallConfig, dict(model="teacher", format="think-tags", max_thinking_tokens=16, max_answer_tokens=8, batch_size=2))
 
 
 class Flaky(ScriptedBackend):
@@ -67,7 +68,7 @@ def test_traces_retry_record_failures_and_resume(tmp_path):
 
 def test_a_model_that_fails_to_load_is_an_error_not_a_failed_call(tmp_path):
     calls = ModelCalls(CallCache(tmp_path / "c.sqlite"))
-    spec = ModelCallConfig(model=str(tmp_path / "no-such-model"), max_thinking_tokens=4)
+    spec = build(ModelCallConfig, dict(model=str(tmp_path / "no-such-model"), max_thinking_tokens=4))
     with pytest.raises(S1kitError, match="no-such-model"):
         calls.ask(spec, ["a question"])
     assert calls.failures == []

@@ -15,12 +15,12 @@ pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
 
 def config(tmp_path, **overrides):
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
 
     options = dict(task="nano", model="s1-nano", limit=3, budgets=[8, 16, 32], num_ignore=[0, 1],
                    max_answer_tokens=12, out=str(tmp_path / "run"))
     options.update(overrides)
-    return EvalConfig(**options)
+    return eval_config(**options)
 
 
 def test_eval_writes_consistent_files(tmp_path, nano_backend):

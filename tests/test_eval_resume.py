@@ -11,8 +11,9 @@ import pytest
 
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.errors import S1kitError
-from s1kit.eval.config import EvalConfig
+from s1kit.eval.config import eval_config
 from s1kit.eval.run import main
+from s1kit.recipes import build
 
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
@@ -25,7 +26,7 @@ def write_task(path, questions):
 
 
 def run(tmp_path, task, out="run", script=SCRIPT, **options):
-    config = EvalConfig(**{"task": f"jsonl:{task}", "id_field": "id", "model": "scripted", "budgets": [4, 8],
+    config = eval_config(**{"task": f"jsonl:{task}", "id_field": "id", "model": "scripted", "budgets": [4, 8],
                            "kind": "integer", "max_answer_tokens": 4, "out": str(tmp_path / out), **options})
     return main(config, backend=ScriptedBackend(script))
 
@@ -94,7 +95,7 @@ def test_samples_without_their_config_are_refused_for_another_task(tmp_path, don
     other = tmp_path / "other"
     shutil.copytree(out, other)
     (other / "config.json").unlink()
-    config = EvalConfig(task=f"jsonl:{task}", id_field="id", model="scripted", budgets=[4, 8], kind="integer",
+    config = eval_config(task=f"jsonl:{task}", id_field="id", model="scripted", budgets=[4, 8], kind="integer",
                         out=str(other), resume=True)
     with pytest.raises(S1kitError, match=r"holds samples.jsonl but no config.json"):
         main(config, backend=ScriptedBackend(SCRIPT))
@@ -116,13 +117,12 @@ def test_an_out_that_is_a_file_is_one_line_before_any_work(tmp_path):
 
 def test_an_api_key_never_reaches_a_run_directory(tmp_path):
     """A canary key given to the backend settings appears in no file the run writes."""
-    from s1kit.backends import BackendConfig
-
     canary = "sk-canary-5f1e0c9a7b"
     task = write_task(tmp_path / "t.jsonl", [("a", "What is 2+2?")])
-    config = EvalConfig(task=f"jsonl:{task}", id_field="id", model="scripted", budgets=[4], kind="integer",
-                        out=str(tmp_path / "run"))
-    main(config, BackendConfig(api_key=canary), backend=ScriptedBackend(SCRIPT))
+    config = eval_config(task=f"jsonl:{task}", id_field="id", model="scripted", budgets=[4], kind="integer",
+                         out=str(tmp_path / "run"), api_key=canary)
+    assert config.backend_options.api_key == canary
+    main(config, backend=ScriptedBackend(SCRIPT))
     written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
     assert {p.name for p in written} >= {"config.json", "config.yaml", "samples.jsonl", "metrics.json", "report.md"}
     assert not [p.name for p in written if canary.encode() in p.read_bytes()]
@@ -190,7 +190,7 @@ def test_a_judged_row_keeps_the_judges_verdict_and_one_the_rules_now_grade_other
     from s1kit.eval.run import grade_again
     from s1kit.grading.judge import Judge, JudgeConfig
 
-    judge = Judge(JudgeConfig(model="scripted", mode="fallback", max_thinking_tokens=8),
+    judge = Judge(build(JudgeConfig, {"judge": "scripted", "judge_mode": "fallback", "judge_max_thinking_tokens": 8}),
                   backend=ScriptedBackend("checking </think> YES"))
     unit = {"question_index": 0, "sample": 0, "budget": 4, "question": "What is 2+2?", "gold": "4"}
     rows = [

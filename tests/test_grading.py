@@ -346,14 +346,14 @@ def test_grade_file_round_trip(tmp_path):
         {"id": 3, "response": "<think>still thinking", "answer": 5},
     ]
     path = write_jsonl(tmp_path / "out.jsonl", rows)
-    summary = grade_command.main(path, "response", "answer", kind="integer")
+    summary = grade_command.main(grade_command.GradeConfig(str(path), kind="integer"))
     assert summary == {"rows": 3, "correct": 1, "accuracy": 1 / 3, "no_answer": 1, "timeouts": 0}
     graded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [(row["extracted_answer"], row["correct"]) for row in graded] == [("27", True), ("33", False), (None, False)]
     assert [row["id"] for row in graded] == [1, 2, 3] and list(tmp_path.iterdir()) == [path]
 
     copy = tmp_path / "graded.jsonl"
-    grade_command.main(path, "response", "answer", kind="integer", out=copy)
+    grade_command.main(grade_command.GradeConfig(str(path), kind="integer", out=str(copy)))
     assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
 
 
@@ -372,10 +372,10 @@ def test_grade_file_errors_name_file_line_and_field(tmp_path, content, message):
         path = tmp_path / "rows.jsonl"
         path.write_text(content, encoding="utf-8")
     with pytest.raises(S1kitError, match=message) as error:
-        grade_command.main(path, "response", "answer", kind="math")
+        grade_command.main(grade_command.GradeConfig(str(path), kind="math"))
     assert str(path) in str(error.value)
 
 
 def test_grade_file_rejects_unknown_kind_before_reading(tmp_path):
     with pytest.raises(S1kitError, match="unknown answer kind 'mcq'; choose from math, integer, choice"):
-        grade_command.main(tmp_path / "absent.jsonl", "response", "answer", kind="mcq")
+        grade_command.main(grade_command.GradeConfig(str(tmp_path / "absent.jsonl"), kind="mcq"))

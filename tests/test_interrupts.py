@@ -13,6 +13,7 @@ import pytest
 
 from s1kit.backends.scripted import ScriptedBackend
 from s1kit.curate.config import CurateConfig, ModelCallConfig
+from s1kit.recipes import build
 
 
 def only_line(run) -> str:
@@ -83,7 +84,7 @@ def test_traces_say_how_many_traces_the_cache_keeps(tmp_path):
     questions = tmp_path / "q.jsonl"
     questions.write_text("".join(json.dumps({"question": f"Question {i}?"}) + "\n" for i in range(5)))
     config = TracesConfig(questions=str(questions), out=str(tmp_path / "t.jsonl"), retries=0,
-                          teacher=ModelCallConfig(model="teacher", format="think-tags", batch_size=1))
+                          teacher=build(ModelCallConfig, dict(model="teacher", format="think-tags", batch_size=1)))
     with pytest.raises(KeyboardInterrupt, match=rf"^2 of 5 traces saved in {tmp_path / 't.jsonl.cache.sqlite'}; "
                                                 r"rerun the same command to go on from there$"):
         main(config, {"teacher": interrupting("Hmm </think> 7", after=2)})
@@ -102,7 +103,7 @@ def test_curate_says_how_many_model_replies_the_cache_keeps(tmp_path):
     evals.write_text(json.dumps({"question": "What is the only even prime number?", "answer": "2"}) + "\n")
     config = CurateConfig(pool=str(pool), out=str(tmp_path / "out"), size=4, select="diverse", tokenizer="bytes",
                           eval_sets=[f"jsonl:{evals}"],
-                          solvers=[ModelCallConfig(model="solver", format="think-tags", batch_size=4)])
+                          solvers=[build(ModelCallConfig, dict(model="solver", format="think-tags", batch_size=4))])
     with pytest.raises(KeyboardInterrupt, match=rf"^4 model replies saved in {tmp_path / 'out' / 'cache.sqlite'}; "
                                                 r"rerun the same command to go on without asking them again$"):
         main(config, {"solver": interrupting("Hmm </think> 7", after=4)})

@@ -19,6 +19,7 @@ from s1kit.grading.judge import (
     load_template,
     parse_verdict,
 )
+from s1kit.recipes import build
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def rows():
 
 
 def scripted_judge(reply: str, mode: str) -> Judge:
-    return Judge(JudgeConfig(model="scripted", mode=mode, max_thinking_tokens=8),
+    return Judge(build(JudgeConfig, {"judge": "scripted", "judge_mode": mode, "judge_max_thinking_tokens": 8}),
                  backend=ScriptedBackend(f"checking </think> {reply}"))
 
 

@@ -55,17 +55,17 @@ def test_two_evals_on_one_out_the_second_stops(tmp_path):
     """The repro: two `s1kit eval` on the same --out; the second gets one line, the first's files stand."""
     pytest.importorskip("math_verify", reason="grading needs the [math] extra")
     from s1kit.backends.scripted import ScriptedBackend
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
     task = tmp_path / "t.jsonl"
     task.write_text(json.dumps({"id": "a", "question": "What is 2+2?", "answer": "4"}) + "\n")
     out = tmp_path / "run"
     out.mkdir()
-    first = EvalConfig(task=f"jsonl:{task}", id_field="id", budgets=[4], kind="integer", out=str(out))
+    first = eval_config(task=f"jsonl:{task}", id_field="id", budgets=[4], kind="integer", out=str(out))
     with locked(out, "s1kit eval (the first)"):
         with pytest.raises(S1kitError, match=r"is in use by PID \d+ \(s1kit eval \(the first\)\)"):
-            main(EvalConfig(**{**first.__dict__, "budgets": [8]}), backend=ScriptedBackend("four<|im_end|> 4<|im_end|>"))
+            main(eval_config(**{**first.__dict__, "budgets": [8]}), backend=ScriptedBackend("four<|im_end|> 4<|im_end|>"))
     assert not (out / "config.json").exists() and not (out / "samples.jsonl").exists()
 
 
@@ -132,7 +132,7 @@ def test_a_lock_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, mak
 
 def test_an_eval_on_a_run_with_a_planted_lock_link_stops_in_one_line(tmp_path, victim):
     from s1kit.backends.scripted import ScriptedBackend
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
     task = tmp_path / "t.jsonl"
@@ -140,7 +140,7 @@ def test_an_eval_on_a_run_with_a_planted_lock_link_stops_in_one_line(tmp_path, v
     out = tmp_path / "run"
     out.mkdir()
     (out / ".s1kit.lock").symlink_to(victim)
-    config = EvalConfig(task=f"jsonl:{task}", id_field="id", budgets=[4], kind="integer", out=str(out))
+    config = eval_config(task=f"jsonl:{task}", id_field="id", budgets=[4], kind="integer", out=str(out))
     with pytest.raises(S1kitError, match="is a symbolic link; remove it"):
         main(config, backend=ScriptedBackend("four<|im_end|> 4<|im_end|>"))
     assert victim.read_text() == "precious\n" and not (out / "config.json").exists()

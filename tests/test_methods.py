@@ -61,10 +61,10 @@ def test_method_settings_it_cannot_use_are_named(method, budgets, ignores, fragm
 
 
 def test_eval_config_method_checks(tmp_path):
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
 
-    assert EvalConfig(task="aime24", method="rejection", budgets=[64]).temperature == 1.0
-    assert EvalConfig(task="aime24", method="token-conditional", budgets=[64]).temperature == 0.0
+    assert eval_config(task="aime24", method="rejection", budgets=[64]).sampling.temperature == 1.0
+    assert eval_config(task="aime24", method="token-conditional", budgets=[64]).sampling.temperature == 0.0
     cases = [
         (dict(method="beam"), "unknown method 'beam'; choose from budget-forcing"),
         (dict(method="rejection", budgets=[64], temperature=0.0), "rejection needs samples"),
@@ -76,7 +76,7 @@ def test_eval_config_method_checks(tmp_path):
     ]
     for options, fragment in cases:
         with pytest.raises(S1kitError, match=fragment):
-            EvalConfig(task="aime24", **options)
+            eval_config(task="aime24", **options)
 
 
 WORDS = " ".join(f"w{i}" for i in range(40))
@@ -234,7 +234,7 @@ def test_a_broken_scorer_stops_eval_after_the_first_chunk(tmp_path, monkeypatch)
 
     pytest.importorskip("math_verify", reason="grading needs the [math] extra")
     from s1kit.backends.scripted import ScriptedBackend
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
     module = types.ModuleType("bad_scorers")
@@ -243,7 +243,7 @@ def test_a_broken_scorer_stops_eval_after_the_first_chunk(tmp_path, monkeypatch)
     task = tmp_path / "t.jsonl"
     task.write_text("".join(json.dumps({"id": i, "question": f"What is {i}+{i}?", "answer": str(2 * i)}) + "\n" for i in range(6)))
     backend = ScriptedBackend("so<|im_end|> 4<|im_end|>")
-    config = EvalConfig(task=f"jsonl:{task}", id_field="id", method="best-of-n", samples=2, temperature=1.0,
+    config = eval_config(task=f"jsonl:{task}", id_field="id", method="best-of-n", samples=2, temperature=1.0,
                         scorer="bad_scorers:f", kind="integer", chunk_units=2, out=str(tmp_path / "run"))
     with pytest.raises(S1kitError, match=r"returned None"):
         main(config, backend=backend)

@@ -28,12 +28,12 @@ METHODS = {
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, nano_backend):
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
     root = tmp_path_factory.mktemp("methods")
     for method, options in METHODS.items():
-        main(EvalConfig(task="nano", model="s1-nano", limit=2, max_answer_tokens=8, method=method,
+        main(eval_config(task="nano", model="s1-nano", limit=2, max_answer_tokens=8, method=method,
                         out=str(root / method), **options), backend=nano_backend)
     return root
 
@@ -47,10 +47,10 @@ def load(root, method):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", list(METHODS))
 def test_each_method_writes_files_consistent_with_its_samples(runs, method):
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
 
     rows, metrics = load(runs, method)
-    config = EvalConfig(task="nano", method=method, **METHODS[method])
+    config = eval_config(task="nano", method=method, **METHODS[method])
     points = config.points()
     assert len(rows) == 2 * config.samples * len(points)
     assert {r["method"] for r in rows} == {method} and metrics["method"] == method

@@ -100,10 +100,10 @@ def test_held_out_slice_accuracy_does_not_regress(tmp_path, nano_backend):
     leave about 6 problems of slack, so a change that breaks loading, rendering, forcing or grading
     fails here, and so does one that stops each further Wait from helping."""
     pytest.importorskip("math_verify", reason="grading needs the [math] extra")
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
-    metrics = main(EvalConfig(task="nano", model="s1-nano", limit=90, budgets=[8, 256], num_ignore=[0, 1, 2, 4],
+    metrics = main(eval_config(task="nano", model="s1-nano", limit=90, budgets=[8, 256], num_ignore=[0, 1, 2, 4],
                               max_answer_tokens=24, batch_size=64, out=str(tmp_path / "run")), backend=nano_backend)
     accuracy = {(p["budget"], p["num_ignore"]): p["accuracy"] for p in metrics["points"]}
     assert accuracy[(8, 0)] <= 0.25

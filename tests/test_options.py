@@ -11,15 +11,19 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from s1kit.backends import BackendConfig
-from s1kit.budget.config import SamplingConfig
-from s1kit.cli import app, curate, grade, synth, traces
-from s1kit.curate.config import CurateConfig, ModelCallConfig
+from s1kit.budget.config import BudgetConfig, SamplingConfig
+from s1kit.cli import app, curate, eval_command, generate_command, grade, serve, synth, traces
+from s1kit.curate.config import CurateConfig
 from s1kit.curate.traces import TracesConfig
 from s1kit.errors import S1kitError
-from s1kit.grading.judge import JudgeConfig, flag_names, from_flags
-from s1kit.options import field_docs
+from s1kit.eval.config import EvalConfig
+from s1kit.generation import GenerateConfig
+from s1kit.grading.command import GradeConfig
+from s1kit.grading.judge import JudgeConfig
+from s1kit.options import _typer_can_hold
 from s1kit.recipes import build, coerce
+from s1kit.serve.config import ServeConfig
+from s1kit.settings import leaves
 from s1kit.synth.build import SynthConfig
 from s1kit.synth.teacher import TeacherConfig
 from s1kit.train.command import train
@@ -28,42 +32,43 @@ from s1kit.train.config import TrainConfig
 runner = CliRunner()
 
 
-def default(f: dataclasses.Field):
-    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
-
-
-# command, the configs its flags come from, flag name -> field name where they differ, and the
-# defaults the command sets on purpose (a teacher writes whole traces: no cap, long answers)
+# command, the config its flags come from, and the settings it takes as its own parameters
 COMMANDS = [
-    (curate, (CurateConfig,), {}, {}),
-    (synth, (SynthConfig, TeacherConfig), {}, {}),
-    (traces, (TracesConfig, ModelCallConfig, BackendConfig), {}, {"max_thinking_tokens": None, "max_answer_tokens": 2048}),
-    (grade, (JudgeConfig,), {v: k for k, v in flag_names().items()}, {}),
+    (curate, CurateConfig, ()),
+    (synth, SynthConfig, ("mix",)),
+    (traces, TracesConfig, ()),
+    (grade, GradeConfig, ("file",)),
+    (generate_command, GenerateConfig, ("prompts",)),
+    (eval_command, EvalConfig, ()),
+    (serve, ServeConfig, ("model",)),
 ]
 
 
-@pytest.mark.parametrize("command, classes, renamed, chosen", COMMANDS, ids=lambda c: getattr(c, "__name__", ""))
-def test_generated_flags_carry_the_fields_defaults_and_docs(command, classes, renamed, chosen):
-    fields = {f.name: (cls, f) for cls in reversed(classes) for f in dataclasses.fields(cls)}
-    code = inspect.unwrap(command).__code__
-    own = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])  # declared by the command itself
+@pytest.mark.parametrize("command, cls, own", COMMANDS, ids=lambda c: getattr(c, "__name__", ""))
+def test_every_setting_is_a_flag_with_its_default_and_doc(command, cls, own):
+    parameters = inspect.signature(command).parameters
     generated = 0
-    for name, parameter in inspect.signature(command).parameters.items():
-        field_name = renamed.get(name, name)
-        if name in own or field_name not in fields:
+    for leaf in leaves(cls):
+        if leaf.flat in own or not _typer_can_hold(leaf.hint):
             continue
-        cls, f = fields[field_name]
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            assert parameter.default is None, name  # required: given by a recipe or a typed flag
-            continue
-        expected = chosen.get(field_name, default(f))
+        parameter = parameters[leaf.flat]
+        expected = None if leaf.required else leaf.default
         if isinstance(expected, list):
             expected = ",".join(map(str, expected))  # list flags are comma-separated text
-        assert parameter.default == expected, name
+        assert parameter.default == expected, leaf.flat
         option = parameter.annotation.__metadata__[0]
-        assert option.help == field_docs(cls).get(field_name, ""), name
+        assert option.help == leaf.doc, leaf.flat
         generated += 1
     assert generated >= 3
+
+
+def test_a_group_gives_its_settings_the_defaults_of_its_place():
+    """A teacher writes whole traces: no cap and a long answer, unless asked; a judge thinks 256 tokens."""
+    parameters = inspect.signature(traces).parameters
+    assert parameters["max_thinking_tokens"].default is None and parameters["max_answer_tokens"].default == 2048
+    assert parameters["teacher"].default is None  # the teacher's model, renamed in its place
+    judge = inspect.signature(grade).parameters
+    assert judge["judge_max_thinking_tokens"].default == 256 and judge["judge_mode"].default == "fallback"
 
 
 def test_train_flags_are_every_field_as_text():
@@ -115,9 +120,12 @@ def test_recipes_read_text_values_with_the_fields_types():
 
 
 def test_the_judge_flags_build_the_judge_config():
-    assert from_flags({"judge": None, "judge_backend": "vllm"}) is None
-    judge = from_flags({"judge": "m", "judge_backend": "openai", "judge_mode": "always", "other": 1}, batch_size=4)
-    assert judge == JudgeConfig(model="m", backend="openai", mode="always", batch_size=4)
+    assert build(GradeConfig, {"file": "f", "judge_backend": "hf"}).judge is None  # every setting at its default
+    config = build(GradeConfig, {"file": "f", "judge": "m", "judge_backend": "openai", "judge_mode": "always",
+                                 "judge_batch_size": 4, "judge_max_thinking_tokens": 32})
+    assert config.judge == JudgeConfig(model="m", backend="openai", mode="always", batch_size=4,
+                                       budget=BudgetConfig(max_thinking_tokens=32, max_answer_tokens=16,
+                                                           answer_prefix="Verdict:"))
 
 
 def test_curate_flags_override_only_when_typed(tmp_path):
@@ -160,8 +168,8 @@ def test_synth_reads_a_recipe_under_the_typed_flags(tmp_path):
 @pytest.mark.parametrize("command, recipe_text, message", [
     (["generate", "What is 2+2?"], "max_thinking_tokns: 8\n", r"unknown key 'max_thinking_tokns'; did you mean 'max_thinking_tokens'"),
     (["traces"], "teachr: s1-nano\n", r"did you mean 'teacher'"),
-    (["traces"], "teacher: s1-nano\n", r"no questions given; pass --questions FILE or set questions in"),
-    (["synth"], "size: 10\n", r"no output file given; pass --out FILE or set out in"),
+    (["traces"], "teacher: s1-nano\n", r"no questions given; pass --questions or set questions in recipe .*r.yaml"),
+    (["synth"], "size: 10\n", r"no output file given; pass --out FILE"),
     (["grade", "x.jsonl"], "judge_mod: always\n", r"did you mean 'judge_mode'"),
 ])
 def test_recipes_of_every_command_fail_in_one_line(tmp_path, command, recipe_text, message):
@@ -175,10 +183,10 @@ def test_recipes_of_every_command_fail_in_one_line(tmp_path, command, recipe_tex
 def test_tokenizer_none_on_the_command_line_reaches_the_backend():
     """`--tokenizer none` (count tokens from the server's usage) is a value, not a missing setting."""
     from s1kit.backends import BackendConfig
-    from s1kit.eval.config import resolve
+    from s1kit.eval.config import resolve_run
     from s1kit.recipes import build
 
     assert build(BackendConfig, {"tokenizer": "none"}, "the flags").tokenizer == "none"
     assert build(BackendConfig, {"tokenizer": "null"}, "the flags").tokenizer is None
-    _, backend = resolve(None, {"task": "nano", "backend": "openai", "tokenizer": "none"})
-    assert backend.tokenizer == "none"
+    config = resolve_run(None, {"task": "nano", "backend": "openai", "tokenizer": "none"})
+    assert config.backend_options.tokenizer == "none"

@@ -158,7 +158,7 @@ def test_a_request_above_the_limit_is_refused_naming_it():
     with pytest.raises(RequestError, match=r"max_thinking_tokens \(5000\) is above this server's limit \(1000\)") as info:
         request_budget({"max_thinking_tokens": 5000}, LIMITED)
     assert info.value.param == "max_thinking_tokens"
-    with pytest.raises(RequestError, match=r"min_thinking_tokens \(2000\) is above max_thinking_tokens \(1000\)"):
+    with pytest.raises(RequestError, match=r"min_thinking_tokens \(2000\) exceeds max_thinking_tokens \(1000\)"):
         request_budget({"min_thinking_tokens": 2000}, LIMITED)
 
 

@@ -60,15 +60,15 @@ def test_request_budget(named, server, expected):
 
 
 @pytest.mark.parametrize("named, param, message", [
-    ({"max_thinking_tokens": -1}, "max_thinking_tokens", r"integer >= 1, got -1"),
+    ({"max_thinking_tokens": -1}, "max_thinking_tokens", r"positive integer, got -1"),
     ({"max_thinking_tokens": 0}, "max_thinking_tokens", r"got 0"),
     ({"max_thinking_tokens": 2.5}, "max_thinking_tokens", r"got 2.5"),
     ({"max_thinking_tokens": "64"}, "max_thinking_tokens", r"got '64'"),
     ({"max_thinking_tokens": True}, "max_thinking_tokens", r"got True"),
-    ({"min_thinking_tokens": -3}, "min_thinking_tokens", r"integer >= 0"),
+    ({"min_thinking_tokens": -3}, "min_thinking_tokens", r"non-negative integer"),
     ({"num_ignore": 1.0}, "num_ignore", r"got 1.0"),
-    ({"max_answer_tokens": 0}, "max_answer_tokens", r"integer >= 1"),
-    ({"min_thinking_tokens": 10, "max_thinking_tokens": 5}, "min_thinking_tokens", r"\(10\) is above max_thinking_tokens \(5\)"),
+    ({"max_answer_tokens": 0}, "max_answer_tokens", r"positive integer"),
+    ({"min_thinking_tokens": 10, "max_thinking_tokens": 5}, "min_thinking_tokens", r"\(10\) exceeds max_thinking_tokens \(5\)"),
     ({"num_ignore": 1, "wait_string": ""}, "wait_string", r"wait_string is empty"),
     ({"wait_string": 7}, "wait_string", r"must be a string"),
     ({"reasoning_effort": "extreme"}, "reasoning_effort", r"unknown reasoning_effort 'extreme'; this server knows low, medium, high"),
@@ -310,7 +310,7 @@ def test_the_middleware_answers_a_bad_field_with_an_openai_error():
     mw, fake = middleware_on(b"{}")
     status, body = call(mw, json.dumps({"model": "m", "messages": [], "num_ignore": -1}).encode())
     assert status == 400 and not fake.bodies
-    assert json.loads(body) == {"error": {"message": "num_ignore must be an integer >= 0, got -1 (int)",
+    assert json.loads(body) == {"error": {"message": "num_ignore must be a non-negative integer, got -1 (int)",
                                           "type": "invalid_request_error", "param": "num_ignore", "code": 400}}
 
 
@@ -483,7 +483,7 @@ def test_settings_come_from_vllms_additional_config(monkeypatch):
     app = SimpleNamespace(state=SimpleNamespace(args=args))
     settings = load_settings(app)
     assert settings.budget.forced_by_default and settings.budget.defaults.max_thinking_tokens == 32
-    assert settings.budget.effort == {"low": 4} and settings.fmt.name == "s1" and settings.api_keys == ("k",)
+    assert settings.budget.levels == {"low": 4} and settings.fmt.name == "s1" and settings.api_keys == ("k",)
     assert settings.context == 512 and settings.secret == "s" * 64
     # The engine's own context length, where vLLM's app has it, over the flag.
     app.state.vllm_config = SimpleNamespace(model_config=SimpleNamespace(max_model_len=1024))

@@ -57,12 +57,12 @@ def test_precedence_defaults_then_recipe_then_overrides(tmp_path):
 def test_unknown_recipe_key_names_the_key_and_a_close_match(tmp_path):
     recipe = tmp_path / "typo.yaml"
     recipe.write_text("learnin_rate: 1.0e-5\n")
-    with pytest.raises(S1kitError, match=r"unknown key 'learnin_rate' in recipe .*typo.yaml; did you mean 'learning_rate'"):
+    with pytest.raises(S1kitError, match=r"recipe .*typo.yaml: unknown key 'learnin_rate'; did you mean 'learning_rate'"):
         load_config(recipe)
 
 
 def test_unknown_override_key_fails():
-    with pytest.raises(S1kitError, match=r"unknown key 'epochs' in the command line"):
+    with pytest.raises(S1kitError, match=r"the command line: unknown key 'epochs'; did you mean 'num_epochs'"):
         load_config(None, {"epochs": "3"})
 
 
@@ -262,8 +262,8 @@ def invoke(*args):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["learnin_rate=1"], "unknown key 'learnin_rate' in the command line; did you mean 'learning_rate'"),
-    (["--learnin-rate", "1"], "unknown key 'learnin_rate' in the command line"),  # unknown flags reach the overrides
+    (["learnin_rate=1"], "the command line: unknown key 'learnin_rate'; did you mean 'learning_rate'"),
+    (["--learnin-rate", "1"], "the command line: unknown key 'learnin_rate'"),  # unknown flags reach the overrides
     (["--resume", "--overwrite"], "pass one of them"),
     (["--model", "smollm2-135m"], "no training data; pass --data"),
     (["--data", "x.jsonl", "global_batch_size=16", "per_device_batch_size=3"], "global_batch_size 16 is not divisible"),

@@ -287,11 +287,11 @@ def test_the_page_fetches_nothing(tmp_path):
 
 
 def test_eval_summary_writes_the_page_beside_the_report(tmp_path):
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import summarize
     from view_runs import method_rows
 
-    config = EvalConfig(task="synthetic", model="scripted", budgets=[16, 64], out=str(tmp_path))
+    config = eval_config(task="synthetic", model="scripted", budgets=[16, 64], out=str(tmp_path))
     summarize(config, method_rows(config, nano_like_questions(4)), tmp_path)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "Add " in page
@@ -474,12 +474,12 @@ def test_metrics_that_disagree_with_the_rows_are_warned_about_in_the_page_and_on
     (lambda point: point.update(accuracy=2 / 3 + 1e-12), None),  # a float that went through JSON and back
 ])
 def test_disagreements_name_the_point_and_both_numbers(edit, want):
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.summary import compute_metrics
     from s1kit.runs.directory import disagreements
     from view_runs import method_rows
 
-    config = EvalConfig(task="synthetic", model="scripted", budgets=[16, 64], seed=3)
+    config = eval_config(task="synthetic", model="scripted", budgets=[16, 64], seed=3)
     rows = method_rows(config, nano_like_questions(3))
     for row in rows:
         row["correct"] = row["question_index"] != 2

@@ -87,11 +87,11 @@ def trace_of(card) -> str:
 @pytest.fixture(scope="module")
 def nano_run(tmp_path_factory, nano_backend):
     """A real budget-forcing sweep of s1-nano: caps, and one and two forced Waits."""
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main
 
     out = tmp_path_factory.mktemp("view") / "nano"
-    main(EvalConfig(task="nano", model="s1-nano", limit=8, budgets=[16, 128], num_ignore=[0, 1, 2],
+    main(eval_config(task="nano", model="s1-nano", limit=8, budgets=[16, 128], num_ignore=[0, 1, 2],
                     max_answer_tokens=12, out=str(out)), backend=nano_backend)
     return out
 
@@ -340,11 +340,11 @@ def test_filters_keep_the_questions_python_finds(page, nano_run, tmp_path):
 
 def test_a_16000_row_math500_sweep_loads_fast(page, tmp_path):
     """MATH-500 x 8 points (4 caps x 0 or 1 Wait) x 4 samples, a few KB of thinking per row."""
-    from s1kit.eval.config import EvalConfig
+    from s1kit.eval.config import eval_config
 
     problems = [json.loads(line) for line in shared_file("math500.jsonl").read_text(encoding="utf-8").splitlines()]
     questions = [{"id": p["unique_id"], "question": p["problem"], "gold": p["answer"]} for p in problems]
-    config = EvalConfig(task="math500", model="scripted", budgets=[256, 512, 1024, 2048], num_ignore=[0, 1], samples=4,
+    config = eval_config(task="math500", model="scripted", budgets=[256, 512, 1024, 2048], num_ignore=[0, 1], samples=4,
                         temperature=1.0, out=str(tmp_path / "math500"))
     rows = method_rows(config, questions, natural=(150, 1500))
     run = write_run(tmp_path / "math500", config, rows)

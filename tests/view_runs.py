@@ -15,7 +15,7 @@ import json
 import random
 from pathlib import Path
 
-from s1kit.eval.config import EvalConfig
+from s1kit.eval.config import EvalConfig, eval_config, saved_settings
 
 WORDS = ("so", "the", "sum", "is", "then", "we", "get", "x", "=", "+", "2", "3", "7", "11", "\\frac{1}{2}", "check",
          "again", "which", "gives", "$", "(", ")", "let", "us", "try", "n", "^2", "factor", "root", "both", "sides")
@@ -81,7 +81,7 @@ def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, i
     rows = []
     for qi, question in enumerate(questions):
         for sample in range(config.samples):
-            rng = random.Random(f"{config.seed}:{qi}:{sample}")
+            rng = random.Random(f"{config.sampling.seed}:{qi}:{sample}")
             if config.method == "rejection":
                 rows += rejection_rows(config, points, qi, sample, question, rng, natural, lead)
                 continue
@@ -94,7 +94,7 @@ def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, i
             unit[-1]["decoded_tokens"] = sum(r["output_tokens"] for r in unit)
             rows += unit
     if config.judge is not None:
-        judge(rows, config.judge_mode, config.seed)
+        judge(rows, config.judge.mode, config.sampling.seed)
     return rows
 
 
@@ -133,12 +133,11 @@ def judge(rows: list[dict], mode: str, seed: int) -> None:
 
 def write_run(out: Path, config: EvalConfig, rows: list[dict]) -> Path:
     """samples.jsonl, metrics.json (computed by the eval stage's code) and config.json in ``out``."""
-    import dataclasses
 
     from s1kit.eval.summary import compute_metrics
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    (out / "config.json").write_text(json.dumps(saved_settings(config), indent=2) + "\n")
     with (out / "samples.jsonl").open("w", encoding="utf-8") as sink:
         for row in rows:
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -149,8 +148,8 @@ def write_run(out: Path, config: EvalConfig, rows: list[dict]) -> Path:
 
 def synthetic_run(out: Path, questions: list[dict], natural: tuple[int, int] = (20, 120), lead: str = "",
                   **settings) -> Path:
-    """A run directory of ``EvalConfig(**settings)`` on ``questions``."""
-    config = EvalConfig(**{"task": "synthetic", "model": "scripted", "out": str(out), **settings})
+    """A run directory of ``eval_config(**settings)`` on ``questions``."""
+    config = eval_config(**{"task": "synthetic", "model": "scripted", "out": str(out), **settings})
     return write_run(out, config, method_rows(config, questions, natural, lead))
 
 

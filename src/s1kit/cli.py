@@ -3,7 +3,6 @@ happen inside the commands, so `s1kit --help` stays fast."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sys
@@ -13,18 +12,16 @@ from typing import Annotated, Optional
 import typer
 
 from s1kit.backends import BackendConfig
-from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.chatter import set_library_output
-from s1kit.curate.config import CurateConfig, ModelCallConfig
+from s1kit.curate.config import CurateConfig
 from s1kit.curate.traces import TracesConfig
 from s1kit.errors import S1kitError
 from s1kit.eval.config import EvalConfig
-from s1kit.grading.judge import JudgeConfig
-from s1kit.grading.judge import flag_names as judge_flag_names
-from s1kit.options import given, layered, options, with_options
+from s1kit.generation import GenerateConfig
+from s1kit.grading.command import GradeConfig
+from s1kit.options import given, options, with_options
 from s1kit.serve.config import ServeConfig
 from s1kit.synth.build import SynthConfig
-from s1kit.synth.teacher import TeacherConfig
 
 app = typer.Typer(
     help="s1-style test-time scaling: budget forcing for reasoning models.",
@@ -43,7 +40,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except S1kitError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {exc}{flag_of(exc)}", err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt as exc:  # Ctrl-C; a stage re-raises it naming what it saved. 130: as shells report it
             typer.echo(f"interrupted; {exc}" if str(exc) else "interrupted", err=True)
@@ -55,31 +52,28 @@ def user_errors(command):
 
     return wrapper
 
-# Options of generate that no config dataclass holds; the flag name comes from the parameter's name.
-# Every other option is made from a config's fields (s1kit.options).
-ModelOption = Annotated[str, typer.Option(help="Built-in alias, local checkpoint directory, or Hugging Face id.")]
-BackendOption = Annotated[str, typer.Option(help="Backend that runs the model: hf (transformers), vllm, or openai (any OpenAI-compatible server).")]
-FormatOption = Annotated[str, typer.Option("--format", help="Chat format: s1, think-tags or auto.")]
-RecipeOption = Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: the flags with underscores); flags typed here win.")]
-BatchSizeOption = Annotated[int, typer.Option(help="Sequences decoded together.")]
-SystemPromptOption = Annotated[Optional[str], typer.Option(help="System message; default: the chat template's own.")]
+
+def flag_of(exc: S1kitError) -> str:
+    """The flag of the setting an error names, where its message does not say it: the settings'
+    own messages are the same for recipes, the command line and the server."""
+    field = getattr(exc, "field", None)
+    flag = f"--{field.replace('_', '-')}" if isinstance(field, str) else None
+    return f" ({flag})" if flag and flag not in str(exc) else ""
+
+
+# The options no config holds: what a command reads its settings from, and how it talks. Every
+# setting is an option made from its config's field (s1kit.options).
+RecipeOption = Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: the flags with underscores, or nested mappings); flags typed here win.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the libraries' own log lines and progress bars (transformers, vLLM, ...); quiet by default.")]
 
 
 @app.command("generate")
 @user_errors
-@with_options(options(BudgetConfig), options(SamplingConfig), options(BackendConfig))
+@with_options(options(GenerateConfig, skip=("prompts",)))
 def generate_command(
     ctx: typer.Context,
     recipe: RecipeOption = None,
     prompts: Annotated[Optional[list[str]], typer.Argument(help="Questions to answer.", show_default=False)] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="JSONL file of questions (field prompt, question or problem).")] = None,
-    field: Annotated[Optional[str], typer.Option(help="Field of --file rows holding the question.")] = None,
-    model: ModelOption = "smollm2-135m",
-    backend: BackendOption = "hf",
-    format: FormatOption = "auto",
-    batch_size: BatchSizeOption = 16,
-    system_prompt: SystemPromptOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per prompt.")] = False,
     verbose: VerboseOption = False,
     **settings,
@@ -89,24 +83,14 @@ def generate_command(
     Thinking tokens are every token between the start- and end-of-thinking delimiters, inserted wait strings included, delimiters excluded; the cap is exact.
     """
     set_library_output(verbose)
-    from s1kit.generation import main
-    from s1kit.recipes import build_each
+    from s1kit.generation import main, print_generations
+    from s1kit.recipes import resolve
 
-    s = layered(ctx, recipe)  # the parameters above, laid over the recipe
-    budget, sampling, config = build_each((BudgetConfig, SamplingConfig, BackendConfig), s, str(recipe or "the flags"))
-    questions = list(s["prompts"] or [])
-    if s["file"] is not None:
-        from s1kit.prompts import read_questions
-
-        questions += read_questions(Path(s["file"]), s["field"])
-    results = main(questions, model=s["model"], backend=s["backend"], fmt=s["format"], budget=budget, sampling=sampling,
-                   batch_size=s["batch_size"], system_prompt=s["system_prompt"], backend_config=config)
-    if s["as_json"]:
+    results = main(resolve(GenerateConfig, recipe, given(ctx, {**settings, "prompts": prompts})))
+    if as_json:
         json.dump([g.to_dict() for g in results], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        from s1kit.generation import print_generations
-
         print_generations(results)
 
 
@@ -139,7 +123,7 @@ def demo(
 
 @app.command("eval")
 @user_errors
-@with_options(options(EvalConfig, as_text=("budgets", "num_ignore")), options(BackendConfig))
+@with_options(options(EvalConfig, as_text=("budgets", "num_ignore")))
 def eval_command(
     ctx: typer.Context,
     recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.yaml); flags given here win.")] = None,
@@ -151,45 +135,36 @@ def eval_command(
     Writes samples.jsonl, metrics.json, report.md, report.html, scaling.png, config.json and config.yaml to --out.
     """
     set_library_output(verbose)
-    from s1kit.eval.config import resolve
+    from s1kit.eval.config import resolve_run
     from s1kit.eval.report import report_markdown
     from s1kit.eval.run import main
 
     # Only the flags typed on the command line override the recipe; the defaults come from the
-    # dataclasses themselves, in resolve().
-    config, backend_settings = resolve(recipe, given(ctx, settings))
-    metrics = main(config, backend_settings)
+    # dataclasses themselves.
+    config = resolve_run(recipe, given(ctx, settings))
+    metrics = main(config)
     typer.echo(report_markdown(metrics))
     typer.echo(f"wrote {config.out}/samples.jsonl, metrics.json, report.md, report.html, scaling.png")
 
 
 @app.command()
 @user_errors
-@with_options(options(JudgeConfig, names=judge_flag_names()))
+@with_options(options(GradeConfig, skip=("file",)))
 def grade(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSONL file of model outputs.")],
     recipe: RecipeOption = None,
-    response_field: Annotated[str, typer.Option(help="Field holding the model's output.")] = "response",
-    answer_field: Annotated[str, typer.Option(help="Field holding the gold answer.")] = "answer",
-    kind: Annotated[str, typer.Option(help="math (math-verify), integer (AIME) or choice (A-D).")] = "math",
-    out: Annotated[Optional[Path], typer.Option(help="Write here instead of in place.")] = None,
-    question_field: Annotated[str, typer.Option(help="Field holding the question (shown to a judge; optional).")] = "question",
-    judge_base_url: Annotated[str, typer.Option(help="openai judge: its server's URL.")] = "http://127.0.0.1:8000/v1",
-    device: Annotated[str, typer.Option(help="hf judge: auto, cpu, cuda or cuda:N.")] = "auto",
     verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Grade existing outputs; the file is written back with extracted_answer and correct fields."""
     set_library_output(verbose)
     from s1kit.grading.command import main
-    from s1kit.grading.judge import from_flags
+    from s1kit.recipes import resolve
 
-    s = layered(ctx, recipe)
-    judge = from_flags(s)
-    summary = main(file, s["response_field"], s["answer_field"], s["kind"], None if s["out"] is None else Path(s["out"]),
-                   question_field=s["question_field"], judge=judge,
-                   backend_config=BackendConfig(base_url=s["judge_base_url"], device=s["device"]))
+    config = resolve(GradeConfig, recipe, {**given(ctx, settings), "file": str(file)})
+    summary = main(config)
+    judge = config.judge
     typer.echo(f"{summary['correct']}/{summary['rows']} correct ({100 * summary['accuracy']:.1f}%); "
                f"no answer: {summary['no_answer']}; grading timeouts: {summary['timeouts']}"
                + (f"; judge saw {summary['judged']} rows, overturned {summary['overturned']}, "
@@ -256,88 +231,66 @@ def curate(
     """Curate an s1K-style dataset: quality, decontamination, difficulty, diversity (s1 Section 2)."""
     set_library_output(verbose)
     from s1kit.curate.pipeline import main
-    from s1kit.recipes import build, load_yaml, merge, set_dotted
+    from s1kit.recipes import resolve
 
     flags = given(ctx, settings)  # only the flags typed here override the recipe
     for name in ("eval_sets", "classifier_codes"):
         if flags.get(name) is not None:
             flags[name] = [s.strip() for s in flags[name].split(",") if s.strip()]
-    data = load_yaml(recipe) if recipe else {}
-    for override in overrides or []:
-        set_dotted(data, override)
-    data = merge(data, flags)
-    manifest = main(build(CurateConfig, data, str(recipe or "settings")))
+    config = resolve(CurateConfig, recipe, flags, overrides=overrides or [], where=str(recipe or "settings"))
+    manifest = main(config)
     for stage in manifest["stages"]:
         reasons = ", ".join(f"{k} {v}" for k, v in stage["reasons"].items())
         typer.echo(f"{stage['name']:>16}: kept {stage['kept']}, dropped {stage['dropped']}" + (f" ({reasons})" if reasons else ""))
     typer.echo(f"model calls: {manifest['calls']['made']} made, {manifest['calls']['cached']} cached, "
                f"{manifest['calls']['failed']} failed")
-    typer.echo(f"wrote {manifest['selected']} records to {data['out']}/dataset.jsonl (+ .parquet, manifest.json, report.md, plots)")
+    typer.echo(f"wrote {manifest['selected']} records to {config.out}/dataset.jsonl (+ .parquet, manifest.json, report.md, plots)")
 
 
 @app.command()
 @user_errors
-@with_options(options(TracesConfig, skip=("teacher",)),
-              # a teacher writes whole traces: no cap and a long answer unless asked
-              options(ModelCallConfig, skip=("model", "backend_options"),
-                      defaults={"max_thinking_tokens": None, "max_answer_tokens": 2048}),
-              options(BackendConfig))
+@with_options(options(TracesConfig))
 def traces(
     ctx: typer.Context,
     recipe: RecipeOption = None,
-    teacher: Annotated[Optional[str], typer.Option(help="Teacher model: alias, checkpoint, hub id or server model name.")] = None,
     verbose: VerboseOption = False,
     **settings,
 ) -> None:
     """Write reasoning traces (thinking_trajectories, attempt) for questions from any teacher model."""
     set_library_output(verbose)
     from s1kit.curate.traces import main
-    from s1kit.recipes import build, fields_of
+    from s1kit.recipes import resolve
 
-    s, where = layered(ctx, recipe), str(recipe or "the flags")
-    for name, flag in (("questions", "--questions FILE"), ("teacher", "--teacher MODEL"), ("out", "--out FILE")):
-        if s[name] is None:
-            raise S1kitError(f"no {name} given; pass {flag}" + (f" or set {name} in {recipe}" if recipe else ""))
-    defaults = {f.name: f.default for f in dataclasses.fields(BackendConfig)}
-    spec = build(ModelCallConfig, {"model": s["teacher"], **fields_of(ModelCallConfig, s),
-                                   # only the backend settings set here: each backend keeps its own defaults
-                                   "backend_options": {k: v for k, v in fields_of(BackendConfig, s).items()
-                                                       if v != defaults[k]}}, where)
-    summary = main(build(TracesConfig, {**fields_of(TracesConfig, s), "teacher": spec}, where))
+    config = resolve(TracesConfig, recipe, given(ctx, settings))
+    summary = main(config)
     typer.echo(f"{summary['traced']}/{summary['questions']} traced, {summary['failed']} failed "
-               f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {s['out']}")
+               f"({summary['calls']} calls made, {summary['cached']} from the cache); wrote {config.out}")
 
 
 @app.command()
 @user_errors
-@with_options(options(SynthConfig), options(TeacherConfig))
+@with_options(options(SynthConfig))
 def synth(
     ctx: typer.Context,
     recipe: RecipeOption = None,
-    out: Annotated[Optional[Path], typer.Option(help="JSONL file to write.")] = None,
     mix: Annotated[Optional[str], typer.Option(help="pool: family shares, e.g. sum=0.45,count=0.35,find=0.2.")] = None,
     **settings,
 ) -> None:
     """Write procedural reasoning problems (sum, count, find) with step-by-step teacher traces."""
-    from s1kit.recipes import build, fields_of
+    from s1kit.recipes import resolve
     from s1kit.synth.build import main
 
+    def shares(data: dict) -> dict:  # text on the command line, a mapping in a recipe
+        if isinstance(data.get("mix"), str):
+            data["mix"] = parse_shares(data["mix"])
+        return data
 
-    s, where = layered(ctx, recipe), str(recipe or "the flags")
-    if s["out"] is None:
-        raise S1kitError("no output file given; pass --out FILE" + (f" or set out in {recipe}" if recipe else ""))
-    teacher = build(TeacherConfig, fields_of(TeacherConfig, s), where)
-    settings = {**fields_of(SynthConfig, s), "teacher": teacher}
-    mix = settings.pop("mix")  # text on the command line, a mapping in a recipe
-    if mix is not None:
-        settings["mix"] = parse_shares(mix) if isinstance(mix, str) else mix
-    config = build(SynthConfig, settings, where)
-    out = Path(s["out"])
-    summary = main(config, out)
+    config = resolve(SynthConfig, recipe, given(ctx, {**settings, "mix": mix}), before=shares)
+    summary = main(config)
     families = ", ".join(f"{name} {count}" for name, count in summary["families"].items())
     extra = (f"; teacher right on {summary['teacher_correct']}, gave up on {summary['gave_up']}, "
              f"{summary['waits']} Waits" if config.split == "pool" else "")
-    typer.echo(f"wrote {summary['rows']} {config.split} rows to {out} ({families}){extra}")
+    typer.echo(f"wrote {summary['rows']} {config.split} rows to {config.out} ({families}){extra}")
 
 
 @app.command()
@@ -355,13 +308,11 @@ def serve(
 
     Requests may carry max_thinking_tokens, min_thinking_tokens, num_ignore, wait_string, answer_prefix, max_answer_tokens and reasoning_effort (top level or in vllm_xargs); replies carry the thinking in reasoning_content, the answer in content, and an s1kit field with the forced spans.
     """
-    from s1kit.recipes import build, fields_of
+    from s1kit.recipes import resolve
     from s1kit.serve.command import main
 
-    s = layered(ctx, recipe)
-    set_library_output(s["verbose"])
-    main(build(ServeConfig, fields_of(ServeConfig, s), str(recipe or "the flags")), dry_run=s["dry_run"],
-         verbose=s["verbose"])
+    set_library_output(verbose)
+    main(resolve(ServeConfig, recipe, {**given(ctx, settings), "model": model}), dry_run=dry_run, verbose=verbose)
 
 
 def parse_shares(text: str) -> dict[str, float]:

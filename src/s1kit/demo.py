@@ -63,24 +63,25 @@ def main(model: str = "s1-nano", task: str = "nano", limit: int = LIMIT, out: st
 
 def _run(model: str, task: str, limit: int, out: Path, backend: str, backend_config, console, batch_size: int) -> dict:
     """The sweep, the baselines and the comparison, written in ``out``."""
-    from s1kit.eval.config import EvalConfig
+    from s1kit.backends import BackendConfig
+    from s1kit.eval.config import eval_config
     from s1kit.eval.run import main as evaluate
 
     common = {"task": task, "model": model, "backend": backend, "limit": limit, "batch_size": batch_size,
-              "max_answer_tokens": 24}
+              "max_answer_tokens": 24, "backend_options": backend_config or BackendConfig()}
     console.print(f"[bold]s1kit demo[/bold]: test-time scaling of {model} on {limit} held-out {task} problems "
                   f"({backend} backend); writing {out}/")
-    runs = {"budget-forcing": EvalConfig(method="budget-forcing", budgets=list(CAPS), num_ignore=list(IGNORES),
-                                         out=str(out), **common)}
-    runs["token-conditional"] = EvalConfig(method="token-conditional", budgets=list(CAPS), out=str(out / "token-conditional"), **common)
-    runs["rejection"] = EvalConfig(method="rejection", budgets=list(CAPS), max_tries=REJECTION_TRIES,
-                                   out=str(out / "rejection"), **common)
-    runs["majority"] = EvalConfig(method="majority", samples=MAJORITY_SAMPLES, out=str(out / "majority"), **common)
+    runs = {"budget-forcing": eval_config(method="budget-forcing", budgets=list(CAPS), num_ignore=list(IGNORES),
+                                          out=str(out), **common)}
+    runs["token-conditional"] = eval_config(method="token-conditional", budgets=list(CAPS), out=str(out / "token-conditional"), **common)
+    runs["rejection"] = eval_config(method="rejection", budgets=list(CAPS), max_tries=REJECTION_TRIES,
+                                    out=str(out / "rejection"), **common)
+    runs["majority"] = eval_config(method="majority", samples=MAJORITY_SAMPLES, out=str(out / "majority"), **common)
     results = {}
     for name, config in runs.items():
         console.print(f"[bold]{name}[/bold] ...")
         try:
-            results[name] = evaluate(config, backend_config)
+            results[name] = evaluate(config)
         except KeyboardInterrupt:  # not eval's "rerun with --resume": a demo starts afresh
             raise KeyboardInterrupt("nothing to resume: s1kit demo starts afresh each time") from None
         if name == "budget-forcing":

@@ -11,6 +11,15 @@ class S1kitError(ValueError):
     """Bad input or an unusable setup; the message names the value and how to fix it."""
 
 
+class SettingError(S1kitError):
+    """A setting with a value its config refuses; ``field`` names it (a server's 400 names it as
+    ``param``), so the command line, recipes and the server report it alike."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 class MissingExtraError(S1kitError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
@@ -54,13 +63,13 @@ def shown(value: Any, limit: int = 80) -> str:
 def check_positive_int(name: str, value, hint: str = "") -> None:
     """``value`` is a whole number of at least 1 (a bool is not), else one line naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise S1kitError(f"{name} must be a positive integer, got {shown(value)}{hint}")
+        raise SettingError(name, f"{name} must be a positive integer, got {shown(value)}{hint}")
 
 
 def check_non_negative_int(name: str, value, hint: str = "") -> None:
     """``value`` is a whole number of at least 0 (a bool is not), else one line naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise S1kitError(f"{name} must be a non-negative integer, got {shown(value)}{hint}")
+        raise SettingError(name, f"{name} must be a non-negative integer, got {shown(value)}{hint}")
 
 
 def one_line(text, limit: int = 600) -> str:

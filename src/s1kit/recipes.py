@@ -114,25 +114,41 @@ def build(cls, data: dict, where: str = "recipe"):
     hints = typing.get_type_hints(cls)
     grouped = settings.groups(cls)
     values = {}
+    _check_required(cls, data, where)
     for name, value in data.items():
         options = grouped.get(name)
         if options is None:
             values[name] = _value(hints[name], value, f"{where}.{name}")
         elif value is None or isinstance(value, options.cls):
             values[name] = value
-        elif options.optional and unset(options.cls, value):
+        elif options.optional and unset(cls, name, value):
             values[name] = None  # absent while each of its settings is at its default
         else:
-            values[name] = build(options.cls, {**settings.group_defaults(cls, name), **value}, where)
+            values[name] = build(options.cls, merge(settings.group_defaults(cls, name), value), where)
     try:
         return cls(**values)
     except TypeError as exc:  # a required field left out
         raise S1kitError(f"{where}: {exc}") from None
 
 
-def unset(cls, data: dict) -> bool:
-    """Whether nested ``data`` for config ``cls`` gives every setting its default (or none)."""
-    defaults = {leaf.path: leaf.default for leaf in settings.leaves(cls)}
+def _check_required(cls, data: dict, where: str) -> None:
+    """Each setting without a default is given (in a group only where the group is given): else
+    one line naming its flag."""
+    for leaf in settings.leaves(cls):
+        if not leaf.required:
+            continue
+        holder = data
+        for name in leaf.path[:-1]:
+            holder = holder.get(name) if isinstance(holder, dict) else None
+        group_absent = len(leaf.path) > 1 and (holder is None or unset(cls, leaf.path[0], data.get(leaf.path[0]) or {}))
+        if not group_absent and (not isinstance(holder, dict) or holder.get(leaf.name) is None):
+            raise S1kitError(f"no {leaf.flat} given; pass --{leaf.flat.replace('_', '-')}"
+                             + ("" if where in ("the settings", "the command line") else f" or set {leaf.flat} in {where}"))
+
+
+def unset(cls, name: str, data: dict) -> bool:
+    """Whether nested ``data`` for group ``name`` of ``cls`` gives each setting its default there."""
+    defaults = {leaf.path[1:]: leaf.default for leaf in settings.leaves(cls) if leaf.path[0] == name}
 
     def walk(value, path):
         if isinstance(value, dict) and path not in defaults:
@@ -140,17 +156,6 @@ def unset(cls, data: dict) -> bool:
         return path in defaults and value == defaults[path]
 
     return walk(data, ())
-
-
-def build_each(classes, data: dict, where: str = "recipe") -> tuple:
-    """One instance per dataclass in ``classes``, each built from the keys of ``data`` it has fields
-    for (a flat mapping of several configs' settings, as a command's flags are)."""
-    return tuple(build(cls, fields_of(cls, data), where) for cls in classes)
-
-
-def fields_of(cls, data: dict) -> dict:
-    """The entries of ``data`` that dataclass ``cls`` has fields for."""
-    return {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
 
 
 def resolve(cls, recipe: str | Path | None = None, flags: dict | None = None, *, overrides=(), drop=(),
@@ -166,7 +171,7 @@ def resolve(cls, recipe: str | Path | None = None, flags: dict | None = None, *,
     data = settings.unflatten(cls, {k: v for k, v in data.items() if k not in dropped}, where)
     for override in overrides:
         set_dotted(data, override)
-    data = merge(data, settings.unflatten(cls, flags or {}, "the flags"))
+    data = merge(data, settings.unflatten(cls, flags or {}, "the command line"))
     if before is not None:
         data = before(data)
     return build(cls, data, where)
@@ -215,22 +220,17 @@ def set_dotted(data: dict, assignment: str) -> None:
             node = node[key]
 
 
-SECRETS = ("api_key",)
-"""Settings never written out: a manifest or saved config holds every other setting."""
-
-
 def as_dict(config) -> dict:
-    """A config as plain JSON-able data (for manifests and saved configs), its secrets left out at
-    any depth (a model's backend_options may hold an API key)."""
-    return _without_secrets(dataclasses.asdict(config))
-
-
-def _without_secrets(value):
-    if isinstance(value, dict):
-        return {key: _without_secrets(item) for key, item in value.items() if key not in SECRETS}
-    if isinstance(value, list):
-        return [_without_secrets(item) for item in value]
-    return value
+    """A config as plain JSON-able data (for manifests and saved configs), the settings marked
+    secret left out at any depth (a model's backend options may hold an API key)."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {f.name: as_dict(getattr(config, f.name)) for f in dataclasses.fields(config)
+                if not f.metadata.get(settings.SECRET)}
+    if isinstance(config, dict):
+        return {key: as_dict(value) for key, value in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [as_dict(item) for item in config]
+    return config
 
 
 def coerce(hint, value, name: str, where: str):
@@ -250,52 +250,57 @@ def coerce(hint, value, name: str, where: str):
     if optional and (value is None or (isinstance(value, str) and value.strip().lower() in nulls)):
         return None
     try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("true", "1", "yes", "on"):
-                return True
-            if text in ("false", "0", "no", "off"):
-                return False
-            raise ValueError
-        if kind is int:
-            number = float(value) if isinstance(value, str) else value
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or not float(number).is_integer():
-                raise ValueError
-            return int(number)
-        if kind is float:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-            if math.isnan(number):
-                raise ValueError
-            return number
-        if kind is str:
-            if isinstance(value, (dict, list)):
-                raise ValueError
-            return str(value)
-        if kind is dict or typing.get_origin(kind) is dict:
-            if isinstance(value, str):
-                import yaml
-
-                try:
-                    value = parse_yaml(value, f"{name} in {where}")
-                except yaml.YAMLError:
-                    raise ValueError from None
-            textual = typing.get_args(kind) == (str, str)
-            if not isinstance(value, dict) or (textual and not all(isinstance(k, str) and isinstance(v, str)
-                                                                   for k, v in value.items())):
-                raise ValueError
-            return dict(value)
+        return _read(kind, value, f"{name} in {where}")
     except S1kitError:  # the value's own problem (too big to read), said better than "must be"
         raise
     except (TypeError, ValueError, OverflowError):
         pass
-    else:
-        return value
     expected = getattr(kind, "__name__", str(kind)) + (" or null" if optional else "")
     raise S1kitError(f"{name} in {where} must be {expected}, got {shown(value)}")
+
+
+def _read(kind, value, where: str):
+    """``value`` read as ``kind`` (bool, int, float, str or a mapping; others as they are); a
+    ValueError or TypeError when it is not one."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise ValueError
+    if kind is int:
+        number = float(value) if isinstance(value, str) else value
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not float(number).is_integer():
+            raise ValueError
+        return int(number)
+    if kind is float:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+        if math.isnan(number):
+            raise ValueError
+        return number
+    if kind is str:
+        if isinstance(value, (dict, list)):
+            raise ValueError
+        return str(value)
+    if kind is dict or typing.get_origin(kind) is dict:
+        if isinstance(value, str):
+            import yaml
+
+            try:
+                value = parse_yaml(value, where)
+            except yaml.YAMLError:
+                raise ValueError from None
+        textual = typing.get_args(kind) == (str, str)
+        if not isinstance(value, dict) or (textual and not all(isinstance(k, str) and isinstance(v, str)
+                                                               for k, v in value.items())):
+            raise ValueError
+        return dict(value)
+    return value
 
 
 def _value(hint, value, where: str):

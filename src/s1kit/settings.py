@@ -35,6 +35,9 @@ FLAT = "flat"
 """Leaf metadata: the setting's flat name, whatever the groups around it add."""
 SECRET = "secret"
 """Leaf metadata: never written out (a saved config, a manifest)."""
+HOW = "how"
+"""Leaf metadata: the setting changes how results are obtained or where, not what they are (an
+eval's --resume compares every other setting)."""
 
 
 @dataclass(frozen=True)
@@ -44,19 +47,30 @@ class GroupOptions:
     only: tuple[str, ...] | None = None
     skip: tuple[str, ...] = ()
     optional: bool = False
+    rename: tuple[tuple[str, str], ...] = ()
+    defaults: tuple[tuple[str, Any], ...] = ()
 
 
 def group(cls, *, prefix: str = "", only: Iterable[str] | None = None, skip: Iterable[str] = (),
-          optional: bool = False, **defaults):
-    """A field holding config ``cls``. ``prefix`` starts its settings' flat names; ``only`` and
-    ``skip`` choose which of its settings are settings of the holder (the others keep their
-    defaults); ``defaults`` replace ``cls``'s own in this place; ``optional``: the field is None
+          optional: bool = False, rename: dict[str, str] | None = None, **defaults):
+    """A field holding config ``cls``. ``prefix`` starts its settings' flat names and ``rename``
+    gives some another (``{"model": "teacher"}``); ``only`` and ``skip`` choose which of its
+    settings are settings of the holder (the others keep their defaults); ``defaults`` replace
+    ``cls``'s own in this place (a mapping for a group it holds); ``optional``: the field is None
     until one of its settings is given."""
-    options = GroupOptions(cls, prefix, None if only is None else tuple(only), tuple(skip), optional)
+    options = GroupOptions(cls, prefix, None if only is None else tuple(only), tuple(skip), optional,
+                           tuple((rename or {}).items()), tuple(defaults.items()))
     metadata = {_GROUP: options}
     if optional:
         return field(default=None, metadata=metadata)
-    return field(default_factory=functools.partial(cls, **defaults), metadata=metadata)
+    built = {name: _built(cls, name, value) for name, value in defaults.items()}
+    return field(default_factory=functools.partial(cls, **built), metadata=metadata)
+
+
+def _built(cls, name: str, value):
+    """A default given as a mapping for a group of ``cls``: that group built with it."""
+    inner = groups(cls).get(name)
+    return inner.cls(**{**group_defaults(cls, name), **value}) if inner is not None and isinstance(value, dict) else value
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,7 @@ class Leaf:
     default: Any
     """Its default in this place (a group's defaults may differ from its class's)."""
     required: bool
+    """It has no default: the config (or its group, once given) cannot be made without it."""
     metadata: Any
 
     @property
@@ -108,14 +123,13 @@ def leaves(cls) -> tuple[Leaf, ...]:
             found.append(Leaf(f.metadata.get(FLAT, f.name), (f.name,), cls, hints[f.name], field_docs(cls).get(f.name, ""),
                               default, required, f.metadata))
             continue
-        instance = None if options.optional else f.default_factory()
+        given, renamed = dict(options.defaults), dict(options.rename)
         for leaf in leaves(options.cls):
             if (options.only is not None and leaf.path[0] not in options.only) or leaf.path[0] in options.skip:
                 continue
-            default = leaf.default if instance is None else _get(instance, leaf.path)
-            flat = leaf.flat if FLAT in leaf.metadata else options.prefix + leaf.flat
-            found.append(dataclasses.replace(leaf, flat=flat, path=(f.name, *leaf.path), default=default,
-                                             required=leaf.required and not options.optional))
+            default = _default_at(given, leaf.path, leaf.default)
+            flat = renamed.get(leaf.flat) or (leaf.flat if FLAT in leaf.metadata else options.prefix + leaf.flat)
+            found.append(dataclasses.replace(leaf, flat=flat, path=(f.name, *leaf.path), default=default))
     names = [leaf.flat for leaf in found]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -129,16 +143,24 @@ def groups(cls) -> dict[str, GroupOptions]:
 
 
 def group_defaults(cls, name: str) -> dict:
-    """The defaults group ``name`` of ``cls`` replaces in its class's (see :func:`group`)."""
-    f = next(f for f in dataclasses.fields(cls) if f.name == name)
-    factory = f.default_factory
-    return dict(factory.keywords) if isinstance(factory, functools.partial) else {}
+    """The defaults group ``name`` of ``cls`` replaces in its class's (see :func:`group`), as
+    nested mappings."""
+    options = next(f for f in dataclasses.fields(cls) if f.name == name).metadata[_GROUP]
+    return {key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+            for key, value in options.defaults}
 
 
-def _get(config, path):
+def _default_at(given: dict, path: tuple[str, ...], default):
+    """The default a group's ``given`` defaults (mappings or configs) set at ``path``, else ``default``."""
+    value = given
     for name in path:
-        config = getattr(config, name)
-    return config
+        if isinstance(value, dict) and name in value:
+            value = value[name]
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = getattr(value, name)
+        else:
+            return default
+    return value
 
 
 def unflatten(cls, data: dict, where: str = "recipe") -> dict:
@@ -152,11 +174,19 @@ def unflatten(cls, data: dict, where: str = "recipe") -> dict:
     check_keys(data, [*by_flat, *(name for name in fields if name not in by_flat)], cls.__name__, where)
     nested: dict = {}
     for key, value in data.items():
-        if key in grouped and (isinstance(value, dict) or value is None) and key not in by_flat:
+        # A mapping under a group's name is the group (a flat name may be the same: the judge's model).
+        if key in grouped and isinstance(value, grouped[key].cls):
+            nested[key] = value  # a config already made (a dataclass's own fields, passed on)
+        elif key in grouped and (isinstance(value, dict) or (value is None and key not in by_flat)):
             nested[key] = None if value is None else _merge(nested.get(key) or {}, unflatten(grouped[key].cls, value,
                                                                                              f"{where}.{key}"))
         elif key in by_flat:
             _put(nested, by_flat[key].path, value)
+        elif key in grouped:
+            close = difflib.get_close_matches(str(key), [n for n in by_flat if n != key], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise S1kitError(f"{where}: {key} must be a mapping of {grouped[key].cls.__name__} settings, got "
+                             f"{shown(value)}{hint}")
         else:
             nested[key] = value
     return nested

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from s1kit.errors import S1kitError, shown
+from s1kit.settings import HOW, SECRET
 
 BACKENDS = ("hf", "vllm", "openai")
 """Backends users can pick with --backend. The scripted backend is for tests and is built directly."""
@@ -22,17 +23,17 @@ class BackendConfig:
     """vllm: GPUs one model is split over."""
     max_model_len: int | None = None
     """vllm: context length of the engine (default: the model's)."""
-    gpu_memory_utilization: float = 0.9
+    gpu_memory_utilization: float = field(default=0.9, metadata={HOW: True})
     """vllm: share of GPU memory the engine may take."""
-    base_url: str = "http://127.0.0.1:8000/v1"
+    base_url: str = field(default="http://127.0.0.1:8000/v1", metadata={HOW: True})
     """openai: the server's URL."""
-    api_key: str | None = None
+    api_key: str | None = field(default=None, metadata={SECRET: True})
     """openai: default $OPENAI_API_KEY, else "EMPTY" (what vLLM accepts without --api-key)."""
-    concurrency: int = 8
+    concurrency: int = field(default=8, metadata={HOW: True})
     """openai: requests in flight at once."""
-    timeout: float = 600.0
+    timeout: float = field(default=600.0, metadata={HOW: True})
     """openai: seconds one request may take."""
-    max_retries: int = 3
+    max_retries: int = field(default=3, metadata={HOW: True})
     """openai: retries (with backoff) on connection errors, 429 and 5xx."""
     tokenizer: str | None = None
     """openai: local tokenizer (path or hub id) for token-exact prompts; default: the model name,

@@ -246,19 +246,26 @@ class BudgetForcingProcessor(LogitsProcessor):
             elif not free:
                 decide(index, row, len(row.state.output), None, False)
         if drawing:
-            hidden = []
-            for (index, row), p_end in zip(drawing, _end_probabilities(logits, drawing)):
-                if row.draws.random() < p_end:
-                    ends(index, row)
-                else:
-                    hidden.append((index, row))
-                    decide(index, row, len(row.output), None, False)
-            _hide_ends(logits, hidden)
+            self._draw_ends(logits, drawing, decide, ends)
         if forced_rows:
             rows = torch.tensor(forced_rows, device=logits.device)
             logits[rows] = -math.inf
             logits[rows, torch.tensor(forced_tokens, device=logits.device)] = FORCED_LOGIT
         return logits
+
+
+    @staticmethod
+    def _draw_ends(logits: torch.Tensor, drawing: list[tuple[int, _Row]], decide, ends) -> None:
+        """Sampled rows: does the model want to end? Drawn with each row's own generator from the
+        model's end probability; where it does not, the ends are hidden from vLLM's sampler."""
+        hidden = []
+        for (index, row), p_end in zip(drawing, _end_probabilities(logits, drawing)):
+            if row.draws.random() < p_end:
+                ends(index, row)
+            else:
+                hidden.append((index, row))
+                decide(index, row, len(row.output), None, False)
+        _hide_ends(logits, hidden)
 
 
 @functools.lru_cache(maxsize=64)

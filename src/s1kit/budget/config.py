@@ -13,13 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, json_kind, shown
-
-
-def _positive(name: str, value: int | None, flag: str, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    check_positive_int(name, value, f"; pass {flag} N with N >= 1")
+from s1kit.errors import SettingError, check_non_negative_int, check_positive_int, json_kind, shown
 
 
 @dataclass
@@ -50,28 +44,30 @@ class BudgetConfig:
     """Most tokens the model may sample in the answer section (the forced prefix does not count)."""
 
     def __post_init__(self) -> None:
-        _positive("max_thinking_tokens", self.max_thinking_tokens, "--max-thinking-tokens", optional=True)
-        _positive("max_answer_tokens", self.max_answer_tokens, "--max-answer-tokens")
-        for name, flag in (("min_thinking_tokens", "--min-thinking-tokens"), ("num_ignore", "--num-ignore")):
-            check_non_negative_int(name, getattr(self, name), f"; pass {flag} N with N >= 0")
+        # The one check of these settings: the command line, recipes and the server (a 400 naming
+        # the field) all report these messages.
+        if self.max_thinking_tokens is not None:
+            check_positive_int("max_thinking_tokens", self.max_thinking_tokens)
+        check_positive_int("max_answer_tokens", self.max_answer_tokens)
+        for name in ("min_thinking_tokens", "num_ignore"):
+            check_non_negative_int(name, getattr(self, name))
         for name in ("wait_string", "answer_prefix"):
             if not isinstance(getattr(self, name), str):
-                raise S1kitError(f"{name} must be a string, got {json_kind(getattr(self, name))}")
+                raise SettingError(name, f"{name} must be a string, got {json_kind(getattr(self, name))}")
         if self.max_thinking_tokens is not None and self.min_thinking_tokens > self.max_thinking_tokens:
-            raise S1kitError(
-                f"min_thinking_tokens ({self.min_thinking_tokens}) exceeds max_thinking_tokens "
-                f"({self.max_thinking_tokens}); lower one of them"
-            )
+            raise SettingError("min_thinking_tokens", f"min_thinking_tokens ({self.min_thinking_tokens}) exceeds "
+                                                      f"max_thinking_tokens ({self.max_thinking_tokens}); lower one of them")
         if (self.num_ignore > 0 or self.min_thinking_tokens > 0) and not self.wait_string:
-            raise S1kitError("wait_string is empty but thinking must be extended; pass --wait-string 'Wait'")
+            raise SettingError("wait_string", "wait_string is empty but thinking must be extended; set it, e.g. to 'Wait'")
 
 
 @dataclass
 class SamplingConfig:
     """How the model's own tokens are chosen."""
 
-    temperature: float = 0.0
-    """0 means greedy decoding (the s1 evaluations are greedy)."""
+    temperature: float | None = 0.0
+    """0 means greedy decoding (the s1 evaluations are greedy). None: the command's default (an
+    eval's method decides: 1 for the methods that sample, else 0)."""
 
     top_p: float = 1.0
     """Nucleus sampling: keep the smallest set of tokens whose probability adds up to top_p."""
@@ -83,12 +79,14 @@ class SamplingConfig:
     def __post_init__(self) -> None:
         for name in ("temperature", "top_p"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise S1kitError(f"{name} must be a number, got {shown(value)}")
-        if not self.temperature >= 0:
-            raise S1kitError(f"temperature must be >= 0, got {shown(self.temperature)}; use 0 for greedy decoding")
+            if (value is not None or name == "top_p") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise SettingError(name, f"{name} must be a number, got {shown(value)}")
+        if self.temperature is not None and not self.temperature >= 0:
+            raise SettingError("temperature", f"temperature must be >= 0, got {shown(self.temperature)}; use 0 for "
+                                              "greedy decoding")
         if not 0 < self.top_p <= 1:
-            raise S1kitError(f"top_p must be in (0, 1], got {shown(self.top_p)}; use 1.0 to turn nucleus sampling off")
+            raise SettingError("top_p", f"top_p must be in (0, 1], got {shown(self.top_p)}; use 1.0 to turn nucleus "
+                                        "sampling off")
         check_non_negative_int("seed", self.seed)
 
     @property

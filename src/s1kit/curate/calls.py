@@ -44,7 +44,7 @@ class ModelCalls:
 
             logger.info("loading %s on %s", spec.model, spec.backend)
             try:
-                self._backends[spec.model] = load_backend(spec.backend, spec.model, spec.backend_config())
+                self._backends[spec.model] = load_backend(spec.backend, spec.model, spec.backend_options)
             except ModelLoadError as exc:
                 raise exc.naming(setting) from None
             self._loaded.append(self._backends[spec.model])
@@ -57,7 +57,7 @@ class ModelCalls:
         from s1kit.budget.forcing import generate_with_budget
 
         def run(batch: list[str]) -> list[dict]:
-            generations = generate_with_budget(self.backend(spec), batch, spec.budget(answer_prefix), spec.sampling(),
+            generations = generate_with_budget(self.backend(spec), batch, spec.budget_with(answer_prefix), spec.sampling,
                                                fmt=spec.format, batch_size=spec.batch_size,
                                                system_prompt=spec.system_prompt, progress=False)
             return [reply(g) for g in generations]

@@ -6,15 +6,23 @@ config is written into ``manifest.json``, so a dataset says how it was made.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
+from s1kit.backends import BackendConfig
+from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.curate.quality import QualityConfig
 from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
+from s1kit.settings import group
 
 SELECTS = ("s1k", "diverse", "longest", "random", "all")
 """``--select`` presets: s1k (benchmark-quality picks first, then s1's diverse sampler), the
 paper's ablations on the same pool (Table 2): diverse (the sampler alone), longest, random, and all
 (every record that survived the earlier stages, shuffled by the seed; ``size`` is not used)."""
+
+
+CALL_BUDGET = ("max_thinking_tokens", "max_answer_tokens", "min_thinking_tokens")
+"""The budget settings a model call takes (its answer prefix is the pipeline's, per stage)."""
 
 
 @dataclass
@@ -27,22 +35,17 @@ class ModelCallConfig:
     """hf, vllm or openai."""
     format: str = "auto"
     """Chat format: s1, think-tags or auto."""
-    max_thinking_tokens: int | None = 1024
-    """Cap on thinking (budget forcing); None: up to the context length."""
-    max_answer_tokens: int = 512
-    """Most tokens of the answer section."""
-    min_thinking_tokens: int = 0
-    """Extend thinking with "Wait" until this many tokens (e.g. a teacher that stops too early)."""
-    temperature: float = 0.0
-    """0: greedy, so a call's result depends only on (model, prompt, settings) and caches exactly."""
-    seed: int = 0
-    """Base sampling seed (used when temperature > 0)."""
+    budget: BudgetConfig = group(BudgetConfig, only=CALL_BUDGET, max_thinking_tokens=1024, max_answer_tokens=512)
+    """Its thinking cap (None: up to the context length), the answer's length, and a minimum of
+    thinking extended with "Wait" (e.g. a teacher that stops too early)."""
+    sampling: SamplingConfig = group(SamplingConfig, only=("temperature", "seed"))
+    """Greedy by default, so a call's result depends only on (model, prompt, settings) and caches exactly."""
     system_prompt: str | None = None
     """System message; default: the chat template's own."""
     batch_size: int = 16
     """Prompts per backend call; also how many results one cache commit holds."""
-    backend_options: dict = field(default_factory=dict)
-    """Further BackendConfig settings, e.g. {base_url: http://host:8000/v1, dtype: bfloat16}."""
+    backend_options: BackendConfig = group(BackendConfig)
+    """The backend's options, e.g. {base_url: http://host:8000/v1, dtype: bfloat16}."""
 
     def __post_init__(self) -> None:
         from s1kit.backends import BACKENDS
@@ -53,47 +56,26 @@ class ModelCallConfig:
         if self.backend not in BACKENDS:
             raise S1kitError(f"unknown backend {self.backend!r} for {self.model}; choose from {', '.join(BACKENDS)}")
         check_format_name(self.format)
-        self.budget()
-        self.sampling()
-        self.backend_config()
         check_positive_int("batch_size", self.batch_size)
 
-    def budget(self, answer_prefix: str = "Final Answer:"):
-        from s1kit.budget.config import BudgetConfig
-
-        return BudgetConfig(max_thinking_tokens=self.max_thinking_tokens, max_answer_tokens=self.max_answer_tokens,
-                            min_thinking_tokens=self.min_thinking_tokens, answer_prefix=answer_prefix)
-
-    def sampling(self):
-        from s1kit.budget.config import SamplingConfig
-
-        return SamplingConfig(temperature=self.temperature, seed=self.seed)
-
-    def backend_config(self):
-        import dataclasses
-
-        from s1kit.backends import BackendConfig
-
-        names = {f.name for f in dataclasses.fields(BackendConfig)}
-        unknown = sorted(set(self.backend_options) - names)
-        if unknown:
-            raise S1kitError(f"backend_options of {self.model}: unknown {', '.join(map(repr, unknown))}; "
-                             f"choose from {', '.join(sorted(names))}")
-        return BackendConfig(**self.backend_options)
+    def budget_with(self, answer_prefix: str) -> BudgetConfig:
+        """The call's budget with the stage's answer prefix."""
+        return dataclasses.replace(self.budget, answer_prefix=answer_prefix)
 
     def cache_params(self, **extra) -> dict:
         """Everything besides model and prompt that changes a call's result (the cache key)."""
-        return {"backend": self.backend, "format": self.format, "max_thinking_tokens": self.max_thinking_tokens,
-                "min_thinking_tokens": self.min_thinking_tokens, "max_answer_tokens": self.max_answer_tokens,
-                "temperature": self.temperature, "seed": self.seed, "system_prompt": self.system_prompt, **extra}
+        b, s = self.budget, self.sampling
+        return {"backend": self.backend, "format": self.format, "max_thinking_tokens": b.max_thinking_tokens,
+                "min_thinking_tokens": b.min_thinking_tokens, "max_answer_tokens": b.max_answer_tokens,
+                "temperature": s.temperature, "seed": s.seed, "system_prompt": self.system_prompt, **extra}
 
 
 @dataclass
 class JudgeCallConfig(ModelCallConfig):
     """A judge for the solvers' answers (see s1kit.grading.judge): the rules first, the judge where they say wrong."""
 
-    max_thinking_tokens: int | None = 256
-    max_answer_tokens: int = 16
+    budget: BudgetConfig = group(BudgetConfig, only=CALL_BUDGET, max_thinking_tokens=256, max_answer_tokens=16)
+    """The judge's thinking before its verdict, and a one-word answer."""
     template: str | None = None
     """Judge prompt file with {question}, {gold} and {response}; default: s1kit's templates/judge.txt."""
 

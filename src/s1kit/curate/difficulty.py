@@ -147,8 +147,7 @@ def judged(calls, judge, records: Sequence[dict], responses: Sequence[str | None
     from s1kit.grading.judge import Judge, JudgeConfig, judge_counts
 
     config = JudgeConfig(model=judge.model, backend=judge.backend, mode="fallback", format=judge.format,
-                         max_thinking_tokens=judge.max_thinking_tokens, max_answer_tokens=judge.max_answer_tokens,
-                         template=judge.template, batch_size=judge.batch_size)
+                         budget=judge.budget_with("Verdict:"), template=judge.template, batch_size=judge.batch_size)
 
     def ask(prompts: list[str]) -> list[str | None]:
         replies = calls.ask(judge, prompts, answer_prefix="Verdict:", progress=f"judge {judge.model}", setting="judge.model")

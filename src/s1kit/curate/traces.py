@@ -21,6 +21,7 @@ from s1kit.curate.config import ModelCallConfig
 from s1kit.errors import S1kitError, check_non_negative_int, check_output_file, not_text
 from s1kit.jsonl import check_file, read_lines, write_atomic
 from s1kit.locks import locked
+from s1kit.settings import group
 
 
 @dataclass
@@ -29,8 +30,10 @@ class TracesConfig:
     """JSONL file with one question per line (a pool file works)."""
     out: str
     """Output JSONL: the input rows plus the trace columns."""
-    teacher: ModelCallConfig
-    """The teacher model, its backend and its budget."""
+    teacher: ModelCallConfig | None = group(ModelCallConfig, optional=True, rename={"model": "teacher"},
+                                            budget={"max_thinking_tokens": None, "max_answer_tokens": 2048})
+    """The teacher model (--teacher), its backend and its budget: a teacher writes whole traces, so
+    no cap and a long answer unless asked."""
     question_field: str = "question"
     """The input field holding the question."""
     retries: int = 2
@@ -39,6 +42,8 @@ class TracesConfig:
     """SQLite call cache (default: <out>.cache.sqlite)."""
 
     def __post_init__(self) -> None:
+        if self.teacher is None:
+            raise S1kitError("no teacher given; pass --teacher MODEL")
         check_non_negative_int("retries", self.retries)
         if Path(self.out).resolve() == Path(self.questions).resolve():
             raise S1kitError(f"--out {self.out} is the questions file; write the traces to another file")

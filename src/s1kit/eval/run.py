@@ -20,8 +20,6 @@ import json
 import sys
 from pathlib import Path
 
-from s1kit.backends import BackendConfig
-from s1kit.budget.config import SamplingConfig
 from s1kit.budget.forcing import request_seed
 from s1kit.budget.sweep import output_tokens
 from s1kit.errors import S1kitError, check_output_dir, shown
@@ -35,14 +33,14 @@ from s1kit.runs.schema import SUMMED, row_problem
 
 def unit_seed(config, question_index: int, sample: int) -> int:
     """The seed of one (question, sample): fixed by its index, whatever was done before."""
-    return request_seed(config.seed, question_index * config.samples + sample)
+    return request_seed(config.sampling.seed, question_index * config.samples + sample)
 
 
 def row_key(row: dict) -> tuple:
     return (row["question_index"], row["sample"], row["budget"] or 0, row["num_ignore"], row["variant"])
 
 
-def load_done(path: Path, examples, points, samples: int, settings: str) -> list[dict]:
+def load_done(path: Path, examples, points, samples: int, settings: str, also: frozenset[str] = frozenset()) -> list[dict]:
     """Rows of complete units from a previous run of the same questions, points and settings.
 
     A torn last line (the one being written when the run was stopped) and half-written units are
@@ -50,7 +48,9 @@ def load_done(path: Path, examples, points, samples: int, settings: str) -> list
     question (the data changed), of a point this run does not have, or made with other settings
     (its ``settings_sha256`` is not ``settings``, eval.config.settings_hash) is refused in one line.
     Rows without a settings hash were saved before rows carried one: the run's config.json, which
-    check_resume compared with this run's, vouches for them."""
+    check_resume compared with this run's, vouches for them, and so it does for rows whose hash is
+    one of ``also`` (the same settings, hashed over those the run's s1kit version had): a kept row
+    is given this run's hash."""
     if not path.exists():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -73,13 +73,16 @@ def load_done(path: Path, examples, points, samples: int, settings: str) -> list
     keys = {p.key() for p in points}
     by_unit: dict[tuple, list[dict]] = {}
     for number, row in rows:
-        check_row(path, number, row, examples, keys, samples, settings)
+        check_row(path, number, row, examples, keys, samples, settings, also)
+        if "settings_sha256" in row:
+            row["settings_sha256"] = settings
         by_unit.setdefault((row["question_index"], row["sample"]), []).append(row)
     return [row for unit in by_unit.values() if {row_key(r)[2:] for r in unit} == keys and len(unit) == len(keys)
             for row in unit]
 
 
-def check_row(path: Path, number: int, row: dict, examples, point_keys: set, samples: int, settings: str) -> None:
+def check_row(path: Path, number: int, row: dict, examples, point_keys: set, samples: int, settings: str,
+              also: frozenset[str] = frozenset()) -> None:
     """A saved row belongs to this run: its fields have their types, its question is the task's
     question at its index (same id, text and gold), its sample and point are ones this run makes,
     and it was made with this run's settings."""
@@ -105,9 +108,17 @@ def check_row(path: Path, number: int, row: dict, examples, point_keys: set, sam
         raise S1kitError(f"{where} is a point (budget {row.get('budget')}, num_ignore {row.get('num_ignore')}) "
                          f"this run does not have{fix}")
     made_with = row.get("settings_sha256", settings)
-    if made_with != settings:
+    if made_with != settings and made_with not in also:
         raise S1kitError(f"{where} was made with other settings than this run and its config.json (settings hash "
                          f"{made_with} there, {settings} now): it comes from another run{fix}")
+
+
+def saved_keys(out: Path) -> frozenset[str]:
+    """The keys of the run's config.json (checked by check_resume), or none."""
+    try:
+        return frozenset(json.loads((out / "config.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return frozenset()
 
 
 def data_identity(examples) -> dict:
@@ -172,7 +183,7 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int]):
     from s1kit.methods.rejection import run_rejection
 
     points = config.points()
-    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p, seed=config.seed)
+    sampling = config.sampling
     options = dict(fmt=config.format, system_prompt=config.system_prompt, batch_size=config.batch_size)
     if config.method == "rejection":
         return run_rejection(backend, questions, points, config.base_budget(), sampling, seeds,
@@ -231,8 +242,7 @@ def summarize(config, rows: list[dict], out: Path) -> dict:
     return metrics
 
 
-def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_source: dict | None = None,
-                 data: dict | None = None) -> None:
+def check_resume(config: EvalConfig, out: Path, model_source: dict | None = None, data: dict | None = None) -> None:
     """Refuse to mix runs: an existing run needs --resume and the same settings, backend, versions
     and weights."""
     saved_path, samples = out / "config.json", out / "samples.jsonl"
@@ -254,7 +264,7 @@ def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_so
     if not isinstance(there, dict):
         raise S1kitError(f"--resume on {out}: its config.json is not a mapping of settings; pass another --out")
     there = identity(there)
-    now = identity(json.loads(json.dumps(saved(config, backend, "", model_source, data))))
+    now = identity(json.loads(json.dumps(saved(config, "", model_source, data))))
     differences = [f"{name}: {there.get(name)!r} there, {value!r} now" for name, value in now.items()
                    if there.get(name) != value]
     if differences:
@@ -262,36 +272,37 @@ def check_resume(config: EvalConfig, backend: BackendConfig, out: Path, model_so
                          "use the same settings, or another --out")
 
 
-def main(config: EvalConfig, backend_config: BackendConfig | None = None, backend=None) -> dict:
+def main(config: EvalConfig, backend=None) -> dict:
     """Run the evaluation; return the metrics (also written to out/metrics.json).
 
     ``backend``: an already loaded backend of ``config.model`` to run on (left open); default: one is
-    loaded from ``config.backend`` and ``backend_config``, and closed at the end."""
+    loaded from ``config.backend`` and ``config.backend_options``, and closed at the end."""
     from s1kit.formats import check_format_name
     from s1kit.models import model_source
     from s1kit.tasks import get_task
 
-    backend_config = backend_config or BackendConfig()
     # Cheap checks first: a typo should not cost a model load.
     check_format_name(config.format)
     task = get_task(config.task, question_field=config.question_field, answer_field=config.answer_field,
                     id_field=config.id_field, kind=config.kind)
     out = Path(config.out)
     source = None if config.backend == "openai" else model_source(config.model)
-    examples = task.load(config.data_dir, config.limit, config.seed)
+    examples = task.load(config.data_dir, config.limit, config.sampling.seed)
     if not examples:
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
     data = data_identity(examples)
     check_output_dir(out, "--out", "the run's files")
-    record = saved(config, backend_config, task.kind, source, data)
+    record = saved(config, task.kind, source, data)
     with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
-        check_resume(config, backend_config, out, source, data)
+        check_resume(config, out, source, data)
         settings = settings_hash(record)
+        # Rows of a run made when s1kit had fewer settings carry the hash of those alone.
+        also = frozenset({settings_hash(record, within=saved_keys(out))}) if config.resume else frozenset()
         # Before the model loads: rows of another run cost no model load to refuse.
-        kept = load_done(out / "samples.jsonl", examples, config.points(), config.samples, settings) if config.resume else []
+        kept = load_done(out / "samples.jsonl", examples, config.points(), config.samples, settings, also) if config.resume else []
         write_saved(out, record)
         try:
-            rows = _generate(config, backend_config, backend, task, examples, out, settings, kept)
+            rows = _generate(config, backend, task, examples, out, settings, kept)
             return summarize(config, rows, out)
         except KeyboardInterrupt:  # Ctrl-C: say what a --resume keeps
             done = {(r["question_index"], r["sample"])
@@ -300,24 +311,24 @@ def main(config: EvalConfig, backend_config: BackendConfig | None = None, backen
                                     "rerun with --resume") from None
 
 
-def _generate(config: EvalConfig, backend_config: BackendConfig, backend, task, examples, out: Path,
-              settings: str, kept: list[dict]) -> list[dict]:
+def _generate(config: EvalConfig, backend, task, examples, out: Path, settings: str, kept: list[dict]) -> list[dict]:
     from s1kit.backends import load_backend
 
-    engine = backend if backend is not None else load_backend(config.backend, config.model, backend_config)
+    engine = backend if backend is not None else load_backend(config.backend, config.model, config.backend_options)
     judge = None
     try:
         if config.judge is not None:
             from s1kit.grading.judge import Judge
 
-            if (config.judge, config.judge_backend, config.judge_base_url) == (config.model, config.backend, None):
+            spec = config.judge
+            if (spec.model, spec.backend, spec.base_url) == (config.model, config.backend, None):
                 # The model judges its own outputs: one loaded engine serves both (a second vLLM
                 # engine of the same model would ask for the GPU memory twice).
-                judge = Judge(config.judge_config(), backend=engine)
+                judge = Judge(spec, backend=engine)
             else:
                 judge_backend = dataclasses.replace(
-                    backend_config, **({"base_url": config.judge_base_url} if config.judge_base_url else {}))
-                judge = Judge(config.judge_config(), backend_config=judge_backend)
+                    config.backend_options, **({"base_url": spec.base_url} if spec.base_url else {}))
+                judge = Judge(spec, backend_config=judge_backend)
         return run_units(engine, config, task, examples, out, settings, kept, judge)
     finally:
         # A judge closes only a backend it loaded; the caller's backend stays open.

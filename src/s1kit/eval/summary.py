@@ -94,7 +94,7 @@ def parallel_curves(config, by_point: dict) -> list[dict]:
 
     result = []
     for point_rows in by_point.values():
-        entries = parallel_points(config.method, point_rows, config.samples, config.seed, config.scorer)
+        entries = parallel_points(config.method, point_rows, config.samples, config.sampling.seed, config.scorer)
         budget = point_rows[0]["budget"]
         label = config.method if len(by_point) == 1 else f"{config.method} ({_label(point_rows[0])})"
         thinking = [r["thinking_tokens"] for r in point_rows]
@@ -109,7 +109,7 @@ def compute_metrics(config, rows: list[dict]) -> dict:
     for row in rows:
         by_point[_point_key(row)].append(row)
     by_point = dict(sorted(by_point.items()))
-    points = [point_metrics(rs, config.min_thinking_tokens, config.samples, config.seed) for rs in by_point.values()]
+    points = [point_metrics(rs, config.budget.min_thinking_tokens, config.samples, config.sampling.seed) for rs in by_point.values()]
     from s1kit.methods import PARALLEL
 
     if config.method in PARALLEL:
@@ -140,4 +140,4 @@ def grading_summary(config, rows: list[dict]) -> dict:
         return {"judge": None}
     from s1kit.grading.judge import judge_counts
 
-    return {"judge": config.judge, "judge_mode": config.judge_mode, **judge_counts(rows)}
+    return {"judge": config.judge.model, "judge_mode": config.judge.mode, **judge_counts(rows)}

@@ -10,23 +10,54 @@ an interrupted run leaves the original intact. Example::
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
+from s1kit.backends import BackendConfig
 from s1kit.errors import S1kitError
+from s1kit.grading.judge import JudgeConfig
 from s1kit.grading.rules import check_kind, grade
 from s1kit.jsonl import SURROGATE, check_file, read_lines, write_atomic
+from s1kit.settings import group
 
 
-def main(path: Path, response_field: str, answer_field: str, kind: str = "math", out: Path | None = None,
-         question_field: str = "question", judge=None, backend_config=None) -> dict:
-    """Grade every row of ``path``, write the graded rows to ``out`` (default: ``path``), return a summary.
+@dataclass
+class GradeConfig:
+    """What `s1kit grade` reads, how it grades, and where it writes."""
 
-    With ``judge`` (a :class:`s1kit.grading.judge.JudgeConfig`) the judge model grades after the rules
-    (see judge.py); rows then also get ``rule_correct``, ``judged``, ``judge_verdict`` and ``judge_reply``.
-    """
-    check_kind(kind)
-    path = Path(path)
-    target = Path(out) if out is not None else path
+    file: str
+    """JSONL file of model outputs."""
+    response_field: str = "response"
+    """Field holding the model's output."""
+    answer_field: str = "answer"
+    """Field holding the gold answer."""
+    kind: str = "math"
+    """math (math-verify), integer (AIME) or choice (A-D)."""
+    out: str | None = None
+    """Write here instead of in place."""
+    question_field: str = "question"
+    """Field holding the question (shown to a judge; optional)."""
+    judge: JudgeConfig | None = group(JudgeConfig, optional=True)
+    """An LLM judge after the rules (judge.py); None: the rules alone."""
+    backend_options: BackendConfig = group(BackendConfig, only=("device", "dtype", "base_url", "api_key"))
+    """The judge's backend options (its --judge-base-url wins over --base-url)."""
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+
+
+def main(config: GradeConfig) -> dict:
+    """Grade every row of the file, write the graded rows to ``out`` (default: the file), return a summary.
+
+    With a judge the judge model grades after the rules (see judge.py); rows then also get
+    ``rule_correct``, ``judged``, ``judge_verdict`` and ``judge_reply``."""
+    path, response_field, answer_field, kind = Path(config.file), config.response_field, config.answer_field, config.kind
+    question_field, judge = config.question_field, config.judge
+    backend_config = config.backend_options
+    if judge is not None and judge.base_url:
+        backend_config = dataclasses.replace(backend_config, base_url=judge.base_url)
+    target = Path(config.out) if config.out is not None else path
     if target.is_dir():
         raise S1kitError(f"--out {target} is a directory; pass the JSONL file to write")
     if not target.parent.is_dir():

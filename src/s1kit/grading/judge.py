@@ -25,12 +25,13 @@ unreadable) and its reply in ``judge_reply``, so a run can be audited and re-sco
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from s1kit.errors import S1kitError
+from s1kit.budget.config import BudgetConfig
+from s1kit.errors import SettingError
+from s1kit.settings import FLAT, HOW, group
 
 JUDGE_MODES = ("fallback", "always")
 RESPONSE_CHARS = 2000
@@ -40,54 +41,43 @@ tens of thousands of tokens, and its end is where the answer is."""
 _VERDICT = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 
 
+def _named(flat: str, **options):
+    """A judge setting named ``flat`` wherever it is (``--judge-backend`` beside a command's own
+    ``--backend``)."""
+    metadata = {FLAT: flat, **options.pop("metadata", {})}
+    return field(metadata=metadata, **options)
+
+
 @dataclass
 class JudgeConfig:
-    model: str
-    """The judge model: built-in alias, local checkpoint, hub id, or a server's model name."""
-    backend: str = "hf"
+    model: str = _named("judge")
+    """An LLM judge model for grading (any backend): built-in alias, local checkpoint, hub id, or a
+    server's model name; none: the rules alone."""
+    backend: str = _named("judge_backend", default="hf")
     """Backend that runs the judge: hf, vllm or openai."""
-    mode: str = "fallback"
-    """fallback: judge only rows the rules grade wrong; always: judge every row."""
-    format: str = "auto"
+    mode: str = _named("judge_mode", default="fallback")
+    """fallback: the judge sees only rows the rules grade wrong; always: every row."""
+    format: str = _named("judge_format", default="auto")
     """Chat format of the judge model: s1, think-tags or auto."""
-    max_thinking_tokens: int = 256
-    """Cap on the judge's thinking before it must answer."""
-    max_answer_tokens: int = 16
-    """Most tokens of the judge's answer (one word is asked for)."""
-    template: str | None = None
-    """Prompt template file with {question}, {gold} and {response}; default: templates/judge.txt."""
-    batch_size: int = 16
+    budget: BudgetConfig = group(BudgetConfig, prefix="judge_", only=("max_thinking_tokens", "max_answer_tokens"),
+                                 max_thinking_tokens=256, max_answer_tokens=16, answer_prefix="Verdict:")
+    """The judge's own budget: thinking before its verdict, and a one-word answer."""
+    template: str | None = _named("judge_template", default=None)
+    """Judge prompt template file with {question}, {gold} and {response}; default: s1kit's templates/judge.txt."""
+    base_url: str | None = _named("judge_base_url", default=None, metadata={HOW: True})
+    """openai judge: its server's URL (default: the model's --base-url)."""
+    batch_size: int = _named("judge_batch_size", default=16)
+    """Rows the judge reads at once."""
 
     def __post_init__(self) -> None:
         if self.mode not in JUDGE_MODES:
-            raise S1kitError(f"unknown judge mode '{self.mode}'; choose from {', '.join(JUDGE_MODES)}")
+            raise SettingError("judge_mode", f"unknown judge mode '{self.mode}'; choose from {', '.join(JUDGE_MODES)}")
         from s1kit.backends import BACKENDS
 
         if self.backend not in BACKENDS:
-            raise S1kitError(f"unknown judge backend '{self.backend}'; choose from {', '.join(BACKENDS)}")
-        self.budget()  # positive token limits, checked by BudgetConfig
+            raise SettingError("judge_backend", f"unknown judge backend '{self.backend}'; choose from {', '.join(BACKENDS)}")
         if self.template is not None:
             load_template(self.template)
-
-    def budget(self):
-        from s1kit.budget.config import BudgetConfig
-
-        return BudgetConfig(max_thinking_tokens=self.max_thinking_tokens, max_answer_tokens=self.max_answer_tokens,
-                            answer_prefix="Verdict:")
-
-
-def flag_names() -> dict[str, str]:
-    """JudgeConfig field -> the setting a command names it by: ``judge`` for the model, and
-    ``judge_<field>`` for the rest (``--judge-backend``), beside the command's own model settings."""
-    return {f.name: "judge" if f.name == "model" else f"judge_{f.name}" for f in dataclasses.fields(JudgeConfig)}
-
-
-def from_flags(values: dict, **overrides) -> JudgeConfig | None:
-    """The judge a command's settings (named as :func:`flag_names` says) describe; None without ``judge``."""
-    if values.get("judge") is None:
-        return None
-    given = {field: values[name] for field, name in flag_names().items() if name in values}
-    return JudgeConfig(**{**given, **overrides})
 
 
 def load_template(path: str | None) -> str:
@@ -158,7 +148,7 @@ class Judge:
         from s1kit.budget.forcing import generate_with_budget
 
         # Greedy: a grade must not depend on a seed.
-        generations = generate_with_budget(self.backend, prompts, self.config.budget(), SamplingConfig(),
+        generations = generate_with_budget(self.backend, prompts, self.config.budget, SamplingConfig(),
                                            fmt=self.config.format, batch_size=self.config.batch_size, progress=False)
         return [g.answer for g in generations]
 

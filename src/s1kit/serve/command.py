@@ -55,7 +55,7 @@ def check_wait_string(config: ServeConfig, fmt, tokenizer) -> None:
     thinking without its own gets, so one holding an end of thinking stops the server before it starts."""
     from s1kit.budget.state import BudgetTokens
 
-    defaults = config.server_budget().defaults
+    defaults = config.budget.defaults
     BudgetTokens.build(fmt, dataclasses.replace(defaults, num_ignore=max(defaults.num_ignore, 1)), tokenizer)
 
 

@@ -16,15 +16,17 @@ adds three things through vLLM's extension points:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from s1kit.backends import BackendConfig
 from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
-from s1kit.serve.fields import BUDGET_FIELDS, EFFORT_EXAMPLE, ServerBudget
+from s1kit.serve.fields import ServerBudget
+from s1kit.settings import SECRET, flatten, group
 
 PROCESSOR = "s1kit.backends.vllm_processor:BudgetForcingProcessor"
 MIDDLEWARE = "s1kit.serve.middleware.BudgetMiddleware"
-BUDGET_KEYS = (*BUDGET_FIELDS, "effort", "max_thinking_tokens_limit")
-"""Settings the middleware reads from --additional-config (besides format)."""
+ENGINE_OPTIONS = ("dtype", "tensor_parallel_size", "max_model_len", "gpu_memory_utilization")
+"""The backend options a vLLM server takes."""
 
 
 @dataclass
@@ -37,38 +39,15 @@ class ServeConfig:
     """Port to listen on."""
     format: str = "auto"
     """Chat format: s1, think-tags or auto (think-tags when the tokenizer has <think> tokens)."""
-    max_thinking_tokens: int | None = None
-    """Default cap on thinking for requests that name no cap (a request may ask for another; see
-    max_thinking_tokens_limit for a ceiling); None: no cap by default."""
-    min_thinking_tokens: int = 0
-    """Default minimum of thinking tokens (ends before it are replaced by the wait string)."""
-    num_ignore: int = 0
-    """Default number of ends of thinking replaced by the wait string."""
-    wait_string: str = "Wait"
-    """Default text that replaces a suppressed end of thinking."""
-    answer_prefix: str = "Final Answer:"
-    """Default text forced after the cap opens the answer."""
-    max_answer_tokens: int = 1024
-    """Default most tokens of the answer of a forced request."""
-    max_thinking_tokens_limit: int | None = None
-    """Ceiling on every request's thinking: a request that asks for a larger cap gets a 400, and one
-    that names none is capped here (every request is then forced), and effort levels above it give
-    it. None: requests may ask for any cap."""
-    effort: str = EFFORT_EXAMPLE
-    """reasoning_effort levels and their thinking caps, e.g. low=512,medium=2048,high=8192."""
+    budget: ServerBudget = group(ServerBudget)
+    """What the server applies to requests: its default budget, effort levels and ceiling."""
     served_model_name: str | None = None
     """Model name clients send (default: MODEL as given)."""
-    tensor_parallel_size: int = 1
-    """vLLM: GPUs one model is split over."""
     data_parallel_size: int = 1
     """vLLM: engine replicas."""
-    dtype: str = "auto"
-    """vLLM: auto, float32, bfloat16 or float16."""
-    max_model_len: int | None = None
-    """vLLM: context length (default: the model's)."""
-    gpu_memory_utilization: float = 0.9
-    """vLLM: share of GPU memory the engine may take."""
-    api_key: str | None = None
+    engine: BackendConfig = group(BackendConfig, only=ENGINE_OPTIONS)
+    """vLLM's engine: dtype, GPUs per model, context length, share of GPU memory."""
+    api_key: str | None = field(default=None, metadata={SECRET: True})
     """Key clients must send (Authorization: Bearer KEY) on every route but /health, /ping, /load,
     /metrics and /version; default $VLLM_API_KEY, else none. Passed to vLLM through its environment,
     never on a command line or in a log."""
@@ -83,33 +62,23 @@ class ServeConfig:
         check_format_name(self.format)
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
             raise S1kitError(f"port must be in 1..65535, got {shown(self.port)}")
-        for name in ("tensor_parallel_size", "data_parallel_size"):
-            check_positive_int(name, getattr(self, name))
+        check_positive_int("data_parallel_size", self.data_parallel_size)
         check_non_negative_int("seed", self.seed)
         if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()):
             raise S1kitError("api_key is empty (an unset variable in --api-key \"$KEY\"?); pass the key clients "
                              "must send, or leave --api-key out to serve without one")
-        self.server_budget()
 
     def budget_settings(self) -> dict:
-        """What the middleware gets in --additional-config."""
-        return {"format": self.format, **{name: getattr(self, name) for name in BUDGET_KEYS}}
-
-    def server_budget(self) -> ServerBudget:
-        return budget_settings({name: getattr(self, name) for name in BUDGET_KEYS}, "the flags")
+        """What the middleware gets in --additional-config: the format and the budget's settings."""
+        return {"format": self.format, **flatten(self.budget)}
 
 
 def budget_settings(given: dict, where: str) -> ServerBudget:
-    """The server's budget defaults and effort levels from a mapping of BUDGET_KEYS; one line if not."""
-    from s1kit.recipes import check_keys
+    """The server's budget from --additional-config's mapping (flat or nested, as in a recipe); one
+    line if it is unusable."""
+    from s1kit.recipes import build
 
-    check_keys(given, list(BUDGET_KEYS), "s1kit's server settings", where)
-    given = dict(given)
-    effort = given.pop("effort", EFFORT_EXAMPLE)
-    try:
-        return ServerBudget.from_settings(effort, **given)
-    except TypeError as exc:
-        raise S1kitError(f"{where}: {exc}") from None
+    return build(ServerBudget, given, where)
 
 
 def vllm_args(config: ServeConfig, model_path: str, template: str | None, fmt_name: str | None = None) -> list[str]:
@@ -124,10 +93,10 @@ def vllm_args(config: ServeConfig, model_path: str, template: str | None, fmt_na
     settings = {**config.budget_settings(), "format": fmt_name}
 
     args = ["--model", model_path, "--served-model-name", config.served_model_name or config.model,
-            "--host", config.host, "--port", str(config.port), "--dtype", config.dtype,
-            "--tensor-parallel-size", str(config.tensor_parallel_size),
+            "--host", config.host, "--port", str(config.port), "--dtype", config.engine.dtype,
+            "--tensor-parallel-size", str(config.engine.tensor_parallel_size),
             "--data-parallel-size", str(config.data_parallel_size),
-            "--gpu-memory-utilization", str(config.gpu_memory_utilization), "--seed", str(config.seed),
+            "--gpu-memory-utilization", str(config.engine.gpu_memory_utilization), "--seed", str(config.seed),
             "--logits-processors", PROCESSOR, "--logprobs-mode", "processed_logits",
             "--middleware", MIDDLEWARE,
             "--additional-config", json.dumps({"s1kit": settings}, separators=(",", ":"))]
@@ -136,8 +105,8 @@ def vllm_args(config: ServeConfig, model_path: str, template: str | None, fmt_na
         args += ["--reasoning-parser-plugin", str(plugin), "--reasoning-parser", f"s1kit-{fmt_name}"]
     if template is not None:
         args += ["--chat-template", template]
-    if config.max_model_len is not None:
-        args += ["--max-model-len", str(config.max_model_len)]
+    if config.engine.max_model_len is not None:
+        args += ["--max-model-len", str(config.engine.max_model_len)]
     if config.enforce_eager:
         args.append("--enforce-eager")
     return args

@@ -12,19 +12,19 @@ Every problem is a :class:`RequestError` naming the field, which the server answ
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 
 from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY
 from s1kit.budget.config import BudgetConfig
-from s1kit.errors import S1kitError, check_positive_int, json_kind, shown
+from s1kit.errors import S1kitError, SettingError, check_positive_int, json_kind
+from s1kit.settings import group
 
-BUDGET_FIELDS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "wait_string", "answer_prefix",
-                 "max_answer_tokens")
-"""Per-request fields, named as BudgetConfig's."""
+BUDGET_FIELDS = tuple(f.name for f in dataclasses.fields(BudgetConfig))
+"""Per-request fields: BudgetConfig's."""
 EFFORT_FIELD = "reasoning_effort"
-COUNTS = ("max_thinking_tokens", "min_thinking_tokens", "num_ignore", "max_answer_tokens")
-TEXTS = ("wait_string", "answer_prefix")
 EFFORT_EXAMPLE = "low=512,medium=2048,high=8192"
 
 
@@ -38,32 +38,46 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class ServerBudget:
-    """What the server applies to requests: its default budget and its effort levels."""
+    """What the server applies to requests: its default budget, its effort levels and its ceiling
+    (the settings of --additional-config, besides the format)."""
 
-    defaults: BudgetConfig = field(default_factory=BudgetConfig)
-    forced_by_default: bool = False
-    """Whether requests that name no budget field are forced with ``defaults`` (the server was
-    started with a cap, a minimum or ignores)."""
-    effort: dict[str, int] = field(default_factory=lambda: parse_effort(EFFORT_EXAMPLE))
-    """reasoning_effort level -> max_thinking_tokens."""
-    thinking_limit: int | None = None
-    """No request thinks longer than this: a larger cap is refused, and a request without a cap
-    gets this one (so every request is forced). None: no ceiling."""
+    defaults: BudgetConfig = group(BudgetConfig)
+    """The budget of requests that name none of its fields: defaults, not limits (a request may ask
+    for another; see max_thinking_tokens_limit for a ceiling). With no cap, minimum or ignores here,
+    such a request reaches vLLM untouched."""
+    effort: str = EFFORT_EXAMPLE
+    """reasoning_effort levels and their thinking caps, e.g. low=512,medium=2048,high=8192."""
+    max_thinking_tokens_limit: int | None = None
+    """Ceiling on every request's thinking: a request that asks for a larger cap gets a 400, and one
+    that names none is capped here (every request is then forced), and effort levels above it give
+    it. None: requests may ask for any cap."""
+
+    def __post_init__(self) -> None:
+        limit, cap = self.max_thinking_tokens_limit, self.defaults.max_thinking_tokens
+        if limit is not None:
+            check_positive_int("max_thinking_tokens_limit", limit)
+            if cap is not None and cap > limit:
+                raise SettingError("max_thinking_tokens", f"max_thinking_tokens ({cap}) is above "
+                                                          f"max_thinking_tokens_limit ({limit}); lower it or raise the limit")
+        self.levels  # noqa: B018 - a bad --effort stops the server before it starts
 
     @classmethod
     def from_settings(cls, effort: str, max_thinking_tokens_limit: int | None = None, **budget) -> ServerBudget:
-        defaults = BudgetConfig(**budget)
-        levels = parse_effort(effort)
-        limit = max_thinking_tokens_limit
-        if limit is not None:
-            check_positive_int("max_thinking_tokens_limit", limit, "; pass --max-thinking-tokens-limit N with N >= 1")
-            if defaults.max_thinking_tokens is not None and defaults.max_thinking_tokens > limit:
-                raise S1kitError(f"max_thinking_tokens ({defaults.max_thinking_tokens}) is above max_thinking_tokens_limit "
-                                 f"({limit}); lower it or raise the limit")
-            levels = {level: min(cap, limit) for level, cap in levels.items()}  # effort is coarse: the ceiling holds
-        forced = (defaults.max_thinking_tokens is not None or defaults.min_thinking_tokens > 0
-                  or defaults.num_ignore > 0 or limit is not None)
-        return cls(defaults, forced, levels, limit)
+        return cls(BudgetConfig(**budget), effort, max_thinking_tokens_limit)
+
+    @functools.cached_property
+    def levels(self) -> dict[str, int]:
+        """reasoning_effort level -> max_thinking_tokens (at most the ceiling: effort is coarse)."""
+        levels, limit = parse_effort(self.effort), self.max_thinking_tokens_limit
+        return levels if limit is None else {level: min(cap, limit) for level, cap in levels.items()}
+
+    @functools.cached_property
+    def forced_by_default(self) -> bool:
+        """Whether requests that name no budget field are forced (the server was started with a
+        cap, a minimum, ignores or a ceiling)."""
+        d = self.defaults
+        return (d.max_thinking_tokens is not None or d.min_thinking_tokens > 0 or d.num_ignore > 0
+                or self.max_thinking_tokens_limit is not None)
 
 
 def parse_effort(text: str) -> dict[str, int]:
@@ -125,46 +139,28 @@ def take_fields(body: dict) -> dict:
 
 
 def request_budget(named: dict, server: ServerBudget) -> BudgetConfig | None:
-    """The budget one request runs under, or None when it is not forced."""
+    """The budget one request runs under, or None when it is not forced. BudgetConfig checks the
+    values (its messages, naming the field); the server adds its effort levels and its ceiling."""
     if not named and not server.forced_by_default:
         return None
-    values = {}
-    for name in COUNTS:
-        if name in named:
-            value = named[name]
-            if value is None and name == "max_thinking_tokens":
-                values[name] = None
-                continue
-            low = 1 if name in ("max_thinking_tokens", "max_answer_tokens") else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise RequestError(name, f"{name} must be an integer >= {low}, got {shown(value)}")
-            values[name] = value
-    for name in TEXTS:
-        if name in named:
-            if not isinstance(named[name], str):
-                raise RequestError(name, f"{name} must be a string, got {shown(named[name])}")
-            values[name] = named[name]
+    values = {name: named[name] for name in BUDGET_FIELDS if name in named}
     if EFFORT_FIELD in named:
-        level = named[EFFORT_FIELD]
+        level, levels = named[EFFORT_FIELD], server.levels
         if not isinstance(level, str):
             raise RequestError(EFFORT_FIELD, f"{EFFORT_FIELD} must be a string, one of "
-                                             f"{', '.join(server.effort) or 'no levels'}; got {json_kind(level)}")
-        if level not in server.effort:
+                                             f"{', '.join(levels) or 'no levels'}; got {json_kind(level)}")
+        if level not in levels:
             raise RequestError(EFFORT_FIELD, f"unknown {EFFORT_FIELD} {level[:80]!r}; this server knows "
-                                             f"{', '.join(server.effort) or 'no levels'} (start it with --effort)")
-        values.setdefault("max_thinking_tokens", server.effort[level])
-    merged = {**vars(server.defaults), **values}  # plain values: asdict's deep copy is not needed
-    limit = server.thinking_limit
-    if limit is not None:
-        if merged["max_thinking_tokens"] is None:
-            merged["max_thinking_tokens"] = limit
-        elif merged["max_thinking_tokens"] > limit:
-            raise RequestError("max_thinking_tokens", f"max_thinking_tokens ({merged['max_thinking_tokens']}) is above "
-                                                      f"this server's limit ({limit}); ask for at most {limit}")
-    cap, least = merged["max_thinking_tokens"], merged["min_thinking_tokens"]
-    if cap is not None and least > cap:
-        raise RequestError("min_thinking_tokens", f"min_thinking_tokens ({least}) is above max_thinking_tokens ({cap}); "
-                                                  "lower one of them")
-    if (merged["num_ignore"] or least) and not merged["wait_string"]:
-        raise RequestError("wait_string", "wait_string is empty but thinking must be extended; send e.g. \"Wait\"")
-    return BudgetConfig(**merged)
+                                             f"{', '.join(levels) or 'no levels'} (start it with --effort)")
+        values.setdefault("max_thinking_tokens", levels[level])
+    try:
+        budget = BudgetConfig(**{**vars(server.defaults), **values})  # plain values: asdict's deep copy is not needed
+        limit = server.max_thinking_tokens_limit
+        if limit is not None and budget.max_thinking_tokens is None:
+            budget = dataclasses.replace(budget, max_thinking_tokens=limit)
+    except SettingError as exc:
+        raise RequestError(exc.field, str(exc)) from None
+    if limit is not None and budget.max_thinking_tokens > limit:
+        raise RequestError("max_thinking_tokens", f"max_thinking_tokens ({budget.max_thinking_tokens}) is above "
+                                                  f"this server's limit ({limit}); ask for at most {limit}")
+    return budget

@@ -28,6 +28,7 @@ from itertools import chain, islice
 from pathlib import Path
 
 from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
+from s1kit.settings import group
 from s1kit.synth.families import FAMILIES, Problem
 from s1kit.synth.teacher import TeacherConfig, teach
 
@@ -48,8 +49,10 @@ class SynthConfig:
     """With the split, seeds every problem and every teacher choice."""
     mix: dict = field(default_factory=lambda: dict(POOL_MIX))
     """pool: family -> share (normalized); dev and test are balanced whatever this says."""
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    teacher: TeacherConfig = group(TeacherConfig)
     """How the teacher writes traces (pool only)."""
+    out: str | None = None
+    """JSONL file to write (s1kit synth needs it)."""
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -125,13 +128,16 @@ SAMPLE_ROWS = 200
 """Rows made first to estimate the file's size from (the others are about as long)."""
 
 
-def main(config: SynthConfig, out: str | Path) -> dict:
-    """Write the split to ``out`` (JSONL, whole or not at all, rows streamed with progress on stderr)
-    and return counts per family."""
+def main(config: SynthConfig, out: str | Path | None = None) -> dict:
+    """Write the split to ``out`` (default: the config's; JSONL, whole or not at all, rows streamed
+    with progress on stderr) and return counts per family."""
     from s1kit.errors import check_output_file
     from s1kit.jsonl import json_line, write_atomic
     from s1kit.progress import progress
 
+    out = out if out is not None else config.out
+    if out is None:
+        raise S1kitError("no output file given; pass --out FILE")
     path = check_output_file(out, example="pool.jsonl")
     made = iter_rows(config)
     sample = list(islice(made, SAMPLE_ROWS))

@@ -25,7 +25,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from s1kit.budget.config import BudgetConfig
 from s1kit.errors import S1kitError, check_non_negative_int, check_positive_int, shown
+from s1kit.settings import group
 from s1kit.synth.families import Problem
 
 
@@ -37,8 +39,8 @@ class TeacherConfig:
     """Chance that it stops and guesses at such a moment (else it writes the wait string and goes on)."""
     check: float = 0.2
     """Chance that a finished trace gets a wait string and a repeat of its last line (and again)."""
-    wait_string: str = "Wait"
-    """Written where the teacher chose not to stop; the same string budget forcing inserts."""
+    budget: BudgetConfig = group(BudgetConfig, only=("wait_string",))
+    """Its wait string: written where the teacher chose not to stop, the same string budget forcing inserts."""
     forced: float = 0.0
     """Share of traces that are budget-forced: the teacher's first 1 to max_forced_waits stops become
     the wait string (marked as forced, so training gives them no loss)."""
@@ -105,7 +107,7 @@ def teach(problem: Problem, rng: random.Random, config: TeacherConfig = TeacherC
     """One trace of ``problem`` by the teacher, drawing its choices from ``rng``."""
     # Drawn only when some traces are forced, so that pools without forced traces keep their streams.
     forced = rng.randint(1, config.max_forced_waits) if config.forced > 0 and rng.random() < config.forced else 0
-    out = _Writer(config.wait_string, forced)
+    out = _Writer(config.budget.wait_string, forced)
     if problem.kind == "search":
         failed = 0
         for line in problem.lines[:-1]:

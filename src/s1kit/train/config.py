@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,29 +211,9 @@ def gradient_accumulation_steps(global_batch_size: int, num_processes: int, per_
 
 def load_config(recipe: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
     """The config of a run: defaults, then the recipe's keys, then overrides (flags win)."""
-    values: dict = {}
-    if recipe is not None:
-        values.update(read_recipe(recipe))
-    for key, value in (overrides or {}).items():
-        check_key(key, "the command line")
-        values[key] = value
-    return TrainConfig(**{key: coerce(key, value, "the command line" if key in (overrides or {}) else str(recipe))
-                          for key, value in values.items()})
+    from s1kit.recipes import resolve
 
-
-def read_recipe(path: str | Path) -> dict:
-    from s1kit.recipes import load_yaml
-
-    values = load_yaml(path)
-    for key in values:
-        check_key(key, f"recipe {path}")
-    return values
-
-
-def check_key(key: str, where: str) -> None:
-    from s1kit.recipes import check_keys
-
-    check_keys({key: None}, [f.name for f in dataclasses.fields(TrainConfig)], "TrainConfig", detail=f" in {where}")
+    return resolve(TrainConfig, recipe, overrides, where=f"recipe {recipe}" if recipe is not None else "the command line")
 
 
 def parse_overrides(tokens: list[str]) -> dict[str, str]:
@@ -255,13 +234,6 @@ def parse_overrides(tokens: list[str]) -> dict[str, str]:
             raise S1kitError(f"cannot read override {token!r}; write key=value, e.g. learning_rate=2e-5")
         values[key.replace("-", "_")] = value
     return values
-
-
-def coerce(key: str, value, where: str):
-    """value as the field's declared type (YAML reads 1e-5 as a string; flags are always strings)."""
-    from s1kit.recipes import coerce as read_as
-
-    return read_as(typing.get_type_hints(TrainConfig)[key], value, key, where)
 
 
 def _is_number(value) -> bool:
