@@ -209,3 +209,15 @@ def test_a_judged_row_keeps_the_judges_verdict_and_one_the_rules_now_grade_other
     assert [(r["correct"], r["rule_correct"], r["judged"], r["extracted_answer"]) for r in rows] == [
         (True, False, True, None), (True, False, True, "5"), (True, True, False, "4")]
     assert "here: 2 kept row(s) held a verdict" in capsys.readouterr().err
+
+
+def test_a_row_carries_the_results_the_generation_marks_and_the_schema_types_them():
+    """make_row copies the Generation fields marked as row fields; the file schema knows each one."""
+    import dataclasses
+
+    from s1kit.budget.result import Generation
+    from s1kit.runs.schema import ROW
+
+    marked = {f.name for f in dataclasses.fields(Generation) if f.metadata.get("s1kit.row")}
+    assert {"thinking", "answer", "thinking_tokens", "forced_spans", "seed"} <= marked
+    assert marked <= set(ROW)

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from s1kit.budget.state import SequenceState
+
+ROW = {"s1kit.row": True}
+"""Field metadata: an eval row carries this result as it is (eval.run.make_row)."""
 
 
 @dataclass
 class Generation:
     prompt: str
     """The question as the user gave it."""
-    thinking: str
+    thinking: str = field(metadata=ROW)
     """Text of the thinking tokens (inserted wait strings included, delimiters excluded)."""
-    answer: str
+    answer: str = field(metadata=ROW)
     """Text of the answer section: forced answer prefix included, end-of-turn token excluded."""
-    text: str
+    text: str = field(metadata=ROW)
     """The whole output after the prompt, special tokens kept."""
-    thinking_tokens: int
-    answer_tokens: int
-    waits_inserted: int
-    forced_end: bool
+    thinking_tokens: int = field(metadata=ROW)
+    answer_tokens: int = field(metadata=ROW)
+    waits_inserted: int = field(metadata=ROW)
+    forced_end: bool = field(metadata=ROW)
     """True when the cap (or a wait that no longer fit under it) ended the thinking."""
-    finish_reason: str
+    finish_reason: str = field(metadata=ROW)
     """``stop`` (the model ended its answer) or ``length`` (max_answer_tokens or the context ran out)."""
-    forced_spans: list[dict[str, Any]]
+    forced_spans: list[dict[str, Any]] = field(metadata=ROW)
     """Output token ranges the controller forced: ``{start, end, kind, text, char_start, char_end}``,
     ends exclusive; ``char_start``/``char_end`` place ``text`` in :attr:`text`
     (``text[char_start:char_end] == span["text"]``), both None where the tokenizer decodes the span
@@ -34,12 +37,16 @@ class Generation:
     token_ids: list[int] = field(repr=False)
     forced_mask: list[bool] = field(repr=False)
     """Per output token: True if forced, False if the model sampled it."""
-    seed: int | None = None
-    token_count_source: str = "token-ids"
+    seed: int | None = field(default=None, metadata=ROW)
+    token_count_source: str = field(default="token-ids", metadata=ROW)
     """How the token counts were made: ``token-ids`` (the ids the model produced; exact),
     ``local-tokenizer`` (the server returned text, re-encoded with the model's tokenizer) or
     ``server-usage`` (the server's usage figures; no tokenizer was available). Without ids,
     ``token_ids`` and ``forced_mask`` are empty and span offsets are in the counted tokens."""
+
+    def row_fields(self) -> dict[str, Any]:
+        """The results an eval row carries as they are (the fields marked ROW)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("s1kit.row")}
 
     @property
     def forced_tokens(self) -> int:
