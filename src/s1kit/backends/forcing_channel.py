@@ -28,6 +28,10 @@ from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 from s1kit.errors import S1kitError, shown
 
 EXTRA_ARGS_KEY = "s1kit"
+LOGPROBS_KEY = "s1kit_logprobs"
+"""extra_args key of a request whose reported values must be log-probabilities: the processor
+shifts its logits to log-softmax (processed logits then carry log-probs at temperature 1, divided
+by the temperature for a sampled request), forced tokens still at FORCED_LOGIT."""
 FORCED_LOGIT = 1.0e9
 FORCED_THRESHOLD = 1.0e8
 """Reported values above this mark forced tokens; real logits stay far below it."""

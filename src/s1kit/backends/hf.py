@@ -1,16 +1,15 @@
-"""transformers backend: batched KV-cache decoding with budget forcing.
+"""transformers backend: batched KV-cache decoding with budget forcing (one batch: hf_batch.py).
 
-Every row of the batch decodes one token per step. A forced token is fed exactly like a sampled
-one, continuing from the KV cache, so an intervention never re-encodes the context and never
-makes the other rows wait. Rows that finish are dropped from the batch (and its cache).
+It runs probes beside the sequences (``probes_beside``): a probe branches off its sequence's KV
+cache, so it never re-encodes the context.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from s1kit.backends.hf_batch import run_batch
 from s1kit.budget.config import SamplingConfig
-from s1kit.budget.state import SequenceState
 from s1kit.errors import S1kitError, require
 from s1kit.models import load_causal_lm, load_tokenizer
 
@@ -89,6 +88,10 @@ class HFBackend:
     """A transformers causal LM (any hub id, local directory, or built-in alias)."""
 
     name = "hf"
+    records_scores = True
+    """It records a state's TokenScores when the state asks (probes, confidence methods)."""
+    probes_beside = True
+    """Probes run beside their sequences (hf_batch.py), not after them."""
 
     def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto", model_obj=None, tokenizer_obj=None):
         torch = require("torch", "hf")
@@ -141,45 +144,5 @@ class HFBackend:
         bar = counter(len(prompt_ids), "generating", "seq", enabled=progress)
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
-            self._run_batch([prompt_ids[i] for i in idx], [states[i] for i in idx], sampling, [seeds[i] for i in idx], bar)
+            run_batch(self, [prompt_ids[i] for i in idx], [states[i] for i in idx], sampling, [seeds[i] for i in idx], bar)
         bar.close()
-
-    def _run_batch(self, prompt_ids, states: list[SequenceState], sampling, seeds, bar) -> None:
-        torch = self.torch
-        transformers = require("transformers", "hf")
-        n = len(prompt_ids)
-        width = max(len(p) for p in prompt_ids)
-        # Left padding, so every row's next token lands in the same column.
-        input_ids = torch.full((n, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((n, width), dtype=torch.long)
-        for r, ids in enumerate(prompt_ids):
-            input_ids[r, width - len(ids) :] = torch.tensor(ids)
-            mask[r, width - len(ids) :] = 1
-        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
-        cache = transformers.DynamicCache(config=self.model.config)
-        rows = list(range(n))  # batch position -> index into states
-        with torch.inference_mode():
-            out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                             past_key_values=cache, use_cache=True, logits_to_keep=1)
-            next_pos = positions[:, -1:] + 1
-            while True:
-                picks = self._choose(out.logits[:, -1, :], rows, sampling, generators)
-                fed = [states[r].advance(t) for r, t in zip(rows, picks)]
-                keep = [j for j, r in enumerate(rows) if not states[r].done]
-                bar.update(len(rows) - len(keep))
-                if not keep:
-                    return
-                if len(keep) < len(rows):
-                    # Drop finished rows so the tail of a batch costs only what is left.
-                    sel = torch.tensor(keep, device=self.device)
-                    cache.batch_select_indices(sel)
-                    mask, next_pos = mask[sel], next_pos[sel]
-                    rows = [rows[j] for j in keep]
-                    fed = [fed[j] for j in keep]
-                step = torch.tensor(fed, device=self.device).unsqueeze(-1)
-                mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
-                out = self.model(input_ids=step, attention_mask=mask, position_ids=next_pos,
-                                 past_key_values=cache, use_cache=True)
-                next_pos = next_pos + 1

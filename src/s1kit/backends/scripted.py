@@ -57,6 +57,8 @@ class ScriptedBackend:
     """Plays a fixed script per request; for testing the control loop without a model."""
 
     name = "scripted"
+    records_scores = True
+    """It records a state's TokenScores when the state asks (probes, confidence methods)."""
 
     def __init__(self, scripts: Sequence[str] | str | Callable[[str], str], tokenizer: ToyTokenizer | None = None,
                  context_length: int | None = None):
@@ -84,7 +86,12 @@ class ScriptedBackend:
             while not state.done:
                 if state.next_is_forced():
                     state.advance(eos)  # the pick is ignored, so the script is not consumed
+                    if state.scores is not None:
+                        state.scores.add(None, None)
                     continue
                 pick = script[cursor] if cursor < len(script) else eos
                 cursor += 1
                 state.advance(pick)
+                if state.scores is not None:  # a script is certain of every word it picks
+                    forced = state.forced[-1]
+                    state.scores.add(None if forced else 0.0, None if forced else 0.0)

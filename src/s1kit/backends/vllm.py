@@ -48,6 +48,8 @@ def _check_version(version: str) -> None:
 
 class VLLMBackend:
     name = "vllm"
+    records_scores = True
+    """It records a state's TokenScores when the state asks (probes, confidence methods)."""
 
     def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
@@ -120,22 +122,51 @@ class VLLMBackend:
             self._llm.llm_engine.engine_core.shutdown()
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, replay, request_spec
+        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, LOGPROBS_KEY, replay, request_spec
 
         params = []
         for state, seed in zip(states, seeds):
-            common = dict(temperature=sampling.temperature, top_p=sampling.top_p, seed=seed, logprobs=0,
+            scores = state.scores
+            # Scores ask the processor for log-probabilities, and the top k of them for a confidence.
+            common = dict(temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
+                          logprobs=scores.top_k if scores is not None and scores.top_k > 1 else 0,
                           skip_special_tokens=False, detokenize=False)
+            extra = {LOGPROBS_KEY: True} if scores is not None else {}
             if state.phase is Phase.ANSWER and not state.queue:
                 # A continued sequence already in its answer (a sweep's shorter budget): nothing is
                 # forced any more, so it is a plain request that stops at the end of turn.
                 params.append(self.vllm.SamplingParams(max_tokens=state.answer_request_tokens(),
-                                                       stop_token_ids=sorted(state.tokens.stop), **common))
+                                                       stop_token_ids=sorted(state.tokens.stop),
+                                                       extra_args=extra or None, **common))
             else:
                 params.append(self.vllm.SamplingParams(max_tokens=state.request_tokens(),
-                                                       extra_args={EXTRA_ARGS_KEY: request_spec(state, seed)}, **common))
+                                                       extra_args={**extra, EXTRA_ARGS_KEY: request_spec(state, seed)},
+                                                       **common))
         prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
         outputs = self.llm.generate(prompts, params, use_tqdm=progress and on_terminal())
         for out, state in zip(outputs, states):
             completion = out.outputs[0]
-            replay(state, completion.token_ids, [lp[t].logprob for t, lp in zip(completion.token_ids, completion.logprobs)])
+            values = [lp[t].logprob for t, lp in zip(completion.token_ids, completion.logprobs)]
+            replay(state, completion.token_ids, values)
+            if state.scores is not None:
+                record_scores(state.scores, completion.token_ids, completion.logprobs, sampling.temperature)
+
+
+def record_scores(scores, token_ids, logprobs, temperature: float) -> None:
+    """The scores of each returned token from the processed logits the processor normalized (a
+    sampled request's come divided by its temperature; forced ones at FORCED_LOGIT)."""
+    from s1kit.backends.forcing_channel import FORCED_THRESHOLD
+
+    scale = temperature if temperature > 0 else 1.0
+    for token, entries in zip(token_ids, logprobs):
+        value = entries[token].logprob
+        if value > FORCED_THRESHOLD:
+            scores.add(None, None)
+            continue
+        confidence = None
+        if scores.top_k > 1:
+            top = sorted((e for e in entries.values() if e.rank is not None and e.rank <= scores.top_k),
+                         key=lambda e: e.rank)[: scores.top_k]
+            confidence = -sum(e.logprob * scale for e in top) / scores.top_k
+        scores.add(value * scale, confidence)
+

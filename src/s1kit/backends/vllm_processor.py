@@ -48,6 +48,7 @@ from s1kit.backends import marks_file
 from s1kit.backends.forcing_channel import (
     EXTRA_ARGS_KEY,
     FORCED_LOGIT,
+    LOGPROBS_KEY,
     SpecError,
     check_spec,
     server_secret,
@@ -130,6 +131,8 @@ class BudgetForcingProcessor(LogitsProcessor):
         self.device = device
         self.rows: dict[int, _Row] = {}
         self.parked: dict[int, _Row] = {}
+        self.normalized: set[int] = set()
+        """Rows whose reported values are log-probabilities (LOGPROBS_KEY)."""
         # One writer per sequence: the rank whose output the engine returns.
         self.marks_dir = marks_file.configured_dir() if _output_rank() else None
         self.vocab = vllm_config.model_config.get_vocab_size() if vllm_config is not None else None
@@ -138,7 +141,10 @@ class BudgetForcingProcessor(LogitsProcessor):
     def validate_params(cls, sampling_params) -> None:
         """The whole spec, before the request reaches the engine: a SpecError (a ValueError) becomes
         vLLM's HTTP 400. The vocabulary is the engine's to check (this runs in the front end)."""
-        check_spec((sampling_params.extra_args or {}).get(EXTRA_ARGS_KEY), None, server_secret())
+        extra = sampling_params.extra_args or {}
+        check_spec(extra.get(EXTRA_ARGS_KEY), None, server_secret())
+        if extra.get(LOGPROBS_KEY, False) not in (True, False):
+            raise SpecError(f"extra_args {LOGPROBS_KEY} must be true or false")
 
     def is_argmax_invariant(self) -> bool:
         return False
@@ -147,12 +153,17 @@ class BudgetForcingProcessor(LogitsProcessor):
         if batch_update is None:
             return
         for index in batch_update.removed:
+            self.normalized.discard(index)
             row = self.rows.pop(index, None)
             if row is not None and not row.finished():
                 # Preempted, or aborted: kept until it comes back. Finished ones are not kept, so
                 # a long-running server does not hold thousands of finished outputs.
                 self._park(row)
         for index, params, _prompt, output in batch_update.added:
+            if (params.extra_args or {}).get(LOGPROBS_KEY) is True:
+                self.normalized.add(index)
+            else:
+                self.normalized.discard(index)
             row = self.parked.pop(id(output), None)
             if row is None or row.output is not output:
                 row = self._new_row(params, output)
@@ -161,6 +172,10 @@ class BudgetForcingProcessor(LogitsProcessor):
             else:
                 self.rows[index] = row
         for a, b, direction in batch_update.moved:
+            in_a, in_b = a in self.normalized, b in self.normalized
+            self.normalized.difference_update((a, b))
+            self.normalized.update([b] if in_a else [])
+            self.normalized.update([a] if in_b and direction == MoveDirectionality.SWAP else [])
             row_a, row_b = self.rows.pop(a, None), self.rows.pop(b, None)
             if row_a is not None:
                 self.rows[b] = row_a
@@ -199,6 +214,11 @@ class BudgetForcingProcessor(LogitsProcessor):
         return row
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.normalized:
+            # Rows that asked for log-probabilities: their logits shifted to them (the sampler's
+            # distribution is the same), so that the processed logits vLLM reports are log-probs.
+            rows = torch.tensor(sorted(self.normalized), device=logits.device)
+            logits[rows] = torch.log_softmax(logits[rows].float(), dim=-1).to(logits.dtype)
         if not self.rows:
             return logits
         # Whole-batch tensor operations, not one per row: at a small model's speed, a few

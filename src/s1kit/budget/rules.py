@@ -11,6 +11,8 @@ from s1kit.budget.config import BudgetConfig
 
 WAIT, CAP, END = "wait", "cap", "end"
 """What replaces an end of thinking the model picked (the forced span's kind)."""
+EXIT = "exit"
+"""The answer opener forced where a probe found the answer settled (budget.probes)."""
 
 
 def at_cap(config: BudgetConfig, thinking_tokens: int) -> bool:

@@ -40,8 +40,9 @@ class ForcedSpan:
     start: int
     end: int
     kind: str
-    """``wait`` (a suppressed end), ``cap`` (delimiter + answer prefix at the cap) or ``end``
-    (the answer opener after the model ended thinking by itself)."""
+    """``wait`` (a suppressed end), ``cap`` (delimiter + answer prefix at the cap), ``end`` (the
+    answer opener after the model ended thinking by itself) or ``exit`` (the answer opener where a
+    probe found the answer settled)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,22 @@ class BudgetTokens:
 
 
 @dataclass
+class TokenScores:
+    """What a backend records of the model's distribution at each output position, when asked: the
+    chosen token's log-probability (temperature 1) and, with ``top_k`` > 1, DeepConf's token
+    confidence, the negative mean log-probability of the top-k candidates (arXiv 2508.15260, Eq. 2).
+    None at forced positions: the model chose nothing there."""
+
+    top_k: int = 1
+    logprobs: list[float | None] = field(default_factory=list)
+    confidences: list[float | None] = field(default_factory=list)
+
+    def add(self, logprob: float | None, confidence: float | None = None) -> None:
+        self.logprobs.append(logprob)
+        self.confidences.append(confidence)
+
+
+@dataclass
 class SequenceState:
     """Explicit per-sequence state: where it is, what it produced, what is queued to be forced."""
 
@@ -115,11 +132,24 @@ class SequenceState:
     waits_inserted: int = 0
     forced_end: bool = False
     finish_reason: str | None = None
+    scores: TokenScores | None = None
+    """Per-position scores the backend records (probes and confidence methods ask for them)."""
+    probe_plan: object | None = None
+    """Where the backend probes the answer while this sequence thinks (budget.probes.ProbePlan), if
+    it can branch a probe off the sequence as it goes; the probes land in ``probes``."""
+    probes: list = field(default_factory=list)
 
     def begin_answer(self) -> SequenceState:
         """Start in the answer: the prompt already ended the thinking, so none of the output is."""
         self.phase, self.answer_start = Phase.ANSWER, len(self.output)
         return self
+
+    def exit_thinking(self) -> None:
+        """End the thinking here, as a natural end would (a probe's exit rule fired): the answer
+        opener is queued, a span of kind ``exit``."""
+        if self.phase is not Phase.THINKING or self.queue:
+            raise RuntimeError("exit_thinking() needs a thinking sequence with nothing queued")
+        self._force(self.tokens.answer_opener, kind=rules.EXIT)
 
     @property
     def done(self) -> bool:

@@ -21,6 +21,7 @@ from s1kit.budget.config import BudgetConfig, SamplingConfig
 from s1kit.errors import S1kitError, SettingError, check_positive_int
 from s1kit.grading.judge import JudgeConfig
 from s1kit.methods.conditional import TOKENS_PER_STEP
+from s1kit.methods.probe_exit import ProbeConfig
 from s1kit.settings import HOW, SECRET, flatten, group, leaves
 
 UNORDERED = "unordered"
@@ -92,6 +93,8 @@ class EvalConfig:
     """jsonl:PATH tasks: how answers are graded: math, integer or choice (default math)."""
     judge: JudgeConfig | None = group(JudgeConfig, optional=True, skip=("batch_size",))
     """An LLM judge for grading; None (no --judge): the rules alone. It reads --batch-size rows at once."""
+    probe: ProbeConfig = group(ProbeConfig)
+    """probe-exit: where the answer is probed and the exit rules swept."""
     chunk_units: int = _how(32)
     """Units (question, sample) generated between two writes of samples.jsonl: the most work an
     interruption can cost."""
@@ -109,6 +112,10 @@ class EvalConfig:
         temperature = self.sampling.temperature
         if self.method in SAMPLING_METHODS and temperature == 0:
             raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
+        if self.method != "probe-exit" and self.probe != ProbeConfig():
+            changed = next(f.name for f in dataclasses.fields(ProbeConfig)
+                           if getattr(self.probe, f.name) != getattr(ProbeConfig(), f.name))
+            raise SettingError(changed, f"--{changed.replace('_', '-')} is probe-exit's; drop it, or pass --method probe-exit")
         if self.budget.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units", "batch_size", "samples"):
@@ -147,7 +154,7 @@ class EvalConfig:
         """The method's points (methods.points.MethodPoint)."""
         from s1kit.methods.points import method_points
 
-        return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step)
+        return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step, self.probe.rules())
 
 
 def eval_config(**settings) -> EvalConfig:

@@ -172,7 +172,7 @@ def grade_again(rows: list[dict], task_kind: str, judge=None, where: str = "") -
     return changed
 
 
-def run_chunk(backend, config, questions: list[str], seeds: list[int]):
+def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str = "math"):
     """The method's generations for a chunk of units (methods.point_run.PointRun per point)."""
     from s1kit.methods.point_run import run_grouped
     from s1kit.methods.rejection import run_rejection
@@ -183,6 +183,12 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int]):
     if config.method == "rejection":
         return run_rejection(backend, questions, points, config.base_budget(), sampling, seeds,
                              max_tries=config.max_tries, **options)
+    if config.method == "probe-exit":
+        from s1kit.grading.rules import extract_answer
+        from s1kit.methods.probe_exit import run_probe_exit
+
+        return run_probe_exit(backend, questions, points, config.base_budget(), sampling, seeds, probe=config.probe,
+                              extract=lambda text: extract_answer(text, kind), **options)
     return run_grouped(backend, questions, points, config.base_budget(), sampling, seeds, **options)
 
 
@@ -203,7 +209,7 @@ def run_units(backend, config, task, examples, out: Path, settings: str, kept: l
         for start in range(0, len(todo), config.chunk_units):
             chunk = todo[start : start + config.chunk_units]
             runs = run_chunk(backend, config, [examples[qi].question for qi, _ in chunk],
-                             [unit_seed(config, qi, s) for qi, s in chunk])
+                             [unit_seed(config, qi, s) for qi, s in chunk], task.kind)
             new = [make_row(config, task.kind, examples[qi], qi, s, run.point, run.generations[j], run.decoded[j],
                             settings, run.extras[j] if run.extras else None)
                    for run in runs for j, (qi, s) in enumerate(chunk)]

@@ -35,6 +35,11 @@ def point_metrics(rows: list[dict], min_thinking_tokens: int, samples: int, seed
         # Budget forcing only forces within a cap, so the share within the budget is per sample.
         "control": metrics.control(thinking, first["budget"], min_thinking_tokens),
     }
+    if "probe_tokens" in first:
+        probe = [r["probe_tokens"] for r in rows]
+        entry["avg_probe_tokens"] = sum(probe) / len(rows)
+        entry["avg_thinking_and_probe_tokens"] = entry["avg_thinking_tokens"] + entry["avg_probe_tokens"]
+        entry["exited_share"] = sum(bool(r["exited"]) for r in rows) / len(rows)
     if "tries" in first:
         entry["avg_tries"] = sum(r["tries"] for r in rows) / len(rows)
         entry["accepted_share"] = sum(bool(r["accepted"]) for r in rows) / len(rows)
@@ -54,13 +59,14 @@ def _label(row: dict) -> str:
     return name if not row["num_ignore"] else f"{name}, {row['num_ignore']} ign."
 
 
-def curve(label: str, members: list[dict], control: float | None, kind: str = "sequential") -> dict:
-    """A curve of points sorted by thinking tokens, with the paper's Scaling and Performance."""
-    members = sorted(members, key=lambda p: p["avg_thinking_tokens"])
-    xy = [(p["avg_thinking_tokens"], p["accuracy"]) for p in members]
+def curve(label: str, members: list[dict], control: float | None, kind: str = "sequential",
+          x: str = "avg_thinking_tokens") -> dict:
+    """A curve of points sorted by ``x`` (thinking tokens), with the paper's Scaling and Performance."""
+    members = sorted(members, key=lambda p: p[x])
+    xy = [(p[x], p["accuracy"]) for p in members]
     return {
         "label": label, "kind": kind,
-        "series": [{"x": p["avg_thinking_tokens"], "accuracy": p["accuracy"], "stderr": p["stderr"], "label": p["label"]}
+        "series": [{"x": p[x], "accuracy": p["accuracy"], "stderr": p["stderr"], "label": p["label"]}
                    for p in members],
         "control": control,
         "scaling": None if metrics.scaling_undefined(xy) else metrics.scaling(xy),
@@ -77,6 +83,8 @@ def sequential_curves(method: str, points: list[dict]) -> list[dict]:
         classes = [p for p in points if p["variant"] != "default"]
         result = [curve(method, classes, class_control(points))]
         return result + [curve("no instruction", [p for p in points if p["variant"] == "default"], None)]
+    if method == "probe-exit":
+        return probe_curves(points)
     budgets = {p["budget"] for p in points}
     groups: dict[object, list[dict]] = defaultdict(list)
     for p in points:
@@ -87,6 +95,22 @@ def sequential_curves(method: str, points: list[dict]) -> list[dict]:
         control = metrics.control_over_runs([(p["budget"], [p["avg_thinking_tokens"]]) for p in members])
         result.append(curve(label, members, control))
     return result
+
+
+def probe_curves(points: list[dict]) -> list[dict]:
+    """probe-exit: a curve over each rule's parameter per cap and ignores, against the tokens its
+    runs spent (thinking and probes: the one compare reads), and the same over thinking alone."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for p in points:
+        groups[(p["variant"].split()[0], p["budget"], p["num_ignore"])].append(p)
+    honest, thinking = [], []
+    for (rule, budget, ignores), members in groups.items():
+        parts = [f"probe-exit ({rule}"] + ([f"cap {budget}"] if budget else []) + ([f"{ignores} ignores"] if ignores else [])
+        label = ", ".join(parts) + ")"
+        control = metrics.control_over_runs([(p["budget"], [p["avg_thinking_tokens"]]) for p in members])
+        honest.append(curve(label, members, control, x="avg_thinking_and_probe_tokens"))
+        thinking.append(curve(f"{label}, thinking tokens only", members, control, kind="thinking-only"))
+    return honest + thinking
 
 
 def parallel_curves(config, by_point: dict) -> list[dict]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from s1kit.errors import S1kitError
 
 SEQUENTIAL = ("budget-forcing", "token-conditional", "token-conditional+bf", "step-conditional",
-              "step-conditional+bf", "class-conditional", "rejection")
+              "step-conditional+bf", "class-conditional", "rejection", "probe-exit")
 PARALLEL = ("majority", "best-of-n")
 METHODS = SEQUENTIAL + PARALLEL
 SAMPLING_METHODS = ("rejection", *PARALLEL)
@@ -21,7 +21,7 @@ SAMPLING_METHODS = ("rejection", *PARALLEL)
 def forces(method: str) -> bool:
     """Whether the method caps or extends thinking with budget forcing (so --num-ignore and
     --min-thinking-tokens apply to it)."""
-    return method in ("budget-forcing", *PARALLEL) or method.endswith("+bf")
+    return method in ("budget-forcing", "probe-exit", *PARALLEL) or method.endswith("+bf")
 
 
 def check_method(name: str) -> None:

@@ -23,6 +23,8 @@ class MethodPoint:
     """Class-conditional: short, long, or default (no instruction)."""
     instruction: str = ""
     """Added to the question after a blank line, as the s1 evaluation does ("{question}\\n\\nThink for up to N tokens.")."""
+    rule: tuple[str, float] | None = None
+    """probe-exit: the exit rule, ("agree", K) or ("confidence", P)."""
 
     def key(self) -> tuple:
         return (self.budget or 0, self.num_ignore, self.variant)
@@ -35,8 +37,10 @@ class MethodPoint:
         return name if not self.num_ignore else f"{name}, {self.num_ignore} ignores"
 
 
-def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int) -> list[MethodPoint]:
-    """The points of a method; settings it cannot use are errors that say what to pass instead."""
+def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int,
+                  rules: list[tuple[str, float]] = ()) -> list[MethodPoint]:
+    """The points of a method; settings it cannot use are errors that say what to pass instead.
+    ``rules``: probe-exit's exit rules to sweep."""
     forced = forces(method)
     if not forced and num_ignore != [0]:
         hint = f", or use {method}+bf" if method in ("token-conditional", "step-conditional") else ""
@@ -52,6 +56,9 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
                              f"(a cap on each sample), got {shown(budgets)}")
     if method in ("budget-forcing", "majority", "best-of-n"):
         return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
+    if method == "probe-exit":
+        return [MethodPoint(b, b, k, variant=f"{rule[0]} {rule[1]:g}", rule=rule)
+                for b in (budgets or [None]) for k in num_ignore for rule in rules]
     if not budgets:
         raise S1kitError(f"{method} needs budgets to aim at; pass e.g. --budgets 512,1024,2048")
     if method == "rejection":

@@ -48,7 +48,7 @@ ROW = {
     "finish_reason": TEXT.or_null(), "forced_spans": LIST.or_null(), "token_count_source": TEXT.or_null(),
     "extracted_answer": TEXT.or_null(), "correct": FLAG, "grading_timed_out": FLAG, "settings_sha256": TEXT,
     "tries": COUNT, "accepted": FLAG, "rule_correct": FLAG, "judged": FLAG, "judge_verdict": FLAG.or_null(),
-    "judge_reply": TEXT.or_null(),
+    "judge_reply": TEXT.or_null(), "probe_tokens": COUNT, "probes": LIST, "exited": FLAG,
 }
 """Every field a row of s1kit eval may hold (run.make_row, the methods' extras, the judge's)."""
 
@@ -68,7 +68,8 @@ POINT = {"budget": BUDGET, "num_ignore": COUNT, "variant": TEXT.or_null(), "labe
 POINT_OPTIONAL = {"max_thinking_tokens": COUNT.or_null(), "stderr": NUMBER, "questions": COUNT, "samples": COUNT,
                   "avg_answer_tokens": NUMBER, "avg_waits": NUMBER, "forced_end_share": NUMBER,
                   "no_answer_share": NUMBER, "control": NUMBER.or_null(), "avg_tries": NUMBER,
-                  "accepted_share": NUMBER, "instruction": TEXT.or_null()}
+                  "accepted_share": NUMBER, "instruction": TEXT.or_null(), "avg_probe_tokens": NUMBER,
+                  "avg_thinking_and_probe_tokens": NUMBER, "exited_share": NUMBER}
 METRICS = {"task": TEXT, "model": TEXT, "points": LIST, "curves": LIST}
 METRICS_OPTIONAL = {"backend": TEXT.or_null(), "method": TEXT.or_null(), "questions": COUNT,
                     "samples_per_question": COUNT, "tokens": MAPPING.or_null(), "grading": MAPPING.or_null()}
