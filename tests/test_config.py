@@ -46,8 +46,7 @@ def cases(*rows):
             dict(min_thinking_tokens=2, max_thinking_tokens=1),
             ["min_thinking_tokens (2)", "max_thinking_tokens (1)", "lower one of them"],
         ),
-        (dict(num_ignore=1, wait_string=""), ["wait_string is empty", "e.g. to 'Wait'"]),
-        (dict(min_thinking_tokens=10, wait_string=""), ["wait_string is empty", "e.g. to 'Wait'"]),
+        (dict(min_thinking_tokens=10, wait_string=""), ["wait_string is empty", "min_thinking_tokens", "e.g. to 'Wait'"]),
     ),
 )
 def test_budget_config_rejects(kwargs, fragments):
@@ -74,6 +73,8 @@ def test_budget_config_rejects(kwargs, fragments):
         dict(max_answer_tokens=1),
         # No extension requested, so an empty wait string is never used.
         dict(wait_string=""),
+        # s1's "without string": ends suppressed with nothing appended.
+        dict(wait_string="", num_ignore=2),
         dict(answer_prefix=""),
         dict(wait_string="Hmm, wait", answer_prefix="The answer is", num_ignore=2, min_thinking_tokens=100),
     ),

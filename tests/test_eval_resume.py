@@ -175,7 +175,7 @@ def test_rows_saved_without_a_settings_hash_resume_when_the_config_matches(tmp_p
     resumed = read_rows(out)
     assert resumed[:-2] == old[:-2] and resumed[-2:] == rows[-2:]
     write_rows(out, old)
-    with pytest.raises(S1kitError, match=r"made with another config \(wait_string: 'Wait' there, 'Hmm' now\)"):
+    with pytest.raises(S1kitError, match=r"made with another config \(wait_string: \['Wait'\] there, \['Hmm'\] now\)"):
         run(tmp_path, task, resume=True, wait_string="Hmm")
 
 

@@ -9,6 +9,7 @@ from s1kit.errors import S1kitError
 from s1kit.metrics import (
     Estimate,
     accuracy,
+    accuracy_at,
     control,
     control_over_runs,
     cov_at_k,
@@ -20,6 +21,8 @@ from s1kit.metrics import (
     pass_at_k,
     performance,
     scaling,
+    tokens_to_match,
+    weighted_majority_vote,
 )
 
 T, F = True, False
@@ -352,3 +355,111 @@ def test_a_curve_whose_caps_pass_the_natural_length_still_has_a_scaling(xy, expe
 
     members = [{"avg_thinking_tokens": x, "accuracy": y, "stderr": 0.0, "label": str(i)} for i, (x, y) in enumerate(xy)]
     assert curve("c", members, control=1.0)["scaling"] == (pytest.approx(expected) if expected is not None else None)
+
+
+CURVE = [(100, 0.2), (200, 0.4), (400, 0.6)]
+
+
+@pytest.mark.parametrize(
+    "points, target, expected",
+    [
+        (CURVE, 0.5, 300.0),  # between (200, 0.4) and (400, 0.6): 200 + (0.1 / 0.2) * 200
+        (CURVE, 0.4, 200.0),  # a point exactly at the target
+        (CURVE, 0.6, 400.0),
+        (CURVE, 0.1, 100.0),  # the first point is already above: no extrapolation below it
+        (CURVE, 0.0, 100.0),
+        (CURVE, 0.7, None),  # never reached
+        (CURVE[::-1], 0.5, 300.0),  # points in any order: walked in increasing x
+        ([(100, 0.2), (200, 0.6), (300, 0.4), (400, 0.8)], 0.5, 175.0),  # the first crossing: 100 + 0.3 / 0.4 * 100
+        ([(100, 0.2), (200, 0.3), (200, 0.5), (300, 0.6)], 0.5, 250.0),  # (200, 0.3) and (200, 0.5) are (200, 0.4)
+        ([(512, 0.5)], 0.5, 512.0),
+        ([(512, 0.5)], 0.6, None),
+        ([(0, 0.0), (10, 1)], 0.25, 2.5),  # accuracies 0 and 1 as ints, x from 0
+    ],
+)
+def test_tokens_to_match(points, target, expected):
+    found = tokens_to_match(points, target)
+    assert found == (None if expected is None else pytest.approx(expected))
+
+
+@pytest.mark.parametrize(
+    "points, x, expected",
+    [
+        (CURVE, 150, 0.3),  # halfway from (100, 0.2) to (200, 0.4)
+        (CURVE, 300, 0.5),
+        (CURVE, 350.0, 0.55),
+        (CURVE, 200, 0.4),  # an exact x: its own accuracy
+        (CURVE, 100, 0.2),
+        (CURVE, 400, 0.6),
+        (CURVE, 99.9, None),  # outside [min x, max x]: no extrapolation
+        (CURVE, 401, None),
+        (CURVE[::-1], 150, 0.3),
+        ([(100, 0.2), (100, 0.4), (300, 0.5)], 100, 0.3),  # repeated x: the mean of its accuracies
+        ([(100, 0.2), (100, 0.4), (300, 0.5)], 200, 0.4),  # from (100, 0.3) to (300, 0.5)
+        ([(512, 0.5)], 512, 0.5),
+        ([(512, 0.5)], 513, None),
+    ],
+)
+def test_accuracy_at(points, x, expected):
+    found = accuracy_at(points, x)
+    assert found == (None if expected is None else pytest.approx(expected))
+
+
+@pytest.mark.parametrize(
+    "reading, args, message",
+    [
+        (tokens_to_match, ([], 0.5), "no points"),
+        (accuracy_at, ([], 100), "no points"),
+        (tokens_to_match, ([(100, 56.7)], 0.5), r"accuracy of points\[0\] is 56.7"),
+        (accuracy_at, ([(100, 0.5), (math.nan, 0.5)], 100), r"points\[1\] is \(nan, 0.5\)"),
+        (tokens_to_match, ([(100, 0.5)], 50), r"target \(50\) must be an accuracy in \[0, 1\]"),
+        (tokens_to_match, ([(100, 0.5)], math.nan), r"target \(nan\)"),
+        (tokens_to_match, ([(100, 0.5)], None), r"target \(None\)"),
+        (accuracy_at, ([(100, 0.5)], math.inf), r"x \(inf\) must be a finite number of thinking tokens"),
+        (accuracy_at, ([(100, 0.5)], "100"), r"x \('100'\)"),
+    ],
+)
+def test_curve_readings_reject(reading, args, message):
+    with pytest.raises(S1kitError, match=message):
+        reading(*args)
+
+
+@pytest.mark.parametrize(
+    "answers, weights, expected",
+    [
+        (["a", "b", "b"], [3.0, 1.0, 1.0], "a"),  # 3 against 2: weight, not count, wins
+        (["a", "b", "b"], [1.0, 1.0, 1.0], "b"),  # equal weights: a plain majority
+        (["a", "b", None], [1.0, 2.0, 5.0], "b"),  # None does not vote, whatever its weight
+        ([None, None], [1.0, 2.0], None),
+        ([], [], None),
+        (["a", "b"], [0, 1], "b"),  # integer weights
+    ],
+)
+def test_weighted_majority_vote(answers, weights, expected):
+    assert weighted_majority_vote(answers, weights, seed=0) == expected
+
+
+def test_weighted_majority_vote_breaks_ties_as_majority_vote_does():
+    for seed in range(10):
+        tie = ["c", "a", "b", "b"]
+        assert weighted_majority_vote(tie, [2.0, 2.0, 1.5, 0.5], seed) == majority_vote(["a", "b", "c"], seed)
+    assert {weighted_majority_vote(["a", "b"], [1.0, 1.0], seed) for seed in range(20)} == {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    "answers, weights, message",
+    [
+        (["a", "b"], [1.0], "2 answers but 1 weights"),
+        (["a", "b"], [1.0, float("nan")], r"weights\[1\] is nan; give finite numbers"),
+        (["a"], [True], r"weights\[0\] is True"),
+        ([7], [1.0], r"answers\[0\] is 7"),
+    ],
+)
+def test_weighted_majority_vote_rejects(answers, weights, message):
+    with pytest.raises(S1kitError, match=message):
+        weighted_majority_vote(answers, weights, seed=0)
+
+
+def test_accuracy_at_an_exact_x_is_the_points_own_accuracy_to_the_last_bit():
+    points = [(3, 0.1), (7, 0.7), (11, 0.3)]
+    assert [accuracy_at(points, x) for x, _ in points] == [0.1, 0.7, 0.3]

@@ -85,6 +85,7 @@ BAD_SPECS = {
     "a missing piece": {**valid_spec(), "tokens": {k: v for k, v in valid_spec()["tokens"].items() if k != "wait"}},
     "an extension without a wait": mutated("tokens.wait", []),
     "a wait that ends the thinking": mutated("tokens.wait", [min(TOKENIZER.eos_token_ids)]),
+    "a wait piece where the wait string is empty": mutated("budget.wait_string", ""),
     "a budget that is a list": mutated("budget", []),
     "an unknown budget field": mutated("budget.max_thinking_tokenz", 5),
     "a negative cap": mutated("budget.max_thinking_tokens", -1),
@@ -122,8 +123,9 @@ def test_a_spec_the_server_did_not_sign_is_refused_where_it_has_a_secret():
             check_spec(json.dumps(forged), VOCAB, SECRET)
 
 
-def test_a_checked_spec_rebuilds_the_state_it_came_from():
-    config = BudgetConfig(max_thinking_tokens=9, num_ignore=2, wait_string="Hmm")
+@pytest.mark.parametrize("wait_string", ["Hmm", ""])
+def test_a_checked_spec_rebuilds_the_state_it_came_from(wait_string):
+    config = BudgetConfig(max_thinking_tokens=9, num_ignore=2, wait_string=wait_string)
     state = SequenceState(config, BudgetTokens.build(FORMATS["s1"], config, TOKENIZER), max_new_tokens=40)
     rebuilt = state_from_spec(check_spec(json.dumps(sign(request_spec(state, 3), SECRET)), VOCAB, SECRET))
     assert (rebuilt.config, rebuilt.tokens, rebuilt.max_new_tokens) == (config, state.tokens, 40)

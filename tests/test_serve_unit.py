@@ -69,7 +69,7 @@ def test_request_budget(named, server, expected):
     ({"num_ignore": 1.0}, "num_ignore", r"got 1.0"),
     ({"max_answer_tokens": 0}, "max_answer_tokens", r"positive integer"),
     ({"min_thinking_tokens": 10, "max_thinking_tokens": 5}, "min_thinking_tokens", r"\(10\) exceeds max_thinking_tokens \(5\)"),
-    ({"num_ignore": 1, "wait_string": ""}, "wait_string", r"wait_string is empty"),
+    ({"min_thinking_tokens": 1, "wait_string": ""}, "wait_string", r"wait_string is empty"),
     ({"wait_string": 7}, "wait_string", r"must be a string"),
     ({"reasoning_effort": "extreme"}, "reasoning_effort", r"unknown reasoning_effort 'extreme'; this server knows low, medium, high"),
 ])
@@ -545,3 +545,12 @@ def test_the_token_ids_of_a_reply_are_a_list_of_integers(ids, good):
     else:
         with pytest.raises(S1kitError, match="where a list of ids was asked for"):
             FromTokens().entries({"token_ids": ids}, CHAT)
+
+
+def test_an_empty_wait_string_extends_only_greedy_requests():
+    """The engine cannot say where a drawn end was suppressed with nothing appended: sampled, a 400."""
+    assert prepare({"messages": [], "num_ignore": 2, "wait_string": "", "temperature": 0}, CHAT, PLAIN, TOKENIZER,
+                   FORMATS["s1"]) is not None
+    with pytest.raises(RequestError, match="empty wait_string extends thinking only with temperature 0") as info:
+        prepare({"messages": [], "num_ignore": 2, "wait_string": ""}, CHAT, PLAIN, TOKENIZER, FORMATS["s1"])
+    assert info.value.param == "wait_string"

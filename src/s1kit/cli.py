@@ -123,7 +123,7 @@ def demo(
 
 @app.command("eval")
 @user_errors
-@with_options(options(EvalConfig, as_text=("budgets", "num_ignore")))
+@with_options(options(EvalConfig, as_text=("budgets", "num_ignore", "wait_string")))
 def eval_command(
     ctx: typer.Context,
     recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.yaml); flags given here win.")] = None,

@@ -1,5 +1,6 @@
-"""Evaluation metrics: accuracy, pass@k, maj@k, cov@k, and the s1 paper's
-Control, Scaling and Performance (Muennighoff et al. 2025, arXiv 2501.19393, Section 3.2).
+"""Evaluation metrics: accuracy, pass@k, maj@k, cov@k, (weighted) majority votes, the s1 paper's
+Control, Scaling and Performance (Muennighoff et al. 2025, arXiv 2501.19393, Section 3.2), and two
+readings of a curve that compare methods: tokens to match an accuracy, accuracy at a length.
 
 Pure functions over plain Python values. Accuracies are fractions in [0, 1] everywhere;
 Scaling alone reports percentage points, the unit of the paper's Table 3.
@@ -109,16 +110,46 @@ def majority_vote(answers: Sequence[str | None], seed: int) -> str | None:
     Ties: the tied answers are sorted first, so neither input order nor set iteration order can
     change the result, then one is picked with random.Random(seed): same seed, same pick.
     """
+    _check_answers(answers, seed)
+    counts = Counter(a for a in answers if a is not None)
+    return _leader(counts, seed)
+
+
+def weighted_majority_vote(answers: Sequence[str | None], weights: Sequence[float], seed: int) -> str | None:
+    """The non-None answer with the largest sum of weights; None if every answer is None.
+
+    Confidence-weighted majority voting (DeepConf, Fu et al. 2025, arXiv 2508.15260, Section 3.2:
+    V(a) = sum_t C_t 1(answer(t) = a)); with equal weights it is :func:`majority_vote`. Sums are
+    math.fsum, so the order of the samples cannot change a sum, nor which answers tie; ties are
+    broken as majority_vote breaks them (sorted, then random.Random(seed)).
+    """
+    _check_answers(answers, seed)
+    if len(answers) != len(weights):
+        raise S1kitError(f"{len(answers)} answers but {len(weights)} weights; pass one weight per answer")
+    for i, weight in enumerate(weights):
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+            raise S1kitError(f"weights[{i}] is {weight!r}; give finite numbers (a trace's confidence)")
+    voted: dict[str, list[float]] = {}
+    for answer, weight in zip(answers, weights):
+        if answer is not None:
+            voted.setdefault(answer, []).append(float(weight))
+    return _leader({answer: math.fsum(w) for answer, w in voted.items()}, seed)
+
+
+def _check_answers(answers: Sequence[str | None], seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise S1kitError(f"seed ({seed!r}) must be an integer")
     for i, answer in enumerate(answers):
         if answer is not None and not isinstance(answer, str):
             raise S1kitError(f"answers[{i}] is {answer!r}; give answers as strings (None if unparsed)")
-    counts = Counter(a for a in answers if a is not None)
-    if not counts:
+
+
+def _leader(totals: dict[str, float], seed: int) -> str | None:
+    """The answer of the largest total; tied answers sorted, then one picked by random.Random(seed)."""
+    if not totals:
         return None
-    top = max(counts.values())
-    tied = sorted(a for a, count in counts.items() if count == top)
+    top = max(totals.values())
+    tied = sorted(a for a, total in totals.items() if total == top)
     return tied[0] if len(tied) == 1 else random.Random(seed).choice(tied)
 
 
@@ -304,3 +335,68 @@ def performance(points: Sequence[tuple[float, float]]) -> float:
         raise S1kitError("performance of no points; pass at least one (thinking tokens, accuracy)")
     _check_points(points)
     return max(float(y) for _, y in points)
+
+
+def _curve(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points as a function of x: sorted by x, points sharing an x merged into one at the mean
+    of their accuracies (two evaluations with the same average thinking tokens)."""
+    if not points:
+        raise S1kitError("a curve of no points; pass at least one (average thinking tokens, accuracy)")
+    _check_points(points)
+    by_x: dict[float, list[float]] = {}
+    for x, y in points:
+        by_x.setdefault(float(x), []).append(float(y))
+    return [(x, math.fsum(ys) / len(ys)) for x, ys in sorted(by_x.items())]
+
+
+def tokens_to_match(points: Sequence[tuple[float, float]], target: float) -> float | None:
+    """The fewest average thinking tokens at which a curve reaches accuracy ``target``; None if it
+    never does.
+
+    The curve's (x, accuracy) points are walked in increasing x (points sharing an x count as one,
+    at their mean accuracy). At the first point at or above the target, the crossing is placed by
+    linear interpolation from the point before it (x0, a0), below the target, to it (x1, a1):
+    x0 + (target - a0) * (x1 - x0) / (a1 - a0). When the first point is already at or above the
+    target, its x is returned: nothing is extrapolated below the curve's least x. A curve that
+    dips after crossing still counts its first crossing. With :func:`accuracy_at`, it turns s1's
+    Figure 4 (Muennighoff et al. 2025, arXiv 2501.19393: budget forcing and majority voting on one
+    thinking-token axis) into numbers: the tokens a method needs for budget forcing's accuracy.
+    """
+    curve = _curve(points)
+    _check_accuracy(target, "target")
+    before = None
+    for x, y in curve:
+        if y >= target:
+            if before is None:
+                return x
+            x0, y0 = before
+            return x0 + (target - y0) * (x - x0) / (y - y0)
+        before = (x, y)
+    return None
+
+
+def accuracy_at(points: Sequence[tuple[float, float]], x: float) -> float | None:
+    """A curve's accuracy at ``x`` average thinking tokens; None outside [least x, largest x].
+
+    Linear interpolation between the two points around x (a point at exactly x gives its own
+    accuracy); nothing is extrapolated past the curve's ends. Points sharing an x count as one,
+    at the mean of their accuracies. The other reading of s1's Figure 4 (arXiv 2501.19393) as a
+    number, with :func:`tokens_to_match`: a method's accuracy at budget forcing's length.
+    """
+    curve = _curve(points)
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+        raise S1kitError(f"x ({x!r}) must be a finite number of thinking tokens")
+    if not curve[0][0] <= x <= curve[-1][0]:
+        return None
+    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
+        if x == x0:
+            return y0
+        if x < x1:
+            return y0 + (x - x0) * (y1 - y0) / (x1 - x0)
+    return curve[-1][1]  # x is the largest x
+
+
+def _check_accuracy(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:  # NaN fails too
+        raise S1kitError(f"{what} ({value!r}) must be an accuracy in [0, 1] (0.567, not 56.7)")
+    return float(value)

@@ -23,7 +23,9 @@ import json
 import os
 
 from s1kit.backends import marks_file
+from s1kit.budget.alpha import AlphaPlan
 from s1kit.budget.config import BudgetConfig
+from s1kit.budget.rules import EXIT
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
 from s1kit.errors import S1kitError, shown
 
@@ -46,7 +48,7 @@ _SEED_BOUND = 1 << 64
 _BUDGET_FIELDS = tuple(f.name for f in dataclasses.fields(BudgetConfig))
 _TOKEN_FIELDS = tuple(f.name for f in dataclasses.fields(BudgetTokens))
 _REQUIRED = ("budget", "tokens", "max_new_tokens", "seed")
-_OPTIONAL = ("answering", marks_file.SPEC_KEY, MAC_KEY)
+_OPTIONAL = ("answering", "exits", "alpha", marks_file.SPEC_KEY, MAC_KEY)
 
 
 class SpecError(ValueError):
@@ -60,7 +62,11 @@ def request_spec(state: SequenceState, seed: int | None) -> dict:
         raise ValueError("only fresh sequences are forced in the engine; continue answers as plain requests")
     spec = {"budget": state.config.__dict__.copy(), "tokens": state.tokens.to_dict(),
             "max_new_tokens": state.max_new_tokens, "seed": seed}
-    if state.phase is Phase.ANSWER:
+    if state.alpha is not None:
+        spec["alpha"] = state.alpha.to_dict()
+    if state.queue and state.spans and state.spans[0].kind == EXIT:
+        spec["exits"] = True  # its thinking ends before it starts (NoThinking)
+    elif state.phase is Phase.ANSWER:
         spec["answering"] = True
     return spec
 
@@ -69,6 +75,10 @@ def state_from_spec(spec: dict) -> SequenceState:
     """The fresh state a checked spec describes."""
     state = SequenceState(BudgetConfig(**spec["budget"]), BudgetTokens.from_dict(spec["tokens"]),
                           max_new_tokens=spec["max_new_tokens"])
+    if spec.get("alpha") is not None:
+        state.alpha = AlphaPlan.from_dict(spec["alpha"])
+    if spec.get("exits"):
+        state.exit_thinking()
     return state.begin_answer() if spec.get("answering") else state
 
 
@@ -116,21 +126,46 @@ def check_spec(value, vocab_size: int | None = None, secret: str | None = None) 
     _check_budget(value["budget"])
     tokens = _check_tokens(value["tokens"], vocab_size)
     budget = value["budget"]
+    # An empty wait piece is s1's extension without a string, and only that: its budget says so.
+    stringless = budget.get("wait_string", BudgetConfig.wait_string) == ""
     if (budget.get("num_ignore") or budget.get("min_thinking_tokens")) and (
-            not tokens["wait"] or set(tokens["wait"]) & set(tokens["end_of_thinking"])):
+            (not tokens["wait"] and not stringless) or set(tokens["wait"]) & set(tokens["end_of_thinking"])):
         raise SpecError("the s1kit spec extends thinking with a wait piece that is empty or holds an end of thinking")
+    if stringless and tokens["wait"]:
+        raise SpecError("the s1kit spec's budget has an empty wait_string but its tokens.wait is not empty")
     limit = value["max_new_tokens"]
     if limit is not None and (type(limit) is not int or limit < 1):
         raise SpecError(f"the s1kit spec's max_new_tokens must be null or an integer >= 1, got {shown(limit)}")
     seed = value["seed"]
     if seed is not None and (type(seed) is not int or not -_SEED_BOUND < seed < _SEED_BOUND):
         raise SpecError(f"the s1kit spec's seed must be null or a 64-bit integer, got {shown(seed)}")
-    if type(value.get("answering", False)) is not bool:
-        raise SpecError("the s1kit spec's answering must be true or false")
+    for flag in ("answering", "exits"):
+        if type(value.get(flag, False)) is not bool:
+            raise SpecError(f"the s1kit spec's {flag} must be true or false")
+    if value.get("answering") and value.get("exits"):
+        raise SpecError("the s1kit spec's answering and exits exclude each other")
+    if value.get("alpha") is not None:
+        _check_alpha(value["alpha"], vocab_size)
     marks = value.get(marks_file.SPEC_KEY)
     if marks is not None and not marks_file.is_key(marks):
         raise SpecError("the s1kit spec's marks must be 32 lowercase hex digits")
     return value
+
+
+def _check_alpha(alpha, vocab_size: int | None) -> None:
+    if not isinstance(alpha, dict) or set(alpha) != {"moment", "p", "breaks", "transitions", "seed"}:
+        raise SpecError("the s1kit spec's alpha must be an object with moment, p, breaks, transitions and seed")
+    if type(alpha["moment"]) is not int or alpha["moment"] < 1:
+        raise SpecError("the s1kit spec's alpha.moment must be an integer >= 1")
+    if type(alpha["p"]) not in (int, float) or not 0 <= alpha["p"] <= 1:
+        raise SpecError("the s1kit spec's alpha.p must be a probability")
+    if type(alpha["seed"]) is not int or not -_SEED_BOUND < alpha["seed"] < _SEED_BOUND:
+        raise SpecError("the s1kit spec's alpha.seed must be a 64-bit integer")
+    bound = vocab_size or _ID_BOUND
+    for name in ("breaks", "transitions"):
+        ids = alpha[name]
+        if not isinstance(ids, list) or len(ids) > MAX_PIECE_TOKENS or not all(type(t) is int and 0 <= t < bound for t in ids):
+            raise SpecError(f"the s1kit spec's alpha.{name} must be a list of token ids in 0..{bound - 1}")
 
 
 def _check_budget(budget) -> None:

@@ -130,6 +130,8 @@ def _step(backend, logits, rows: list, sampling: SamplingConfig) -> tuple[list, 
         state, plan = row.state, row.state.probe_plan
         moment = Moment.of(state) if plan is not None else None
         token = state.advance(picks[j])
+        while token is None:  # an end suppressed with nothing appended: the model picks again here
+            token = state.advance(backend._choose(logits[j : j + 1], [0], sampling, [row.generator])[0])
         forced = state.forced[-1]
         if state.scores is not None:
             _score(state, logp[j], token, forced, torch)

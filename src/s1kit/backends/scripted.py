@@ -90,8 +90,9 @@ class ScriptedBackend:
                         state.scores.add(None, None)
                     continue
                 pick = script[cursor] if cursor < len(script) else eos
+                if state.advance(pick) is None:
+                    continue  # suppressed with nothing appended: the same pick again, as greedy would
                 cursor += 1
-                state.advance(pick)
                 if state.scores is not None:  # a script is certain of every word it picks
                     forced = state.forced[-1]
                     state.scores.add(None if forced else 0.0, None if forced else 0.0)

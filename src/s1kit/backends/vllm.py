@@ -124,6 +124,9 @@ class VLLMBackend:
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
         from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, LOGPROBS_KEY, replay, request_spec
 
+        if sampling.temperature > 0 and any(s.config.extends_without_string for s in states):
+            raise S1kitError("an empty wait string extends thinking only greedily on the vllm backend (--temperature 0), "
+                             "which cannot mark where a drawn end was suppressed; use --backend hf, or a wait string")
         params = []
         for state, seed in zip(states, seeds):
             scores = state.scores

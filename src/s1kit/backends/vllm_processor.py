@@ -72,6 +72,9 @@ class _Row:
     step costs more than the whole decision)."""
     end_ids: torch.Tensor
     end_set: frozenset[int]
+    """The tokens that end the thinking if the model picks one (SequenceState.end_choices)."""
+    watch: frozenset[int] = frozenset()
+    """Tokens the state must see one by one (SequenceState.watched): the ends, and AlphaOne's breaks."""
     pending: int | None = None
     """The output position forced at the last apply() and not yet committed."""
     marks: marks_file.MarksWriter | None = None
@@ -89,9 +92,9 @@ class _Row:
     def create(cls, state: SequenceState, output: list[int], temperature: float, seed: int | None,
                device: torch.device) -> _Row:
         """A row for ``state``; a row without a seed draws one."""
-        ends = state.tokens.end_of_thinking
+        ends = state.end_choices()
         draws = random.Random((seed if seed is not None else secrets.randbits(62)) ^ 0x5EED)
-        return cls(state, output, temperature, draws, _end_ids(ends, device), ends)
+        return cls(state, output, temperature, draws, _end_ids(ends, device), ends, state.watched())
 
     def sync(self) -> None:
         """Commit every token vLLM appended since the last decision."""
@@ -104,6 +107,10 @@ class _Row:
         self.seen = len(output)
         free = state.free_positions()
         self.free_until = _NO_BOUND if free is None else len(state.output) + free
+        if state.alpha is not None and state.end_choices() != self.end_set:  # past AlphaOne's moment
+            self.end_set = state.end_choices()
+            self.end_ids = _end_ids(self.end_set, self.end_ids.device)
+            self.watch = state.watched()
 
     def finished(self) -> bool:
         """Whether the request ended, rather than paused (preempted): its state need not be kept.
@@ -120,7 +127,7 @@ class _Row:
         length = len(output)
         if self.pending is not None or length >= self.free_until:
             return False
-        if length != seen and (length != seen + 1 or output[-1] in self.end_set):
+        if length != seen and (length != seen + 1 or output[-1] in self.watch):
             return False
         self.seen = length
         return True
@@ -142,7 +149,11 @@ class BudgetForcingProcessor(LogitsProcessor):
         """The whole spec, before the request reaches the engine: a SpecError (a ValueError) becomes
         vLLM's HTTP 400. The vocabulary is the engine's to check (this runs in the front end)."""
         extra = sampling_params.extra_args or {}
-        check_spec(extra.get(EXTRA_ARGS_KEY), None, server_secret())
+        spec = check_spec(extra.get(EXTRA_ARGS_KEY), None, server_secret())
+        if spec is not None and spec["budget"].get("num_ignore") and spec["budget"].get("wait_string") == "" \
+                and (sampling_params.temperature or 0) >= 1e-5:
+            # The engine cannot tell its front end where a drawn end was suppressed with nothing appended.
+            raise SpecError("an empty wait string extends thinking only with temperature 0 here; pass a wait string")
         if extra.get(LOGPROBS_KEY, False) not in (True, False):
             raise SpecError(f"extra_args {LOGPROBS_KEY} must be true or false")
 

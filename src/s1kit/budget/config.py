@@ -34,7 +34,9 @@ class BudgetConfig:
 
     wait_string: str = "Wait"
     """Appended in place of a suppressed end-of-thinking delimiter. s1 uses "Wait" directly after
-    the thinking text, with no separator."""
+    the thinking text, with no separator. Empty: the end is suppressed and nothing appended, the
+    model picks again at the same place (s1's "without string" row of Table 4; greedy, it picks the
+    end again, so only --num-ignore counts, not --min-thinking-tokens)."""
 
     answer_prefix: str = "Final Answer:"
     """Forced at the start of the answer section when the cap ends thinking, so the model answers
@@ -42,6 +44,11 @@ class BudgetConfig:
 
     max_answer_tokens: int = 1024
     """Most tokens the model may sample in the answer section (the forced prefix does not count)."""
+
+    @property
+    def extends_without_string(self) -> bool:
+        """Ends are suppressed with nothing appended (an empty wait string)."""
+        return self.num_ignore > 0 and not self.wait_string
 
     def __post_init__(self) -> None:
         # The one check of these settings: the command line, recipes and the server (a 400 naming
@@ -57,8 +64,10 @@ class BudgetConfig:
         if self.max_thinking_tokens is not None and self.min_thinking_tokens > self.max_thinking_tokens:
             raise SettingError("min_thinking_tokens", f"min_thinking_tokens ({self.min_thinking_tokens}) exceeds "
                                                       f"max_thinking_tokens ({self.max_thinking_tokens}); lower one of them")
-        if (self.num_ignore > 0 or self.min_thinking_tokens > 0) and not self.wait_string:
-            raise SettingError("wait_string", "wait_string is empty but thinking must be extended; set it, e.g. to 'Wait'")
+        if self.min_thinking_tokens > 0 and not self.wait_string:
+            # Nothing appended, the thinking never grows: the minimum would never be reached.
+            raise SettingError("wait_string", "wait_string is empty but min_thinking_tokens must be reached; an empty "
+                                              "wait string extends only --num-ignore times (set it, e.g. to 'Wait')")
 
 
 @dataclass

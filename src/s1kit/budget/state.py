@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import bisect
 import enum
+import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from s1kit.budget import rules
+from s1kit.budget.alpha import AlphaPlan
 from s1kit.budget.config import BudgetConfig
 from s1kit.errors import S1kitError
 
@@ -64,7 +66,7 @@ class BudgetTokens:
         end.discard(None)
         # Tokenize the pieces apart: the answer section must start at a token boundary.
         wait = tuple(tokenizer.encode(config.wait_string)) if config.wait_string else ()
-        if (config.num_ignore or config.min_thinking_tokens) and not wait:
+        if (config.num_ignore or config.min_thinking_tokens) and config.wait_string and not wait:
             raise S1kitError(f"wait_string {config.wait_string!r} encodes to no tokens; pass another --wait-string")
         if (config.num_ignore or config.min_thinking_tokens) and set(wait) & end:
             raise S1kitError(f"wait_string {config.wait_string!r} holds an end-of-thinking or end-of-turn token, so it "
@@ -138,6 +140,25 @@ class SequenceState:
     """Where the backend probes the answer while this sequence thinks (budget.probes.ProbePlan), if
     it can branch a probe off the sequence as it goes; the probes land in ``probes``."""
     probes: list = field(default_factory=list)
+    alpha: AlphaPlan | None = None
+    """AlphaOne's schedule of Waits and of the end of thinking (budget.alpha), if it has one."""
+    _alpha_draws: random.Random | None = field(default=None, repr=False)
+
+    def past_alpha(self) -> bool:
+        return self.alpha is not None and self.thinking_tokens >= self.alpha.moment
+
+    def end_choices(self) -> frozenset[int]:
+        """The tokens that end the thinking if the model picks one now: the ends of thinking, and
+        after the alpha moment the transition words' first tokens."""
+        ends = self.tokens.end_of_thinking
+        return ends | self.alpha.transitions if self.past_alpha() else ends
+
+    def watched(self) -> frozenset[int]:
+        """Model tokens the state must see one by one while thinking (the caller may take runs of
+        others at once): the end choices, and before the alpha moment the paragraph breaks."""
+        if self.alpha is not None and not self.past_alpha():
+            return self.end_choices() | self.alpha.breaks
+        return self.end_choices()
 
     def begin_answer(self) -> SequenceState:
         """Start in the answer: the prompt already ended the thinking, so none of the output is."""
@@ -184,8 +205,14 @@ class SequenceState:
         """The token appended if the model picks an end-of-thinking token now. Pure.
 
         For backends that must decide before sampling (a vLLM logits processor): when the model
-        wants to end its thinking, this is the token to force instead."""
-        return self._first(*self._pieces(self._on_end()))
+        wants to end its thinking, this is the token to force instead. With an empty wait string
+        the ends suppressed append nothing, and greedy the model picks the end again at once: the
+        token is what the last decision appends."""
+        kind, waits = self._on_end(), self.waits_inserted
+        while kind == rules.WAIT and not self.tokens.wait:
+            waits += 1
+            kind = rules.on_end(self.config, self.thinking_tokens, waits, 0)
+        return self._first(*self._pieces(kind))
 
     @staticmethod
     def _first(*pieces: tuple[int, ...]) -> int:
@@ -199,10 +226,16 @@ class SequenceState:
         A forced token this state has not queued replaced an end of thinking the model picked, so
         the state is given an end to decide on; a forced token it has queued is its own."""
         any_end = min(self.tokens.end_of_thinking)
-        return self.advance(any_end if forced and not self.next_is_forced() else token)
+        pick = any_end if forced and not self.next_is_forced() else token
+        appended = self.advance(pick)
+        while appended is None:  # an end suppressed with nothing appended: the same end, again
+            appended = self.advance(pick)
+        return appended
 
-    def advance(self, model_token: int) -> int:
-        """Take the token the model picked at the next position; return the token appended there."""
+    def advance(self, model_token: int) -> int | None:
+        """Take the token the model picked at the next position; return the token appended there,
+        or None when the model's end was suppressed with an empty wait string: nothing is appended,
+        and the model picks again at the same position (s1's "without string" extension)."""
         if self.done:
             raise RuntimeError("advance() called on a finished sequence")
         if self.queue:
@@ -210,12 +243,17 @@ class SequenceState:
         if self.phase is Phase.THINKING:
             if self._at_cap():
                 kind = rules.CAP
-            elif model_token in self.tokens.end_of_thinking:
+            elif model_token in self.end_choices():
                 kind = self._on_end()
             else:
-                return self._append(model_token, forced=False)
+                appended = self._append(model_token, forced=False)
+                if self.alpha is not None and model_token in self.alpha.breaks:
+                    self._scheduled_wait()
+                return appended
             self.forced_end = self.forced_end or kind == rules.CAP
             self.waits_inserted += kind == rules.WAIT
+            if kind == rules.WAIT and not self.tokens.wait:
+                return None
             self._force(*self._pieces(kind), kind=kind)
             return self._append(self.queue.popleft(), forced=True)
         # Answer phase, model's own token.
@@ -233,7 +271,12 @@ class SequenceState:
         by one: :meth:`observe_free` takes them at once."""
         if self.queue or self.done:
             return 0
-        return self.round_tokens()
+        free = self.round_tokens()
+        if self.alpha is not None and self.phase is Phase.THINKING and not self.past_alpha():
+            # The moment changes what the state watches for: it must see that position.
+            until = self.alpha.moment - self.thinking_tokens
+            free = until if free is None else min(free, until)
+        return free
 
     def observe_free(self, tokens: list[int]) -> int:
         """Advance at once over the longest start of ``tokens`` (model tokens, none forced) that
@@ -242,7 +285,7 @@ class SequenceState:
         :meth:`observe` would take it: unchanged. The caller shows the rest one by one."""
         free = self.free_positions()
         run = tokens if free is None or len(tokens) <= free else tokens[:free]
-        watch = self.tokens.end_of_thinking if self.phase is Phase.THINKING else self.tokens.stop
+        watch = self.watched() if self.phase is Phase.THINKING else self.tokens.stop
         if not watch.isdisjoint(run):
             run = run[: next(i for i, token in enumerate(run) if token in watch)]
         if not run:
@@ -282,7 +325,23 @@ class SequenceState:
     def _at_cap(self) -> bool:
         return rules.at_cap(self.config, self.thinking_tokens)
 
+    def _scheduled_wait(self) -> None:
+        """After a paragraph break before the alpha moment: the wait string, with the schedule's
+        probability (one draw per break, whatever it decides, so every replay draws alike)."""
+        if self.past_alpha():
+            return
+        chance = self.alpha.wait_probability(self.thinking_tokens - 1)
+        if self._alpha_draws is None:
+            self._alpha_draws = self.alpha.draws()
+        drawn = self._alpha_draws.random()
+        left = rules.thinking_left(self.config, self.thinking_tokens)
+        if drawn < chance and self.tokens.wait and (left is None or len(self.tokens.wait) <= left):
+            self.waits_inserted += 1
+            self._force(self.tokens.wait, kind=rules.WAIT)
+
     def _on_end(self) -> str:
+        if self.past_alpha():  # AlphaOne: after its moment the thinking ends where it may
+            return rules.END
         return rules.on_end(self.config, self.thinking_tokens, self.waits_inserted, len(self.tokens.wait))
 
     def _pieces(self, kind: str) -> tuple[tuple[int, ...], ...]:

@@ -129,7 +129,8 @@ class TextState:
         if kind == rules.CAP:
             return self._force_cap()
         self.waits_inserted += 1
-        self._append_span(self.pieces.wait, self.counts.wait, "wait")
+        if self.pieces.wait:  # an empty one appends nothing: the next round asks again from here
+            self._append_span(self.pieces.wait, self.counts.wait, "wait")
         self.thinking_tokens += self.counts.wait
         if self._at_cap():
             self._force_cap()  # the wait filled the budget to the last token

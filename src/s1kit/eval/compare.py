@@ -1,10 +1,13 @@
 """``s1kit compare DIR [DIR ...]``: methods side by side, in the shape of s1's Table 3.
 
-One row per curve of each evaluation directory (method, Control, Scaling, Performance, and |A|,
-the number of points), and one plot with every curve on the same thinking-token axis: sequential
+One row per curve of each evaluation directory (method, Control, Scaling, Performance, |A|, the
+number of points, and two numbers against budget forcing on the same task and model: the thinking
+tokens the curve needs to match its best accuracy, and its accuracy at budget forcing's natural
+thinking length), and one plot with every curve on the same thinking-token axis: sequential
 curves solid, parallel ones (majority, best-of-n) dashed, so s1's Figure 4 comparison can be read
 off directly. Runs on different tasks or models are allowed, and the table says so. The same
-curves and table go into a page beside them (compare.html), which links each run's report.html.
+curves and the Table 3 columns go into a page beside them (compare.html), which links each run's
+report.html.
 """
 
 from __future__ import annotations
@@ -22,15 +25,31 @@ def markdown(runs: list[tuple[str, dict]]) -> str:
              f"Task: {', '.join(tasks)}; model: {', '.join(models)}."
              + (" Runs differ in task or model: compare with care." if len(tasks) > 1 or len(models) > 1 else ""), "",
              "Control: share of points within their budget (%); Scaling: accuracy points per doubling of thinking "
-             "tokens, averaged over all pairs of points; Performance: best accuracy (%); |A|: points.", "",
-             "| run | method | curve | kind | Control (%) | Scaling | Performance (%) | \\|A\\| |",
-             "|---|---|---|---|---|---|---|---|"]
+             "tokens, averaged over all pairs of points; Performance: best accuracy (%); |A|: points; " + BF_LEGEND, "",
+             "| run | method | curve | kind | Control (%) | Scaling | Performance (%) | \\|A\\| | tokens to match | "
+             "acc. at BF natural length (%) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in table_rows(runs):
         control = "-" if row["control"] is None else f"{100 * row['control']:.0f}"
         scaling = "-" if row["scaling"] is None else f"{row['scaling']:.1f}"
         lines.append(f"| {row['run']} | {row['method']} | {row['curve']} | {row['kind']} | {control} | {scaling} | "
-                     f"{100 * row['performance']:.1f} | {row['points']} |")
+                     f"{100 * row['performance']:.1f} | {row['points']} | {_against_bf(row)} |")
     return "\n".join(lines) + "\n"
+
+
+BF_LEGEND = ("tokens to match: the fewest average thinking tokens at which the curve reaches the best accuracy of the "
+             "main curve of the first budget-forcing run (BF) on its task and model, linearly interpolated between "
+             "points (never: it does not reach it); acc. at BF natural length: the curve's accuracy (%) at BF's "
+             "thinking tokens with no cap and no ignores (else at its main curve's longest point), linearly "
+             "interpolated (-: outside the curve); both - without a BF run on the same task and model.")
+
+
+def _against_bf(row: dict) -> str:
+    if row["compared_with"] is None:
+        return "- | -"
+    tokens = "never" if row["tokens_to_match"] is None else f"{row['tokens_to_match']:.0f}"
+    accuracy = "-" if row["accuracy_at_bf_length"] is None else f"{100 * row['accuracy_at_bf_length']:.1f}"
+    return f"{tokens} | {accuracy}"
 
 
 def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:

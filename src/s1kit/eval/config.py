@@ -18,8 +18,9 @@ from pathlib import Path
 
 from s1kit.backends import BackendConfig
 from s1kit.budget.config import BudgetConfig, SamplingConfig
-from s1kit.errors import S1kitError, SettingError, check_positive_int
+from s1kit.errors import S1kitError, SettingError, check_positive_int, shown
 from s1kit.grading.judge import JudgeConfig
+from s1kit.methods.alpha_one import AlphaConfig
 from s1kit.methods.conditional import TOKENS_PER_STEP
 from s1kit.methods.probe_exit import ProbeConfig
 from s1kit.settings import HOW, SECRET, flatten, group, leaves
@@ -62,9 +63,13 @@ class EvalConfig:
     """Thinking caps to sweep, e.g. 512,1024,2048,4096 (default: no cap)."""
     num_ignore: list[int] = field(default_factory=lambda: [0], metadata={UNORDERED: True})
     """Suppressed ends of thinking to sweep, e.g. 0,1,2,4."""
-    budget: BudgetConfig = group(BudgetConfig, skip=("max_thinking_tokens", "num_ignore"))
-    """What every point of the sweep shares: the minimum, the wait string, the answer prefix and the
-    answer's length (each point has its own cap and ignores)."""
+    wait_string: list[str] = field(default_factory=lambda: ["Wait"], metadata={UNORDERED: True})
+    """Text appended in place of a suppressed end of thinking; several sweep them (budget-forcing, s1's
+    Table 4: --wait-string ',Alternatively,Hmm,Wait'); empty: the end is suppressed and nothing
+    appended (Table 4's "without string"). Given as text, it is split at commas."""
+    budget: BudgetConfig = group(BudgetConfig, skip=("max_thinking_tokens", "num_ignore", "wait_string"))
+    """What every point of the sweep shares: the minimum, the answer prefix and the answer's length
+    (each point has its own cap, ignores and wait string)."""
     samples: int = 1
     """Samples per question (pass@k, maj@k, cov@k; K of majority and best-of-n)."""
     sampling: SamplingConfig = group(SamplingConfig, temperature=None)
@@ -95,6 +100,8 @@ class EvalConfig:
     """An LLM judge for grading; None (no --judge): the rules alone. It reads --batch-size rows at once."""
     probe: ProbeConfig = group(ProbeConfig)
     """probe-exit: where the answer is probed and the exit rules swept."""
+    alpha_one: AlphaConfig = group(AlphaConfig)
+    """alpha-one: the alpha moments swept and the Wait schedule."""
     chunk_units: int = _how(32)
     """Units (question, sample) generated between two writes of samples.jsonl: the most work an
     interruption can cost."""
@@ -105,17 +112,28 @@ class EvalConfig:
         from s1kit.methods import PARALLEL, SAMPLING_METHODS, check_method, forces
 
         check_method(self.method)
+        if isinstance(self.wait_string, str):
+            self.wait_string = parse_waits(self.wait_string)
+        if not isinstance(self.wait_string, list) or not self.wait_string or not all(
+                isinstance(w, str) for w in self.wait_string):
+            raise SettingError("wait_string", f"wait_string must be text or a list of texts, got {shown(self.wait_string)}")
+        if len(self.wait_string) > 1 and self.method != "budget-forcing":
+            raise SettingError("wait_string", f"--wait-string lists {len(self.wait_string)} strings; only budget-forcing "
+                                              f"sweeps them, {self.method} takes one")
         if self.sampling.temperature is None:
-            self.sampling = dataclasses.replace(self.sampling, temperature=1.0 if self.method in SAMPLING_METHODS else 0.0)
+            samples = self.method in SAMPLING_METHODS or (self.method == "no-thinking" and self.samples > 1)
+            self.sampling = dataclasses.replace(self.sampling, temperature=1.0 if samples else 0.0)
         if self.judge is not None and self.judge.batch_size != self.batch_size:
             self.judge = dataclasses.replace(self.judge, batch_size=self.batch_size)
         temperature = self.sampling.temperature
         if self.method in SAMPLING_METHODS and temperature == 0:
             raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
-        if self.method != "probe-exit" and self.probe != ProbeConfig():
-            changed = next(f.name for f in dataclasses.fields(ProbeConfig)
-                           if getattr(self.probe, f.name) != getattr(ProbeConfig(), f.name))
-            raise SettingError(changed, f"--{changed.replace('_', '-')} is probe-exit's; drop it, or pass --method probe-exit")
+        for owner, name in (("probe-exit", "probe"), ("alpha-one", "alpha_one")):
+            settings = getattr(self, name)
+            if self.method != owner and settings != type(settings)():
+                changed = next(f.name for f in dataclasses.fields(settings)
+                               if getattr(settings, f.name) != getattr(type(settings)(), f.name))
+                raise SettingError(changed, f"--{changed.replace('_', '-')} is {owner}'s; drop it, or pass --method {owner}")
         if self.budget.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units", "batch_size", "samples"):
@@ -133,7 +151,8 @@ class EvalConfig:
         for k in self.num_ignore or [None]:
             if isinstance(k, bool) or not isinstance(k, int) or k < 0:
                 raise SettingError("num_ignore", f"num_ignore {repr(k)[:80]} is not an integer >= 0; pass e.g. --num-ignore 0,1,2")
-        for name, values in (("budgets", self.budgets or []), ("num_ignore", self.num_ignore)):
+        for name, values in (("budgets", self.budgets or []), ("num_ignore", self.num_ignore),
+                             ("wait_string", self.wait_string)):
             twice = sorted({v for v in values if values.count(v) > 1})
             if twice:  # a point given twice would count its rows twice
                 raise SettingError(name, f"{name} lists {', '.join(map(str, twice))} more than once ({values}); "
@@ -143,18 +162,22 @@ class EvalConfig:
                              "pass --temperature above 0 (e.g. 0.7) or --samples 1")
         if self.method in PARALLEL and self.samples < 2:
             raise S1kitError(f"{self.method} votes over samples; pass --samples K with K >= 2 (e.g. 16)")
-        self.base_budget()  # the minimum against the smallest cap: BudgetConfig's own check
+        for wait in self.wait_string:  # the minimum against the smallest cap, each wait string: BudgetConfig's checks
+            dataclasses.replace(self.base_budget(), wait_string=wait, num_ignore=max(self.num_ignore))
         self.points()  # the method's own checks (budgets it needs, flags it cannot use)
 
     def base_budget(self) -> BudgetConfig:
-        """The shared budget with the smallest cap: the strictest for the minimum."""
-        return dataclasses.replace(self.budget, max_thinking_tokens=min(self.budgets) if self.budgets else None)
+        """The shared budget with the smallest cap (the strictest for the minimum) and the first
+        wait string (a point of another carries its own)."""
+        return dataclasses.replace(self.budget, max_thinking_tokens=min(self.budgets) if self.budgets else None,
+                                   wait_string=self.wait_string[0])
 
     def points(self):
         """The method's points (methods.points.MethodPoint)."""
         from s1kit.methods.points import method_points
 
-        return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step, self.probe.rules())
+        return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step, self.probe.rules(),
+                             self.wait_string, self.alpha_one.moments())
 
 
 def eval_config(**settings) -> EvalConfig:
@@ -206,14 +229,19 @@ def identity(record: dict, within: frozenset[str] | None = None) -> dict:
         if leaf.metadata.get(HOW) or leaf.metadata.get(SECRET) or (within is not None and leaf.flat not in within):
             continue
         value = record.get(leaf.flat, leaf.default)
-        settings[leaf.flat] = _as_set(value) if leaf.metadata.get(UNORDERED) else value
+        if leaf.metadata.get(UNORDERED) and (within is None or isinstance(value, list)):
+            value = _as_set(value)  # an earlier s1kit's hash saw a one-value setting as it was
+        settings[leaf.flat] = value
     return {**settings, "versions": record.get("versions"), "data": record.get("data"),
             "model revision": source.get("revision"), "model weights_sha256": source.get("weights_sha256")}
 
 
 def _as_set(value):
-    """A list of integers in order; anything else (a hand-edited file) as it is, to be named."""
-    if isinstance(value, list) and all(type(v) is int for v in value):
+    """A list of integers (or texts) in order; one value as a list of it (a run saved when the
+    setting was one value); anything else (a hand-edited file) as it is, to be named."""
+    if type(value) in (int, str):
+        value = [value]
+    if isinstance(value, list) and (all(type(v) is int for v in value) or all(type(v) is str for v in value)):
         return sorted(value)
     return value
 
@@ -266,6 +294,11 @@ def parse_counts(text: str, flag: str) -> list[int]:
             raise S1kitError(f"{part!r} in {flag} {text!r} is not an integer >= 0; pass e.g. {flag} 0,1,2")
         values.append(int(part))
     return values
+
+
+def parse_waits(text: str) -> list[str]:
+    """'Wait,Hmm' -> ['Wait', 'Hmm']; ',Hmm' -> ['', 'Hmm'] (an empty one: nothing appended)."""
+    return [part.strip() for part in text.split(",")] if text.strip() else [""]
 
 
 def parse_budgets(text: str) -> list[int]:

@@ -113,12 +113,13 @@ def check_row(path: Path, number: int, row: dict, examples, point_keys: set, sam
                          f"{made_with} there, {settings} now): it comes from another run{fix}")
 
 
-def saved_keys(out: Path) -> frozenset[str]:
-    """The keys of the run's config.json (checked by check_resume), or none."""
+def saved_record(out: Path) -> dict | None:
+    """The run's config.json (checked by check_resume), or None."""
     try:
-        return frozenset(json.loads((out / "config.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return frozenset()
+        record = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def data_identity(examples) -> dict:
@@ -183,6 +184,15 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str
     if config.method == "rejection":
         return run_rejection(backend, questions, points, config.base_budget(), sampling, seeds,
                              max_tries=config.max_tries, **options)
+    if config.method == "alpha-one":
+        from s1kit.methods.alpha_one import run_alpha_one
+
+        return run_alpha_one(backend, questions, points, config.base_budget(), sampling, seeds, config=config.alpha_one,
+                             **options)
+    if config.method == "no-thinking":
+        from s1kit.methods.no_thinking import run_no_thinking
+
+        return run_no_thinking(backend, questions, points, config.base_budget(), sampling, seeds, **options)
     if config.method == "probe-exit":
         from s1kit.grading.rules import extract_answer
         from s1kit.methods.probe_exit import run_probe_exit
@@ -297,8 +307,10 @@ def main(config: EvalConfig, backend=None) -> dict:
     with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
         check_resume(config, out, source, data)
         settings = settings_hash(record)
-        # Rows of a run made when s1kit had fewer settings carry the hash of those alone.
-        also = frozenset({settings_hash(record, within=saved_keys(out))}) if config.resume else frozenset()
+        # Rows of a run made by an earlier s1kit carry the hash of its config.json's settings (which
+        # check_resume found the same as this run's).
+        there = saved_record(out) if config.resume else None
+        also = frozenset({settings_hash(there, within=frozenset(there))}) if there else frozenset()
         # Before the model loads: rows of another run cost no model load to refuse.
         kept = load_done(out / "samples.jsonl", examples, config.points(), config.samples, settings, also) if config.resume else []
         write_saved(out, record)

@@ -85,6 +85,9 @@ def sequential_curves(method: str, points: list[dict]) -> list[dict]:
         return result + [curve("no instruction", [p for p in points if p["variant"] == "default"], None)]
     if method == "probe-exit":
         return probe_curves(points)
+    waits = sorted({p["variant"] for p in points if p["variant"]})
+    if method == "budget-forcing" and waits:
+        return wait_curves(points, waits)
     budgets = {p["budget"] for p in points}
     groups: dict[object, list[dict]] = defaultdict(list)
     for p in points:
@@ -94,6 +97,20 @@ def sequential_curves(method: str, points: list[dict]) -> list[dict]:
         label = method if key == "all" or len(groups) == 1 else f"{method}, {key} ignores"
         control = metrics.control_over_runs([(p["budget"], [p["avg_thinking_tokens"]]) for p in members])
         result.append(curve(label, members, control))
+    return result
+
+
+def wait_curves(points: list[dict], waits: list[str]) -> list[dict]:
+    """Several wait strings (s1's Table 4): a curve per wait string over its ignores, each from the
+    same point without extension, per cap."""
+    result = []
+    for budget in sorted({p["budget"] for p in points}, key=lambda b: (b is None, b or 0)):
+        base = [p for p in points if p["budget"] == budget and not p["variant"]]
+        for wait in waits:
+            members = base + [p for p in points if p["budget"] == budget and p["variant"] == wait]
+            label = f"budget-forcing, {wait}" + (f", cap {budget}" if budget else "")
+            result.append(curve(label, members, metrics.control_over_runs([(p["budget"], [p["avg_thinking_tokens"]])
+                                                                            for p in members])))
     return result
 
 
@@ -111,6 +128,19 @@ def probe_curves(points: list[dict]) -> list[dict]:
         honest.append(curve(label, members, control, x="avg_thinking_and_probe_tokens"))
         thinking.append(curve(f"{label}, thinking tokens only", members, control, kind="thinking-only"))
     return honest + thinking
+
+
+def no_thinking_curves(config, points: list[dict], by_point: dict) -> list[dict]:
+    """NoThinking over answer tokens: one point, or with samples the majority and best-of-n of k."""
+    from s1kit.methods.parallel import parallel_points
+
+    if config.samples == 1:
+        return [curve("no-thinking", points, None, x="avg_answer_tokens")]
+    [rows] = by_point.values()
+    seed = config.sampling.seed
+    return [curve(f"no-thinking, {method}", parallel_points(method, rows, config.samples, seed, config.scorer,
+                                                          tokens="answer_tokens"), None, kind="parallel")
+            for method in ("majority", "best-of-n")]
 
 
 def parallel_curves(config, by_point: dict) -> list[dict]:
@@ -138,6 +168,8 @@ def compute_metrics(config, rows: list[dict]) -> dict:
 
     if config.method in PARALLEL:
         curves = parallel_curves(config, by_point)
+    elif config.method == "no-thinking":
+        curves = no_thinking_curves(config, points, by_point)
     else:
         curves = sequential_curves(config.method, points)
     decoded = sum(r["decoded_tokens"] for r in rows)

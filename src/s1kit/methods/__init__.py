@@ -11,7 +11,7 @@ from __future__ import annotations
 from s1kit.errors import S1kitError
 
 SEQUENTIAL = ("budget-forcing", "token-conditional", "token-conditional+bf", "step-conditional",
-              "step-conditional+bf", "class-conditional", "rejection", "probe-exit")
+              "step-conditional+bf", "class-conditional", "rejection", "probe-exit", "no-thinking", "alpha-one")
 PARALLEL = ("majority", "best-of-n")
 METHODS = SEQUENTIAL + PARALLEL
 SAMPLING_METHODS = ("rejection", *PARALLEL)

@@ -68,8 +68,10 @@ def sample_counts(samples: int) -> list[int]:
     return counts + [samples]
 
 
-def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scorer: str = "shortest") -> list[dict]:
-    """The curve over k of one point's rows (one budget): accuracy and thinking compute per k."""
+def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scorer: str = "shortest",
+                    tokens: str = "thinking_tokens") -> list[dict]:
+    """The curve over k of one point's rows (one budget): accuracy and compute per k, in the rows'
+    ``tokens`` (thinking tokens; answer tokens for a method that does not think)."""
     per_question: dict[int, list[dict]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r["question_index"], r["sample"])):
         per_question[row["question_index"]].append(row)
@@ -93,7 +95,7 @@ def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scor
         estimate = metrics.accuracy(hits)
         entries.append({
             "k": k, "accuracy": estimate.value, "stderr": estimate.stderr,
-            "avg_thinking_tokens": sum(sum(r["thinking_tokens"] for r in q[:k]) for q in questions) / len(questions),
+            "avg_thinking_tokens": sum(sum(r[tokens] for r in q[:k]) for q in questions) / len(questions),
             "label": f"k={k}",
         })
     return entries

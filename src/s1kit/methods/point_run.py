@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,15 +30,17 @@ def with_instruction(question: str, instruction: str) -> str:
 def run_grouped(backend, questions: Sequence[str], points: Sequence[MethodPoint], base, sampling: SamplingConfig,
                 seeds: Sequence[int], fmt: str, system_prompt: str | None, batch_size: int) -> list[PointRun]:
     """Points that share a prompt share one sweep (sweep.py); each other prompt is its own sweep."""
+
     from s1kit.budget.sweep import Point, run_sweep
 
-    groups: dict[str, list[MethodPoint]] = {}
+    groups: dict[tuple, list[MethodPoint]] = {}
     for point in points:
-        groups.setdefault(point.instruction, []).append(point)
+        groups.setdefault((point.instruction, point.wait_string), []).append(point)
     runs = []
-    for instruction, members in groups.items():
+    for (instruction, wait), members in groups.items():
         prompts = [with_instruction(q, instruction) for q in questions]
-        result = run_sweep(backend, prompts, [Point(p.cap, p.num_ignore) for p in members], base, sampling,
+        budget = base if wait is None else dataclasses.replace(base, wait_string=wait)
+        result = run_sweep(backend, prompts, [Point(p.cap, p.num_ignore) for p in members], budget, sampling,
                            seeds=seeds, fmt=fmt, system_prompt=system_prompt, batch_size=batch_size, progress=False)
         for p in members:
             sweep_point = Point(p.cap, p.num_ignore)

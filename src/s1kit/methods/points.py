@@ -23,6 +23,8 @@ class MethodPoint:
     """Class-conditional: short, long, or default (no instruction)."""
     instruction: str = ""
     """Added to the question after a blank line, as the s1 evaluation does ("{question}\\n\\nThink for up to N tokens.")."""
+    wait_string: str | None = None
+    """The point's own wait string, when a sweep has several (None: the run's)."""
     rule: tuple[str, float] | None = None
     """probe-exit: the exit rule, ("agree", K) or ("confidence", P)."""
 
@@ -37,8 +39,13 @@ class MethodPoint:
         return name if not self.num_ignore else f"{name}, {self.num_ignore} ignores"
 
 
+def wait_label(wait: str) -> str:
+    return f"wait {wait!r}" if wait else "no string"
+
+
 def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int,
-                  rules: list[tuple[str, float]] = ()) -> list[MethodPoint]:
+                  rules: list[tuple[str, float]] = (), waits: list[str] = ("Wait",),
+                  moments: list[tuple[str, float]] = ()) -> list[MethodPoint]:
     """The points of a method; settings it cannot use are errors that say what to pass instead.
     ``rules``: probe-exit's exit rules to sweep."""
     forced = forces(method)
@@ -54,8 +61,24 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
         if budgets and len(budgets) > 1:
             raise S1kitError(f"{method} scales over samples, not budgets: pass at most one --budgets value "
                              f"(a cap on each sample), got {shown(budgets)}")
+    if method == "budget-forcing" and len(waits) > 1:
+        # s1's Table 4: no extension once, then each wait string at each number of ignores.
+        return [MethodPoint(b, b, k, variant=wait_label(w) if k else "", wait_string=w if k else None)
+                for b in (budgets or [None]) for k in num_ignore for w in (waits if k else waits[:1])]
     if method in ("budget-forcing", "majority", "best-of-n"):
         return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
+    if method == "alpha-one":
+        for b in budgets or []:
+            for kind, value in moments:
+                if kind == "alpha_tokens" and value > b:
+                    raise S1kitError(f"--alpha-tokens {value:g} lies past the cap {b}: the thinking would end before its "
+                                     "alpha moment; lower it or raise --budgets")
+        return [MethodPoint(b, b, 0, variant=f"alpha {value:g}" if kind == "alpha" else f"alpha at {value:g} tokens",
+                            rule=(kind, value)) for b in (budgets or [None]) for kind, value in moments]
+    if method == "no-thinking":
+        if budgets:
+            raise S1kitError("no-thinking does not think, so it has no thinking budget; drop --budgets")
+        return [MethodPoint(None, None, 0, variant="no thinking")]
     if method == "probe-exit":
         return [MethodPoint(b, b, k, variant=f"{rule[0]} {rule[1]:g}", rule=rule)
                 for b in (budgets or [None]) for k in num_ignore for rule in rules]

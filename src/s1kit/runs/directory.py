@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from s1kit.errors import S1kitError
-from s1kit.metrics import accuracy
+from s1kit.metrics import accuracy, accuracy_at, tokens_to_match
 from s1kit.runs.schema import metrics_problem, row_problem
 
 
@@ -85,9 +85,15 @@ def point_key(entry: dict) -> tuple:
 
 
 def table_rows(runs: list[tuple[str, dict]]) -> list[dict]:
-    """The rows of s1's Table 3 that runs' metrics give: one per curve of a method."""
+    """The rows of s1's Table 3 that runs' metrics give: one per curve of a method, each set against
+    budget forcing on its task and model (:func:`budget_forcing_references`): ``compared_with``
+    names that run (None: there is none), ``tokens_to_match`` the fewest average thinking tokens at
+    which the curve reaches its best accuracy (None: never) and ``accuracy_at_bf_length`` the
+    curve's accuracy at its natural length (None: outside the curve)."""
+    references = budget_forcing_references(runs)
     rows = []
     for name, metrics in runs:
+        reference = references.get((metrics["task"], metrics["model"]))
         for curve in metrics["curves"]:
             if len(curve["series"]) < 2 and curve["control"] is None:
                 continue  # a reference point (class-conditional's no-instruction run), not a method's curve
@@ -95,8 +101,47 @@ def table_rows(runs: list[tuple[str, dict]]) -> list[dict]:
                 "run": name, "method": metrics.get("method", "budget-forcing"), "curve": curve["label"],
                 "kind": curve.get("kind", "sequential"), "control": curve["control"], "scaling": curve["scaling"],
                 "performance": curve["performance"], "points": len(curve["series"]),
+                **_against_named(name, curve, reference),
             })
     return rows
+
+
+def budget_forcing_references(runs: list[tuple[str, dict]]) -> dict[tuple[str, str], tuple[str, float, float]]:
+    """Per (task, model), the first budget-forcing run listed on it: its name, the best accuracy of
+    its main curve (its first) and its natural thinking length: the average thinking tokens of its
+    point with no cap and no ignores, else of its main curve's longest point."""
+    references = {}
+    for name, metrics in runs:
+        key = (metrics["task"], metrics["model"])
+        if metrics.get("method", "budget-forcing") != "budget-forcing" or key in references or not metrics["curves"]:
+            continue
+        main = metrics["curves"][0]
+        if not 0 <= main["performance"] <= 1:
+            raise S1kitError(f"{name}'s metrics.json, curve {main['label']!r}: performance is {main['performance']!r}, "
+                             "not an accuracy in [0, 1]; run s1kit eval --resume on it to write its metrics again")
+        natural = [p["avg_thinking_tokens"] for p in metrics["points"] if p["budget"] is None and not p["num_ignore"]]
+        longest = [max(entry["x"] for entry in main["series"])] if main["series"] else []
+        if natural or longest:
+            references[key] = (name, main["performance"], (natural or longest)[0])
+    return references
+
+
+def _against_named(name: str, curve: dict, reference: tuple[str, float, float] | None) -> dict:
+    try:
+        return against_budget_forcing(curve, reference)
+    except S1kitError as exc:  # a hand-edited metrics.json: say whose
+        raise S1kitError(f"{name}'s metrics.json, curve {curve['label']!r}: {exc}; run s1kit eval --resume on it "
+                         "to write its metrics again") from exc
+
+
+def against_budget_forcing(curve: dict, reference: tuple[str, float, float] | None) -> dict:
+    """A curve's two numbers against a budget-forcing run (budget_forcing_references' entry)."""
+    if reference is None or not curve["series"]:
+        return {"compared_with": None, "tokens_to_match": None, "accuracy_at_bf_length": None}
+    name, best, natural = reference
+    xy = [(entry["x"], entry["accuracy"]) for entry in curve["series"]]
+    return {"compared_with": name, "tokens_to_match": tokens_to_match(xy, best),
+            "accuracy_at_bf_length": accuracy_at(xy, natural)}
 
 
 def recheck(rows: list[dict]) -> dict:

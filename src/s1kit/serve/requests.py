@@ -100,6 +100,10 @@ def prepare(body: dict, endpoint: str, server: ServerBudget, tokenizer, fmt, con
     refusal = unsupported(body)
     if refusal is not None:
         raise refusal
+    temperature = body.get("temperature", 1.0)  # OpenAI's default
+    if budget.extends_without_string and (not isinstance(temperature, (int, float)) or temperature != 0):
+        raise RequestError("wait_string", "an empty wait_string extends thinking only with temperature 0 (the engine "
+                                          "cannot tell where a drawn end was suppressed); send temperature 0 or a wait string")
     try:  # a wait string that encodes to nothing, or holds an end of thinking
         tokens = budget_tokens(fmt, dataclasses.astuple(budget), tokenizer)
     except S1kitError as exc:
