@@ -195,7 +195,7 @@ def test_python_m_s1kit_generate(tiny_llama_dir):
         pytest.param(["--seed", -1], ["seed", "got -1"], id="negative-seed"),
         pytest.param(["--dtype", "float8"], ["'float8'", "float32"], id="unknown-dtype"),
         pytest.param(["--backend", "tgi"], ["'tgi'", "hf"], id="unknown-backend"),
-        pytest.param(["--wait-string", "", "--num-ignore", 1], ["wait_string", "--wait-string"], id="empty-wait-string"),
+        pytest.param(["--wait-string", "", "--min-thinking-tokens", 4], ["wait_string", "--wait-string"], id="empty-wait-string-with-a-minimum"),
     ],
 )
 def test_bad_flag_values(tiny_llama_dir, args, fragments):

@@ -149,7 +149,7 @@ BAD = [
     ({"num_ignore": "two"}, "num_ignore"),
     ({"min_thinking_tokens": 50, "max_thinking_tokens": 10}, "min_thinking_tokens"),
     ({"reasoning_effort": "ultra"}, "reasoning_effort"),
-    ({"num_ignore": 1, "wait_string": ""}, "wait_string"),
+    ({"min_thinking_tokens": 4, "wait_string": ""}, "wait_string"),
     ({"num_ignore": 1, "wait_string": "<|im_start|>"}, "wait_string"),
     ({"vllm_xargs": {"max_answer_tokens": 0}}, "max_answer_tokens"),
 ]
