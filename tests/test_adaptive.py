@@ -134,6 +134,8 @@ def test_leader_probability(a, b, expected):
         (["a", "a"], {"threshold": 0.7}, 2),  # 0.75 after one sample, but at least two are drawn
         (["a", "a"], {"threshold": 0.7, "min_samples": 1}, 1),
         (["a", "a", "a", "a"], {"min_samples": 6}, 4),
+        (["a"] * 9, {"every": 3}, 6),  # sure at 4, but checked only at 3 (0.9375) and 6
+        (["a"] * 5, {"every": 1}, 4),
     ],
 )
 def test_adaptive_consistency_samples_used(answers, kwargs, expected):

@@ -1,12 +1,16 @@
 """`s1kit compare`'s table from hand-made metrics: the Table 3 columns and the two numbers that set
-each curve against budget forcing (tokens to match its best accuracy, accuracy at its natural length)."""
+each curve against budget forcing (tokens to match its best accuracy, accuracy at its natural length);
+probe-exit's curves over thinking alone left out of the table, the plot and the page; and the page
+showing the table's numbers."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from s1kit.eval.compare import markdown
-from s1kit.runs.directory import table_rows
+from s1kit.runs.directory import read_metrics, table_rows
 
 
 def point(budget, num_ignore, accuracy, tokens):
@@ -96,3 +100,109 @@ def test_the_table_shows_the_two_numbers_and_defines_them():
 def test_the_table_has_the_columns_without_a_budget_forcing_run():
     text = markdown([("maj", MAJORITY)])
     assert text.splitlines()[-1].endswith("| 3 | - | - |")
+
+
+# probe-exit: its curve over thinking and probe tokens (what its runs spent) and the same points over
+# thinking alone, which reaches 0.5 sooner than it honestly does.
+PROBE = run("probe-exit", [curve("probe-exit (agree)", [(1200, 0.3), (3000, 0.5)]),
+                           curve("probe-exit (agree), thinking tokens only", [(800, 0.3), (2000, 0.5)], kind="thinking-only")])
+
+
+def test_curves_over_thinking_alone_are_left_out_of_the_table():
+    # 0.5 first at 3000; at BF's 2500: 0.3 + 1300 / 1800 * 0.2
+    assert numbers([("bf", BF), ("probe", PROBE)])[2:] == [
+        ("probe", "probe-exit (agree)", "bf", 3000.0, pytest.approx(0.3 + 0.2 * 1300 / 1800))]
+    # The viewer lists them (a run's report), with nothing set against budget forcing.
+    listed = table_rows([("bf", BF), ("probe", PROBE)], every_kind=True)
+    assert [(r["curve"], r["kind"], r["compared_with"], r["tokens_to_match"]) for r in listed[2:]] == [
+        ("probe-exit (agree)", "sequential", "bf", 3000.0),
+        ("probe-exit (agree), thinking tokens only", "thinking-only", None, None)]
+    text = markdown([("bf", BF), ("probe", PROBE)])
+    assert "thinking tokens only |" not in text
+    assert "Left out: probe: probe-exit (agree), thinking tokens only (over thinking tokens alone" in text
+    assert "Left out" not in markdown([("bf", BF)])
+
+
+def drawn_axes(monkeypatch) -> list:
+    """The axes plots.plot_runs draws on, once it has drawn (the figure is closed, its axes stay)."""
+    from s1kit.eval import plots
+
+    drawn = []
+    subplots = plots.pyplot().subplots
+
+    def spying(*args, **kwargs):
+        fig, ax = subplots(*args, **kwargs)
+        drawn.append(ax)
+        return fig, ax
+
+    monkeypatch.setattr(plots.pyplot(), "subplots", spying)
+    return drawn
+
+
+def page_data(path):
+    page = path.read_text(encoding="utf-8")
+    return json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+
+
+def md_rows(text: str) -> list[list[str]]:
+    body = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| run ")]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in body]
+
+
+def test_compare_writes_the_same_rows_to_its_table_and_its_page_and_plots_no_curve_over_thinking_alone(tmp_path,
+                                                                                                        monkeypatch):
+    pytest.importorskip("math_verify", reason="metrics of synthetic runs need the [math] extra")
+    from s1kit.eval import compare
+    from view_runs import nano_like_questions, synthetic_run
+
+    questions = nano_like_questions(12)
+    dirs = [synthetic_run(tmp_path / "probe", questions, method="probe-exit", budgets=[64], probe_every=8,
+                          probe_agree=[1, 2, 3], probe_confidence=[0.8]),
+            synthetic_run(tmp_path / "bf", questions, budgets=[16, 32, 64, 128]),
+            synthetic_run(tmp_path / "majority", questions, method="majority", samples=3)]
+    drawn = drawn_axes(monkeypatch)
+    text, _, _ = compare.main(dirs, tmp_path / "compare.png")
+    data = page_data(tmp_path / "compare.html")
+    metrics = read_metrics(dirs)
+    # Every run set against the first budget-forcing run, though it is listed second.
+    assert data["table"] == table_rows(metrics)
+    assert {r["compared_with"] for r in data["table"]} == {"bf"}
+    assert any(r["tokens_to_match"] is not None for r in data["table"] if r["run"] != "bf")
+    shown = md_rows(text)
+    assert len(shown) == len(data["table"]) == sum(c["kind"] != "thinking-only" for _, m in metrics for c in m["curves"])
+    for cells, row in zip(shown, data["table"]):
+        tokens = "never" if row["tokens_to_match"] is None else f"{row['tokens_to_match']:.0f}"
+        accuracy = "-" if row["accuracy_at_bf_length"] is None else f"{100 * row['accuracy_at_bf_length']:.1f}"
+        assert cells[0] == row["run"] and cells[2] == row["curve"] and cells[-2:] == [tokens, accuracy]
+    # Over thinking alone: in metrics.json, nowhere in the comparison but named as left out.
+    alone = [c["label"] for c in metrics[0][1]["curves"] if c["kind"] == "thinking-only"]
+    assert len(alone) == 2
+    assert all(r["kind"] != "thinking-only" for r in data["table"])
+    assert [c["kind"] for run in data["runs"] for c in run["curves"]].count("thinking-only") == 0
+    assert data["left_out"] == [f"probe: {label}" for label in alone] and data["compare"] is True
+    [ax] = drawn
+    labels = ax.get_legend_handles_labels()[1]
+    assert len(labels) == len(data["table"]) and not any("thinking tokens only" in label for label in labels)
+
+
+def test_a_runs_plot_draws_its_curve_over_thinking_alone_dotted_in_its_twins_colour(tmp_path, monkeypatch):
+    from s1kit.eval import plots
+
+    drawn = drawn_axes(monkeypatch)
+    def rule(label, xy, labels, kind="sequential"):
+        return {**curve(label, xy, kind), "series": [{"x": x, "accuracy": y, "stderr": 0.0, "label": name}
+                                                     for (x, y), name in zip(xy, labels)]}
+
+    # The same points ("agree 2", "agree 3") over thinking + probe tokens and over thinking alone.
+    two_rules = run("probe-exit", [rule("agree", [(1200, 0.3), (3000, 0.5)], ["agree 2", "agree 3"]),
+                                   rule("confidence", [(900, 0.2)], ["confidence 0.9"]),
+                                   rule("agree, thinking only", [(800, 0.3), (2000, 0.5)], ["agree 2", "agree 3"],
+                                        kind="thinking-only")],
+                    [point(None, 0, 0.3, 800) | {"avg_thinking_and_probe_tokens": 1200}])
+    plots.plot_runs([("probe", two_rules)], tmp_path / "scaling.png")
+    [ax] = drawn
+    lines = {container.get_label(): container.lines[0] for container in ax.containers}
+    honest, other, alone = (lines[f"probe: {label}"] for label in ("agree", "confidence", "agree, thinking only"))
+    assert (honest.get_linestyle(), other.get_linestyle(), alone.get_linestyle()) == ("-", "-", ":")
+    assert alone.get_color() == honest.get_color() != other.get_color()
+    assert "probe-exit: thinking + probe tokens; dotted: thinking alone" in ax.get_xlabel()

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from s1kit.cli import app
+from s1kit.methods import PARALLEL
 
 pytest.importorskip("math_verify", reason="grading needs the [math] extra")
 
@@ -23,6 +24,9 @@ METHODS = {
     "rejection": dict(budgets=[4, 32], max_tries=3, seed=1),
     "majority": dict(budgets=[16], samples=4, seed=2),
     "best-of-n": dict(budgets=[16], samples=4, seed=2, scorer="shortest"),
+    "deepconf": dict(budgets=[16], samples=4, seed=2, deepconf_warmup=2, deepconf_window=4),
+    "esc": dict(budgets=[16], samples=4, seed=2, window=2),
+    "adaptive-consistency": dict(budgets=[16], samples=4, seed=2),
 }
 
 
@@ -72,8 +76,16 @@ def test_each_method_writes_files_consistent_with_its_samples(runs, method):
         for r in rows:
             assert 1 <= r["tries"] <= 3
             assert r["accepted"] == (not r["forced_end"] and r["thinking_tokens"] <= r["budget"])
-    if method in ("majority", "best-of-n"):
-        [curve] = metrics["curves"]
+    if method == "deepconf":  # the model's own confidences, recorded by the hf backend
+        for r in rows:
+            lows = [value for _, value in r["confidence"]["lows"]]
+            assert 0 < r["confidence"]["lowest_group"] == lows[-1] and lows == sorted(lows, reverse=True)
+    if method in PARALLEL:
+        curve = metrics["curves"][-1] if method in ("deepconf", "esc", "adaptive-consistency") else metrics["curves"][0]
+        if curve is not metrics["curves"][0]:  # an adaptive method's last curve: majority over its samples
+            assert curve["label"] == "majority, the same samples"
+        else:
+            assert len(metrics["curves"]) == 1
         assert [s["label"] for s in curve["series"]] == ["k=1", "k=2", "k=4"]
         by_question = defaultdict(list)
         for r in sorted(rows, key=lambda r: (r["question_index"], r["sample"])):
@@ -98,6 +110,7 @@ def test_compare_puts_every_method_in_one_table_and_one_plot(runs, tmp_path):
         curve = metrics["curves"][0]
         control = "-" if curve["control"] is None else f"{100 * curve['control']:.0f}"
         assert f"| {method} | {method} | {curve['label']} | {curve['kind']} | {control} |" in table
-    assert table.count("| parallel |") == 2
+    parallel = sum(len(load(runs, m)[1]["curves"]) for m in PARALLEL)
+    assert table.count("| parallel |") == parallel
     _, bf = load(runs, "budget-forcing")
     assert all(c["control"] == 1.0 for c in bf["curves"])  # budget forcing's cap is exact

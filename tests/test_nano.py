@@ -141,7 +141,8 @@ def test_demo_compare_table_splits_cells_on_unescaped_pipes_only():
 
 
 def test_make_demo_evaluates_the_documented_number_of_problems(monkeypatch):
-    """`s1kit demo` with no flags (what `make demo` runs) takes demo.LIMIT problems, as the README says."""
+    """`s1kit demo` with no flags (what `make demo` runs) takes demo.LIMIT problems, as the manual's
+    getting-started page says (tests/test_docs.py holds the page to demo.LIMIT)."""
     from typer.testing import CliRunner
 
     import s1kit.demo

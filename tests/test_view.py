@@ -1,7 +1,7 @@
 """The run viewer without a browser: texts stored once and back exactly, forced spans placed where
 they were forced, the steps that fix or break a question, parallel methods' votes and picks as the
-metrics count them, data that cannot break out of its script element, and `s1kit view`'s files
-and errors. The pages in a real browser: test_view_browser.py."""
+metrics count them, probe-exit's probes and DeepConf's confidences as the rows record them, data
+that cannot break out of its script element, and `s1kit view`'s files and errors. The pages in a real browser: test_view_browser.py."""
 
 from __future__ import annotations
 
@@ -264,6 +264,104 @@ def test_the_page_holds_the_runs_config(tmp_path):
     assert data["config"]["budgets"] == [16, 64] and data["config"]["seed"] == 7
     (run / "config.json").unlink()
     assert run_data(load_run(run))["config"] is None  # a run made without one: the page says so
+
+
+def page_data(path) -> dict:
+    page = path.read_text(encoding="utf-8")
+    return json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+
+
+def probe_run(path, **settings):
+    return synthetic_run(path, nano_like_questions(12), method="probe-exit", budgets=[32, 128], probe_every=8,
+                         probe_agree=[2, 3], probe_confidence=[0.8], **settings)
+
+
+def test_a_probe_exit_trace_carries_its_probes_and_its_exit_span(tmp_path):
+    run = probe_run(tmp_path / "run", lead="<b>😀</b> ")
+    rows = [json.loads(line) for line in (run / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    data = page_data(view_main([run]))["runs"][0]  # the report page's own data
+    columns = data["rows"]
+    by_key = {(r["question_index"], r["budget"], r["variant"]): r for r in rows}
+    exits = fired_answers = 0
+    for i, text in enumerate(compact.decode(columns["text"])):
+        point = data["points"][columns["p"][i]]
+        source = by_key[(data["questions_data"]["index"][columns["q"][i]], point["budget"], point["variant"])]
+        assert text == source["text"]
+        assert columns["probes"][i] == [[p["position"], p["thinking_tokens"], p["answer"], p["confidence"], int(p["fired"])]
+                                        for p in source["probes"]]
+        assert (columns["probe_tokens"][i], columns["exited"][i]) == (source["probe_tokens"], int(source["exited"]))
+        fired = [p for p in columns["probes"][i] if p[4]]
+        assert len(fired) == columns["exited"][i]  # one probe fired where the row exited, none elsewhere
+        exit_spans = [cell for cell in columns["spans"][i] if cell[2] == "exit"]
+        if fired:
+            # The thinking ends at the probe that fired: the exit span starts there, placed in the text.
+            [(start, _, _, char_start, char_end)] = exit_spans
+            assert start == fired[0][0] == source["thinking_tokens"]
+            assert compact.utf16_slice(text, char_start, char_end) == "<|im_start|>answer\n"
+            assert source["extracted_answer"] == fired[0][2]
+            exits += 1
+            fired_answers += fired[0][2] is not None
+        else:
+            assert exit_spans == []
+    assert 0 < exits < len(rows) and fired_answers == exits  # both cases are real ones
+
+
+def test_a_curve_over_thinking_and_probe_tokens_names_its_points(tmp_path):
+    # Two caps: every rule's label ("agree 2") names two points, told apart by the curve's x.
+    data = run_data(load_run(probe_run(tmp_path / "run")))
+    fields = {c["label"]: c["x_field"] for c in data["curves"]}
+    assert set(fields.values()) == {"avg_thinking_and_probe_tokens", "avg_thinking_tokens"}
+    for curve in data["curves"]:
+        assert curve["x_field"] == ("avg_thinking_tokens" if curve["kind"] == "thinking-only"
+                                    else "avg_thinking_and_probe_tokens")
+        cap = 32 if "cap 32" in curve["label"] else 128
+        for entry in curve["series"]:
+            point = data["points"][entry["point"]]
+            assert (point["label"], point["budget"], point[curve["x_field"]]) == (entry["label"], cap, entry["x"])
+    assert any(p["avg_probe_tokens"] > 0 for p in data["points"])  # the two axes differ
+
+
+def test_a_runs_report_lists_its_curves_over_thinking_alone_set_against_nothing(tmp_path):
+    probe = probe_run(tmp_path / "probe")
+    sweep = synthetic_run(tmp_path / "bf", nano_like_questions(12), budgets=[16, 64])
+    table = page_data(view_main([probe]))["table"]
+    assert [r["kind"] for r in table].count("thinking-only") == 4
+    assert {r["compared_with"] for r in table} == {None}  # no budget-forcing run on the page
+    # A page of both: every curve set against the budget-forcing run but those over thinking alone.
+    both = page_data(view_main([probe, sweep], tmp_path / "both.html"))["table"]
+    assert {(r["kind"] == "thinking-only", r["compared_with"]) for r in both} == {(True, None), (False, "bf")}
+
+
+def test_confidences_and_where_a_sample_stopped_reach_the_page_where_rows_have_them(tmp_path):
+    run = synthetic_run(tmp_path / "run", nano_like_questions(4), method="majority", samples=2)
+    lines = (run / "samples.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert "confidence" not in run_data(load_run(run))["rows"]  # absent: no column, nothing fails
+    for k, row in enumerate(rows):
+        row["confidence"] = None if k % 3 == 2 else {"mean": 14.5 + k, "lowest_group": 9.25, "tail": 12.0, "window": 64}
+        row["stopped_at"] = 40 + k if k % 2 else None
+    (run / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    columns = run_data(load_run(run))["rows"]
+    by_unit = {(r["question_index"], r["sample"]): r for r in rows}
+    for i in range(len(rows)):
+        source = by_unit[(columns["q"][i], columns["s"][i])]
+        confidence = source["confidence"]
+        assert columns["confidence"][i] == (None if confidence is None else
+                                            [confidence[k] for k in ("mean", "lowest_group", "tail", "window")])
+        assert columns["stopped_at"][i] == source["stopped_at"]
+    rows[1]["confidence"] = "high"
+    (run / "samples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    error_line(runner.invoke(app, ["view", str(run)]), "line 2: field confidence is a string 'high', not an object or null")
+
+
+def test_probes_a_hand_edited_row_garbled_are_shown_with_what_they_still_say():
+    from s1kit.view.data import confidence_cell, probe_cells
+
+    assert probe_cells([{"position": 8, "thinking_tokens": 8, "answer": "7", "confidence": 0.9, "fired": True},
+                        {"position": "8", "answer": 7, "confidence": "high", "fired": 1}, "probe"]) == [
+        [8, 8, "7", 0.9, 1], [None, None, "7", None, 0], [None, None, None, None, 0]]
+    assert probe_cells(None) is None and probe_cells([]) == []
+    assert confidence_cell({"mean": 3, "tail": "x"}) == [3, None, None, None]
 
 
 @pytest.mark.parametrize("hostile", ["</script><script>alert(1)</script>", "<!--", "</SCRIPT >", "<\u2028>&amp;", "{{js}}",

@@ -2,8 +2,9 @@
 a console error, a 16,000-row MATH-500 sweep included; hovering a curve point shows its numbers and
 clicking it selects it; a question shows its forced spans where samples.jsonl says they are, and two
 points side by side part where their forced spans first differ; the filters keep the questions
-Python finds in samples.jsonl; parallel samples show the vote or pick the metrics counted; hostile
-text is shown, never run."""
+Python finds in samples.jsonl; parallel samples show the vote or pick the metrics counted; a
+probe-exit trace lists its probes, the one that fired marked, and its curve over thinking alone is
+drawn dotted; hostile text is shown, never run."""
 
 from __future__ import annotations
 
@@ -116,6 +117,58 @@ def test_a_real_run_opens_cleanly_and_a_hovered_point_shows_its_numbers_and_a_cl
     assert page.text_content("#selection .selected-label") == "128, 1 ign."
     index = point_index(nano_run)[(128, 1, "")]
     assert page.get_attribute("#points tr.selected", "data-point") == str(index)
+    assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def probe_run(tmp_path_factory, nano_backend):
+    """A real probe-exit run of s1-nano: probes every 8 thinking tokens, two rules that exit."""
+    from s1kit.eval.config import eval_config
+    from s1kit.eval.run import main
+
+    out = tmp_path_factory.mktemp("view") / "probe"
+    main(eval_config(task="nano", model="s1-nano", method="probe-exit", limit=8, budgets=[128], probe_every=8,
+                     probe_agree=[2, 3], probe_confidence=[0.9], max_answer_tokens=12, out=str(out)), backend=nano_backend)
+    return out
+
+
+PROBES = """rows => rows.map(r => [...r.cells].map(c => c.textContent).concat(r.classList.contains('fired')))"""
+"""Each row of a probe table: its cells' text and whether it is marked as the one that fired."""
+
+
+def test_a_probe_exit_trace_lists_its_probes_and_its_curves_over_both_axes(page, probe_run):
+    rows = rows_of(probe_run)
+    metrics = json.loads((probe_run / "metrics.json").read_text())
+    open_page(page, probe_run / "report.html")  # written by s1kit eval
+    # Each curve twice: over thinking + probe tokens (solid) and over thinking alone (dotted).
+    alone = [c for c in metrics["curves"] if c["kind"] == "thinking-only"]
+    assert len(alone) == len(metrics["curves"]) / 2 == len(page.query_selector_all("path.curve.thinking-only"))
+    assert page.eval_on_selector("path.curve.thinking-only", "p => getComputedStyle(p).strokeDasharray") != "none"
+    assert len(page.query_selector_all("#legend .swatch.thinking-only")) == len(alone)
+    point = metrics["points"][0]
+    for index, words, x in ((0, "thinking + probe", point["avg_thinking_and_probe_tokens"]),
+                            (len(alone), "thinking", point["avg_thinking_tokens"])):
+        page.hover(f'circle.pt[data-curve="{index}"][data-label="{point["label"]}"]')
+        tip = page.text_content("#plot-tip .tip-thinking")
+        assert tip.startswith(f"average {words} {x:.1f} tokens") and tip.endswith("(probes not counted)") == bool(index)
+    exited = next(r for r in rows if r["exited"])
+    went_on = next(r for r in rows if not r["exited"] and r["probes"])
+    for row in (exited, went_on):
+        select_point(page, row["variant"])
+        page.click(f'#questions li[data-q="{row["question_index"]}"]')
+        card = page.wait_for_selector(f'#detail section.sample[data-sample="{row["sample"]}"]')
+        assert card.is_visible() and card.query_selector(".probes").is_visible()
+        shown = card.eval_on_selector_all(".probe-table tbody tr", PROBES)
+        assert shown == [[str(k + 1), str(p["thinking_tokens"]), str(p["position"]),
+                          "(none)" if p["answer"] is None else p["answer"], f"{p['confidence']:.3f}",
+                          "✓ exit here" if p["fired"] else "", p["fired"]] for k, p in enumerate(row["probes"])]
+        marks = card.eval_on_selector_all("pre.trace > mark.forced", MARKS)
+        assert [m[5] for m in marks] == [s["kind"] for s in row["forced_spans"]]
+        assert ("exit" in [m[5] for m in marks]) == row["exited"]
+        assert trace_of(card) == row["text"]
+    assert page.is_visible('#detail .span-legend [data-kind="exit"] .key.exit')
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "view-probe-exit.png"))
     assert page.errors == []
 
 

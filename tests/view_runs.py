@@ -6,7 +6,9 @@ is a prefix of a larger cap's and a point with one more ignored end repeats the 
 model's first end; forced spans are token offsets with their decoded text; metrics.json is computed
 from the rows by the eval stage's own code. The "model" writes "Wait" on its own now and then, as a
 model trained on traces with Waits does, so a forced Wait is not simply the first "Wait" in a text.
-Spans carry their character offsets, as s1kit records them.
+Spans carry their character offsets, as s1kit records them. probe-exit's rows carry the probes of
+their unit's trajectory, as methods/probe_exit.py records them: a point exits at the first probe its
+rule fires at (an ``exit`` span), before its cap.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import random
 from pathlib import Path
 
+from s1kit.budget.probes import Reading, exit_index
 from s1kit.eval.config import EvalConfig, eval_config, saved_settings
 
 WORDS = ("so", "the", "sum", "is", "then", "we", "get", "x", "=", "+", "2", "3", "7", "11", "\\frac{1}{2}", "check",
@@ -85,6 +88,9 @@ def method_rows(config: EvalConfig, questions: list[dict], natural: tuple[int, i
             if config.method == "rejection":
                 rows += rejection_rows(config, points, qi, sample, question, rng, natural, lead)
                 continue
+            if config.method == "probe-exit":
+                rows += probe_exit_rows(config, points, qi, sample, question, rng, natural, lead)
+                continue
             tokens, waits = unit_trajectory(rng, natural, max(p.num_ignore for p in points), lead)
             offsets = [0]
             for token in tokens:
@@ -113,6 +119,48 @@ def rejection_rows(config, points, qi, sample, question, rng, natural, lead) -> 
             offsets.append(offsets[-1] + len(token))
         row = point_row(config, point, qi, sample, question, tokens, offsets, "".join(tokens), [], rng)
         rows.append({**row, "tries": at + 1 if fits else len(tries), "accepted": bool(fits)})
+    return rows
+
+
+def probe_exit_rows(config, points, qi, sample, question, rng, natural, lead) -> list[dict]:
+    """One probed trajectory per unit; each point follows it to the probe its rule fires at (the
+    answer forced there: an exit span) or, where none fires, to its own end or cap, as a sweep."""
+    tokens, waits = unit_trajectory(rng, natural, max(p.num_ignore for p in points), lead)
+    offsets = [0]
+    for token in tokens:
+        offsets.append(offsets[-1] + len(token))
+    full = "".join(tokens)
+    every, probe_tokens = config.probe.probe_every, config.probe.probe_tokens
+    # The answer a probe reads settles as the model thinks: on the gold, or on a wrong answer.
+    settled = question["gold"] if rng.random() < 0.6 else str(rng.randint(0, 999))
+    probes = []
+    for position in range(every, len(tokens), every):
+        roll = rng.random()
+        answer = settled if roll < 0.2 + position / len(tokens) else None if roll > 0.9 else str(rng.randint(0, 99))
+        probes.append((position, Reading(answer, round(rng.uniform(0.5, 1.0), 4))))
+    rows = []
+    for point in points:
+        row = point_row(config, point, qi, sample, question, tokens, offsets, full, waits, rng)
+        end = row["thinking_tokens"]
+        ran = [probe for probe in probes if probe[0] < end]
+        fired = exit_index([reading for _, reading in ran], *point.rule)
+        if fired is not None:
+            ran = ran[: fired + 1]
+            position, reading = ran[fired]
+            thinking = full[: offsets[position]]
+            text = thinking + END_TEXT + f"Final Answer: {reading.answer}<|im_end|>"
+            spans = [s for s in row["forced_spans"] if s["kind"] == "wait" and s["start"] < position]
+            spans.append({"start": position, "end": position + END_TOKENS, "kind": "exit", "text": END_TEXT,
+                          "char_start": len(thinking), "char_end": len(thinking) + len(END_TEXT)})
+            row.update(text=text, thinking=thinking, answer=f"Final Answer: {reading.answer}", thinking_tokens=position,
+                       output_tokens=position + END_TOKENS + 4, waits_inserted=len(spans) - 1, forced_end=False,
+                       forced_spans=spans, extracted_answer=reading.answer, correct=reading.answer == question["gold"])
+        row.update(probe_tokens=probe_tokens * len(ran), exited=fired is not None,
+                   probes=[{"position": position, "thinking_tokens": position, "answer": reading.answer,
+                            "confidence": reading.confidence, "fired": k == fired}
+                           for k, (position, reading) in enumerate(ran)])
+        rows.append(row)
+    rows[-1]["decoded_tokens"] = sum(r["output_tokens"] for r in rows) + probe_tokens * len(probes)
     return rows
 
 

@@ -16,7 +16,7 @@ from s1kit.chatter import set_library_output
 from s1kit.curate.config import CurateConfig
 from s1kit.curate.traces import TracesConfig
 from s1kit.errors import S1kitError
-from s1kit.eval.config import EvalConfig
+from s1kit.eval.config import SWEEP_LISTS, EvalConfig
 from s1kit.generation import GenerateConfig
 from s1kit.grading.command import GradeConfig
 from s1kit.options import given, options, with_options
@@ -123,7 +123,7 @@ def demo(
 
 @app.command("eval")
 @user_errors
-@with_options(options(EvalConfig, as_text=("budgets", "num_ignore", "wait_string")))
+@with_options(options(EvalConfig, as_text=("budgets", "num_ignore", "wait_string", *SWEEP_LISTS)))
 def eval_command(
     ctx: typer.Context,
     recipe: Annotated[Optional[Path], typer.Option(help="YAML of settings (keys: these flags with underscores, e.g. recipes/eval/nano.yaml, or a run's config.yaml); flags given here win.")] = None,

@@ -11,7 +11,7 @@ Its tokenizer is a toy: special tokens (``<|im_start|>``, ``<|im_end|>``, ``<thi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from s1kit.budget.config import SamplingConfig
 from s1kit.formats import render_chatml
@@ -61,12 +61,15 @@ class ScriptedBackend:
     """It records a state's TokenScores when the state asks (probes, confidence methods)."""
 
     def __init__(self, scripts: Sequence[str] | str | Callable[[str], str], tokenizer: ToyTokenizer | None = None,
-                 context_length: int | None = None):
+                 context_length: int | None = None, confidences: Mapping[str, float] | None = None):
         """``scripts``: one script for every request, a list used by request index (cycling), or a
-        function from the prompt's text to its script (so a reply can depend on the question)."""
+        function from the prompt's text to its script (so a reply can depend on the question).
+        ``confidences``: the token confidence a state asking for scores records for a piece (a word
+        with its leading space as the script writes it); 0.0 for a piece not listed."""
         self.tokenizer = tokenizer or ToyTokenizer()
         self.scripts = scripts if callable(scripts) else [scripts] if isinstance(scripts, str) else list(scripts)
         self.context_length = context_length
+        self.confidences = dict(confidences or {})
         self.calls: list[list[int]] = []
         """Prompt ids of every request run, for tests."""
 
@@ -95,4 +98,5 @@ class ScriptedBackend:
                 cursor += 1
                 if state.scores is not None:  # a script is certain of every word it picks
                     forced = state.forced[-1]
-                    state.scores.add(None if forced else 0.0, None if forced else 0.0)
+                    confidence = self.confidences.get(self.tokenizer.decode([pick]), 0.0)
+                    state.scores.add(None if forced else 0.0, None if forced else confidence)

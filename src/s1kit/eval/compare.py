@@ -7,7 +7,8 @@ thinking length), and one plot with every curve on the same thinking-token axis:
 curves solid, parallel ones (majority, best-of-n) dashed, so s1's Figure 4 comparison can be read
 off directly. Runs on different tasks or models are allowed, and the table says so. The same
 curves and the Table 3 columns go into a page beside them (compare.html), which links each run's
-report.html.
+report.html. Curves that count no method's whole cost (probe-exit's over thinking alone,
+runs.directory.NOT_COMPARED) are left out of all three; each run's report shows them.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from s1kit.files import write_text
-from s1kit.runs.directory import read_metrics, table_rows
+from s1kit.runs.directory import NOT_COMPARED, read_metrics, table_rows
 
 
-def markdown(runs: list[tuple[str, dict]]) -> str:
+def markdown(runs: list[tuple[str, dict]], rows: list[dict] | None = None) -> str:
+    """The table of ``runs``; ``rows``: their :func:`table_rows`, when computed already."""
     tasks = sorted({m["task"] for _, m in runs})
     models = sorted({m["model"] for _, m in runs})
     lines = ["# Methods compared (s1, Table 3)", "",
@@ -29,12 +31,22 @@ def markdown(runs: list[tuple[str, dict]]) -> str:
              "| run | method | curve | kind | Control (%) | Scaling | Performance (%) | \\|A\\| | tokens to match | "
              "acc. at BF natural length (%) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in table_rows(runs):
+    for row in table_rows(runs) if rows is None else rows:
         control = "-" if row["control"] is None else f"{100 * row['control']:.0f}"
         scaling = "-" if row["scaling"] is None else f"{row['scaling']:.1f}"
         lines.append(f"| {row['run']} | {row['method']} | {row['curve']} | {row['kind']} | {control} | {scaling} | "
                      f"{100 * row['performance']:.1f} | {row['points']} | {_against_bf(row)} |")
+    left_out = left_out_curves(runs)
+    if left_out:
+        lines += ["", "Left out: " + "; ".join(left_out) + " (over thinking tokens alone, without the probe tokens "
+                  "the runs spent; each run's report shows them)."]
     return "\n".join(lines) + "\n"
+
+
+def left_out_curves(runs: list[tuple[str, dict]]) -> list[str]:
+    """``run: curve`` for each curve compare leaves out (NOT_COMPARED)."""
+    return [f"{name}: {curve['label']}" for name, metrics in runs for curve in metrics["curves"]
+            if curve.get("kind") in NOT_COMPARED]
 
 
 BF_LEGEND = ("tokens to match: the fewest average thinking tokens at which the curve reaches the best accuracy of the "
@@ -61,9 +73,10 @@ def main(dirs: list[Path], out: Path) -> tuple[str, Path, Path]:
     out = Path(out)
     check_figure_path(out)  # before the table is written next to it
     runs = read_metrics(dirs)
-    text = markdown(runs)
+    rows = table_rows(runs)  # once over every run: each is set against the first budget-forcing run
+    text = markdown(runs, rows)
     table = out.with_suffix(".md")
     write_text(table, text)
-    plot_runs(runs, out, title="methods compared")
-    compare_html(dirs, out.with_suffix(".html"))
+    plot_runs(runs, out, title="methods compared", left_out=NOT_COMPARED)
+    compare_html(dirs, out.with_suffix(".html"), rows, left_out_curves(runs))
     return text, table, out

@@ -22,6 +22,8 @@ from s1kit.errors import S1kitError, SettingError, check_positive_int, shown
 from s1kit.grading.judge import JudgeConfig
 from s1kit.methods.alpha_one import AlphaConfig
 from s1kit.methods.conditional import TOKENS_PER_STEP
+from s1kit.methods.deepconf import DeepConfConfig
+from s1kit.methods.early_stop import EarlyStopConfig
 from s1kit.methods.probe_exit import ProbeConfig
 from s1kit.settings import HOW, SECRET, flatten, group, leaves
 
@@ -45,7 +47,8 @@ class EvalConfig:
     """nano, nano-dev, aime24, aime25, amc23, math500, gpqa_diamond, gsm8k, or jsonl:PATH."""
     method: str = "budget-forcing"
     """How thinking is scaled (methods/): budget-forcing, token-conditional(+bf), step-conditional(+bf),
-    class-conditional, rejection, majority or best-of-n."""
+    class-conditional, rejection, probe-exit, alpha-one, no-thinking, or over --samples: majority,
+    best-of-n, deepconf, esc or adaptive-consistency."""
     tokens_per_step: int = TOKENS_PER_STEP
     """step-conditional: tokens per step; a budget of N tokens is stated as N // tokens_per_step steps."""
     max_tries: int = 64
@@ -102,6 +105,10 @@ class EvalConfig:
     """probe-exit: where the answer is probed and the exit rules swept."""
     alpha_one: AlphaConfig = group(AlphaConfig)
     """alpha-one: the alpha moments swept and the Wait schedule."""
+    deepconf: DeepConfConfig = group(DeepConfConfig)
+    """deepconf: the share of traces kept, the windows, the modes."""
+    early_stop: EarlyStopConfig = group(EarlyStopConfig)
+    """esc and adaptive-consistency: when they stop drawing samples."""
     chunk_units: int = _how(32)
     """Units (question, sample) generated between two writes of samples.jsonl: the most work an
     interruption can cost."""
@@ -109,7 +116,7 @@ class EvalConfig:
     """The backend's own options (device, dtype, vLLM's engine, the server's URL, ...)."""
 
     def __post_init__(self) -> None:
-        from s1kit.methods import PARALLEL, SAMPLING_METHODS, check_method, forces
+        from s1kit.methods import PARALLEL, SAMPLING_METHODS, SCORED, check_method, forces
 
         check_method(self.method)
         if isinstance(self.wait_string, str):
@@ -128,12 +135,17 @@ class EvalConfig:
         temperature = self.sampling.temperature
         if self.method in SAMPLING_METHODS and temperature == 0:
             raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
-        for owner, name in (("probe-exit", "probe"), ("alpha-one", "alpha_one")):
+        for name, owners in GROUP_OWNERS.items():
             settings = getattr(self, name)
-            if self.method != owner and settings != type(settings)():
-                changed = next(f.name for f in dataclasses.fields(settings)
-                               if getattr(settings, f.name) != getattr(type(settings)(), f.name))
-                raise SettingError(changed, f"--{changed.replace('_', '-')} is {owner}'s; drop it, or pass --method {owner}")
+            for f in dataclasses.fields(settings):
+                methods = owners.get(f.name, owners.get("*"))
+                if self.method not in methods and getattr(settings, f.name) != getattr(type(settings)(), f.name):
+                    raise SettingError(f.name, f"--{f.name.replace('_', '-')} is {' and '.join(methods)}'s; drop it, "
+                                               f"or pass --method {methods[0]}")
+        if self.method in SCORED and self.backend == "openai":
+            raise SettingError("backend", f"{self.method} reads the model's token probabilities, which the hf and vllm "
+                                          "backends record and the openai backend (text rounds) does not; use --backend "
+                                          "hf or vllm")
         if self.budget.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units", "batch_size", "samples"):
@@ -162,6 +174,11 @@ class EvalConfig:
                              "pass --temperature above 0 (e.g. 0.7) or --samples 1")
         if self.method in PARALLEL and self.samples < 2:
             raise S1kitError(f"{self.method} votes over samples; pass --samples K with K >= 2 (e.g. 16)")
+        if self.method == "deepconf" and "online" in self.deepconf.deepconf_mode and \
+                self.deepconf.deepconf_warmup >= self.samples:
+            raise SettingError("deepconf_warmup", f"deepconf_warmup ({self.deepconf.deepconf_warmup}) warms up on every one "
+                                                  f"of the --samples {self.samples}: online DeepConf would stop nothing; "
+                                                  "lower --deepconf-warmup, raise --samples, or pass --deepconf-mode offline")
         for wait in self.wait_string:  # the minimum against the smallest cap, each wait string: BudgetConfig's checks
             dataclasses.replace(self.base_budget(), wait_string=wait, num_ignore=max(self.num_ignore))
         self.points()  # the method's own checks (budgets it needs, flags it cannot use)
@@ -178,6 +195,16 @@ class EvalConfig:
 
         return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step, self.probe.rules(),
                              self.wait_string, self.alpha_one.moments())
+
+
+GROUP_OWNERS = {
+    "probe": {"*": ("probe-exit",)},
+    "alpha_one": {"*": ("alpha-one",)},
+    "deepconf": {"*": ("deepconf",)},
+    "early_stop": {"window": ("esc", "adaptive-consistency"), "consistency_threshold": ("adaptive-consistency",)},
+}
+"""Which methods read each method group's settings: any other method refuses a setting changed from
+its default, naming the flag ("*": every setting of the group)."""
 
 
 def eval_config(**settings) -> EvalConfig:
@@ -199,6 +226,11 @@ def resolve_run(recipe: str | Path | None = None, flags: dict | None = None) -> 
         for name, parse in (("budgets", parse_budgets), ("num_ignore", lambda text: parse_counts(text, "--num-ignore"))):
             if isinstance(data.get(name), (str, int)) and not isinstance(data.get(name), bool):
                 data[name] = parse(str(data[name]))
+        for holder in (data, *(v for v in data.values() if isinstance(v, dict))):  # the method groups
+            for name, kind in SWEEP_LISTS.items():
+                value = holder.get(name)
+                if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                    holder[name] = parse_list(str(value), name, kind)
         return data
 
     return resolve(EvalConfig, recipe, flags, drop=RECORDED, before=text_forms)
@@ -294,6 +326,33 @@ def parse_counts(text: str, flag: str) -> list[int]:
             raise S1kitError(f"{part!r} in {flag} {text!r} is not an integer >= 0; pass e.g. {flag} 0,1,2")
         values.append(int(part))
     return values
+
+
+SWEEP_LISTS = {"probe_agree": int, "probe_confidence": float, "alpha": float, "alpha_tokens": int,
+               "deepconf_eta": float, "deepconf_mode": str}
+"""The methods' sweep settings, given on the command line as comma-separated text (``--deepconf-eta 10,90``)."""
+
+
+def parse_list(text: str, name: str, kind: type) -> list:
+    """'10,90' -> [10.0, 90.0] for a sweep setting; a part that is not a ``kind`` is an error naming it."""
+    flag = "--" + name.replace("_", "-")
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise SettingError(name, f"{flag} {text!r} has an empty value; pass e.g. {flag} {SWEEP_EXAMPLES[name]}")
+    if kind is str:
+        return parts
+    values = []
+    for part in parts:
+        try:
+            values.append(kind(part))
+        except ValueError:
+            raise SettingError(name, f"{part!r} in {flag} {text!r} is not {'an integer' if kind is int else 'a number'}; "
+                                     f"pass e.g. {flag} {SWEEP_EXAMPLES[name]}") from None
+    return values
+
+
+SWEEP_EXAMPLES = {"probe_agree": "2,3,4", "probe_confidence": "0.9,0.95", "alpha": "1.0,1.4", "alpha_tokens": "256,512",
+                  "deepconf_eta": "10,90", "deepconf_mode": "offline,online"}
 
 
 def parse_waits(text: str) -> list[str]:

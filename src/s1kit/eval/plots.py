@@ -31,25 +31,41 @@ def check_figure_path(path: Path, flag: str = "--out") -> None:
         raise S1kitError(f"{flag} {path}: unknown image type {path.suffix or '(none)'!r}; end it with .png, .pdf or .svg")
 
 
-def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None) -> Path:
-    """One line per curve of each run's metrics (parallel curves dashed), error bars of one stderr."""
+LINE_STYLES = {"parallel": "--", "thinking-only": ":"}
+"""Curves drawn other than solid: parallel ones (total over k samples) dashed, probe-exit's curve
+over thinking alone (its probes not counted) dotted."""
+
+
+def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None,
+              left_out: frozenset[str] = frozenset()) -> Path:
+    """One line per curve of each run's metrics (LINE_STYLES), error bars of one stderr; curves of
+    the kinds in ``left_out`` are not drawn."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     highest = 0.0
     for name, metrics in runs:
-        for curve in metrics["curves"]:
+        curves = [c for c in metrics["curves"] if c.get("kind") not in left_out]
+        colors = {}  # a curve over thinking alone in the colour of the curve over the same points
+        for curve in curves:
             series = curve["series"]
-            label = name if len(metrics["curves"]) == 1 else f"{name}: {curve['label']}"
+            label = name if len(curves) == 1 else f"{name}: {curve['label']}"
             highest = max([highest] + [100 * (p["accuracy"] + p["stderr"]) for p in series])
-            ax.errorbar([p["x"] for p in series], [100 * p["accuracy"] for p in series],
-                        yerr=[100 * p["stderr"] for p in series], marker="o", capsize=3, label=label,
-                        linestyle="--" if curve.get("kind") == "parallel" else "-")
+            points = tuple(p["label"] for p in series)
+            drawn = ax.errorbar([p["x"] for p in series], [100 * p["accuracy"] for p in series],
+                                yerr=[100 * p["stderr"] for p in series], marker="o", capsize=3, label=label,
+                                linestyle=LINE_STYLES.get(curve.get("kind"), "-"),
+                                color=colors.get(points) if curve.get("kind") == "thinking-only" else None)
+            if curve.get("kind") != "thinking-only":
+                colors.setdefault(points, drawn.lines[0].get_color())
             for p in series:
                 ax.annotate(p["label"], (p["x"], 100 * p["accuracy"]), textcoords="offset points", xytext=(4, 4),
                             fontsize=7)
     # symlog: a point at 0 thinking tokens (a model that ends at once) still shows.
     ax.set_xscale("symlog", base=2, linthresh=1)
-    ax.set_xlabel("thinking tokens per question (log2; parallel: total over k samples)")
+    xlabel = "thinking tokens per question (log2; parallel: total over k samples)"
+    if any("avg_thinking_and_probe_tokens" in p for _, metrics in runs for p in metrics["points"]):
+        xlabel += "\nprobe-exit: thinking + probe tokens" + ("" if "thinking-only" in left_out else "; dotted: thinking alone")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, min(100.0, max(10.0, highest * 1.1)))
     ax.set_title(title or " vs ".join(name for name, _ in runs))

@@ -199,6 +199,11 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str
 
         return run_probe_exit(backend, questions, points, config.base_budget(), sampling, seeds, probe=config.probe,
                               extract=lambda text: extract_answer(text, kind), **options)
+    if config.method == "deepconf":
+        from s1kit.methods.deepconf import run_deepconf
+
+        return run_deepconf(backend, questions, points, config.base_budget(), sampling, seeds, config=config.deepconf,
+                            **options)
     return run_grouped(backend, questions, points, config.base_budget(), sampling, seeds, **options)
 
 

@@ -59,6 +59,11 @@ def _label(row: dict) -> str:
     return name if not row["num_ignore"] else f"{name}, {row['num_ignore']} ign."
 
 
+SERIES_EXTRAS = ("k", "avg_samples", "stopped_share")
+"""What a parallel curve's entry says beside its x and accuracy: its k, the samples an adaptive
+method drew on average, the share of samples online DeepConf stopped."""
+
+
 def curve(label: str, members: list[dict], control: float | None, kind: str = "sequential",
           x: str = "avg_thinking_tokens") -> dict:
     """A curve of points sorted by ``x`` (thinking tokens), with the paper's Scaling and Performance."""
@@ -66,8 +71,8 @@ def curve(label: str, members: list[dict], control: float | None, kind: str = "s
     xy = [(p[x], p["accuracy"]) for p in members]
     return {
         "label": label, "kind": kind,
-        "series": [{"x": p[x], "accuracy": p["accuracy"], "stderr": p["stderr"], "label": p["label"]}
-                   for p in members],
+        "series": [{"x": p[x], "accuracy": p["accuracy"], "stderr": p["stderr"], "label": p["label"],
+                    **{name: p[name] for name in SERIES_EXTRAS if name in p}} for p in members],
         "control": control,
         "scaling": None if metrics.scaling_undefined(xy) else metrics.scaling(xy),
         "performance": metrics.performance(xy),
@@ -144,16 +149,39 @@ def no_thinking_curves(config, points: list[dict], by_point: dict) -> list[dict]
 
 
 def parallel_curves(config, by_point: dict) -> list[dict]:
+    """The method's curves over k at each point; an adaptive method's (deepconf, esc,
+    adaptive-consistency) come with majority's over the same samples, to read the saving off."""
     from s1kit.methods.parallel import parallel_points
 
     result = []
+    seed = config.sampling.seed
     for point_rows in by_point.values():
-        entries = parallel_points(config.method, point_rows, config.samples, config.sampling.seed, config.scorer)
         budget = point_rows[0]["budget"]
-        label = config.method if len(by_point) == 1 else f"{config.method} ({_label(point_rows[0])})"
-        thinking = [r["thinking_tokens"] for r in point_rows]
-        result.append(curve(label, entries, metrics.control(thinking, budget), kind="parallel"))
+        where = "" if len(by_point) == 1 else f" ({_label(point_rows[0])})"
+        control = metrics.control([r["thinking_tokens"] for r in point_rows], budget)
+        if config.method in ("majority", "best-of-n"):
+            entries = parallel_points(config.method, point_rows, config.samples, seed, config.scorer)
+            result.append(curve(config.method + where, entries, control, kind="parallel"))
+            continue
+        result += [curve(label + where, entries, control, kind="parallel")
+                   for label, entries in adaptive_curves(config, point_rows)]
+        result.append(curve(f"majority, the same samples{where}",
+                            parallel_points("majority", point_rows, config.samples, seed), control, kind="parallel"))
     return result
+
+
+def adaptive_curves(config, rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """deepconf's curve per mode and eta, or esc's or adaptive-consistency's one."""
+    seed = config.sampling.seed
+    if config.method == "deepconf":
+        from s1kit.methods.deepconf import deepconf_points
+
+        settings = config.deepconf
+        return [(f"deepconf {mode} (eta {eta:g})", deepconf_points(rows, config.samples, settings, mode, eta, seed))
+                for mode in settings.deepconf_mode for eta in settings.deepconf_eta]
+    from s1kit.methods.early_stop import early_stop_points
+
+    return [(config.method, early_stop_points(config.method, rows, config.samples, config.early_stop, seed))]
 
 
 def compute_metrics(config, rows: list[dict]) -> dict:

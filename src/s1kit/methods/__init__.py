@@ -3,7 +3,8 @@
 Each method says which points an evaluation has (:class:`~s1kit.methods.points.MethodPoint`: a
 nominal thinking budget, the cap budget forcing applies, an instruction added to the question) and
 how a point's samples are produced. Sequential methods give one accuracy per point; parallel ones
-(majority, best-of-n) spend K samples per question and give a curve over k <= K.
+(majority, best-of-n, deepconf, esc, adaptive-consistency) spend K samples per question and give a
+curve over k <= K.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from s1kit.errors import S1kitError
 
 SEQUENTIAL = ("budget-forcing", "token-conditional", "token-conditional+bf", "step-conditional",
               "step-conditional+bf", "class-conditional", "rejection", "probe-exit", "no-thinking", "alpha-one")
-PARALLEL = ("majority", "best-of-n")
+PARALLEL = ("majority", "best-of-n", "deepconf", "esc", "adaptive-consistency")
 METHODS = SEQUENTIAL + PARALLEL
 SAMPLING_METHODS = ("rejection", *PARALLEL)
 """Methods that need samples (temperature above 0); their default temperature is 1."""
+
+
+SCORED = ("probe-exit", "deepconf")
+"""Methods that read the model's token probabilities (the hf and vllm backends record them)."""
 
 
 def forces(method: str) -> bool:

@@ -92,7 +92,7 @@ def leader_probability(a: int, b: int) -> float:
 
 
 def adaptive_consistency_samples_used(answers: Sequence[str | None], threshold: float = 0.95,
-                                      min_samples: int = 2) -> int:
+                                      min_samples: int = 2, every: int = 1) -> int:
     """How many samples Adaptive-Consistency draws (Aggarwal et al. 2023, arXiv 2305.11860,
     Section 3, the Beta stopping criterion).
 
@@ -100,18 +100,20 @@ def adaptive_consistency_samples_used(answers: Sequence[str | None], threshold: 
     so far (None is no vote; b = 0 with one answer), sampling stops once
     :func:`leader_probability` (a, b) >= ``threshold`` (0.95 in the paper). A single sample shows
     no agreement, hence two at least by default. Without such a sample every sample is used.
+    ``every``: the rule is checked after every ``every``-th sample only (1: after each, the paper's).
     """
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0.5 < threshold < 1.0:
         raise S1kitError(f"threshold ({threshold!r}) must be in (0.5, 1): the chance that the leading answer "
                          "is the majority at which to stop, e.g. 0.95")
     _check_count(min_samples, "min_samples")
+    _check_count(every, "every")
     _check_samples(answers)
     votes: Counter[str] = Counter()
     for i, answer in enumerate(answers, start=1):
         if answer is not None:
             votes[answer] += 1
         top = sorted(votes.values(), reverse=True)[:2] + [0, 0]
-        if i >= min_samples and leader_probability(top[0], top[1]) >= threshold:
+        if i >= min_samples and i % every == 0 and leader_probability(top[0], top[1]) >= threshold:
             return i
     return len(answers)
 

@@ -68,16 +68,23 @@ def sample_counts(samples: int) -> list[int]:
     return counts + [samples]
 
 
-def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scorer: str = "shortest",
-                    tokens: str = "thinking_tokens") -> list[dict]:
-    """The curve over k of one point's rows (one budget): accuracy and compute per k, in the rows'
-    ``tokens`` (thinking tokens; answer tokens for a method that does not think)."""
+def samples_by_question(method: str, rows: list[dict], samples: int) -> list[list[dict]]:
+    """One point's rows per question, each question's in sample order (the order they are drawn);
+    every question must have all its ``samples``."""
     per_question: dict[int, list[dict]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r["question_index"], r["sample"])):
         per_question[row["question_index"]].append(row)
     questions = list(per_question.values())
     if any(len(q) != samples for q in questions):
         raise S1kitError(f"{method} needs {samples} samples for every question; the run is incomplete (use --resume)")
+    return questions
+
+
+def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scorer: str = "shortest",
+                    tokens: str = "thinking_tokens") -> list[dict]:
+    """The curve over k of one point's rows (one budget): accuracy and compute per k, in the rows'
+    ``tokens`` (thinking tokens; answer tokens for a method that does not think)."""
+    questions = samples_by_question(method, rows, samples)
     score = get_scorer(scorer) if method == "best-of-n" else None
     scores = None
     if score is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from s1kit.errors import S1kitError, shown
-from s1kit.methods import forces
+from s1kit.methods import PARALLEL, forces
 from s1kit.methods.conditional import LONG, SHORT, step_instruction, steps_for, token_instruction
 
 
@@ -57,7 +57,9 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
         if budgets:
             raise S1kitError("class-conditional states no budget (short or long thinking); drop --budgets")
         return [MethodPoint(None, None, variant=v, instruction=i) for v, i in (("default", ""), ("short", SHORT), ("long", LONG))]
-    if method in ("majority", "best-of-n"):
+    if method in PARALLEL:
+        if method == "deepconf" and len(num_ignore) > 1:
+            raise S1kitError(f"deepconf scales over samples: pass at most one --num-ignore value, got {shown(num_ignore)}")
         if budgets and len(budgets) > 1:
             raise S1kitError(f"{method} scales over samples, not budgets: pass at most one --budgets value "
                              f"(a cap on each sample), got {shown(budgets)}")
@@ -65,7 +67,7 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
         # s1's Table 4: no extension once, then each wait string at each number of ignores.
         return [MethodPoint(b, b, k, variant=wait_label(w) if k else "", wait_string=w if k else None)
                 for b in (budgets or [None]) for k in num_ignore for w in (waits if k else waits[:1])]
-    if method in ("budget-forcing", "majority", "best-of-n"):
+    if method == "budget-forcing" or method in PARALLEL:
         return [MethodPoint(b, b, k) for b in (budgets or [None]) for k in num_ignore]
     if method == "alpha-one":
         for b in budgets or []:

@@ -84,12 +84,19 @@ def point_key(entry: dict) -> tuple:
     return entry["budget"], entry["num_ignore"], entry["variant"] or ""
 
 
-def table_rows(runs: list[tuple[str, dict]]) -> list[dict]:
+NOT_COMPARED = frozenset({"thinking-only"})
+"""Curve kinds that compare leaves out: probe-exit's curve over thinking alone counts none of the
+probe tokens its runs spent, so it is no method's cost (the run's own report shows it)."""
+
+
+def table_rows(runs: list[tuple[str, dict]], every_kind: bool = False) -> list[dict]:
     """The rows of s1's Table 3 that runs' metrics give: one per curve of a method, each set against
     budget forcing on its task and model (:func:`budget_forcing_references`): ``compared_with``
     names that run (None: there is none), ``tokens_to_match`` the fewest average thinking tokens at
     which the curve reaches its best accuracy (None: never) and ``accuracy_at_bf_length`` the
-    curve's accuracy at its natural length (None: outside the curve)."""
+    curve's accuracy at its natural length (None: outside the curve). Curves of the kinds in
+    :data:`NOT_COMPARED` are left out, or with ``every_kind`` listed with nothing set against
+    budget forcing."""
     references = budget_forcing_references(runs)
     rows = []
     for name, metrics in runs:
@@ -97,11 +104,14 @@ def table_rows(runs: list[tuple[str, dict]]) -> list[dict]:
         for curve in metrics["curves"]:
             if len(curve["series"]) < 2 and curve["control"] is None:
                 continue  # a reference point (class-conditional's no-instruction run), not a method's curve
+            kind = curve.get("kind", "sequential")
+            if kind in NOT_COMPARED and not every_kind:
+                continue
             rows.append({
                 "run": name, "method": metrics.get("method", "budget-forcing"), "curve": curve["label"],
-                "kind": curve.get("kind", "sequential"), "control": curve["control"], "scaling": curve["scaling"],
+                "kind": kind, "control": curve["control"], "scaling": curve["scaling"],
                 "performance": curve["performance"], "points": len(curve["series"]),
-                **_against_named(name, curve, reference),
+                **_against_named(name, curve, None if kind in NOT_COMPARED else reference),
             })
     return rows
 

@@ -49,7 +49,7 @@ ROW = {
     "extracted_answer": TEXT.or_null(), "correct": FLAG, "grading_timed_out": FLAG, "settings_sha256": TEXT,
     "tries": COUNT, "accepted": FLAG, "rule_correct": FLAG, "judged": FLAG, "judge_verdict": FLAG.or_null(),
     "judge_reply": TEXT.or_null(), "probe_tokens": COUNT, "probes": LIST, "exited": FLAG,
-    "alpha_moment": COUNT,
+    "alpha_moment": COUNT, "confidence": MAPPING.or_null(), "stopped_at": COUNT.or_null(),
 }
 """Every field a row of s1kit eval may hold (run.make_row, the methods' extras, the judge's)."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from s1kit.errors import S1kitError
 from s1kit.runs.directory import check_run_dir
-from s1kit.view.data import load_run, run_data
+from s1kit.view.data import load_run, page_table, run_data
 from s1kit.view.page import distinct_names, warn_disagreements, write_page
 
 SEVERAL_RUNS_OUT = Path("view.html")
@@ -27,7 +27,7 @@ def main(dirs: list[Path], out: Path | None = None) -> Path:
     distinct_names(runs)
     warn_disagreements(runs)
     title = runs[0].metrics.get("task", "") if len(runs) == 1 else "runs compared"
-    return write_page({"title": title, "runs": [run_data(run) for run in runs]}, out)
+    return write_page({"title": title, "runs": [run_data(run) for run in runs], "table": page_table(runs)}, out)
 
 
 def check_page_path(path: Path) -> None:

@@ -48,36 +48,63 @@ def load_run(path: Path, with_rows: bool = True) -> Run:
     return Run(name or path.resolve().name, path, metrics, rows if with_rows else [], read_config(path), warnings)
 
 
-def run_summary(run: Run, link: str | None = None) -> dict:
-    """What the page shows of a run without its rows: header, points, curves, the Table 3 rows."""
+def run_summary(run: Run, link: str | None = None, left_out: frozenset[str] = frozenset()) -> dict:
+    """What the page shows of a run without its rows: header, points, curves (but those of the
+    kinds in ``left_out``). Its Table 3 rows are the page's, over all its runs (:func:`page_table`)."""
     m = run.metrics
     points = [dict(p) for p in m["points"]]
+    curves = [curve_data(c, i, m["curves"], points) for i, c in enumerate(m["curves"])]
     return {
         "name": run.name, "link": link, "config": run.config, "warnings": run.warnings,
         "task": m.get("task"), "model": m.get("model"), "backend": m.get("backend"),
         "method": m.get("method", "budget-forcing"), "questions": m.get("questions"),
         "samples": m.get("samples_per_question", 1), "grading": m.get("grading") or {}, "tokens": m.get("tokens"),
         "points": points,
-        "curves": [curve_data(c, i, m["curves"], points) for i, c in enumerate(m["curves"])],
-        "table": table_rows([(run.name, m)]),
+        "curves": [c for c in curves if c.get("kind") not in left_out],
     }
+
+
+def page_table(runs: list[Run]) -> list[dict]:
+    """The page's Table 3: the rows of every run, computed once over all of them, so that each is
+    set against the first budget-forcing run among them (runs.directory.table_rows), its curves
+    over thinking alone included (compare.html leaves them out: page.compare_html)."""
+    return table_rows([(run.name, run.metrics) for run in runs], every_kind=True)
+
+
+X_FIELDS = ("avg_thinking_and_probe_tokens", "avg_thinking_tokens", "avg_answer_tokens")
+"""What a sequential curve's x can be, of its points: probe-exit's honest curve counts thinking and
+probe tokens, most curves thinking tokens, NoThinking's answer tokens."""
 
 
 def curve_data(curve: dict, index: int, curves: list[dict], points: list[dict]) -> dict:
     """A curve whose series entries name the point they come from (``point``: an index into the
-    run's points, or None). A sequential curve's entries are points, by label; a parallel curve
-    (majority, best-of-n) is one point's accuracy over k samples, one curve per point in order."""
+    run's points, or None), with ``x_field``, the points' field its x is (None: a parallel curve's
+    total over k samples, or not found). A sequential curve's entries are points, by label (and by
+    x where labels repeat: probe-exit's rules at several caps); a parallel curve (majority,
+    best-of-n) is one point's accuracy over k samples, one curve per point in order."""
     series = []
     parallel = [i for i, c in enumerate(curves) if c.get("kind") == "parallel"]
+    x_field = None if curve.get("kind") == "parallel" else _x_field(curve, points)
     for entry in curve["series"]:
         if curve.get("kind") == "parallel":
             point = parallel.index(index) if len(parallel) == len(points) else None
         else:
             same = [i for i, p in enumerate(points) if p["label"] == entry["label"]]
-            point = same[0] if len(same) == 1 else next(
-                (i for i in same if points[i]["avg_thinking_tokens"] == entry["x"]), None)
+            if len(same) > 1:
+                same = [i for i in same if points[i].get(x_field or "avg_thinking_tokens") == entry["x"]]
+            point = same[0] if len(same) == 1 else None
         series.append({**entry, "point": point})
-    return {**curve, "series": series, "index": index}
+    return {**curve, "series": series, "index": index, "x_field": x_field}
+
+
+def _x_field(curve: dict, points: list[dict]) -> str | None:
+    """The first of X_FIELDS that every entry's x is, at a point of its label (a curve over
+    thinking alone is over avg_thinking_tokens, whatever else the points count)."""
+    fields = ("avg_thinking_tokens",) if curve.get("kind") == "thinking-only" else X_FIELDS
+    for name in fields:
+        if all(any(p["label"] == e["label"] and p.get(name) == e["x"] for p in points) for e in curve["series"]):
+            return name
+    return None
 
 
 def run_data(run: Run, link: str | None = None) -> dict:
@@ -143,16 +170,53 @@ def row_columns(run: Run) -> tuple[dict, dict]:
         thinking = _text(row["thinking"])
         columns["thinking"].append(compact.slice_of(text, thinking) if text.startswith(thinking) else thinking)
         columns["spans"].append(span_cells({**row, "text": text}))
-    optional = {"tries": "tries", "accepted": "accepted", "timed_out": "grading_timed_out"}
+    optional = {"tries": "tries", "accepted": "accepted", "timed_out": "grading_timed_out",
+                "probe_tokens": "probe_tokens", "exited": "exited", "stopped_at": "stopped_at"}
     for name, source in optional.items():
         if any(source in r for r in rows):
             columns[name] = [_small(r.get(source)) for r in rows]
+    if any("probes" in r for r in rows):
+        columns["probes"] = [probe_cells(r.get("probes")) for r in rows]
+    if any(r.get("confidence") is not None for r in rows):
+        columns["confidence"] = [confidence_cell(r.get("confidence")) for r in rows]
     if any(r.get("judged") for r in rows):
         columns["judged"] = [int(bool(r.get("judged"))) for r in rows]
         columns["judge_verdict"] = [_small(r.get("judge_verdict")) for r in rows]
         columns["rule_correct"] = [_small(r.get("rule_correct")) for r in rows]
         columns["judge_reply"] = [r.get("judge_reply") for r in rows]
     return q_columns, columns
+
+
+PROBE_FIELDS = ("position", "thinking_tokens", "answer", "confidence", "fired")
+"""A probe-exit probe, as a row records it: the output token it branched before, the thinking
+tokens before it, the answer it read (None: none), that answer's confidence, and whether the exit
+rule fired there."""
+
+
+def probe_cells(probes) -> list[list] | None:
+    """Each probe as ``[position, thinking_tokens, answer, confidence, fired]`` (fired 1 or 0; a
+    field the row lacks, or that is not of its kind, None). None for a row without probes."""
+    if not isinstance(probes, list):
+        return None
+    cells = []
+    for probe in probes:
+        probe = probe if isinstance(probe, dict) else {}
+        position, thinking, answer, confidence, fired = (probe.get(name) for name in PROBE_FIELDS)
+        cells.append([position if type(position) is int else None, thinking if type(thinking) is int else None,
+                      None if answer is None else _text(answer), _number(confidence), int(fired is True)])
+    return cells
+
+
+CONFIDENCE_FIELDS = ("mean", "lowest_group", "tail", "window")
+"""DeepConf's confidence of a sample (higher: more confident): the mean over its tokens, its lowest
+group's (a sliding window of ``window`` tokens) and its tail's."""
+
+
+def confidence_cell(confidence) -> list | None:
+    """``[mean, lowest_group, tail, window]`` of a row's confidence (a field it lacks: None)."""
+    if not isinstance(confidence, dict):
+        return None
+    return [_number(confidence.get(name)) for name in CONFIDENCE_FIELDS]
 
 
 def span_cells(row: dict) -> list[list]:
@@ -171,6 +235,10 @@ def span_cells(row: dict) -> list[list]:
 
 def _text(value) -> str:
     return value if isinstance(value, str) else "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _number(value) -> float | int | None:
+    return value if type(value) in (int, float) else None
 
 
 def _small(value):

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from s1kit.files import write_text
-from s1kit.runs.directory import read_config
-from s1kit.view.data import Run, load_run, run_data, run_summary
+from s1kit.runs.directory import NOT_COMPARED, read_config
+from s1kit.view.data import Run, load_run, page_table, run_data, run_summary
 
 ASSETS = Path(__file__).with_name("assets")
 SCRIPTS = ("plot.js", "trace.js", "questions.js", "view.js")
@@ -48,7 +48,9 @@ def finite(value):
 
 
 def render(data: dict) -> str:
-    """The page for ``data`` (``{"title": ..., "runs": [...]}``, see data.run_data)."""
+    """The page for ``data`` (``{"title": ..., "runs": [...], "table": [...]}``, see data.run_data
+    and data.page_table; ``compare``: true on compare.html, which shows every column of compare.md;
+    ``left_out``: the curves it leaves out, named)."""
     template = (ASSETS / "page.html").read_text(encoding="utf-8")
     css = (ASSETS / "view.css").read_text(encoding="utf-8")
     script = "\n".join((ASSETS / name).read_text(encoding="utf-8") for name in SCRIPTS)
@@ -73,12 +75,16 @@ def report_html(out: Path, metrics: dict, rows: list[dict]) -> Path:
     """An eval run's own page, from the rows and metrics it just wrote: ``out/report.html``."""
     out = Path(out)
     run = Run(out.resolve().name, out, metrics, rows, read_config(out))
-    return write_page({"title": metrics.get("task", ""), "runs": [run_data(run)]}, out / "report.html")
+    return write_page({"title": metrics.get("task", ""), "runs": [run_data(run)], "table": page_table([run])},
+                      out / "report.html")
 
 
-def compare_html(dirs: list[Path], path: Path) -> Path:
+def compare_html(dirs: list[Path], path: Path, table: list[dict], left_out: list[str]) -> Path:
     """The runs' curves and Table 3 on one page, linking each run's report.html where it has one
-    (the traces stay in the runs' own pages, so a comparison of large runs stays small)."""
+    (the traces stay in the runs' own pages, so a comparison of large runs stays small). ``table``:
+    compare.md's rows (runs.directory.table_rows over every run), so that both show the same
+    numbers; ``left_out``: the curves they leave out (NOT_COMPARED), named, which the page leaves
+    out too."""
     runs = [load_run(Path(d), with_rows=False) for d in dirs]
     distinct_names(runs)
     warn_disagreements(runs)
@@ -87,8 +93,9 @@ def compare_html(dirs: list[Path], path: Path) -> Path:
         report = run.path / "report.html"
         # "./" first: a folder named like a URL scheme ("javascript:...") stays a relative link.
         link = "./" + Path(os.path.relpath(report, Path(path).parent)).as_posix() if report.is_file() else None
-        summaries.append(run_summary(run, link))
-    return write_page({"title": "methods compared", "runs": summaries}, path)
+        summaries.append(run_summary(run, link, left_out=NOT_COMPARED))
+    return write_page({"title": "methods compared", "runs": summaries, "table": table, "compare": True,
+                       "left_out": left_out}, path)
 
 
 def warn_disagreements(runs: list[Run]) -> None:

@@ -1,7 +1,8 @@
 // The scaling plot as inline SVG: accuracy against average thinking tokens on a symmetric log2 axis
 // (as plots.py draws scaling.png: a point at 0 thinking tokens still shows), one line per curve,
-// parallel curves dashed, error bars of one standard error. Every point is a button; hovering or
-// focusing one shows its accuracy, standard error and average thinking in a tooltip.
+// parallel curves dashed, probe-exit's curves over thinking alone dotted, error bars of one standard
+// error. Every point is a button; hovering or focusing one shows its accuracy, standard error and
+// average thinking (or what its curve's x counts) in a tooltip.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const PALETTE = ['#2858b8', '#d1495b', '#2e8b57', '#d99a21', '#7b4fb0', '#1b9aaa', '#8c564b', '#c2528b', '#555f6b', '#9a9a1e'];
@@ -14,16 +15,27 @@ function svgEl(name, attrs, parent) {
   return node;
 }
 
+// What a sequential curve's x counts (view/data.py X_FIELDS).
+const X_WORDS = { avg_thinking_tokens: 'thinking', avg_thinking_and_probe_tokens: 'thinking + probe', avg_answer_tokens: 'answer' };
+const LINE_KINDS = new Set(['parallel', 'thinking-only']);
+
+function xWords(curve) { return X_WORDS[curve.x_field] || 'thinking'; }
+
 function symlog2(x) { return x <= 1 ? x : 1 + Math.log2(x); }
 
 function tickValue(t) { return t <= 1 ? t : 2 ** (t - 1); }
 
-// Every curve of the page's runs, with its colour and legend label.
+// Every curve of the page's runs, with its colour and legend label. A curve over thinking alone takes
+// the colour of its run's curve over the same points (probe-exit's over thinking + probe tokens).
 function plotCurves(runs) {
   const curves = [];
+  let colors = 0;
+  const points = curve => curve.series.map(e => e.label).join('\u0000');
   runs.forEach((run, r) => run.curves.forEach((curve, c) => {
     const label = runs.length === 1 ? curve.label : (run.curves.length === 1 ? run.name : `${run.name}: ${curve.label}`);
-    curves.push({ run: r, index: c, curve, label, color: PALETTE[curves.length % PALETTE.length] });
+    const twin = curve.kind === 'thinking-only'
+      && curves.find(o => o.run === r && o.curve.kind !== 'thinking-only' && points(o.curve) === points(curve));
+    curves.push({ run: r, index: c, curve, label, color: twin ? twin.color : PALETTE[colors++ % PALETTE.length] });
   }));
   return curves;
 }
@@ -41,7 +53,8 @@ function showTip(tip, dot, c, e, hint) {
   line(`accuracy ${(100 * e.accuracy).toFixed(1)}% ± ${(100 * (e.stderr || 0)).toFixed(1)} (stderr)`, 'tip-accuracy');
   line(c.curve.kind === 'parallel'
     ? `thinking ${e.x.toFixed(1)} tokens per question (total over the samples)`
-    : `average thinking ${e.x.toFixed(1)} tokens`, 'tip-thinking');
+    : `average ${xWords(c.curve)} ${e.x.toFixed(1)} tokens${c.curve.kind === 'thinking-only' ? ' (probes not counted)' : ''}`,
+  'tip-thinking');
   line(hint, 'tip-hint');
   tip.hidden = false;
   const box = tip.parentElement.getBoundingClientRect(), at = dot.getBoundingClientRect();
@@ -87,13 +100,17 @@ function drawPlot(svg, legend, tip, runs, isSelected, onSelect) {
     label.textContent = String(y);
   }
   const xTitle = svgEl('text', { x: PLOT.left + w / 2, y: PLOT.height - 8, 'text-anchor': 'middle' }, axis);
-  xTitle.textContent = 'thinking tokens per question (log2)';
+  const probed = curves.some(c => c.curve.x_field === 'avg_thinking_and_probe_tokens');
+  const alone = curves.some(c => c.curve.kind === 'thinking-only');
+  xTitle.textContent = probed
+    ? `thinking tokens per question (log2; probe-exit: thinking + probe${alone ? ', dotted: thinking alone' : ''})`
+    : 'thinking tokens per question (log2)';
   const yTitle = svgEl('text', { transform: `translate(14 ${PLOT.top + h / 2}) rotate(-90)`, 'text-anchor': 'middle' }, axis);
   yTitle.textContent = 'accuracy (%)';
 
   // Lines first, then every dot over them: no curve's line covers another curve's point.
   for (const c of curves) {
-    const kind = c.curve.kind === 'parallel' ? 'parallel' : 'sequential';
+    const kind = LINE_KINDS.has(c.curve.kind) ? c.curve.kind : 'sequential';
     const series = c.curve.series;
     const path = series.map((e, i) => `${i ? 'L' : 'M'}${sx(e.x).toFixed(1)},${sy(e.accuracy).toFixed(1)}`).join(' ');
     svgEl('path', { d: path, class: `curve ${kind}`, stroke: c.color }, svg);
@@ -117,7 +134,7 @@ function drawPlot(svg, legend, tip, runs, isSelected, onSelect) {
         class: selected ? 'pt selected' : 'pt', 'aria-pressed': selected,
         'data-run': c.run, 'data-curve': c.index, 'data-index': i, 'data-label': e.label,
         'aria-label': `${c.label}: ${e.label}, ${(100 * e.accuracy).toFixed(1)}% ± ${(100 * (e.stderr || 0)).toFixed(1)} `
-          + `at ${e.x.toFixed(1)} thinking tokens`,
+          + `at ${e.x.toFixed(1)} ${xWords(c.curve)} tokens`,
       }, svg);
       const hint = runs[c.run].rows ? 'click to read its questions' : 'click to select it';
       const show = () => showTip(tip, dot, c, e, hint), hide = () => { tip.hidden = true; };

@@ -262,8 +262,8 @@ function renderDetail() {
   const changes = changeList(run, q);
   if (changes) detail.appendChild(changes);
   detail.appendChild(pointGrid(run, q));
-  detail.appendChild(el('p', 'note', `Click a point to read its samples${run.points.length > 1 ? '; ⇆ shows another point beside it' : ''}. Highlighted in the `
-    + 'traces: forced Waits (yellow), the forced end at the cap (red), and the answer delimiter forced after a natural end (blue).'));
+  detail.appendChild(el('p', 'note', `Click a point to read its samples${run.points.length > 1 ? '; ⇆ shows another point beside it' : ''}.`));
+  detail.appendChild(spanLegend(run));
   if (state.point === null) return;
   if (run.points.length > 1) detail.appendChild(compareControl(run));
   const note = combinedNote(run, q, state.point);

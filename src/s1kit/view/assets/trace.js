@@ -1,9 +1,28 @@
-// A sample's output: its facts, the judge's verdict, and the whole text with each forced span
-// highlighted where it sits; two points of one question side by side, the place where their
-// trajectories part marked in both.
+// A sample's output: its facts, the judge's verdict, the whole text with each forced span
+// highlighted where it sits, and probe-exit's probes; two points of one question side by side, the
+// place where their trajectories part marked in both.
 
-const SPAN_KINDS = new Set(['wait', 'cap', 'end']);
-const FORCED_WHAT = { wait: 'forced a Wait', cap: 'forced the end at its cap', end: 'forced the answer after the model\'s own end' };
+const SPAN_KINDS = new Set(['wait', 'cap', 'end', 'exit']);
+const FORCED_WHAT = { wait: 'forced a Wait', cap: 'forced the end at its cap', end: 'forced the answer after the model\'s own end',
+  exit: 'forced the answer where a probe found it settled' };
+// The legend of the traces' highlights, in this order; exit only where the run probes.
+const SPAN_LEGEND = [['wait', 'a forced Wait'], ['cap', 'the end forced at the cap'],
+  ['end', 'the answer delimiter forced after a natural end'], ['exit', 'the answer forced where a probe\'s answer looked settled (probe-exit)']];
+
+function spanLegend(run) {
+  const rows = run.rows;
+  const exits = Boolean(rows.probes) || rows.spans.some(cells => cells.some(span => span[2] === 'exit'));
+  const legend = el('p', 'note span-legend', 'Highlighted in the traces: ');
+  for (const [kind, what] of SPAN_LEGEND) {
+    if (kind === 'exit' && !exits) continue;
+    const item = el('span', 'legend-item');
+    item.dataset.kind = kind;
+    item.appendChild(el('span', `key forced ${kind}`, kind));
+    item.append(what);
+    legend.appendChild(item);
+  }
+  return legend;
+}
 
 function verdictMark(right) {
   return el('span', right ? 'mark-right' : 'mark-wrong', right ? '✓ right' : '✗ wrong');
@@ -30,6 +49,15 @@ function sampleCard(run, i, forkAt = null) {
   if (rows.length_stop[i]) fact('answer cut at its length limit');
   if (rows.tries) fact(`tries: ${rows.tries[i]}${rows.accepted && !rows.accepted[i] ? ' (none fit the budget: the last is kept)' : ''}`);
   if (rows.timed_out && rows.timed_out[i]) fact('grading timed out');
+  if (rows.probe_tokens && rows.probe_tokens[i] !== null) fact(`probe tokens: ${rows.probe_tokens[i]}`);
+  if (rows.exited && rows.exited[i] !== null) fact(rows.exited[i] ? 'exited at a probe' : 'no probe fired');
+  const confidence = rows.confidence && rows.confidence[i];
+  if (confidence) {
+    const [mean, lowest, tail, window] = confidence;
+    fact(`confidence: mean ${fixed(mean, 2)} · lowest group ${fixed(lowest, 2)} · tail ${fixed(tail, 2)}`
+      + (window === null ? '' : ` (groups of ${window} tokens)`));
+  }
+  if (rows.stopped_at && rows.stopped_at[i] !== null) fact(`stopped by its confidence at ${rows.stopped_at[i]} thinking tokens`);
   card.appendChild(facts);
   if (rows.judged && rows.judged[i]) {
     const verdict = rows.judge_verdict[i];
@@ -40,7 +68,35 @@ function sampleCard(run, i, forkAt = null) {
   }
   card.appendChild(trace(run, i, forkAt));
   card.appendChild(spanList(run, i));
+  const probes = probeList(run, i);
+  if (probes) card.appendChild(probes);
   return card;
+}
+
+// probe-exit's probes of a row, in order: where each sat, the answer it read and its confidence;
+// the one whose answer the exit rule took (it ends the thinking: the exit span) highlighted.
+function probeList(run, i) {
+  const probes = run.rows.probes && run.rows.probes[i];
+  if (!probes) return null;
+  const box = el('div', 'probes');
+  const fired = probes.findIndex(probe => probe[4]);
+  box.appendChild(el('p', 'probe-title', `Probes: ${probes.length}`
+    + (fired >= 0 ? `; the exit rule fired at probe ${fired + 1}, which ended the thinking (the exit span)`
+      : probes.length ? '; the exit rule fired at none' : ' (none ran before the thinking ended)')));
+  if (!probes.length) return box;
+  const table = el('table', 'probe-table');
+  headerRow(table, [['probe'], ['thinking tokens'], ['output token'], ['answer', 'text'], ['confidence'], ['fired', 'text']]);
+  const body = table.createTBody();
+  probes.forEach(([position, thinking, answer, confidence, hit], k) => {
+    const tr = body.insertRow();
+    tr.dataset.probe = k;
+    if (hit) tr.className = 'fired';
+    const cells = [[k + 1], [thinking ?? '-'], [position ?? '-'], [answer === null ? '(none)' : answer, 'text'],
+      [fixed(confidence, 3)], [hit ? '✓ exit here' : '', 'text']];
+    for (const [value, cls] of cells) tr.appendChild(el('td', cls, value));
+  });
+  box.appendChild(table);
+  return box;
 }
 
 function placedSpans(run, i) {

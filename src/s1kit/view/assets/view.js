@@ -124,21 +124,37 @@ function headerRow(table, names) {
   for (const [name, cls] of names) row.appendChild(el('th', cls, name));
 }
 
+// Table 3 over every run of the page (view/data.py page_table; compare.html: compare.md's rows), with
+// compare.md's two columns against budget forcing where some curve has a run to be set against
+// (always on compare.html).
 function renderTable3() {
-  const table = $('table3');
+  const table = $('table3'), rows = DATA.table || [];
   table.replaceChildren();
   const multi = DATA.runs.length > 1;
+  const againstBf = Boolean(DATA.compare) || rows.some(r => r.compared_with !== null);
   headerRow(table, [...(multi ? [['run', 'text']] : []), ['method', 'text'], ['curve', 'text'], ['kind', 'text'],
-    ['Control (%)'], ['Scaling'], ['Performance (%)'], ['|A|']]);
+    ['Control (%)'], ['Scaling'], ['Performance (%)'], ['|A|'],
+    ...(againstBf ? [['tokens to match'], ['acc. at BF natural length (%)']] : [])]);
   const body = table.createTBody();
-  for (const run of DATA.runs) {
-    for (const r of run.table) {
-      const tr = body.insertRow();
-      const cells = [...(multi ? [[r.run, 'text']] : []), [r.method, 'text'], [r.curve, 'text'], [r.kind, 'text'],
-        [pct(r.control, 0)], [fixed(r.scaling)], [pct(r.performance)], [r.points]];
-      for (const [value, cls] of cells) tr.appendChild(el('td', cls, value));
-    }
+  for (const r of rows) {
+    const tr = body.insertRow();
+    if (r.kind === 'thinking-only') tr.className = 'thinking-only';
+    const cells = [...(multi ? [[r.run, 'text']] : []), [r.method, 'text'], [r.curve, 'text'], [r.kind, 'text'],
+      [pct(r.control, 0)], [fixed(r.scaling)], [pct(r.performance)], [r.points],
+      ...(againstBf ? [[tokensToMatch(r)], [r.compared_with === null ? '-' : pct(r.accuracy_at_bf_length)]] : [])];
+    for (const [value, cls] of cells) tr.appendChild(el('td', cls, value));
+    if (againstBf && r.compared_with !== null) tr.title = `set against ${r.compared_with}`;
   }
+  $('bf-note').hidden = !againstBf;
+  const leftOut = DATA.left_out || [];
+  $('left-out').hidden = !leftOut.length;
+  $('left-out').textContent = leftOut.length ? `Left out: ${leftOut.join('; ')} (over thinking tokens alone, `
+    + 'without the probe tokens the runs spent; each run\'s report shows them).' : '';
+}
+
+function tokensToMatch(r) {
+  if (r.compared_with === null) return '-';
+  return r.tokens_to_match === null ? 'never' : fixed(r.tokens_to_match, 0);
 }
 
 function pointCaption(run, p) {
@@ -153,9 +169,11 @@ function renderPoints() {
   table.replaceChildren();
   const extra = [...new Set(run.points.flatMap(p => Object.keys(p).filter(k => k.includes('@'))))].sort();
   const tries = run.points.some(p => 'avg_tries' in p);
+  const probes = run.points.some(p => 'avg_probe_tokens' in p);
   headerRow(table, [['point', 'text'], ['cap'], ['ignores'], ['accuracy (%)'], ['avg thinking'], ['avg answer'],
     ['waits'], ['capped'], ['no answer'], ['control'], ...extra.map(k => [k]),
-    ...(tries ? [['avg tries'], ['accepted']] : [])]);
+    ...(tries ? [['avg tries'], ['accepted']] : []),
+    ...(probes ? [['avg probe'], ['thinking + probe'], ['exited']] : [])]);
   const body = table.createTBody();
   run.points.forEach((p, k) => {
     const tr = body.insertRow();
@@ -165,7 +183,8 @@ function renderPoints() {
       [`${pct(p.accuracy)} ± ${pct(p.stderr)}`], [fixed(p.avg_thinking_tokens)], [fixed(p.avg_answer_tokens)],
       [fixed(p.avg_waits, 2)], [`${pct(p.forced_end_share, 0)}%`], [`${pct(p.no_answer_share, 0)}%`],
       [`${pct(p.control, 0)}%`], ...extra.map(key => [pct(p[key])]),
-      ...(tries ? [[fixed(p.avg_tries)], [`${pct(p.accepted_share, 0)}%`]] : [])];
+      ...(tries ? [[fixed(p.avg_tries)], [`${pct(p.accepted_share, 0)}%`]] : []),
+      ...(probes ? [[fixed(p.avg_probe_tokens)], [fixed(p.avg_thinking_and_probe_tokens)], [`${pct(p.exited_share, 0)}%`]] : [])];
     for (const [value, cls] of cells) tr.appendChild(el('td', cls, value));
     if (p.instruction) tr.title = `prompt suffix: ${p.instruction}`;
     tr.addEventListener('click', () => selectPoint(state.run, k, null, null));
