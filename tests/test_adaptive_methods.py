@@ -222,17 +222,25 @@ def test_esc_and_adaptive_consistency_end_to_end(tmp_path):
     assert [s["avg_samples"] for s in ac["curves"][0]["series"]] == [1, 2, 4, 8]
 
 
-def test_deepconf_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("method, settings", [
+    ("deepconf", dict(samples=8, deepconf_warmup=4, deepconf_window=2)),
+    ("esc", dict(samples=8, window=2)),
+    ("adaptive-consistency", dict(samples=8)),
+    ("probe-exit", dict(probe_every=1, probe_tokens=2, probe_agree=[2, 3], num_ignore=[0, 1])),
+    ("alpha-one", dict(alpha=[0.5, 2.0])),
+    ("no-thinking", dict(samples=4)),
+])
+def test_each_adaptive_method_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, method, settings):
     # A script per question (the fake's script list would follow the order of requests, not units).
-    options = dict(samples=8, deepconf_warmup=4, deepconf_window=2, chunk_units=5,
-                   scripts=lambda prompt: SCRIPTS["What is 1+" in prompt])
-    evaluate(tmp_path, "deepconf", out="whole", **options)
+    options = dict(chunk_units=2, scripts=lambda prompt: SCRIPTS["What is 1+" in prompt], **settings)
+    evaluate(tmp_path, method, out="whole", **options)
     whole = (tmp_path / "whole" / "samples.jsonl").read_bytes()
-    evaluate(tmp_path, "deepconf", out="cut", **options)
+    evaluate(tmp_path, method, out="cut", **options)
     path = tmp_path / "cut" / "samples.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
-    path.write_bytes(b"".join(lines[:7]) + lines[7][:40])  # a unit and a half lost, as after a kill
-    evaluate(tmp_path, "deepconf", out="cut", resume=True, **options)
+    half = len(lines) // 2
+    path.write_bytes(b"".join(lines[:half]) + lines[half][:40])  # a torn line and what followed, as after a kill
+    evaluate(tmp_path, method, out="cut", resume=True, **options)
     assert path.read_bytes() == whole
 
 

@@ -116,7 +116,7 @@ class EvalConfig:
     """The backend's own options (device, dtype, vLLM's engine, the server's URL, ...)."""
 
     def __post_init__(self) -> None:
-        from s1kit.methods import PARALLEL, SAMPLING_METHODS, SCORED, check_method, forces
+        from s1kit.methods import PARALLEL, SAMPLING_METHODS, check_method, forces
 
         check_method(self.method)
         if isinstance(self.wait_string, str):
@@ -135,17 +135,7 @@ class EvalConfig:
         temperature = self.sampling.temperature
         if self.method in SAMPLING_METHODS and temperature == 0:
             raise S1kitError(f"{self.method} needs samples, but --temperature 0 is greedy; pass --temperature 1 (as s1 does)")
-        for name, owners in GROUP_OWNERS.items():
-            settings = getattr(self, name)
-            for f in dataclasses.fields(settings):
-                methods = owners.get(f.name, owners.get("*"))
-                if self.method not in methods and getattr(settings, f.name) != getattr(type(settings)(), f.name):
-                    raise SettingError(f.name, f"--{f.name.replace('_', '-')} is {' and '.join(methods)}'s; drop it, "
-                                               f"or pass --method {methods[0]}")
-        if self.method in SCORED and self.backend == "openai":
-            raise SettingError("backend", f"{self.method} reads the model's token probabilities, which the hf and vllm "
-                                          "backends record and the openai backend (text rounds) does not; use --backend "
-                                          "hf or vllm")
+        self._check_method_groups()
         if self.budget.min_thinking_tokens and not forces(self.method):
             raise S1kitError(f"--min-thinking-tokens is budget forcing's; {self.method} does not force; drop it")
         for name in ("tokens_per_step", "max_tries", "chunk_units", "batch_size", "samples"):
@@ -174,14 +164,31 @@ class EvalConfig:
                              "pass --temperature above 0 (e.g. 0.7) or --samples 1")
         if self.method in PARALLEL and self.samples < 2:
             raise S1kitError(f"{self.method} votes over samples; pass --samples K with K >= 2 (e.g. 16)")
-        if self.method == "deepconf" and "online" in self.deepconf.deepconf_mode and \
-                self.deepconf.deepconf_warmup >= self.samples:
-            raise SettingError("deepconf_warmup", f"deepconf_warmup ({self.deepconf.deepconf_warmup}) warms up on every one "
-                                                  f"of the --samples {self.samples}: online DeepConf would stop nothing; "
-                                                  "lower --deepconf-warmup, raise --samples, or pass --deepconf-mode offline")
         for wait in self.wait_string:  # the minimum against the smallest cap, each wait string: BudgetConfig's checks
             dataclasses.replace(self.base_budget(), wait_string=wait, num_ignore=max(self.num_ignore))
         self.points()  # the method's own checks (budgets it needs, flags it cannot use)
+
+    def _check_method_groups(self) -> None:
+        """A method group's settings are its methods' alone, and what the method needs of the backend
+        and the samples is there."""
+        from s1kit.methods import SCORED
+
+        for name, owners in GROUP_OWNERS.items():
+            settings = getattr(self, name)
+            for f in dataclasses.fields(settings):
+                methods = owners.get(f.name, owners.get("*"))
+                if self.method not in methods and getattr(settings, f.name) != getattr(type(settings)(), f.name):
+                    raise SettingError(f.name, f"--{f.name.replace('_', '-')} is {' and '.join(methods)}'s; drop it, "
+                                               f"or pass --method {methods[0]}")
+        if self.method in SCORED and self.backend == "openai":
+            raise SettingError("backend", f"{self.method} reads the model's token probabilities, which the hf and vllm "
+                                          "backends record and the openai backend (text rounds) does not; use --backend "
+                                          "hf or vllm")
+        warmup = self.deepconf.deepconf_warmup
+        if self.method == "deepconf" and "online" in self.deepconf.deepconf_mode and warmup >= self.samples > 1:
+            raise SettingError("deepconf_warmup", f"deepconf_warmup ({warmup}) warms up on every one of the --samples "
+                                                  f"{self.samples}: online DeepConf would stop nothing; lower "
+                                                  "--deepconf-warmup, raise --samples, or pass --deepconf-mode offline")
 
     def base_budget(self) -> BudgetConfig:
         """The shared budget with the smallest cap (the strictest for the minimum) and the first
