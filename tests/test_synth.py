@@ -209,6 +209,18 @@ def test_pools_come_out_as_when_the_families_were_drawn_whole():
         assert [problem for problem, _ in problems(config)] == expected
 
 
+def test_pool_traces_draw_after_every_problem_as_when_the_problems_were_made_whole():
+    """The pool s1-nano was trained on: every problem drawn first, then the traces from the same generator."""
+    teacher = TeacherConfig(forced=0.3, give_up=0.5)
+    config = SynthConfig(split="pool", size=300, seed=0, teacher=teacher)
+    rng = random.Random("s1kit-synth:pool:0")
+    names = [name for name in FAMILIES if config.mix.get(name, 0) > 0]
+    families = rng.choices(names, weights=[config.mix[name] for name in names], k=300)
+    made = [FAMILIES[name](rng) for name in families]
+    expected = [teach(problem, rng, teacher).thinking for problem in made]
+    assert [row["thinking_trajectories"][0] for row in rows(config)] == expected
+
+
 def peak_memory(size: int, out) -> int:
     import tracemalloc
 

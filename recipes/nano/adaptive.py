@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="default: runs/nano/adaptive-TASK")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tune", action="store_true", help="nano-dev only: every candidate setting (TUNE)")
+    parser.add_argument("--runs", default=None, help="comma-separated run names to make (default: all), e.g. esc,deepconf")
     args = parser.parse_args()
     if args.tune and args.task == "nano":
         parser.error("--tune chooses settings, which is nano-dev's job: pass --task nano-dev")
@@ -127,6 +128,11 @@ def main() -> None:
         tuned = {f"probe-exit-every-{n}": runs_for(n, DEEPCONF_WINDOW)["probe-exit-waits"] for n in TUNE["probe_every"]}
         tuned |= {f"deepconf-window-{w}": runs_for(PROBE_EVERY, w)["deepconf"] for w in TUNE["deepconf_window"]}
         runs = {"budget-forcing-waits": runs["budget-forcing-waits"], "majority": runs["majority"], **tuned}
+    if args.runs:
+        unknown = sorted(set(args.runs.split(",")) - set(runs))
+        if unknown:
+            parser.error(f"unknown run {', '.join(unknown)}; choose from {', '.join(runs)}")
+        runs = {name: flags for name, flags in runs.items() if name in args.runs.split(",")}
     metrics = {name: evaluate(out / name, args.model, args.task, args.limit, *flags) for name, flags in runs.items()}
     s1kit("compare", *(str(out / name) for name in runs), "--out", str(out / "compare.png"))
     md = [f"# Adaptive methods: `{args.model}` on `{args.task}`", "",

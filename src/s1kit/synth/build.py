@@ -70,15 +70,30 @@ class SynthConfig:
 
 
 def problems(config: SynthConfig) -> Iterator[tuple[Problem, random.Random]]:
-    """The split's problems one at a time, each with the generator its teacher trace draws from."""
+    """The split's problems one at a time, each with the generator its teacher trace draws from.
+
+    The traces draw after every problem was drawn, as when the problems were made as one list
+    first (the pool s1-nano was trained on): a copy of the generator makes the problems as they
+    are handed out, while the generator itself first makes them all once, unkept."""
     rng = random.Random(f"s1kit-synth:{config.split}:{config.seed}")
+    start = rng.getstate()
+    families = _families(config, rng)
+    made = random.Random()
+    made.setstate(rng.getstate())
+    again = random.Random()
+    again.setstate(start)
+    for name in _families(config, again):
+        FAMILIES[name](rng)
+    for name in families:
+        yield FAMILIES[name](made), rng
+
+
+def _families(config: SynthConfig, rng: random.Random) -> Iterator[str]:
+    """The family of each problem in turn: drawn by the mix in a pool, in turn in a held-out split."""
     if config.split == "pool":
         names = [name for name in FAMILIES if config.mix.get(name, 0) > 0]
-        families = drawn_families(rng, names, [config.mix[name] for name in names], config.size)
-    else:
-        families = (list(FAMILIES)[i % len(FAMILIES)] for i in range(config.size))
-    for name in families:
-        yield FAMILIES[name](rng), rng
+        return drawn_families(rng, names, [config.mix[name] for name in names], config.size)
+    return (list(FAMILIES)[i % len(FAMILIES)] for i in range(config.size))
 
 
 def drawn_families(rng: random.Random, names: list[str], weights: list[float], size: int) -> Iterator[str]:
