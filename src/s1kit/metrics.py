@@ -115,6 +115,11 @@ def majority_vote(answers: Sequence[str | None], seed: int) -> str | None:
     return _leader(counts, seed)
 
 
+def voted_right(answer: str | None, rows) -> bool:
+    """Whether a vote's answer is right: the grade of a sample (a row) that gave it."""
+    return answer is not None and any(r["correct"] for r in rows if r["extracted_answer"] == answer)
+
+
 def weighted_majority_vote(answers: Sequence[str | None], weights: Sequence[float], seed: int) -> str | None:
     """The non-None answer with the largest sum of weights; None if every answer is None.
 

@@ -234,10 +234,10 @@ def resolve_run(recipe: str | Path | None = None, flags: dict | None = None) -> 
             if isinstance(data.get(name), (str, int)) and not isinstance(data.get(name), bool):
                 data[name] = parse(str(data[name]))
         for holder in (data, *(v for v in data.values() if isinstance(v, dict))):  # the method groups
-            for name, kind in SWEEP_LISTS.items():
+            for name in SWEEP_LISTS:
                 value = holder.get(name)
                 if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                    holder[name] = parse_list(str(value), name, kind)
+                    holder[name] = parse_list(str(value), name)
         return data
 
     return resolve(EvalConfig, recipe, flags, drop=RECORDED, before=text_forms)
@@ -335,17 +335,19 @@ def parse_counts(text: str, flag: str) -> list[int]:
     return values
 
 
-SWEEP_LISTS = {"probe_agree": int, "probe_confidence": float, "alpha": float, "alpha_tokens": int,
-               "deepconf_eta": float, "deepconf_mode": str}
-"""The methods' sweep settings, given on the command line as comma-separated text (``--deepconf-eta 10,90``)."""
+SWEEP_LISTS = {"probe_agree": (int, "2,3,4"), "probe_confidence": (float, "0.9,0.95"), "alpha": (float, "1.0,1.4"),
+               "alpha_tokens": (int, "256,512"), "deepconf_eta": (float, "10,90"), "deepconf_mode": (str, "offline,online")}
+"""The methods' sweep settings, given on the command line as comma-separated text (``--deepconf-eta 10,90``):
+each one's kind of value and an example."""
 
 
-def parse_list(text: str, name: str, kind: type) -> list:
-    """'10,90' -> [10.0, 90.0] for a sweep setting; a part that is not a ``kind`` is an error naming it."""
+def parse_list(text: str, name: str) -> list:
+    """'10,90' -> [10.0, 90.0] for a sweep setting; a part that is not of its kind is an error naming it."""
+    kind, example = SWEEP_LISTS[name]
     flag = "--" + name.replace("_", "-")
     parts = [part.strip() for part in text.split(",")]
     if not all(parts):
-        raise SettingError(name, f"{flag} {text!r} has an empty value; pass e.g. {flag} {SWEEP_EXAMPLES[name]}")
+        raise SettingError(name, f"{flag} {text!r} has an empty value; pass e.g. {flag} {example}")
     if kind is str:
         return parts
     values = []
@@ -354,12 +356,8 @@ def parse_list(text: str, name: str, kind: type) -> list:
             values.append(kind(part))
         except ValueError:
             raise SettingError(name, f"{part!r} in {flag} {text!r} is not {'an integer' if kind is int else 'a number'}; "
-                                     f"pass e.g. {flag} {SWEEP_EXAMPLES[name]}") from None
+                                     f"pass e.g. {flag} {example}") from None
     return values
-
-
-SWEEP_EXAMPLES = {"probe_agree": "2,3,4", "probe_confidence": "0.9,0.95", "alpha": "1.0,1.4", "alpha_tokens": "256,512",
-                  "deepconf_eta": "10,90", "deepconf_mode": "offline,online"}
 
 
 def parse_waits(text: str) -> list[str]:

@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 
 from s1kit import metrics
 from s1kit.budget.config import SamplingConfig
-from s1kit.budget.forcing import context_room, render_ids
-from s1kit.budget.result import Generation
-from s1kit.budget.state import BudgetTokens, SequenceState, TokenScores
+from s1kit.budget.state import TokenScores
 from s1kit.errors import S1kitError, SettingError, check_positive_int, shown
 from s1kit.methods.adaptive import deepconf_offline, group_confidences, online_threshold
-from s1kit.methods.point_run import PointRun
+from s1kit.methods.point_run import PointRun, run_prepared
 from s1kit.methods.points import MethodPoint
 
 MODES = ("offline", "online")
@@ -59,12 +57,13 @@ class DeepConfConfig:
     """deepconf: candidates in a token's confidence (20 in the paper)."""
 
     def __post_init__(self) -> None:
-        for eta in self.deepconf_eta if isinstance(self.deepconf_eta, list) else [self.deepconf_eta]:
+        if not isinstance(self.deepconf_eta, list) or not self.deepconf_eta:
+            raise SettingError("deepconf_eta", f"deepconf_eta needs a list of percentages, e.g. 10,90, got "
+                                               f"{shown(self.deepconf_eta)}")
+        for eta in self.deepconf_eta:
             if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 1 <= eta <= 100:
                 raise SettingError("deepconf_eta", f"deepconf_eta is the percentage of traces to keep, from 1 to 100 "
                                                    f"(10, not 0.1), got {shown(eta)}")
-        if not isinstance(self.deepconf_eta, list) or not self.deepconf_eta:
-            raise SettingError("deepconf_eta", "deepconf_eta needs one percentage at least, e.g. 10,90")
         check_positive_int("deepconf_warmup", self.deepconf_warmup)
         check_positive_int("deepconf_window", self.deepconf_window)
         if not isinstance(self.deepconf_mode, list) or not self.deepconf_mode:
@@ -95,17 +94,12 @@ def run_deepconf(backend, questions: Sequence[str], points: Sequence[MethodPoint
     require_scores(backend, "deepconf")
     [point] = points
     budget = dataclasses.replace(base, max_thinking_tokens=point.cap, num_ignore=point.num_ignore)
-    tok = backend.tokenizer
-    chat_format, prompt_ids = render_ids(backend, questions, fmt, system_prompt)
-    tokens = BudgetTokens.build(chat_format, budget, tok)
-    states = []
-    for room in context_room(backend, prompt_ids):
-        state = SequenceState(budget, tokens, max_new_tokens=room)
+
+    def ask_for_scores(state) -> None:
         state.scores = TokenScores(top_k=config.deepconf_top_k)
-        states.append(state)
-    backend.run(prompt_ids, states, sampling, seeds, batch_size=batch_size, progress=False)
-    generations = [Generation.from_state(q, len(ids), st, tok, seed)
-                   for q, ids, st, seed in zip(questions, prompt_ids, states, seeds)]
+
+    states, generations = run_prepared(backend, questions, budget, sampling, seeds, fmt, system_prompt, batch_size,
+                                       prepare=ask_for_scores)
     extras = [{"confidence": trace_summary(st.scores.confidences, st.thinking_tokens, config.deepconf_window)}
               for st in states]
     return [PointRun(point, generations, [len(st.output) for st in states], extras)]
@@ -158,11 +152,6 @@ def _questions(rows: list[dict], samples: int) -> list[list[dict]]:
     return questions
 
 
-def _hit(answer: str | None, sample_rows: list[dict]) -> bool:
-    """Whether a vote's answer is right: the grade of a sample that gave it."""
-    return answer is not None and any(r["correct"] for r in sample_rows if r["extracted_answer"] == answer)
-
-
 def offline_vote(sample_rows: list[dict], eta: float, measure: str, seed: int) -> str | None:
     return deepconf_offline([r["extracted_answer"] for r in sample_rows],
                             [r["confidence"][measure] for r in sample_rows], eta, seed)
@@ -209,7 +198,7 @@ def deepconf_points(rows: list[dict], samples: int, config: DeepConfConfig, mode
                 answer, tokens, halted = online_vote(first, config.deepconf_warmup, eta, tie_seed)
                 spent.append(tokens)
                 stopped += halted
-            hits.append(_hit(answer, first))
+            hits.append(metrics.voted_right(answer, first))
         estimate = metrics.accuracy(hits)
         entry = {"k": k, "accuracy": estimate.value, "stderr": estimate.stderr,
                  "avg_thinking_tokens": sum(spent) / len(spent), "label": f"k={k}"}

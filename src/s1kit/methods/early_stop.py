@@ -59,7 +59,7 @@ def early_stop_points(method: str, rows: list[dict], samples: int, config: Early
             answers = [r["extracted_answer"] for r in q[:k]]
             used = samples_used(method, answers, config)
             answer = stopped_vote(answers, used, tie_seed)
-            hits.append(answer is not None and any(r["correct"] for r in q[:used] if r["extracted_answer"] == answer))
+            hits.append(metrics.voted_right(answer, q[:used]))
             spent.append(sum(r["thinking_tokens"] for r in q[:used]))
             used_total += used
         estimate = metrics.accuracy(hits)

@@ -23,6 +23,26 @@ class PointRun:
     """Method-specific row fields per unit (rejection: tries, accepted); empty: none."""
 
 
+def run_prepared(backend, questions: Sequence[str], budget, sampling: SamplingConfig, seeds: Sequence[int], fmt: str,
+                 system_prompt: str | None, batch_size: int, prepare) -> tuple[list, list[Generation]]:
+    """One generation per unit at ``budget``, each unit's state set up by ``prepare(state)`` before it
+    runs (a method's start: the thinking ended, scores asked for); the states and their generations."""
+    from s1kit.budget.forcing import context_room, render_ids
+    from s1kit.budget.state import BudgetTokens, SequenceState
+
+    tok = backend.tokenizer
+    chat_format, prompt_ids = render_ids(backend, questions, fmt, system_prompt)
+    tokens = BudgetTokens.build(chat_format, budget, tok)
+    states = []
+    for room in context_room(backend, prompt_ids):
+        state = SequenceState(budget, tokens, max_new_tokens=room)
+        prepare(state)
+        states.append(state)
+    backend.run(prompt_ids, states, sampling, seeds, batch_size=batch_size, progress=False)
+    return states, [Generation.from_state(q, len(ids), st, tok, seed)
+                    for q, ids, st, seed in zip(questions, prompt_ids, states, seeds)]
+
+
 def with_instruction(question: str, instruction: str) -> str:
     return f"{question}\n\n{instruction}" if instruction else question
 

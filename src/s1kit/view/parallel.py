@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from s1kit.methods.parallel import builtin_scorers
-from s1kit.metrics import best_pick, majority_vote, tie_seeds
+from s1kit.metrics import best_pick, majority_vote, tie_seeds, voted_right
 
 
 def combined(method: str, rows: list[dict], keys: list[tuple], questions: list[int], point_key, samples: int,
@@ -41,7 +41,7 @@ def combined(method: str, rows: list[dict], keys: list[tuple], questions: list[i
             tie_seed = seeds[question]
             if method == "majority":
                 voted = majority_vote([r["extracted_answer"] for r in members], tie_seed)
-                right = any(r["correct"] for r in members if voted is not None and r["extracted_answer"] == voted)
+                right = voted_right(voted, members)
                 point_choices.append(voted)
             elif score is not None:
                 pick = best_pick([score(r) for r in members], tie_seed)
