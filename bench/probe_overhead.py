@@ -12,6 +12,7 @@ Throughput counts every token decoded as work done: tokens/s = (output tokens + 
 seconds. Last line: ``probed/plain throughput ratio: X`` (target >= 0.9).
 
     python bench/probe_overhead.py [--backend hf|vllm] [--model smollm2-135m] [--batch-size 16] [--every 16]
+                                   [--block-size N]  (vllm's KV-cache block; default s1kit's, 32 on a CPU)
 """
 
 from __future__ import annotations
@@ -29,18 +30,19 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=16, help="thinking tokens between two probes")
     parser.add_argument("--probe-tokens", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--block-size", type=int, default=None, help="vllm: KV-cache block (default: s1kit's)")
     args = parser.parse_args()
 
     from forcing_overhead import QUESTIONS, timed
 
-    from s1kit.backends import load_backend
+    from s1kit.backends import BackendConfig, load_backend
     from s1kit.budget.config import BudgetConfig, SamplingConfig
     from s1kit.budget.forcing import generate_with_budget
     from s1kit.grading.rules import extract_answer
     from s1kit.methods.points import MethodPoint
     from s1kit.methods.probe_exit import ProbeConfig, run_probe_exit
 
-    backend = load_backend(args.backend, args.model)
+    backend = load_backend(args.backend, args.model, BackendConfig(block_size=args.block_size))
     questions = (QUESTIONS * (args.batch_size // len(QUESTIONS) + 1))[: args.batch_size]
     budget = BudgetConfig(max_thinking_tokens=args.thinking, min_thinking_tokens=args.thinking,
                           max_answer_tokens=args.answer)
@@ -68,6 +70,7 @@ def main() -> None:
     plain_rate = main_tokens / t_plain
     probed_rate = (main_tokens + probe_tokens) / t_probed
     print(f"backend {args.backend}, model {args.model}, batch {args.batch_size}, thinking {args.thinking}, "
+          f"block size {backend._options.get('block_size', 'default') if args.backend == 'vllm' else '-'}, "
           f"probe every {args.every} ({args.probe_tokens} tokens)")
     print(f"plain:  {main_tokens} tokens in {t_plain:.2f} s: {plain_rate:.1f} tok/s")
     print(f"probed: {main_tokens} + {probe_tokens} probe tokens ({probes} probes, {probes / len(questions):.1f} per "

@@ -436,6 +436,15 @@ def test_dry_run_prints_the_vllm_command_with_every_piece(monkeypatch):
     assert "S1KIT_SPEC_SECRET=\"$(" in line and "secrets.token_hex(32)" in line
 
 
+@pytest.mark.parametrize(("given", "expected"), [([], "--block-size 32"), (["--block-size", "64"], "--block-size 64")])
+def test_a_cpu_server_shares_prefixes_in_small_blocks(given, expected, monkeypatch):
+    # vLLM's CPU default block (128 tokens) would recompute up to 127 tokens of every shared prefix.
+    monkeypatch.setattr("s1kit.serve.command._has_cuda", lambda: False)
+    result = CliRunner().invoke(app, ["serve", "s1-nano", "--dry-run", *given])
+    assert result.exit_code == 0, result.output
+    assert expected in result.stdout and result.stdout.count("--block-size") == 1
+
+
 def test_a_served_model_gets_its_own_marks_directory_and_a_killed_servers_is_removed(tmp_path, monkeypatch):
     from s1kit.serve.command import server_env
     from s1kit.serve.config import ServeConfig

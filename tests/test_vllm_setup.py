@@ -47,3 +47,13 @@ def test_vllm_logs_go_to_stderr():
                           env={k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "LD_PRELOAD"))})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "probe line" in done.stderr and "probe line" not in done.stdout
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 32), (64, 64)])
+def test_an_engine_on_a_cpu_shares_prefixes_in_small_blocks(given, expected, monkeypatch):
+    # vLLM's CPU default block (128 tokens) would recompute up to 127 tokens of every shared prefix.
+    import types
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(__version__=VLLM_VERSIONS[0]))
+    backend = VLLMBackend("s1-nano", device="cpu", block_size=given)
+    assert backend._options["block_size"] == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from s1kit.errors import S1kitError, shown
+from s1kit.errors import S1kitError, check_positive_int, shown
 from s1kit.settings import HOW, SECRET
 
 BACKENDS = ("hf", "vllm", "openai")
@@ -25,6 +25,9 @@ class BackendConfig:
     """vllm: context length of the engine (default: the model's)."""
     gpu_memory_utilization: float = field(default=0.9, metadata={HOW: True})
     """vllm: share of GPU memory the engine may take."""
+    block_size: int | None = field(default=None, metadata={HOW: True})
+    """vllm: tokens per KV-cache block, the unit prefix caching shares (default: 32 on a CPU, where
+    vLLM's own is 128; vLLM's own on a GPU)."""
     base_url: str = field(default="http://127.0.0.1:8000/v1", metadata={HOW: True})
     """openai: the server's URL."""
     api_key: str | None = field(default=None, metadata={SECRET: True})
@@ -52,6 +55,8 @@ class BackendConfig:
             raise S1kitError(f"max_model_len must be a positive integer, got {shown(self.max_model_len)}")
         if not 0 < self.gpu_memory_utilization <= 1:
             raise S1kitError(f"gpu_memory_utilization must be in (0, 1], got {shown(self.gpu_memory_utilization)}")
+        if self.block_size is not None:
+            check_positive_int("block_size", self.block_size)
 
 
 def load_backend(name: str, model: str, config: BackendConfig | None = None):
@@ -66,7 +71,7 @@ def load_backend(name: str, model: str, config: BackendConfig | None = None):
 
         return VLLMBackend(model, device=config.device, dtype=config.dtype,
                            tensor_parallel_size=config.tensor_parallel_size, max_model_len=config.max_model_len,
-                           gpu_memory_utilization=config.gpu_memory_utilization)
+                           gpu_memory_utilization=config.gpu_memory_utilization, block_size=config.block_size)
     if name == "openai":
         from s1kit.backends.openai_http import OpenAIBackend
 

@@ -29,6 +29,13 @@ from s1kit.progress import on_terminal
 VLLM_VERSIONS = ("0.32.0", "0.33.0")
 """[lowest tested, first untested) version of vLLM."""
 
+CPU_BLOCK_SIZE = 32
+"""KV-cache block on a CPU. Prefix caching shares whole blocks only, so vLLM's CPU default (128)
+recomputes up to 127 tokens of every prefix a request shares with an earlier one (a sweep's
+continuation, an answer probe, a client's round); 32 is the smallest size vLLM's CPU attention
+prefers. Measured (bench/probe_overhead.py, docs/benchmarks.md): probes every 16 tokens went from
+0.92x to 1.24x of plain throughput, and plain decoding kept its speed."""
+
 
 def logs_to_stderr() -> None:
     """vLLM's log lines go to stderr (its default is stdout, which would break ``--json | jq``).
@@ -53,7 +60,8 @@ class VLLMBackend:
 
     def __init__(self, model: str = "smollm2-135m", device: str = "auto", dtype: str = "auto",
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
-                 gpu_memory_utilization: float = 0.9, enforce_eager: bool | None = None, seed: int = 0):
+                 gpu_memory_utilization: float = 0.9, enforce_eager: bool | None = None, seed: int = 0,
+                 block_size: int | None = None):
         logs_to_stderr()
         try:
             vllm = require("vllm", "vllm")
@@ -78,6 +86,9 @@ class VLLMBackend:
                        enforce_eager=on_cpu if enforce_eager is None else enforce_eager)
         if max_model_len:
             options["max_model_len"] = max_model_len
+        block_size = block_size or (CPU_BLOCK_SIZE if on_cpu else None)
+        if block_size:
+            options["block_size"] = block_size
         if not on_cpu:
             options["gpu_memory_utilization"] = gpu_memory_utilization
         self.vllm = vllm

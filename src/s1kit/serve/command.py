@@ -15,6 +15,7 @@ import sys
 
 from s1kit.backends import marks_file
 from s1kit.backends.forcing_channel import SECRET_ENV
+from s1kit.backends.vllm import CPU_BLOCK_SIZE
 from s1kit.chatter import set_by_user
 from s1kit.errors import S1kitError
 from s1kit.serve.config import ServeConfig, vllm_args
@@ -36,7 +37,9 @@ def main(config: ServeConfig, dry_run: bool = False, verbose: bool = False) -> N
     check_wait_string(config, fmt, tokenizer)
     template = write_template(tokenizer, fmt)
     if not _has_cuda():
-        config = dataclasses.replace(config, enforce_eager=True)  # vLLM's CPU backend has no graphs to capture
+        # vLLM's CPU backend has no graphs to capture; its blocks are the in-process backend's.
+        engine = dataclasses.replace(config.engine, block_size=config.engine.block_size or CPU_BLOCK_SIZE)
+        config = dataclasses.replace(config, enforce_eager=True, engine=engine)
     command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template, fmt.name)]
     if dry_run:
         print(dry_run_line(config, command, verbose))

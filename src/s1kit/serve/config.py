@@ -25,7 +25,7 @@ from s1kit.settings import SECRET, flatten, group
 
 PROCESSOR = "s1kit.backends.vllm_processor:BudgetForcingProcessor"
 MIDDLEWARE = "s1kit.serve.middleware.BudgetMiddleware"
-ENGINE_OPTIONS = ("dtype", "tensor_parallel_size", "max_model_len", "gpu_memory_utilization")
+ENGINE_OPTIONS = ("dtype", "tensor_parallel_size", "max_model_len", "gpu_memory_utilization", "block_size")
 """The backend options a vLLM server takes."""
 
 
@@ -46,7 +46,7 @@ class ServeConfig:
     data_parallel_size: int = 1
     """vLLM: engine replicas."""
     engine: BackendConfig = group(BackendConfig, only=ENGINE_OPTIONS)
-    """vLLM's engine: dtype, GPUs per model, context length, share of GPU memory."""
+    """vLLM's engine: dtype, GPUs per model, context length, share of GPU memory, KV-cache block."""
     api_key: str | None = field(default=None, metadata={SECRET: True})
     """Key clients must send (Authorization: Bearer KEY) on every route but /health, /ping, /load,
     /metrics and /version; default $VLLM_API_KEY, else none. Passed to vLLM through its environment,
@@ -107,6 +107,8 @@ def vllm_args(config: ServeConfig, model_path: str, template: str | None, fmt_na
         args += ["--chat-template", template]
     if config.engine.max_model_len is not None:
         args += ["--max-model-len", str(config.engine.max_model_len)]
+    if config.engine.block_size is not None:
+        args += ["--block-size", str(config.engine.block_size)]
     if config.enforce_eager:
         args.append("--enforce-eager")
     return args
