@@ -30,7 +30,7 @@ LAYERS = {
     "backends": 3,
     "methods": 4, "grading": 4, "tasks": 4,
     "cli": 5, "__main__": 5, "eval": 5, "serve": 5, "train": 5, "curate": 5, "synth": 5, "view": 5, "demo": 5,
-    "generation": 5,
+    "generation": 5, "reward": 5,
 }
 """How the packages stack, bottom (0) to top: stages over methods over backends over budget over
 formats, run files and files. An import from a package to one above it is listed."""

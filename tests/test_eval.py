@@ -100,7 +100,7 @@ runner = CliRunner()
         (["--task", "aime24", "--num-ignore", "-1"], "'-1' in --num-ignore"),
         (["--task", "aime24", "--samples", "4"], "identical samples; pass --temperature above 0"),
         (["--task", "aime24", "--limit", "0"], "limit must be a positive integer"),
-        (["--task", "aime24", "--method", "beam"], "unknown method 'beam'; choose from budget-forcing, token-conditional"),
+        (["--task", "aime24", "--method", "tree-of-thought"], "unknown method 'tree-of-thought'; choose from budget-forcing, token-conditional"),
         (["--task", "aime24", "--method", "token-conditional"], "token-conditional needs budgets to aim at"),
     ],
 )

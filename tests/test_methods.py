@@ -66,7 +66,7 @@ def test_eval_config_method_checks(tmp_path):
     assert eval_config(task="aime24", method="rejection", budgets=[64]).sampling.temperature == 1.0
     assert eval_config(task="aime24", method="token-conditional", budgets=[64]).sampling.temperature == 0.0
     cases = [
-        (dict(method="beam"), "unknown method 'beam'; choose from budget-forcing"),
+        (dict(method="tree-of-thought"), "unknown method 'tree-of-thought'; choose from budget-forcing"),
         (dict(method="rejection", budgets=[64], temperature=0.0), "rejection needs samples"),
         (dict(method="majority", samples=1), "pass --samples K with K >= 2"),
         (dict(method="token-conditional", budgets=[64], min_thinking_tokens=8), "token-conditional does not force"),

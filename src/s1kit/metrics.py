@@ -229,6 +229,26 @@ def best_pick(scores: Sequence[float], seed: int) -> int:
     return tied[0] if len(tied) == 1 else random.Random(seed).choice(tied)
 
 
+TRACE_AGGREGATES = ("min", "last", "mean", "prod")
+"""How a trace's step scores make its score: the lowest (Math-Shepherd's, arXiv 2312.08935), the
+last, the mean, the product."""
+
+
+def trace_score(scores: Sequence[float], aggregate: str = "min") -> float:
+    """A whole trace's score from a process reward model's step scores (no steps: 0)."""
+    if aggregate not in TRACE_AGGREGATES:
+        raise S1kitError(f"unknown prm_aggregate {aggregate!r}; choose from {', '.join(TRACE_AGGREGATES)}")
+    if not scores:
+        return 0.0
+    if aggregate == "min":
+        return min(scores)
+    if aggregate == "last":
+        return scores[-1]
+    if aggregate == "mean":
+        return math.fsum(scores) / len(scores)
+    return math.prod(scores)
+
+
 def cov_at_k(correct: Sequence[bool], k: int) -> bool:
     """Coverage of one question: is any of the first k samples correct? (Brown et al. 2024,
     "Large Language Monkeys", arXiv 2407.21787). Over many samples, mean_pass_at_k is the

@@ -27,6 +27,7 @@ from s1kit.budget.alpha import AlphaPlan
 from s1kit.budget.config import BudgetConfig
 from s1kit.budget.rules import EXIT
 from s1kit.budget.state import BudgetTokens, Phase, SequenceState
+from s1kit.budget.steps import StepPlan
 from s1kit.errors import S1kitError, shown
 
 EXTRA_ARGS_KEY = "s1kit"
@@ -43,12 +44,14 @@ MAC_KEY = "mac"
 MAX_SPEC_CHARS = 1 << 16
 MAX_PIECE_TOKENS = 4096
 """Most ids in one of a spec's token pieces: a wait string or an answer prefix is a few words."""
+MAX_STEP_ENDS = 1 << 15
+"""Most ids that end a search step: the vocabulary's tokens holding the delimiter."""
 _ID_BOUND = 1 << 31
 _SEED_BOUND = 1 << 64
 _BUDGET_FIELDS = tuple(f.name for f in dataclasses.fields(BudgetConfig))
 _TOKEN_FIELDS = tuple(f.name for f in dataclasses.fields(BudgetTokens))
 _REQUIRED = ("budget", "tokens", "max_new_tokens", "seed")
-_OPTIONAL = ("answering", "exits", "alpha", marks_file.SPEC_KEY, MAC_KEY)
+_OPTIONAL = ("answering", "exits", "alpha", "resume", "step", marks_file.SPEC_KEY, MAC_KEY)
 
 
 class SpecError(ValueError):
@@ -64,6 +67,10 @@ def request_spec(state: SequenceState, seed: int | None) -> dict:
             "max_new_tokens": state.max_new_tokens, "seed": seed}
     if state.alpha is not None:
         spec["alpha"] = state.alpha.to_dict()
+    if state.thinking_tokens or state.waits_inserted:  # a resumed state (SequenceState.resumed)
+        spec["resume"] = {"thinking_tokens": state.thinking_tokens, "waits_inserted": state.waits_inserted}
+    if state.step is not None:
+        spec["step"] = state.step.to_dict()
     if state.queue and state.spans and state.spans[0].kind == EXIT:
         spec["exits"] = True  # its thinking ends before it starts (NoThinking)
     elif state.phase is Phase.ANSWER:
@@ -77,6 +84,10 @@ def state_from_spec(spec: dict) -> SequenceState:
                           max_new_tokens=spec["max_new_tokens"])
     if spec.get("alpha") is not None:
         state.alpha = AlphaPlan.from_dict(spec["alpha"])
+    if spec.get("resume") is not None:
+        state.thinking_tokens, state.waits_inserted = spec["resume"]["thinking_tokens"], spec["resume"]["waits_inserted"]
+    if spec.get("step") is not None:
+        state.step = StepPlan.from_dict(spec["step"])
     if spec.get("exits"):
         state.exit_thinking()
     return state.begin_answer() if spec.get("answering") else state
@@ -146,10 +157,34 @@ def check_spec(value, vocab_size: int | None = None, secret: str | None = None) 
         raise SpecError("the s1kit spec's answering and exits exclude each other")
     if value.get("alpha") is not None:
         _check_alpha(value["alpha"], vocab_size)
+    if value.get("resume") is not None:
+        _check_resume(value["resume"])
+    if value.get("step") is not None:
+        _check_step(value["step"], vocab_size)
     marks = value.get(marks_file.SPEC_KEY)
     if marks is not None and not marks_file.is_key(marks):
         raise SpecError("the s1kit spec's marks must be 32 lowercase hex digits")
     return value
+
+
+def _check_resume(resume) -> None:
+    if not isinstance(resume, dict) or set(resume) != {"thinking_tokens", "waits_inserted"} or any(
+            type(v) is not int or not 0 <= v < _ID_BOUND for v in resume.values()):
+        raise SpecError("the s1kit spec's resume must be an object with thinking_tokens and waits_inserted, "
+                        "integers >= 0")
+
+
+def _check_step(step, vocab_size: int | None) -> None:
+    if not isinstance(step, dict) or set(step) != {"ends", "max_tokens"}:
+        raise SpecError("the s1kit spec's step must be an object with ends and max_tokens")
+    limit = step["max_tokens"]
+    if limit is not None and (type(limit) is not int or not 1 <= limit < _ID_BOUND):
+        raise SpecError("the s1kit spec's step.max_tokens must be null or an integer >= 1")
+    bound = vocab_size or _ID_BOUND
+    ends = step["ends"]
+    if not isinstance(ends, list) or not 0 < len(ends) <= MAX_STEP_ENDS or any(
+            type(t) is not int or not 0 <= t < bound for t in ends):
+        raise SpecError(f"the s1kit spec's step.ends must be a list of 1 to {MAX_STEP_ENDS} token ids in 0..{bound - 1}")
 
 
 def _check_alpha(alpha, vocab_size: int | None) -> None:

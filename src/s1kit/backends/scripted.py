@@ -10,6 +10,7 @@ Its tokenizer is a toy: special tokens (``<|im_start|>``, ``<|im_end|>``, ``<thi
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 
@@ -63,11 +64,13 @@ class ScriptedBackend:
     def __init__(self, scripts: Sequence[str] | str | Callable[[str], str], tokenizer: ToyTokenizer | None = None,
                  context_length: int | None = None, confidences: Mapping[str, float] | None = None):
         """``scripts``: one script for every request, a list used by request index (cycling), or a
-        function from the prompt's text to its script (so a reply can depend on the question).
+        function from the prompt's text to its script (so a reply can depend on the question; one of
+        two parameters also gets the request's seed, so samples can differ as a model's would).
         ``confidences``: the token confidence a state asking for scores records for a piece (a word
         with its leading space as the script writes it); 0.0 for a piece not listed."""
         self.tokenizer = tokenizer or ToyTokenizer()
         self.scripts = scripts if callable(scripts) else [scripts] if isinstance(scripts, str) else list(scripts)
+        self._seeded = callable(scripts) and len(inspect.signature(scripts).parameters) == 2
         self.context_length = context_length
         self.confidences = dict(confidences or {})
         self.calls: list[list[int]] = []
@@ -83,7 +86,12 @@ class ScriptedBackend:
         eos = min(self.tokenizer.eos_token_ids)
         for i, (ids, state) in enumerate(zip(prompt_ids, states)):
             self.calls.append(list(ids))
-            text = self.scripts(self.tokenizer.decode(ids)) if callable(self.scripts) else self.scripts[i % len(self.scripts)]
+            if self._seeded:
+                text = self.scripts(self.tokenizer.decode(ids), seeds[i])
+            elif callable(self.scripts):
+                text = self.scripts(self.tokenizer.decode(ids))
+            else:
+                text = self.scripts[i % len(self.scripts)]
             script = self.tokenizer.encode(text)
             cursor = 0
             while not state.done:

@@ -86,6 +86,11 @@ class VLLMBackend:
                        enforce_eager=on_cpu if enforce_eager is None else enforce_eager)
         if max_model_len:
             options["max_model_len"] = max_model_len
+        if on_cpu:
+            # A seeded request whose prompt is prefilled in chunks crashes vLLM 0.32's CPU runner (it
+            # rewinds the request's generator over the discarded sample, and a CPU generator has no
+            # offset): whole prompts only. Many seeded requests at once (a search's depth) hit it.
+            options["enable_chunked_prefill"] = False
         block_size = block_size or (CPU_BLOCK_SIZE if on_cpu else None)
         if block_size:
             options["block_size"] = block_size

@@ -17,6 +17,7 @@ sampled one and continues from the KV cache; no sequence waits for another.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 import random
 from collections import deque
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from s1kit.budget import rules
 from s1kit.budget.alpha import AlphaPlan
 from s1kit.budget.config import BudgetConfig
+from s1kit.budget.steps import StepPlan
 from s1kit.errors import S1kitError
 
 
@@ -143,6 +145,8 @@ class SequenceState:
     alpha: AlphaPlan | None = None
     """AlphaOne's schedule of Waits and of the end of thinking (budget.alpha), if it has one."""
     _alpha_draws: random.Random | None = field(default=None, repr=False)
+    step: StepPlan | None = None
+    """Where a step of search ends (budget.steps): the sequence finishes with reason ``step`` there."""
 
     def past_alpha(self) -> bool:
         return self.alpha is not None and self.thinking_tokens >= self.alpha.moment
@@ -156,9 +160,26 @@ class SequenceState:
     def watched(self) -> frozenset[int]:
         """Model tokens the state must see one by one while thinking (the caller may take runs of
         others at once): the end choices, and before the alpha moment the paragraph breaks."""
+        watched = self.end_choices() | (self.step.ends if self.step is not None else frozenset())
         if self.alpha is not None and not self.past_alpha():
-            return self.end_choices() | self.alpha.breaks
-        return self.end_choices()
+            return watched | self.alpha.breaks
+        return watched
+
+    def fork(self) -> SequenceState:
+        """A copy that goes on apart from this state (a search's child node)."""
+        if self.scores is not None or self.alpha is not None or self.probe_plan is not None:
+            raise RuntimeError("fork() copies plain budget states only")
+        return dataclasses.replace(self, output=list(self.output), forced=list(self.forced), spans=list(self.spans),
+                                   queue=deque(self.queue), probes=[])
+
+    def resumed(self, step: StepPlan | None = None, max_new_tokens: int | None = None) -> SequenceState:
+        """A fresh state that decides as this one would from here on (its thinking and its Waits so
+        far counted), for a request whose prompt holds this state's output; ``step``: stop it at the
+        step's end. Only a thinking state with nothing queued resumes."""
+        if self.phase is not Phase.THINKING or self.queue:
+            raise RuntimeError("resumed() needs a thinking state with nothing queued")
+        return SequenceState(self.config, self.tokens, max_new_tokens=max_new_tokens, thinking_tokens=self.thinking_tokens,
+                             waits_inserted=self.waits_inserted, step=step)
 
     def begin_answer(self) -> SequenceState:
         """Start in the answer: the prompt already ended the thinking, so none of the output is."""
@@ -276,6 +297,9 @@ class SequenceState:
             # The moment changes what the state watches for: it must see that position.
             until = self.alpha.moment - self.thinking_tokens
             free = until if free is None else min(free, until)
+        if self.step is not None and self.step.max_tokens is not None and self.phase is Phase.THINKING:
+            left = self.step.max_tokens - len(self.output)  # the state must see the step's last token
+            free = left if free is None else min(free, left)
         return free
 
     def observe_free(self, tokens: list[int]) -> int:
@@ -367,11 +391,19 @@ class SequenceState:
         return token
 
     def _check_finish(self) -> None:
-        """End the sequence when its answer or the context has run out."""
+        """End the sequence when its answer or the context has run out, or its step is over."""
         if self.phase is Phase.ANSWER and not self.queue and rules.answer_left(self.config, self.answer_sampled) <= 0:
             self._finish("length")
         elif self.max_new_tokens is not None and len(self.output) >= self.max_new_tokens:
             self._finish("length")
+        elif self.step is not None and self.phase is Phase.THINKING and not self.queue and self._step_over():
+            self._finish("step")
+
+    def _step_over(self) -> bool:
+        """A step ends at a token of the model's that holds the delimiter, or at the step's length."""
+        step = self.step
+        return ((not self.forced[-1] and self.output[-1] in step.ends)
+                or (step.max_tokens is not None and len(self.output) >= step.max_tokens))
 
     def room(self) -> int | None:
         """Output tokens the context still holds for this sequence (None: unknown)."""

@@ -25,6 +25,7 @@ from s1kit.methods.conditional import TOKENS_PER_STEP
 from s1kit.methods.deepconf import DeepConfConfig
 from s1kit.methods.early_stop import EarlyStopConfig
 from s1kit.methods.probe_exit import ProbeConfig
+from s1kit.methods.search import SearchConfig
 from s1kit.settings import HOW, SECRET, flatten, group, leaves
 
 UNORDERED = "unordered"
@@ -48,7 +49,7 @@ class EvalConfig:
     method: str = "budget-forcing"
     """How thinking is scaled (methods/): budget-forcing, token-conditional(+bf), step-conditional(+bf),
     class-conditional, rejection, probe-exit, alpha-one, no-thinking, or over --samples: majority,
-    best-of-n, deepconf, esc or adaptive-consistency."""
+    best-of-n, deepconf, esc or adaptive-consistency, or a search a reward model guides: rebase, beam."""
     tokens_per_step: int = TOKENS_PER_STEP
     """step-conditional: tokens per step; a budget of N tokens is stated as N // tokens_per_step steps."""
     max_tries: int = 64
@@ -109,6 +110,8 @@ class EvalConfig:
     """deepconf: the share of traces kept, the windows, the modes."""
     early_stop: EarlyStopConfig = group(EarlyStopConfig)
     """esc and adaptive-consistency: when they stop drawing samples."""
+    search: SearchConfig = group(SearchConfig)
+    """rebase and beam: the process reward model, the steps, the trees' sizes."""
     chunk_units: int = _how(32)
     """Units (question, sample) generated between two writes of samples.jsonl: the most work an
     interruption can cost."""
@@ -184,6 +187,16 @@ class EvalConfig:
             raise SettingError("backend", f"{self.method} reads the model's token probabilities, which the hf and vllm "
                                           "backends record and the openai backend (text rounds) does not; use --backend "
                                           "hf or vllm")
+        from s1kit.methods import SEARCH
+
+        if self.method in SEARCH:
+            if self.search.prm is None:
+                raise SettingError("prm", f"{self.method} is guided by a process reward model; pass --prm (nano-checker "
+                                          "for nano tasks, a reward model's directory or id, or module:function)")
+            if self.samples != 1:
+                raise SettingError("samples", f"{self.method} grows one tree per question, whose leaves are its "
+                                              f"samples; drop --samples (set its size with --"
+                                              f"{'width' if self.method == 'rebase' else 'beam-width'})")
         warmup = self.deepconf.deepconf_warmup
         if self.method == "deepconf" and "online" in self.deepconf.deepconf_mode and warmup >= self.samples > 1:
             raise SettingError("deepconf_warmup", f"deepconf_warmup ({warmup}) warms up on every one of the --samples "
@@ -201,7 +214,14 @@ class EvalConfig:
         from s1kit.methods.points import method_points
 
         return method_points(self.method, self.budgets, self.num_ignore, self.tokens_per_step, self.probe.rules(),
-                             self.wait_string, self.alpha_one.moments())
+                             self.wait_string, self.alpha_one.moments(), self.search.sizes(self.method))
+
+    def step_delimiter(self) -> str:
+        """The text that ends a search step: the setting, else a newline for nano tasks (one step a
+        line), a blank line for others."""
+        if self.search.step_delimiter is not None:
+            return self.search.step_delimiter
+        return "\n" if self.task in ("nano", "nano-dev") else "\n\n"
 
 
 GROUP_OWNERS = {
@@ -209,6 +229,9 @@ GROUP_OWNERS = {
     "alpha_one": {"*": ("alpha-one",)},
     "deepconf": {"*": ("deepconf",)},
     "early_stop": {"window": ("esc", "adaptive-consistency"), "consistency_threshold": ("adaptive-consistency",)},
+    "search": {"*": ("rebase", "beam"), "width": ("rebase",), "rebase_temperature": ("rebase",),
+               "beam_width": ("beam",), "expansions": ("beam",),
+               **dict.fromkeys(("prm", "prm_aggregate", "step_delimiter"), ("rebase", "beam", "majority", "best-of-n"))},
 }
 """Which methods read each method group's settings: any other method refuses a setting changed from
 its default, naming the flag ("*": every setting of the group)."""
@@ -336,7 +359,8 @@ def parse_counts(text: str, flag: str) -> list[int]:
 
 
 SWEEP_LISTS = {"probe_agree": (int, "2,3,4"), "probe_confidence": (float, "0.9,0.95"), "alpha": (float, "1.0,1.4"),
-               "alpha_tokens": (int, "256,512"), "deepconf_eta": (float, "10,90"), "deepconf_mode": (str, "offline,online")}
+               "alpha_tokens": (int, "256,512"), "deepconf_eta": (float, "10,90"), "deepconf_mode": (str, "offline,online"),
+               "width": (int, "4,8,16"), "beam_width": (int, "2,4")}
 """The methods' sweep settings, given on the command line as comma-separated text (``--deepconf-eta 10,90``):
 each one's kind of value and an example."""
 

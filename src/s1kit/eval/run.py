@@ -132,6 +132,9 @@ def make_row(config, task_kind: str, example, question_index: int, sample: int, 
              settings: str, extras: dict | None = None) -> dict:
     """A row of samples.jsonl: one unit at one point, graded; ``settings``: the run's settings hash."""
     graded = grade(generation.text, example.answer, task_kind)
+    extras = dict(extras or {})
+    for name, text in extras.pop("vote_texts", {}).items():  # a search's other votes, graded as the row is
+        extras[f"{name}_correct"] = text is not None and grade(text, example.answer, task_kind).correct
     return {
         "question_index": question_index, "question_id": example.id, "sample": sample, "method": config.method,
         "budget": point.budget, "variant": point.variant, "max_thinking_tokens": point.cap,
@@ -139,7 +142,7 @@ def make_row(config, task_kind: str, example, question_index: int, sample: int, 
         "question": example.question, "gold": example.answer, **generation.row_fields(),
         "output_tokens": output_tokens(generation), "decoded_tokens": decoded,
         "extracted_answer": graded.extracted, "correct": graded.correct, "grading_timed_out": graded.timed_out,
-        "settings_sha256": settings, **(extras or {}),
+        "settings_sha256": settings, **extras,
     }
 
 
@@ -173,8 +176,9 @@ def grade_again(rows: list[dict], task_kind: str, judge=None, where: str = "") -
     return changed
 
 
-def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str = "math"):
-    """The method's generations for a chunk of units (methods.point_run.PointRun per point)."""
+def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str = "math", prm=None):
+    """The method's generations for a chunk of units (methods.point_run.PointRun per point);
+    ``prm``: the loaded process reward model of a search (reward.load)."""
     from s1kit.methods.point_run import run_grouped
     from s1kit.methods.rejection import run_rejection
 
@@ -204,6 +208,13 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str
 
         return run_deepconf(backend, questions, points, config.base_budget(), sampling, seeds, config=config.deepconf,
                             **options)
+    if config.method in ("rebase", "beam"):
+        from s1kit.grading.rules import extract_answer
+        from s1kit.methods.search import run_search
+
+        return run_search(config.method, backend, questions, points, config.base_budget(), sampling, seeds,
+                          config=config.search, prm=prm, extract=lambda text: extract_answer(text, kind),
+                          delimiter=config.step_delimiter(), **options)
     return run_grouped(backend, questions, points, config.base_budget(), sampling, seeds, **options)
 
 
@@ -219,16 +230,25 @@ def run_units(backend, config, task, examples, out: Path, settings: str, kept: l
     write_atomic(path, rows)  # drop what load_done dropped and correct what grade_again corrected, before appending
     done = {(r["question_index"], r["sample"]) for r in rows}
     todo = [(qi, s) for qi in range(len(examples)) for s in range(config.samples) if (qi, s) not in done]
+    prm = None
+    if todo and config.search.prm is not None:
+        from s1kit.reward.load import load_prm
+
+        prm = load_prm(config.search.prm, config.backend_options.device)
     bar = progress(len(examples) * config.samples, f"eval {config.task} ({config.method})", "unit", initial=len(done))
     with open_append(path) as sink:
         for start in range(0, len(todo), config.chunk_units):
             chunk = todo[start : start + config.chunk_units]
             runs = run_chunk(backend, config, [examples[qi].question for qi, _ in chunk],
-                             [unit_seed(config, qi, s) for qi, s in chunk], task.kind)
+                             [unit_seed(config, qi, s) for qi, s in chunk], task.kind, prm)
             new = [make_row(config, task.kind, examples[qi], qi, s, run.point, run.generations[j], run.decoded[j],
                             settings, run.extras[j] if run.extras else None)
                    for run in runs for j, (qi, s) in enumerate(chunk)]
             new.sort(key=row_key)
+            if prm is not None and config.method in ("majority", "best-of-n"):
+                from s1kit.methods.parallel import score_rows
+
+                score_rows(new, prm, config.step_delimiter(), config.search.prm_aggregate)
             if judge is not None:
                 judge.apply(new)
             if config.method == "best-of-n" and not rows:

@@ -40,6 +40,13 @@ def point_metrics(rows: list[dict], min_thinking_tokens: int, samples: int, seed
         entry["avg_probe_tokens"] = sum(probe) / len(rows)
         entry["avg_thinking_and_probe_tokens"] = entry["avg_thinking_tokens"] + entry["avg_probe_tokens"]
         entry["exited_share"] = sum(bool(r["exited"]) for r in rows) / len(rows)
+    if "search_tokens" in first:
+        entry["avg_search_tokens"] = sum(r["search_tokens"] for r in rows) / len(rows)
+        entry["avg_prm_calls"] = sum(r["prm_calls"] for r in rows) / len(rows)
+        entry["avg_leaves"] = sum(len(r["leaves"]) for r in rows) / len(rows)
+        for vote in ("majority", "best_leaf"):
+            estimate = metrics.accuracy([bool(r[f"{vote}_correct"]) for r in rows])
+            entry[f"{vote}_accuracy"], entry[f"{vote}_stderr"] = estimate.value, estimate.stderr
     if "tries" in first:
         entry["avg_tries"] = sum(r["tries"] for r in rows) / len(rows)
         entry["accepted_share"] = sum(bool(r["accepted"]) for r in rows) / len(rows)
@@ -90,6 +97,8 @@ def sequential_curves(method: str, points: list[dict]) -> list[dict]:
         return result + [curve("no instruction", [p for p in points if p["variant"] == "default"], None)]
     if method == "probe-exit":
         return probe_curves(points)
+    if method in ("rebase", "beam"):
+        return search_curves(method, points)
     waits = sorted({p["variant"] for p in points if p["variant"]})
     if method == "budget-forcing" and waits:
         return wait_curves(points, waits)
@@ -135,6 +144,25 @@ def probe_curves(points: list[dict]) -> list[dict]:
     return honest + thinking
 
 
+def search_curves(method: str, points: list[dict]) -> list[dict]:
+    """rebase and beam over their trees' sizes, against the tokens a tree generated (parallel
+    compute, the paper's x for REBASE): the reward-weighted vote of the leaves, and beside it plain
+    majority over the same leaves and the best leaf alone."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for p in points:
+        groups[(p["budget"], p["num_ignore"])].append(p)
+    result = []
+    for (budget, ignores), members in groups.items():
+        where = ", ".join(([f"cap {budget}"] if budget else []) + ([f"{ignores} ignores"] if ignores else []))
+        suffix = f" ({where})" if where else ""
+        for vote, name in (("weighted", "reward-weighted vote"), ("majority", "majority of leaves"),
+                           ("best_leaf", "best leaf")):
+            series = members if vote == "weighted" else [
+                {**p, "accuracy": p[f"{vote}_accuracy"], "stderr": p[f"{vote}_stderr"]} for p in members]
+            result.append(curve(f"{method}, {name}{suffix}", series, None, kind="parallel", x="avg_search_tokens"))
+    return result
+
+
 def no_thinking_curves(config, points: list[dict], by_point: dict) -> list[dict]:
     """NoThinking over answer tokens: one point, or with samples the majority and best-of-n of k."""
     from s1kit.methods.parallel import parallel_points
@@ -160,8 +188,14 @@ def parallel_curves(config, by_point: dict) -> list[dict]:
         where = "" if len(by_point) == 1 else f" ({_label(point_rows[0])})"
         control = metrics.control([r["thinking_tokens"] for r in point_rows], budget)
         if config.method in ("majority", "best-of-n"):
-            entries = parallel_points(config.method, point_rows, config.samples, seed, config.scorer)
-            result.append(curve(config.method + where, entries, control, kind="parallel"))
+            with_prm = config.search.prm is not None
+            if config.method == "majority" or not with_prm:
+                entries = parallel_points(config.method, point_rows, config.samples, seed, config.scorer)
+                result.append(curve(config.method + where, entries, control, kind="parallel"))
+            if with_prm:  # weighted or picked by the process reward model's score of each trace
+                entries = parallel_points(config.method, point_rows, config.samples, seed, prm=True)
+                result.append(curve(f"{config.method}, PRM-{'weighted' if config.method == 'majority' else 'picked'}"
+                                    f"{where}", entries, control, kind="parallel"))
             continue
         result += [curve(label + where, entries, control, kind="parallel")
                    for label, entries in adaptive_curves(config, point_rows)]
@@ -198,7 +232,7 @@ def compute_metrics(config, rows: list[dict]) -> dict:
         curves = parallel_curves(config, by_point)
     elif config.method == "no-thinking":
         curves = no_thinking_curves(config, points, by_point)
-    else:
+    else:  # sequential methods, and searches (one tree per question and size)
         curves = sequential_curves(config.method, points)
     decoded = sum(r["decoded_tokens"] for r in rows)
     # The point every other one shares work with in a sweep: the largest budget, the most ignores.

@@ -3,7 +3,9 @@
 - majority: the most common extracted answer of the first k samples (metrics.maj_at_k);
 - best-of-n: the first k samples' best by a scorer (metrics.best_of_k), e.g. ``shortest`` (s1's
   rejection-sampling finding: shorter thoughts are more often right), ``longest``, or your own
-  ``module:function`` taking a row (without its gold answer and grade) and returning a number.
+  ``module:function`` taking a row (without its gold answer and grade) and returning a number;
+  with ``--prm``, the best by the process reward model's score of the trace.
+- with ``--prm``, majority also votes weighted by that score (PRM-weighted majority).
 
 The curve has one point per k in 1, 2, 4, ... up to K (and K). Its x axis is the thinking compute
 per question: the mean over questions of the total thinking tokens of the k samples, so that a
@@ -59,6 +61,18 @@ def scored(score: Callable[[dict], float], spec: str, row: dict) -> float:
     return float(value)
 
 
+def score_rows(rows: list[dict], prm, delimiter: str, aggregate: str) -> None:
+    """Each row's trace scored by a process reward model (its thinking's steps, then its answer as a
+    step of its own): ``prm_scores`` per step and ``prm_score`` (metrics.trace_score), in place."""
+    from s1kit.budget.steps import split_steps
+
+    items = [(r["question"], split_steps(r["thinking"], delimiter) + ([r["answer"].strip()] if r["answer"].strip() else []))
+             for r in rows]
+    for row, scores in zip(rows, prm.score_many(items)):
+        row["prm_scores"] = scores
+        row["prm_score"] = metrics.trace_score(scores, aggregate)
+
+
 def sample_counts(samples: int) -> list[int]:
     """1, 2, 4, ... below K, then K."""
     counts, k = [], 1
@@ -81,13 +95,16 @@ def samples_by_question(method: str, rows: list[dict], samples: int) -> list[lis
 
 
 def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scorer: str = "shortest",
-                    tokens: str = "thinking_tokens") -> list[dict]:
+                    tokens: str = "thinking_tokens", prm: bool = False) -> list[dict]:
     """The curve over k of one point's rows (one budget): accuracy and compute per k, in the rows'
-    ``tokens`` (thinking tokens; answer tokens for a method that does not think)."""
+    ``tokens`` (thinking tokens; answer tokens for a method that does not think). ``prm``: best-of-n
+    picks by the rows' ``prm_score``, and majority is weighted by it."""
     questions = samples_by_question(method, rows, samples)
-    score = get_scorer(scorer) if method == "best-of-n" else None
     scores = None
-    if score is not None:
+    if prm:
+        scores = [[r["prm_score"] for r in q] for q in questions]
+    elif method == "best-of-n":
+        score = get_scorer(scorer)
         scores = [[scored(score, scorer, r) for r in q] for q in questions]
     entries = []
     seeds = metrics.tie_seeds(seed, len(questions))  # the same at every k
@@ -95,7 +112,10 @@ def parallel_points(method: str, rows: list[dict], samples: int, seed: int, scor
         hits = []
         for qi, (q, tie_seed) in enumerate(zip(questions, seeds)):
             correct = [bool(r["correct"]) for r in q]
-            if method == "majority":
+            if method == "majority" and prm:
+                voted = metrics.weighted_majority_vote([r["extracted_answer"] for r in q[:k]], scores[qi][:k], tie_seed)
+                hits.append(metrics.voted_right(voted, q[:k]))
+            elif method == "majority":
                 hits.append(metrics.maj_at_k([r["extracted_answer"] for r in q], correct, k, tie_seed))
             else:
                 hits.append(metrics.best_of_k(scores[qi], correct, k, tie_seed))

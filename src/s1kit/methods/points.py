@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from s1kit.errors import S1kitError, shown
-from s1kit.methods import PARALLEL, forces
+from s1kit.methods import PARALLEL, SEARCH, forces
 from s1kit.methods.conditional import LONG, SHORT, step_instruction, steps_for, token_instruction
 
 
@@ -26,7 +26,8 @@ class MethodPoint:
     wait_string: str | None = None
     """The point's own wait string, when a sweep has several (None: the run's)."""
     rule: tuple[str, float] | None = None
-    """probe-exit: the exit rule, ("agree", K) or ("confidence", P)."""
+    """probe-exit: the exit rule, ("agree", K) or ("confidence", P); rebase and beam: the tree's size,
+    ("width", W) or ("beam", B)."""
 
     def key(self) -> tuple:
         return (self.budget or 0, self.num_ignore, self.variant)
@@ -45,9 +46,9 @@ def wait_label(wait: str) -> str:
 
 def method_points(method: str, budgets: list[int] | None, num_ignore: list[int], tokens_per_step: int,
                   rules: list[tuple[str, float]] = (), waits: list[str] = ("Wait",),
-                  moments: list[tuple[str, float]] = ()) -> list[MethodPoint]:
+                  moments: list[tuple[str, float]] = (), sizes: list[int] = ()) -> list[MethodPoint]:
     """The points of a method; settings it cannot use are errors that say what to pass instead.
-    ``rules``: probe-exit's exit rules to sweep."""
+    ``rules``: probe-exit's exit rules to sweep; ``sizes``: a search's tree sizes."""
     forced = forces(method)
     if not forced and num_ignore != [0]:
         hint = f", or use {method}+bf" if method in ("token-conditional", "step-conditional") else ""
@@ -77,6 +78,10 @@ def method_points(method: str, budgets: list[int] | None, num_ignore: list[int],
                                      "alpha moment; lower it or raise --budgets")
         return [MethodPoint(b, b, 0, variant=f"alpha {value:g}" if kind == "alpha" else f"alpha at {value:g} tokens",
                             rule=(kind, value)) for b in (budgets or [None]) for kind, value in moments]
+    if method in SEARCH:
+        name = "width" if method == "rebase" else "beam"
+        return [MethodPoint(b, b, k, variant=f"{name} {size}", rule=(name, size))
+                for b in (budgets or [None]) for k in num_ignore for size in sizes]
     if method == "no-thinking":
         if budgets:
             raise S1kitError("no-thinking does not think, so it has no thinking budget; drop --budgets")

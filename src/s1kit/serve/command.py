@@ -41,6 +41,8 @@ def main(config: ServeConfig, dry_run: bool = False, verbose: bool = False) -> N
         engine = dataclasses.replace(config.engine, block_size=config.engine.block_size or CPU_BLOCK_SIZE)
         config = dataclasses.replace(config, enforce_eager=True, engine=engine)
     command = [sys.executable, "-m", SERVER_MODULE, *vllm_args(config, path, template, fmt.name)]
+    if not _has_cuda():
+        command.append("--no-enable-chunked-prefill")  # as the vllm backend, for seeded requests (backends/vllm.py)
     if dry_run:
         print(dry_run_line(config, command, verbose))
         return
