@@ -287,6 +287,9 @@ def test_rebase_in_an_evaluation_curves_its_votes_over_the_tokens_its_trees_gene
         assert [s["accuracy"] for s in series] == [sum(r[f"{vote}_correct"] for r in by_width[w]) / 3 for w in (2, 4)]
     assert all(r["majority_correct"] == (r["majority_answer"] == "4") for r in rows)
     assert any(r["correct"] and not r["majority_correct"] for r in rows)  # the PRM's vote wins one majority loses
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "### rebase, reward-weighted vote: accuracy per tree size (tokens = all the tree generated)" in report
+    assert f"| width 4 | {100 * weighted[1]['accuracy']:.1f} ± " in report
 
 
 @pytest.mark.parametrize("method, settings", [("rebase", dict(width=[2, 3])), ("beam", dict(beam_width=[2]))])

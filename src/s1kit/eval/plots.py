@@ -65,6 +65,8 @@ def plot_runs(runs: list[tuple[str, dict]], path: Path, title: str | None = None
     xlabel = "thinking tokens per question (log2; parallel: total over k samples)"
     if any("avg_thinking_and_probe_tokens" in p for _, metrics in runs for p in metrics["points"]):
         xlabel += "\nprobe-exit: thinking + probe tokens" + ("" if "thinking-only" in left_out else "; dotted: thinking alone")
+    if any("avg_search_tokens" in p for _, metrics in runs for p in metrics["points"]):
+        xlabel += "\nrebase, beam: every token the tree generated"
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, min(100.0, max(10.0, highest * 1.1)))

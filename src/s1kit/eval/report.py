@@ -46,10 +46,15 @@ def report_markdown(metrics: dict) -> str:
         control = "-" if c["control"] is None else f"{100 * c['control']:.0f}"
         lines.append(f"| {c['label']} | {control} | {_num(c['scaling'])} | {100 * c['performance']:.1f} |")
     for c in metrics["curves"]:
-        if c["kind"] == "parallel":
+        if c["kind"] == "parallel" and all("k" in s for s in c["series"]):
             lines += ["", f"### {c['label']}: accuracy over k samples (thinking = total over the k samples)", "",
                       "| k | accuracy (%) | thinking tokens per question |", "|---|---|---|"]
-            lines += [f"| {s['label'][2:]} | {100 * s['accuracy']:.1f} ± {100 * s['stderr']:.1f} | {s['x']:.1f} |"
+            lines += [f"| {s['k']} | {100 * s['accuracy']:.1f} ± {100 * s['stderr']:.1f} | {s['x']:.1f} |"
+                      for s in c["series"]]
+        elif c["kind"] == "parallel":  # a search's: one point per tree size
+            lines += ["", f"### {c['label']}: accuracy per tree size (tokens = all the tree generated)", "",
+                      "| tree | accuracy (%) | tokens per question |", "|---|---|---|"]
+            lines += [f"| {s['label']} | {100 * s['accuracy']:.1f} ± {100 * s['stderr']:.1f} | {s['x']:.1f} |"
                       for s in c["series"]]
     tokens = metrics["tokens"]
     ratio = tokens["ratio_to_largest"]

@@ -4,6 +4,7 @@ rows as columns, texts stored once (compact.py) and forced spans placed in them 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,17 +82,21 @@ def curve_data(curve: dict, index: int, curves: list[dict], points: list[dict]) 
     run's points, or None), with ``x_field``, the points' field its x is (None: a parallel curve's
     total over k samples, or not found). A sequential curve's entries are points, by label (and by
     x where labels repeat: probe-exit's rules at several caps); a parallel curve (majority,
-    best-of-n) is one point's accuracy over k samples, one curve per point in order."""
+    best-of-n) is one point's accuracy over k samples, one curve per point in order; a search's
+    (rebase, beam) entries are its points (tree sizes), by label and, where labels repeat over caps,
+    by the tokens its trees generated."""
     series = []
     parallel = [i for i, c in enumerate(curves) if c.get("kind") == "parallel"]
     x_field = None if curve.get("kind") == "parallel" else _x_field(curve, points)
+    # A search's curves are parallel (a tree's tokens) but over points, as sequential ones are.
+    by_x = "avg_search_tokens" if curve.get("kind") == "parallel" else x_field or "avg_thinking_tokens"
     for entry in curve["series"]:
-        if curve.get("kind") == "parallel":
+        same = [i for i, p in enumerate(points) if p["label"] == entry["label"]]
+        if len(same) > 1:
+            same = [i for i in same if points[i].get(by_x) == entry["x"]]
+        if curve.get("kind") == "parallel" and not same:
             point = parallel.index(index) if len(parallel) == len(points) else None
         else:
-            same = [i for i, p in enumerate(points) if p["label"] == entry["label"]]
-            if len(same) > 1:
-                same = [i for i in same if points[i].get(x_field or "avg_thinking_tokens") == entry["x"]]
             point = same[0] if len(same) == 1 else None
         series.append({**entry, "point": point})
     return {**curve, "series": series, "index": index, "x_field": x_field}
@@ -177,6 +182,8 @@ def row_columns(run: Run) -> tuple[dict, dict]:
             columns[name] = [_small(r.get(source)) for r in rows]
     if any("probes" in r for r in rows):
         columns["probes"] = [probe_cells(r.get("probes")) for r in rows]
+    if any("tree" in r for r in rows):
+        columns["tree"] = [tree_cell(r) for r in rows]
     if any(r.get("confidence") is not None for r in rows):
         columns["confidence"] = [confidence_cell(r.get("confidence")) for r in rows]
     if any(r.get("judged") for r in rows):
@@ -205,6 +212,48 @@ def probe_cells(probes) -> list[list] | None:
         cells.append([position if type(position) is int else None, thinking if type(thinking) is int else None,
                       None if answer is None else _text(answer), _number(confidence), int(fired is True)])
     return cells
+
+
+def tree_cell(row: dict) -> dict | None:
+    """A rebase or beam row's search tree for the page (methods/search.py tree_outcome), checked
+    whole: ``nodes`` as ``[parent, tokens, reward, step]`` (parent: an index into nodes, None for a
+    child of the prompt), ``leaves`` as ``[node, answer]``, ``chosen`` (the leaf whose trace is the
+    row's text), ``tokens`` (the tree's), ``prm_calls`` and ``votes`` (the weighted vote's, plain
+    majority's and the best leaf's answers). None for a row without a tree, or with one the page
+    cannot draw as a tree: a parent that is not an earlier node, a depth that is not its parent's
+    plus one, a leaf with children, a chosen node that is not a leaf, a field of the wrong kind."""
+    tree, leaves, chosen = row.get("tree"), row.get("leaves"), row.get("chosen_node")
+    if not isinstance(tree, list) or not tree or not isinstance(leaves, list) or not leaves:
+        return None
+    nodes, depths, parents = [], [], set()
+    for index, node in enumerate(tree):
+        if not isinstance(node, dict):
+            return None
+        parent, depth, tokens, reward, step = (node.get(name) for name in ("parent", "depth", "tokens", "reward", "step"))
+        # Nodes are listed as they were made, so a parent comes before its children (no cycles).
+        if parent is not None and not (_count(parent) and parent < index):
+            return None
+        if depth != (1 if parent is None else depths[parent] + 1) or type(depth) is not int:
+            return None
+        if not _count(tokens) or not _finite(reward) or not isinstance(step, str):
+            return None
+        nodes.append([parent, tokens, reward, step])
+        depths.append(depth)
+        parents.add(parent)
+    leaf_cells = []
+    for leaf in leaves:
+        node, answer = (leaf.get("node"), leaf.get("answer")) if isinstance(leaf, dict) else (None, None)
+        if not _count(node) or node >= len(nodes) or node in parents or not _answer(answer):
+            return None
+        leaf_cells.append([node, answer])
+    leaf_nodes = {node for node, _ in leaf_cells}
+    votes = [row.get(name) for name in ("weighted_answer", "majority_answer", "best_leaf_answer")]
+    if len(leaf_nodes) < len(leaf_cells) or chosen not in leaf_nodes or type(chosen) is not int:
+        return None
+    if not _count(row.get("search_tokens")) or not _count(row.get("prm_calls")) or not all(map(_answer, votes)):
+        return None
+    return {"nodes": nodes, "leaves": leaf_cells, "chosen": chosen, "tokens": row["search_tokens"],
+            "prm_calls": row["prm_calls"], "votes": votes}
 
 
 CONFIDENCE_FIELDS = ("mean", "lowest_group", "tail", "window")
@@ -239,6 +288,18 @@ def _text(value) -> str:
 
 def _number(value) -> float | int | None:
     return value if type(value) in (int, float) else None
+
+
+def _count(value) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _finite(value) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _answer(value) -> bool:
+    return value is None or isinstance(value, str)
 
 
 def _small(value):

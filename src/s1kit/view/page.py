@@ -16,7 +16,7 @@ from s1kit.runs.directory import NOT_COMPARED, read_config
 from s1kit.view.data import Run, load_run, page_table, run_data, run_summary
 
 ASSETS = Path(__file__).with_name("assets")
-SCRIPTS = ("plot.js", "trace.js", "questions.js", "view.js")
+SCRIPTS = ("plot.js", "trace.js", "tree.js", "questions.js", "view.js")
 """In this order: view.js defines the page's state and starts it, after every function is defined."""
 
 # Inside <script>, the HTML parser ends the element at the first "</script" and treats "<!--" specially,

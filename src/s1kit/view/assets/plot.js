@@ -102,9 +102,11 @@ function drawPlot(svg, legend, tip, runs, isSelected, onSelect) {
   const xTitle = svgEl('text', { x: PLOT.left + w / 2, y: PLOT.height - 8, 'text-anchor': 'middle' }, axis);
   const probed = curves.some(c => c.curve.x_field === 'avg_thinking_and_probe_tokens');
   const alone = curves.some(c => c.curve.kind === 'thinking-only');
+  // A search's curves are parallel but over tree sizes, not over k.
+  const searched = curves.some(c => c.curve.kind === 'parallel' && c.curve.series.some(e => !('k' in e)));
   xTitle.textContent = probed
     ? `thinking tokens per question (log2; probe-exit: thinking + probe${alone ? ', dotted: thinking alone' : ''})`
-    : 'thinking tokens per question (log2)';
+    : searched ? 'tokens per question (log2; rebase, beam: all the tree generated)' : 'thinking tokens per question (log2)';
   const yTitle = svgEl('text', { transform: `translate(14 ${PLOT.top + h / 2}) rotate(-90)`, 'text-anchor': 'middle' }, axis);
   yTitle.textContent = 'accuracy (%)';
 

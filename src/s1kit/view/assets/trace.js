@@ -1,6 +1,6 @@
-// A sample's output: its facts, the judge's verdict, the whole text with each forced span
-// highlighted where it sits, and probe-exit's probes; two points of one question side by side, the
-// place where their trajectories part marked in both.
+// A sample's output: its facts, a search's tree (tree.js), the judge's verdict, the whole text with
+// each forced span highlighted where it sits, and probe-exit's probes; two points of one question
+// side by side, the place where their trajectories part marked in both.
 
 const SPAN_KINDS = new Set(['wait', 'cap', 'end', 'exit']);
 const FORCED_WHAT = { wait: 'forced a Wait', cap: 'forced the end at its cap', end: 'forced the answer after the model\'s own end',
@@ -59,6 +59,8 @@ function sampleCard(run, i, forkAt = null) {
   }
   if (rows.stopped_at && rows.stopped_at[i] !== null) fact(`stopped by its confidence at ${rows.stopped_at[i]} thinking tokens`);
   card.appendChild(facts);
+  const tree = treeView(run, i);
+  if (tree) card.appendChild(tree);
   if (rows.judged && rows.judged[i]) {
     const verdict = rows.judge_verdict[i];
     const judge = el('div', 'judge', `judge: ${verdict === null ? 'unreadable (the rules stand)' : verdict ? 'right' : 'wrong'}`

@@ -197,14 +197,18 @@ function renderPoints() {
   renderCurveTables(run);
 }
 
-// As report.md: each parallel curve's accuracy over k samples, and the tokens the run decoded.
+// As report.md: each parallel curve's accuracy over k samples (a search's: per tree size), and the
+// tokens the run decoded.
 function renderCurveTables(run) {
   const box = $('curve-tables');
   box.replaceChildren();
   for (const curve of run.curves.filter(c => c.kind === 'parallel')) {
-    box.appendChild(el('h3', null, `${curve.label}: accuracy over k samples`));
+    const search = !curve.series.every(entry => 'k' in entry);
+    box.appendChild(el('h3', null, `${curve.label}: accuracy ${search ? 'per tree size' : 'over k samples'}`));
     const table = el('table', 'k-table');
-    headerRow(table, [['k', 'text'], ['accuracy (%)'], ['thinking tokens per question (total over k)']]);
+    headerRow(table, search
+      ? [['tree', 'text'], ['accuracy (%)'], ['tokens per question (all the tree generated)']]
+      : [['k', 'text'], ['accuracy (%)'], ['thinking tokens per question (total over k)']]);
     const body = table.createTBody();
     for (const entry of curve.series) {
       const tr = body.insertRow();
