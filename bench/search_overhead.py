@@ -1,14 +1,15 @@
 """What reward-guided search costs in throughput: REBASE against plain sampling.
 
 Workload: s1-nano on held-out nano questions, sampling at temperature 1, thinking capped at 256
-tokens. REBASE grows a tree of width 16 per question (a step per line, the nano-checker PRM), one
-depth per batch; plain sampling draws 16 independent samples per question of the same budget in
-one batch. Both count every token they generated (REBASE: every node's step, pruned branches
+tokens. REBASE grows a tree of width 16 per question (a step per line, the nano-checker PRM); plain
+sampling draws 16 independent samples per question of the same budget in one batch. Both count every token they generated (REBASE: every node's step, pruned branches
 included), and the rate compared is tokens per second. REBASE's time includes its PRM's, whose
 share is printed (the checker is a program: a learned PRM costs more).
 
 On vLLM each expansion is a request whose prompt holds its node's tokens, computed once for all
-siblings through prefix caching; on hf every request encodes its prompt again.
+siblings through prefix caching, and a tree's next depth joins the engine's running batch as soon
+as its own depth is done; on hf every request encodes its prompt again, a depth of every tree per
+batch.
 
 Last line: ``rebase/plain throughput ratio: X`` (target >= 0.7 on vllm).
 

@@ -316,6 +316,7 @@ def test_a_search_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, method, 
     (dict(method="rebase", prm="nano-checker", prm_aggregate="max"), r"unknown prm_aggregate 'max'"),
     (dict(method="rebase", prm="nano-checker", rebase_temperature=0), r"rebase_temperature must be a positive"),
     (dict(method="beam", prm="nano-checker", step_delimiter=""), r"step_delimiter is empty"),
+    (dict(method="rebase", prm="nano-checker", backend="openai"), r"rebase stops each request at a step's end.*--backend hf or vllm"),
 ])
 def test_bad_search_settings_are_one_line(settings, message):
     with pytest.raises(S1kitError, match=message):
@@ -431,3 +432,26 @@ def test_vllm_samples_a_wide_search_whose_prompts_overflow_one_engine_step(vllm_
                        delimiter="\n")
     assert all(len(extra["leaves"]) == 16 for extra in run.extras)
     assert len({g.text for g in run.generations}) > 1
+
+
+@pytest.mark.slow
+def test_a_search_that_fails_on_vllm_leaves_nothing_running_in_the_engine(vllm_nano):
+    from cross_backend import NANO_QUESTIONS
+    from s1kit.grading.rules import extract_answer
+    from s1kit.methods.points import MethodPoint
+    from s1kit.methods.search import SearchConfig, run_search
+
+    calls = []
+
+    def failing(steps):
+        calls.append(steps)
+        if len(calls) > 1:
+            raise ValueError("the reward model fell over")
+        return [0.5] * len(steps)
+
+    with pytest.raises(S1kitError, match="--prm flaky failed: ValueError: the reward model fell over"):
+        run_search("rebase", vllm_nano, NANO_QUESTIONS, [MethodPoint(64, 64, 0, rule=("width", 4))],
+                   BudgetConfig(max_thinking_tokens=64, max_answer_tokens=8), SamplingConfig(temperature=1.0),
+                   [1, 2, 3, 4], "s1", None, 16, config=SearchConfig(prm="flaky"), prm=CheckedPRM(Listed(failing), "flaky"),
+                   extract=lambda text: extract_answer(text, "integer"), delimiter="\n")
+    assert not vllm_nano.llm.llm_engine.has_unfinished_requests()

@@ -17,6 +17,7 @@ no ``if __name__ == "__main__"`` guard for vLLM's spawned worker.
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 
@@ -138,37 +139,82 @@ class VLLMBackend:
             self._llm.llm_engine.engine_core.shutdown()
 
     def run(self, prompt_ids, states, sampling: SamplingConfig, seeds, batch_size: int = 16, progress: bool = True) -> None:
-        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, LOGPROBS_KEY, replay, request_spec
-
-        if sampling.temperature > 0 and any(s.config.extends_without_string for s in states):
-            raise S1kitError("an empty wait string extends thinking only greedily on the vllm backend (--temperature 0), "
-                             "which cannot mark where a drawn end was suppressed; use --backend hf, or a wait string")
-        params = []
-        for state, seed in zip(states, seeds):
-            scores = state.scores
-            # Scores ask the processor for log-probabilities, and the top k of them for a confidence.
-            common = dict(temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
-                          logprobs=scores.top_k if scores is not None and scores.top_k > 1 else 0,
-                          skip_special_tokens=False, detokenize=False)
-            extra = {LOGPROBS_KEY: True} if scores is not None else {}
-            if state.phase is Phase.ANSWER and not state.queue:
-                # A continued sequence already in its answer (a sweep's shorter budget): nothing is
-                # forced any more, so it is a plain request that stops at the end of turn.
-                params.append(self.vllm.SamplingParams(max_tokens=state.answer_request_tokens(),
-                                                       stop_token_ids=sorted(state.tokens.stop),
-                                                       extra_args=extra or None, **common))
-            else:
-                params.append(self.vllm.SamplingParams(max_tokens=state.request_tokens(),
-                                                       extra_args={**extra, EXTRA_ARGS_KEY: request_spec(state, seed)},
-                                                       **common))
+        _check_sampling(states, sampling)
+        params = [self._params(state, seed, sampling) for state, seed in zip(states, seeds)]
         prompts = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
         outputs = self.llm.generate(prompts, params, use_tqdm=progress and on_terminal())
         for out, state in zip(outputs, states):
-            completion = out.outputs[0]
-            values = [lp[t].logprob for t, lp in zip(completion.token_ids, completion.logprobs)]
-            replay(state, completion.token_ids, values)
-            if state.scores is not None:
-                record_scores(state.scores, completion.token_ids, completion.logprobs, sampling.temperature)
+            _take(out, state, sampling)
+
+    def run_streaming(self, jobs, sampling: SamplingConfig, on_done) -> None:
+        """Run ``jobs`` ((prompt ids, state, seed, key) each) in the engine; as each finishes, its
+        state takes its tokens and ``on_done(key)`` may give new jobs, which join the running batch
+        at once (a search's next depth of one question waits for no other question's)."""
+        from vllm.sampling_params import RequestOutputKind
+
+        engine, pending = self.llm.llm_engine, {}
+
+        def add(job) -> None:
+            ids, state, seed, key = job
+            _check_sampling([state], sampling)
+            params = self._params(state, seed, sampling)
+            params.output_kind = RequestOutputKind.FINAL_ONLY
+            request_id = f"s1kit-{next(_REQUESTS)}"
+            pending[request_id] = (state, key)
+            engine.add_request(request_id, {"prompt_token_ids": list(ids)}, params)
+
+        try:
+            for job in jobs:
+                add(job)
+            while engine.has_unfinished_requests():
+                for out in engine.step():
+                    if out.finished and out.request_id in pending:
+                        state, key = pending.pop(out.request_id)
+                        _take(out, state, sampling)
+                        for job in on_done(key):
+                            add(job)
+        finally:
+            if pending:  # a failure on the way: nothing of this call stays in the engine
+                engine.abort_request(list(pending), internal=True)
+
+    def _params(self, state, seed, sampling: SamplingConfig):
+        """The request of one state: forced in the engine, or a plain answer's continuation."""
+        from s1kit.backends.forcing_channel import EXTRA_ARGS_KEY, LOGPROBS_KEY, request_spec
+
+        scores = state.scores
+        # Scores ask the processor for log-probabilities, and the top k of them for a confidence.
+        common = dict(temperature=sampling.temperature, top_p=sampling.top_p, seed=seed,
+                      logprobs=scores.top_k if scores is not None and scores.top_k > 1 else 0,
+                      skip_special_tokens=False, detokenize=False)
+        extra = {LOGPROBS_KEY: True} if scores is not None else {}
+        if state.phase is Phase.ANSWER and not state.queue:
+            # A continued sequence already in its answer (a sweep's shorter budget): nothing is
+            # forced any more, so it is a plain request that stops at the end of turn.
+            return self.vllm.SamplingParams(max_tokens=state.answer_request_tokens(),
+                                            stop_token_ids=sorted(state.tokens.stop), extra_args=extra or None, **common)
+        return self.vllm.SamplingParams(max_tokens=state.request_tokens(),
+                                        extra_args={**extra, EXTRA_ARGS_KEY: request_spec(state, seed)}, **common)
+
+
+_REQUESTS = itertools.count()
+"""Request ids of run_streaming, unique in the process (the engine refuses a repeated id)."""
+
+
+def _check_sampling(states, sampling: SamplingConfig) -> None:
+    if sampling.temperature > 0 and any(s.config.extends_without_string for s in states):
+        raise S1kitError("an empty wait string extends thinking only greedily on the vllm backend (--temperature 0), "
+                         "which cannot mark where a drawn end was suppressed; use --backend hf, or a wait string")
+
+
+def _take(out, state, sampling: SamplingConfig) -> None:
+    """A finished request's tokens into its state (and its scores, where the state asked)."""
+    from s1kit.backends.forcing_channel import replay
+
+    completion = out.outputs[0]
+    values = [lp[t].logprob for t, lp in zip(completion.token_ids, completion.logprobs)]
+    replay(state, completion.token_ids, values)
+    if state.scores is not None:
+        record_scores(state.scores, completion.token_ids, completion.logprobs, sampling.temperature)
 
 
 def record_scores(scores, token_ids, logprobs, temperature: float) -> None:

@@ -190,6 +190,10 @@ class EvalConfig:
         from s1kit.methods import SEARCH
 
         if self.method in SEARCH:
+            if self.backend == "openai":
+                raise SettingError("backend", f"{self.method} stops each request at a step's end, which the hf and vllm "
+                                              "backends do in their decoding and the openai backend cannot; use "
+                                              "--backend hf or vllm")
             if self.search.prm is None:
                 raise SettingError("prm", f"{self.method} is guided by a process reward model; pass --prm (nano-checker "
                                           "for nano tasks, a reward model's directory or id, or module:function)")

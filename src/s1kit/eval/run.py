@@ -218,10 +218,11 @@ def run_chunk(backend, config, questions: list[str], seeds: list[int], kind: str
     return run_grouped(backend, questions, points, config.base_budget(), sampling, seeds, **options)
 
 
-def run_units(backend, config, task, examples, out: Path, settings: str, kept: list[dict], judge=None) -> list[dict]:
+def run_units(backend, config, task, examples, out: Path, settings: str, kept: list[dict], judge=None,
+              prm=None) -> list[dict]:
     """Generate and grade every unit not done yet; rows are appended chunk by chunk (graded by the
     rules, then by the judge if there is one, before they are written). ``kept``: the rows --resume
-    keeps (load_done), graded again first (:func:`grade_again`)."""
+    keeps (load_done), graded again first (:func:`grade_again`); ``prm``: the loaded --prm."""
     from s1kit.progress import progress
 
     path = out / "samples.jsonl"
@@ -230,11 +231,6 @@ def run_units(backend, config, task, examples, out: Path, settings: str, kept: l
     write_atomic(path, rows)  # drop what load_done dropped and correct what grade_again corrected, before appending
     done = {(r["question_index"], r["sample"]) for r in rows}
     todo = [(qi, s) for qi in range(len(examples)) for s in range(config.samples) if (qi, s) not in done]
-    prm = None
-    if todo and config.search.prm is not None:
-        from s1kit.reward.load import load_prm
-
-        prm = load_prm(config.search.prm, config.backend_options.device)
     bar = progress(len(examples) * config.samples, f"eval {config.task} ({config.method})", "unit", initial=len(done))
     with open_append(path) as sink:
         for start in range(0, len(todo), config.chunk_units):
@@ -328,6 +324,11 @@ def main(config: EvalConfig, backend=None) -> dict:
         raise S1kitError(f"task {config.task} has no examples; check --data-dir and --limit")
     data = data_identity(examples)
     check_output_dir(out, "--out", "the run's files")
+    prm = None
+    if config.search.prm is not None:  # before the model and any file: a PRM that cannot load costs neither
+        from s1kit.reward.load import load_prm
+
+        prm = load_prm(config.search.prm, config.backend_options.device)
     record = saved(config, task.kind, source, data)
     with locked(out, f"s1kit eval --task {config.task}"):  # one writer per run directory
         check_resume(config, out, source, data)
@@ -340,7 +341,7 @@ def main(config: EvalConfig, backend=None) -> dict:
         kept = load_done(out / "samples.jsonl", examples, config.points(), config.samples, settings, also) if config.resume else []
         write_saved(out, record)
         try:
-            rows = _generate(config, backend, task, examples, out, settings, kept)
+            rows = _generate(config, backend, task, examples, out, settings, kept, prm)
             return summarize(config, rows, out)
         except KeyboardInterrupt:  # Ctrl-C: say what a --resume keeps
             done = {(r["question_index"], r["sample"])
@@ -349,7 +350,8 @@ def main(config: EvalConfig, backend=None) -> dict:
                                     "rerun with --resume") from None
 
 
-def _generate(config: EvalConfig, backend, task, examples, out: Path, settings: str, kept: list[dict]) -> list[dict]:
+def _generate(config: EvalConfig, backend, task, examples, out: Path, settings: str, kept: list[dict],
+              prm=None) -> list[dict]:
     from s1kit.backends import load_backend
 
     engine = backend if backend is not None else load_backend(config.backend, config.model, config.backend_options)
@@ -367,7 +369,7 @@ def _generate(config: EvalConfig, backend, task, examples, out: Path, settings: 
                 judge_backend = dataclasses.replace(
                     config.backend_options, **({"base_url": spec.base_url} if spec.base_url else {}))
                 judge = Judge(spec, backend_config=judge_backend)
-        return run_units(engine, config, task, examples, out, settings, kept, judge)
+        return run_units(engine, config, task, examples, out, settings, kept, judge, prm)
     finally:
         # A judge closes only a backend it loaded; the caller's backend stays open.
         for model in (judge, None if backend is not None else engine):

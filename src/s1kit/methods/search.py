@@ -2,9 +2,10 @@
 paper's Table 3 baseline) and step-level beam search, guided by a process reward model (reward/).
 
 A tree grows one step at a time (budget.steps: a step ends at the step delimiter or after
-``--max-step-tokens``). Every depth is one batch of the backend: each expansion is a request whose
-prompt is the question's prompt and its node's tokens so far, so that siblings share their prefix
-(vLLM computes it once through prefix caching; hf encodes it again per request). The request's
+``--max-step-tokens``). Each expansion is a request whose prompt is the question's prompt and its
+node's tokens so far, so that siblings share their prefix (vLLM computes it once through prefix
+caching; hf encodes it again per request). A tree's next depth starts when its own depth is done:
+in vLLM's engine while other trees' steps still run, on hf with the next batch. The request's
 state resumes the node's budget (SequenceState.resumed), so caps and Waits act on the whole trace
 as in a plain run. A node whose thinking ends answers in the same request and becomes a leaf.
 
@@ -151,29 +152,53 @@ def run_search(method: str, backend, questions: Sequence[str], points: Sequence[
 
 def grow(method: str, backend, trees: list[Tree], rooms, plan: StepPlan, sampling, batch_size: int,
          config: SearchConfig, size: int, prm, delimiter: str, extract) -> None:
-    """Grow every tree to its leaves, one depth per batch."""
+    """Grow every tree to its leaves. A tree's next depth starts once its own depth is done: on a
+    backend that streams (vLLM's engine) while other trees' steps still run, else one batch of every
+    tree's depth at a time."""
     first = size if method == "rebase" else size * config.expansions
-    plans = [[(0, first)] for _ in trees]  # per tree: (node, expansions)
-    while any(plans):
-        jobs = []
-        for t, (tree, room) in enumerate(zip(trees, rooms)):
-            for node_index, count in plans[t]:
-                node = tree.nodes[node_index]
-                left = None if room is None else room - len(node.state.output)
-                for _ in range(count):
-                    jobs.append((t, node_index, node.state.resumed(plan, left), tree.next_seed()))
-        backend.run([trees[t].prompt_ids + trees[t].nodes[n].state.output for t, n, _, _ in jobs],
-                    [step for _, _, step, _ in jobs], sampling, [seed for *_, seed in jobs], batch_size=batch_size,
+    waiting = [0] * len(trees)  # a tree's steps in flight
+    born: list[list[int]] = [[] for _ in trees]
+
+    def jobs(t: int, expansions: list[tuple[int, int]]) -> list[tuple]:
+        tree, room, made = trees[t], rooms[t], []
+        for node_index, count in expansions:
+            state = tree.nodes[node_index].state
+            left = None if room is None else room - len(state.output)
+            for _ in range(count):
+                step = state.resumed(plan, left)
+                made.append((tree.prompt_ids + state.output, step, tree.next_seed(), (t, node_index, step)))
+        waiting[t] += len(made)
+        return made
+
+    def done(key) -> list[tuple]:
+        t, node_index, step = key
+        tree = trees[t]
+        parent = tree.nodes[node_index]
+        child = parent.state.fork()
+        child.observe_all(step.output, [i for i, f in enumerate(step.forced) if f])
+        tree.nodes.append(Node(child, node_index, parent.depth + 1, tokens=len(step.output)))
+        born[t].append(len(tree.nodes) - 1)
+        waiting[t] -= 1
+        if waiting[t]:
+            return []
+        new, born[t] = born[t], []
+        score(trees, [(t, n) for n in new], prm, config.prm_aggregate, delimiter, backend.tokenizer, extract)
+        return jobs(t, next_plan(method, tree, new, size, config))
+
+    run_jobs(backend, [job for t in range(len(trees)) for job in jobs(t, [(0, first)])], sampling, batch_size, done)
+
+
+def run_jobs(backend, jobs: list[tuple], sampling, batch_size: int, on_done) -> None:
+    """Run requests ((prompt ids, state, seed, key) each) until none is left, ``on_done(key)`` giving
+    the requests that follow a finished one: streamed where the backend can, else batch by batch."""
+    streaming = getattr(backend, "run_streaming", None)
+    if streaming is not None:
+        streaming(jobs, sampling, on_done)
+        return
+    while jobs:
+        backend.run([j[0] for j in jobs], [j[1] for j in jobs], sampling, [j[2] for j in jobs], batch_size=batch_size,
                     progress=False)
-        born: list[tuple[int, int]] = []
-        for t, node_index, step, _ in jobs:
-            parent = trees[t].nodes[node_index]
-            child = parent.state.fork()
-            child.observe_all(step.output, [i for i, f in enumerate(step.forced) if f])
-            trees[t].nodes.append(Node(child, node_index, parent.depth + 1, tokens=len(step.output)))
-            born.append((t, len(trees[t].nodes) - 1))
-        score(trees, born, prm, config.prm_aggregate, delimiter, backend.tokenizer, extract)
-        plans = [next_plan(method, tree, [n for tt, n in born if tt == t], size, config) for t, tree in enumerate(trees)]
+        jobs = [new for job in jobs for new in on_done(job[3])]
 
 
 def score(trees, born, prm, aggregate: str, delimiter: str, tok, extract) -> None:
