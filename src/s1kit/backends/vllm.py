@@ -175,7 +175,7 @@ class VLLMBackend:
                             add(job)
         finally:
             if pending:  # a failure on the way: nothing of this call stays in the engine
-                engine.abort_request(list(pending), internal=True)
+                engine.abort_request(list(pending))
 
     def _params(self, state, seed, sampling: SamplingConfig):
         """The request of one state: forced in the engine, or a plain answer's continuation."""
