@@ -455,3 +455,14 @@ def test_a_search_that_fails_on_vllm_leaves_nothing_running_in_the_engine(vllm_n
                    [1, 2, 3, 4], "s1", None, 16, config=SearchConfig(prm="flaky"), prm=CheckedPRM(Listed(failing), "flaky"),
                    extract=lambda text: extract_answer(text, "integer"), delimiter="\n")
     assert not vllm_nano.llm.llm_engine.has_unfinished_requests()
+
+
+def test_a_reward_model_loads_on_the_device_the_run_names(monkeypatch):
+    import s1kit.reward.hf
+    from s1kit.reward.load import load_prm
+
+    asked = []
+    monkeypatch.setattr(s1kit.reward.hf, "load_hf_prm", lambda spec, device: asked.append((spec, device)) or Listed([]))
+    load_prm("some/reward-model", "cuda:1")
+    load_prm("some/reward-model")
+    assert asked == [("some/reward-model", "cuda:1"), ("some/reward-model", "auto")]

@@ -38,4 +38,4 @@ def load_prm(spec: str, device: str = "auto") -> CheckedPRM:
         return CheckedPRM(FunctionPRM(spec), spec)
     from s1kit.reward.hf import load_hf_prm
 
-    return CheckedPRM(load_hf_prm(spec, device="cpu" if device == "auto" else device), spec)
+    return CheckedPRM(load_hf_prm(spec, device=device), spec)  # auto: the GPU where there is one
