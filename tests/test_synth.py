@@ -256,3 +256,27 @@ def test_a_size_that_does_not_fit_on_the_disk_is_refused_before_writing(tmp_path
 def test_a_size_past_any_use_is_refused():
     with pytest.raises(S1kitError, match=r"size must be at most 100,000,000 rows, got 1000000000 \(int\)"):
         SynthConfig(size=10**9)
+
+
+def test_a_steps_split_labels_every_step_as_the_checker_does_and_leaves_the_held_out_questions_out():
+    from s1kit.synth.build import _held_out_questions
+    from s1kit.synth.checker import NanoChecker
+
+    made = rows(SynthConfig(split="steps", size=400, seed=3))
+    held_out = _held_out_questions()
+    assert 0 < len(made) < 400 and not {r["question"] for r in made} & held_out  # some small ones repeat a test question
+    checker = NanoChecker()
+    for r in made:
+        assert len(r["steps"]) == len(r["labels"]) and r["steps"][-1].startswith("Final Answer: ")
+        assert r["labels"] == [s >= 0.5 for s in checker.score(r["question"], r["steps"])]
+        if not r["perturbed"]:  # the teacher never errs: only a guess is wrong
+            assert r["labels"][:-1] == [True] * (len(r["steps"]) - 1) and r["labels"][-1] == (not r["gave_up"])
+    perturbed = [r for r in made if r["perturbed"]]
+    assert 0.4 < len(perturbed) / len(made) < 0.6 and all(False in r["labels"] for r in perturbed)
+    assert rows(SynthConfig(split="steps", size=400, seed=3)) == made
+
+
+def test_a_steps_split_without_perturbations_has_only_guesses_wrong():
+    made = rows(SynthConfig(split="steps", size=200, seed=1, perturb=0.0))
+    assert not any(r["perturbed"] for r in made)
+    assert all(r["labels"].count(False) == int(r["gave_up"]) for r in made)

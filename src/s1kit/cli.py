@@ -290,6 +290,9 @@ def synth(
     families = ", ".join(f"{name} {count}" for name, count in summary["families"].items())
     extra = (f"; teacher right on {summary['teacher_correct']}, gave up on {summary['gave_up']}, "
              f"{summary['waits']} Waits" if config.split == "pool" else "")
+    if config.split == "steps":
+        extra = (f"; {summary['steps']} steps, {summary['wrong_steps']} of them wrong, "
+                 f"{summary['perturbed']} traces perturbed")
     typer.echo(f"wrote {summary['rows']} {config.split} rows to {config.out} ({families}){extra}")
 
 

@@ -5,6 +5,12 @@
   the families in the proportions of ``mix`` (uneven by default, as real pools are). With budget-forced
   traces (teacher ``forced`` > 0) also ``thinking_forced_spans``: the [start, end) character spans of
   the thinking that budget forcing wrote, which ``s1kit train`` gives no loss.
+- ``steps``: labelled steps to train a process reward model on (``s1kit train --objective prm``):
+  the teacher's trace of each problem, one step a line and its answer (``Final Answer: N``) a step
+  of its own, in ``steps``, and in ``labels`` whether each step is right, as the nano-checker
+  (synth/checker.py) judges it. A share of the traces (``perturb``) has one digit of one work line
+  changed, so wrong steps are there to learn from; a guess after giving up is a wrong answer step.
+  Problems whose question is one of the shipped ``nano`` or ``nano-dev`` questions are left out.
 - ``dev`` and ``test``: ``id``, ``question``, ``answer``, ``domain`` and ``level``, the families in
   turn, so that any prefix (``--limit``) is balanced. ``test`` is the held-out set shipped as the
   task ``nano`` and ``dev`` as ``nano-dev``; choices about recipes are made on ``dev`` only.
@@ -32,7 +38,7 @@ from s1kit.settings import group
 from s1kit.synth.families import FAMILIES, Problem
 from s1kit.synth.teacher import TeacherConfig, teach
 
-SPLITS = ("pool", "dev", "test")
+SPLITS = ("pool", "steps", "dev", "test")
 POOL_MIX = {"sum": 0.45, "count": 0.35, "find": 0.2}
 """Share of each family in a pool: uneven, so that curation's domain-uniform draw has work to do."""
 MAX_SIZE = 100_000_000
@@ -50,7 +56,9 @@ class SynthConfig:
     mix: dict = field(default_factory=lambda: dict(POOL_MIX))
     """pool: family -> share (normalized); dev and test are balanced whatever this says."""
     teacher: TeacherConfig = group(TeacherConfig)
-    """How the teacher writes traces (pool only)."""
+    """How the teacher writes traces (pool and steps)."""
+    perturb: float = 0.5
+    """steps: share of traces with one digit of one work line changed (wrong steps to learn from)."""
     out: str | None = None
     """JSONL file to write (s1kit synth needs it)."""
 
@@ -67,6 +75,8 @@ class SynthConfig:
             raise S1kitError(f"mix names unknown families {unknown}; choose from {', '.join(FAMILIES)}")
         if any(not isinstance(v, (int, float)) or v < 0 for v in self.mix.values()) or not sum(self.mix.values()) > 0:
             raise S1kitError(f"mix shares must be non-negative numbers with a positive sum, got {shown(self.mix)}")
+        if isinstance(self.perturb, bool) or not isinstance(self.perturb, (int, float)) or not 0 <= self.perturb <= 1:
+            raise S1kitError(f"perturb must be a share in [0, 1], got {shown(self.perturb)}")
 
 
 def problems(config: SynthConfig) -> Iterator[tuple[Problem, random.Random]]:
@@ -90,7 +100,7 @@ def problems(config: SynthConfig) -> Iterator[tuple[Problem, random.Random]]:
 
 def _families(config: SynthConfig, rng: random.Random) -> Iterator[str]:
     """The family of each problem in turn: drawn by the mix in a pool, in turn in a held-out split."""
-    if config.split == "pool":
+    if config.split in ("pool", "steps"):
         names = [name for name in FAMILIES if config.mix.get(name, 0) > 0]
         return drawn_families(rng, names, [config.mix[name] for name in names], config.size)
     return (list(FAMILIES)[i % len(FAMILIES)] for i in range(config.size))
@@ -118,9 +128,14 @@ def rows(config: SynthConfig) -> list[dict]:
 
 def iter_rows(config: SynthConfig) -> Iterator[dict]:
     """The rows of the split, in order, made one at a time."""
+    held_out = _held_out_questions() if config.split == "steps" else frozenset()
     for index, (problem, rng) in enumerate(problems(config)):
         row = {"id": f"{config.split}-{index:05d}", "question": problem.question, "answer": str(problem.answer),
                "domain": problem.family, "level": problem.level}
+        if config.split == "steps":
+            row.update(labelled_steps(problem, rng, config))
+            if problem.question in held_out:
+                continue  # drawn all the same, so the rows after it do not depend on the held-out sets
         if config.split == "pool":
             trace = teach(problem, rng, config.teacher)
             row.update({
@@ -137,6 +152,34 @@ def iter_rows(config: SynthConfig) -> Iterator[dict]:
                 # Where budget forcing wrote the wait string: training gives those characters no loss.
                 row["thinking_forced_spans"] = [list(span) for span in trace.forced_spans]
         yield row
+
+
+def labelled_steps(problem: Problem, rng: random.Random, config: SynthConfig) -> dict:
+    """A steps row's fields: the teacher's trace as steps (perturbed with the share ``perturb``), the
+    nano-checker's label of each, and whether a line was changed."""
+    from s1kit.budget.config import BudgetConfig
+    from s1kit.synth.checker import NanoChecker
+
+    trace = teach(problem, rng, config.teacher)
+    steps = [line for line in trace.thinking.split("\n") if line.strip()]
+    steps.append(f"{BudgetConfig.answer_prefix} {trace.attempt}")
+    work = [i for i, step in enumerate(steps[:-1]) if any(c.isdigit() for c in step)]
+    perturbed = bool(work) and rng.random() < config.perturb
+    if perturbed:
+        line = rng.choice(work)
+        digits = [i for i, c in enumerate(steps[line]) if c.isdigit()]
+        at = rng.choice(digits)
+        new = rng.choice([d for d in "0123456789" if d != steps[line][at]])
+        steps[line] = steps[line][:at] + new + steps[line][at + 1:]
+    labels = [score >= 0.5 for score in NanoChecker().score(problem.question, steps)]
+    return {"steps": steps, "labels": labels, "perturbed": perturbed, "gave_up": trace.gave_up}
+
+
+def _held_out_questions() -> frozenset[str]:
+    """The questions of the shipped held-out tasks (nano, nano-dev), which a steps split leaves out."""
+    data = Path(__file__).resolve().parents[1] / "tasks" / "data"
+    return frozenset(json.loads(line)["question"] for name in ("nano.jsonl", "nano-dev.jsonl")
+                     for line in (data / name).read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 SAMPLE_ROWS = 200
@@ -160,6 +203,8 @@ def main(config: SynthConfig, out: str | Path | None = None) -> dict:
     summary = {"rows": 0, "families": {}}
     if config.split == "pool":
         summary.update({"teacher_correct": 0, "gave_up": 0, "waits": 0})
+    if config.split == "steps":
+        summary.update({"steps": 0, "wrong_steps": 0, "perturbed": 0})
     bar = progress(config.size, f"synth {config.split}", unit="rows")
     try:
         write_atomic(path, counted(chain(sample, made), summary, bar))
@@ -195,5 +240,9 @@ def counted(made: Iterator[dict], summary: dict, bar) -> Iterator[dict]:
             meta = json.loads(row["metadata"])
             for key in ("teacher_correct", "gave_up", "waits"):
                 summary[key] += meta[key]
+        if "wrong_steps" in summary:
+            summary["steps"] += len(row["labels"])
+            summary["wrong_steps"] += row["labels"].count(False)
+            summary["perturbed"] += row["perturbed"]
         bar.update(1)
         yield row
