@@ -1,6 +1,8 @@
-"""Copy a model trained by recipes/nano/run.sh into the package as the built-in s1-nano.
+"""Copy a model trained by recipes/nano/run.sh into the package as the built-in s1-nano, or the
+process reward model it trains as the built-in s1-nano-prm.
 
     python recipes/nano/bundle.py runs/nano
+    python recipes/nano/bundle.py --prm runs/nano/prm
 
 Writes src/s1kit/checkpoints/s1-nano/: the files every backend loads (weights, config, tokenizer,
 chat template), and provenance.json with the recipe files, the training summary, the held-out
@@ -60,7 +62,49 @@ def main(run: Path) -> None:
     print(f"bundled {model} as s1-nano in {TARGET} ({size / 2**20:.1f} MiB)")
 
 
+PRM_TARGET = ROOT / "src" / "s1kit" / "checkpoints" / "s1-nano-prm"
+PRM_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+PRM_RECIPES = ("recipes/nano/run.sh", "recipes/nano/prm-model.yaml", "recipes/nano/prm.yaml", "recipes/nano/prm.py")
+PRM_LIMIT_BYTES = 15 * 1024 * 1024
+
+
+def main_prm(run: Path) -> None:
+    """s1-nano-prm from RUN/model (s1kit train --recipe recipes/nano/prm.yaml) and its agreement
+    with the checker, RUN/prm.json (recipes/nano/prm.py)."""
+    model = run / "model"
+    missing = [name for name in PRM_FILES if not (model / name).is_file()] + [
+        name for name in ("train_summary.json", "train_config.yaml") if not (model / name).is_file()]
+    if missing or not (run / "prm.json").is_file():
+        sys.exit(f"error: {run} lacks {', '.join(missing or ['prm.json'])}; train it (recipes/nano/prm.yaml) and "
+                 "measure it (recipes/nano/prm.py --prm RUN/model) first")
+    if PRM_TARGET.exists():
+        shutil.rmtree(PRM_TARGET)
+    PRM_TARGET.mkdir(parents=True)
+    for name in PRM_FILES:
+        shutil.copyfile(model / name, PRM_TARGET / name)
+    size = sum((PRM_TARGET / name).stat().st_size for name in PRM_FILES)
+    if size > PRM_LIMIT_BYTES:
+        sys.exit(f"error: the PRM is {size / 2**20:.1f} MiB, over the {PRM_LIMIT_BYTES // 2**20} MiB it may take")
+    summary = json.loads((model / "train_summary.json").read_text())
+    provenance = {
+        "model": "s1-nano-prm",
+        "made_by": "s1kit synth --split steps, s1kit train --recipe recipes/nano/prm.yaml, python recipes/nano/prm.py "
+                   "(then python recipes/nano/bundle.py --prm)",
+        "train_config": (model / "train_config.yaml").read_text(),
+        "recipes": {path: {"sha256": sha256(ROOT / path)} for path in PRM_RECIPES},
+        "training": summary,
+        "agreement_with_nano_checker": json.loads((run / "prm.json").read_text()),
+        "files": {name: {"bytes": (PRM_TARGET / name).stat().st_size, "sha256": sha256(PRM_TARGET / name)}
+                  for name in PRM_FILES},
+    }
+    (PRM_TARGET / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    print(f"bundled {model} as s1-nano-prm in {PRM_TARGET} ({size / 2**20:.1f} MiB)")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python recipes/nano/bundle.py RUN_DIR (the OUT of recipes/nano/run.sh)")
-    main(Path(sys.argv[1]))
+    if len(sys.argv) == 3 and sys.argv[1] == "--prm":
+        main_prm(Path(sys.argv[2]))
+    elif len(sys.argv) == 2:
+        main(Path(sys.argv[1]))
+    else:
+        sys.exit("usage: python recipes/nano/bundle.py RUN_DIR (the OUT of recipes/nano/run.sh), or --prm RUN_DIR/prm")

@@ -10,7 +10,8 @@ Every run is greedy or seeded, so rerunning gives the same numbers.
 Budget forcing (cap 256, 0 to 8 forced Waits, greedy) is the reference. At temperature 1: majority
 over K = SAMPLES samples and, over the same samples, majority weighted by the PRM's score of each
 trace; REBASE (widths 2 to 16) and step-level beam search (beam widths 1 to 4, EXPANSIONS children
-each), a step per line, guided by the PRM. The x of a parallel method is every token it generated
+each), a step per line, guided by the PRM; majority and REBASE again with the learned PRM
+(s1-nano-prm, recipes/nano/prm.yaml) in the checker's place. The x of a parallel method is every token it generated
 per question (majority's: the thinking of its k samples); budget forcing's, its thinking. The
 nano-checker is a program that checks each line against the question (a PRM whose quality is
 known: every line it calls right is right), so this measures what search makes of a good PRM.
@@ -40,15 +41,19 @@ the work does not back (a guess), at the leaves."""
 TUNE = {"rebase_temperature": (0.05, 0.2, 1.0)}
 
 
-def runs_for(temperature: float) -> dict[str, tuple[str, ...]]:
-    """Each run's flags, by name."""
+def runs_for(temperature: float, learned: str = "s1-nano-prm") -> dict[str, tuple[str, ...]]:
+    """Each run's flags, by name; ``learned``: the learned PRM the last two runs use."""
     search = ("--prm", "nano-checker", "--budgets", str(CAP), "--seed", "0", "--backend", "vllm")
+    with_learned = ("--prm", learned, *search[2:])
     return {
         "budget-forcing-waits": ("--budgets", str(CAP), "--num-ignore", "0,1,2,4,8", "--backend", "vllm"),
         "majority": ("--method", "majority", "--samples", str(SAMPLES), "--seed", "0", "--prm", "nano-checker",
                      "--budgets", str(CAP), "--backend", "vllm"),
         "rebase": ("--method", "rebase", "--width", "2,4,8,16", "--rebase-temperature", str(temperature), *search),
         "beam": ("--method", "beam", "--beam-width", "1,2,4", "--expansions", str(EXPANSIONS), *search),
+        "majority-learned-prm": ("--method", "majority", "--samples", str(SAMPLES), *with_learned),
+        "rebase-learned-prm": ("--method", "rebase", "--width", "2,4,8,16", "--rebase-temperature", str(temperature),
+                               *with_learned),
     }
 
 
@@ -69,15 +74,22 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="default: runs/nano/search-TASK")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tune", action="store_true", help="nano-dev only: every candidate setting (TUNE)")
+    parser.add_argument("--learned-prm", default="s1-nano-prm", help="the learned PRM of the *-learned-prm runs")
+    parser.add_argument("--runs", default=None, help="comma-separated run names to make (default: all)")
     args = parser.parse_args()
     if args.tune and args.task == "nano":
         parser.error("--tune chooses settings, which is nano-dev's job: pass --task nano-dev")
     out = Path(args.out or f"runs/nano/search-{args.task}")
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    runs = runs_for(REBASE_TEMPERATURE)
+    runs = runs_for(REBASE_TEMPERATURE, args.learned_prm)
     if args.tune:
         runs = {f"rebase-temperature-{t:g}": runs_for(t)["rebase"] for t in TUNE["rebase_temperature"]}
+    if args.runs:
+        unknown = sorted(set(args.runs.split(",")) - set(runs))
+        if unknown:
+            parser.error(f"unknown run {', '.join(unknown)}; choose from {', '.join(runs)}")
+        runs = {name: flags for name, flags in runs.items() if name in args.runs.split(",")}
     metrics = {name: evaluate(out / name, args.model, args.task, args.limit, *flags) for name, flags in runs.items()}
     s1kit("compare", *(str(out / name) for name in runs), "--out", str(out / "compare.png"))
     md = [f"# Reward-guided search: `{args.model}` on `{args.task}`, the nano-checker PRM", "",

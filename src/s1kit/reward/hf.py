@@ -182,16 +182,12 @@ def load_hf_prm(name_or_path: str, device: str = "cpu", step_tag: str | None = N
         tokenizer = transformers.AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as exc:
         raise describe_load_failure(name_or_path, exc).naming("--prm") from None
-    tag = step_tag or getattr(config, "s1kit_step_tag", None)
     good_bad = None
     if shape == REWARD_HEAD:
-        if tag is None:
-            tag = QWEN_PRM_TAG if _single_token(tokenizer, QWEN_PRM_TAG) is not None else "\n\n"
-        layout = Layout(tag, _tag_id(name_or_path, tokenizer, tag), chat=bool(tokenizer.chat_template),
-                        after_question="\n\n", between_steps="", step_to_tag="")
+        layout = head_layout(name_or_path, tokenizer, config, step_tag)
         auto = transformers.AutoModelForTokenClassification
     else:
-        tag = tag or MATH_SHEPHERD_TAG
+        tag = step_tag or getattr(config, "s1kit_step_tag", None) or MATH_SHEPHERD_TAG
         layout = Layout(tag, _tag_id(name_or_path, tokenizer, tag), chat=False, after_question=" ",
                         between_steps="\n", step_to_tag=" ")
         good_bad = (_judgement_token(name_or_path, tokenizer, config, "s1kit_good_token", "+"),
@@ -207,16 +203,35 @@ def load_hf_prm(name_or_path: str, device: str = "cpu", step_tag: str | None = N
     model.to(device)
     model.eval()
     prm = HFPRM(name_or_path, shape, model, tokenizer, layout, device, batch_size, good_bad)
-    if layout.chat:
-        try:  # a template that cannot write this conversation fails here, not in the middle of a search
-            prm.text("question", ["step"])
-        except S1kitError:
-            raise
-        except Exception as exc:  # jinja's errors, or the template's own raise_exception
-            raise S1kitError(f"--prm {name_or_path}: its chat template fails on a system, user and assistant "
-                             f"message ({type(exc).__name__}: {exc}); fix the template in its "
-                             "tokenizer_config.json") from None
+    check_template(prm)
     return prm
+
+
+def head_layout(name: str, tokenizer, config, step_tag: str | None = None) -> Layout:
+    """How a reward head reads a trace: after each step its tag (``step_tag``, else the config's
+    s1kit_step_tag, else <extra_0> where the tokenizer has it as one token, else a blank line), the
+    steps as the assistant's reply where the tokenizer has a chat template. Training a reward head
+    (train/prm.py) encodes its rows with this same layout."""
+    tag = step_tag or getattr(config, "s1kit_step_tag", None)
+    if tag is None:
+        tag = QWEN_PRM_TAG if _single_token(tokenizer, QWEN_PRM_TAG) is not None else "\n\n"
+    return Layout(tag, _tag_id(name, tokenizer, tag), chat=bool(tokenizer.chat_template), after_question="\n\n",
+                  between_steps="", step_to_tag="")
+
+
+def check_template(prm: HFPRM) -> None:
+    """A chat template that cannot write a system, user and assistant message fails here, once, not
+    in the middle of a search or a training run."""
+    if not prm.layout.chat:
+        return
+    try:
+        prm.text("question", ["step"])
+    except S1kitError:
+        raise
+    except Exception as exc:  # jinja's errors, or the template's own raise_exception
+        raise S1kitError(f"--prm {prm.name}: its chat template fails on a system, user and assistant "
+                         f"message ({type(exc).__name__}: {exc}); fix the template in its "
+                         "tokenizer_config.json") from None
 
 
 def _device(torch, name: str, device: str) -> str:

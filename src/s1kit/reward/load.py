@@ -27,8 +27,17 @@ class FunctionPRM:
         return self.function(question, list(steps))
 
 
+NANO_PRM = "s1-nano-prm"
+"""The learned PRM for nano shipped in the package (recipes/nano/prm.yaml; its provenance.json)."""
+
+
 def load_prm(spec: str, device: str = "auto") -> CheckedPRM:
     """The PRM ``spec`` names, checked on every call (reward.base.CheckedPRM)."""
+    if spec == NANO_PRM:
+        from s1kit.models import CHECKPOINTS
+        from s1kit.reward.hf import load_hf_prm
+
+        return CheckedPRM(load_hf_prm(str(CHECKPOINTS / NANO_PRM), device=device), spec)
     if spec == "nano-checker":
         from s1kit.synth.checker import NanoChecker
 

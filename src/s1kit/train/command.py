@@ -28,7 +28,8 @@ def train(
         show_default=False)] = None,
     **settings,
 ) -> None:
-    """Fine-tune a model on reasoning traces (s1's SFT recipe on TRL; loss on the assistant turn only).
+    """Fine-tune a model on reasoning traces (s1's SFT recipe on TRL; loss on the assistant turn only),
+    or with --objective prm train a process reward model's head on labelled steps.
 
     Settings: built-in defaults (the s1 recipe), then --recipe, then overrides and flags; the resolved config is saved as train_config.yaml next to the model.
 

@@ -24,10 +24,14 @@ warmup_stable_decay need lr_scheduler_kwargs, which a recipe cannot give)."""
 MAX_SEED = 2**32 - 1
 """numpy's seeds (transformers' set_seed seeds numpy too) stop here."""
 SAVE_STRATEGIES = ("no", "steps", "epoch")
+OBJECTIVES = ("sft", "prm")
 
 
 @dataclass
 class TrainConfig:
+    objective: str = "sft"
+    """sft: the model learns the traces (s1's SFT); prm: a reward head learns to score steps, from
+    rows of question, steps and labels (see train/prm.py)."""
     model: str | None = "Qwen/Qwen2.5-32B-Instruct"
     """Model to fine-tune: a built-in alias (smollm2-135m), a local checkpoint directory or a hub id.
     null when model_config trains a new model from scratch."""
@@ -38,9 +42,13 @@ class TrainConfig:
     """Tokenizer of a from-scratch model, built with the tokenizers library (see train/scratch.py):
     bytes (byte-level with the ChatML tokens), bpe:N (a BPE of at most N tokens trained on the
     training texts), or a directory holding tokenizer.json. Fine-tuning uses the model's own."""
+    step_tag: str | None = None
+    """prm: the text written after every step, read by the head (default: a new special token
+    <step> added to the tokenizer)."""
     data: str | None = None
     """Training rows in s1K's columns: a JSONL file, a directory holding dataset.jsonl (what
-    `s1kit curate` writes), or a Hugging Face dataset id (e.g. simplescaling/s1K)."""
+    `s1kit curate` writes), or a Hugging Face dataset id (e.g. simplescaling/s1K). prm: a JSONL file
+    of {question, steps, labels} rows, one true/false label per step."""
     data_split: str = "train"
     """Split of a hub dataset."""
     fields: dict[str, str] = field(default_factory=dict)
@@ -123,6 +131,12 @@ class TrainConfig:
         for name in ("max_examples", "save_total_limit"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
+        _check_choice("objective", self.objective, OBJECTIVES)
+        if self.step_tag is not None and (not isinstance(self.step_tag, str) or not self.step_tag):
+            raise S1kitError(f"step_tag must be non-empty text, got {shown(self.step_tag)}; e.g. <step>, or null for "
+                             "the default")
+        if self.step_tag is not None and self.objective != "prm":
+            raise S1kitError(f"step_tag {self.step_tag!r} is read by objective prm only; drop it, or set objective: prm")
         _check_choice("format", self.format, FORMATS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("lr_scheduler", self.lr_scheduler, SCHEDULERS)

@@ -10,6 +10,7 @@ kill at any point leaves a directory that --resume continues.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -107,10 +108,13 @@ def read_saved_config(path: Path) -> dict:
 
 
 def config_differences(saved: dict, config: TrainConfig) -> list[str]:
-    """'key: before there, now here' for each setting that changes what is trained."""
+    """'key: before there, now here' for each setting that changes what is trained. A setting the
+    saved config lacks was added to s1kit after that run: it ran with the setting's default."""
     current = config.to_dict()
-    return [f"{key}: {saved.get(key)!r} there, {value!r} now" for key, value in current.items()
-            if key not in RUN_CONTROL and saved.get(key) != value]
+    defaults = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+                for f in dataclasses.fields(TrainConfig)}
+    return [f"{key}: {saved.get(key, defaults.get(key))!r} there, {value!r} now" for key, value in current.items()
+            if key not in RUN_CONTROL and saved.get(key, defaults.get(key)) != value]
 
 
 def prepare_output_dir(config: TrainConfig, action: str) -> None:

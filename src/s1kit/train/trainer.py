@@ -51,6 +51,10 @@ def main(config: TrainConfig) -> dict:
 
 def train(config: TrainConfig, torch, accelerate) -> dict:
     """The run itself, in the locked output directory."""
+    if config.objective == "prm":
+        from s1kit.train.prm import train_prm
+
+        return train_prm(config, torch, accelerate)
     # Cheap checks before the model loads: the directory, the trackers, a new model's config, then the rows.
     action, checkpoint = plan_output_dir(config)
     check_report_to(config.report_to)
