@@ -466,3 +466,24 @@ def test_a_reward_model_loads_on_the_device_the_run_names(monkeypatch):
     load_prm("some/reward-model", "cuda:1")
     load_prm("some/reward-model")
     assert asked == [("some/reward-model", "cuda:1"), ("some/reward-model", "auto")]
+
+
+def test_the_learned_nano_prm_missing_from_an_installation_is_one_line(tmp_path, monkeypatch):
+    import s1kit.models
+    from s1kit.reward.load import load_prm
+
+    monkeypatch.setattr(s1kit.models, "CHECKPOINTS", tmp_path)
+    with pytest.raises(S1kitError, match=r"--prm s1-nano-prm is not in this installation .*recipes/nano/prm.yaml"):
+        load_prm("s1-nano-prm")
+
+
+def test_the_shipped_nano_prm_tells_a_backed_answer_from_a_guess():
+    pytest.importorskip("transformers", reason="a Hugging Face PRM needs the [hf] extra")
+    from s1kit.reward.load import load_prm
+
+    prm = load_prm("s1-nano-prm")
+    question = "A3 B8 C5 D1: which plus 6 makes 11?"
+    work = ["A3+6=9 vs 11 no", "B8+6=14 vs 11 no", "C5+6=11 vs 11 yes"]
+    backed, guessed = prm.score_many([(question, [*work, "Final Answer: 5"]), (question, [*work[:2], "Final Answer: 1"])])
+    assert len(backed) == 4 and len(guessed) == 3
+    assert backed[-1] > 0.5 > guessed[-1]

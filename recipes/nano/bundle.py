@@ -64,7 +64,7 @@ def main(run: Path) -> None:
 
 PRM_TARGET = ROOT / "src" / "s1kit" / "checkpoints" / "s1-nano-prm"
 PRM_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
-PRM_RECIPES = ("recipes/nano/run.sh", "recipes/nano/prm-model.yaml", "recipes/nano/prm.yaml", "recipes/nano/prm.py")
+PRM_RECIPES = ("recipes/nano/run.sh", "recipes/nano/prm.yaml", "recipes/nano/prm.py")
 PRM_LIMIT_BYTES = 15 * 1024 * 1024
 
 

@@ -37,7 +37,11 @@ def load_prm(spec: str, device: str = "auto") -> CheckedPRM:
         from s1kit.models import CHECKPOINTS
         from s1kit.reward.hf import load_hf_prm
 
-        return CheckedPRM(load_hf_prm(str(CHECKPOINTS / NANO_PRM), device=device), spec)
+        path = CHECKPOINTS / NANO_PRM
+        if not (path / "config.json").is_file():
+            raise S1kitError(f"--prm {NANO_PRM} is not in this installation ({path}); train one with "
+                             "recipes/nano/prm.yaml and pass --prm DIR, or use --prm nano-checker")
+        return CheckedPRM(load_hf_prm(str(path), device=device), spec)
     if spec == "nano-checker":
         from s1kit.synth.checker import NanoChecker
 
