@@ -39,6 +39,13 @@ def test_shortened_recipe_runs_every_stage(tmp_path):
     assert metrics["questions"] == 6
     assert {(p["budget"], p["num_ignore"]) for p in metrics["points"]} == {(b, k) for b in (8, 32) for k in (0, 1, 2, 4)}
     assert (out / "eval" / "scaling.png").is_file() and (out / "eval" / "report.md").is_file()
+    # The lifecycle's last stage: a PRM on the model just trained.
+    env = {**env, "MODEL": str(out / "model"), "PRM_SIZE": "60", "PRM_STEPS": "2"}
+    done = subprocess.run(["bash", "recipes/nano/prm.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    prm = json.loads((out / "prm" / "model" / "train_summary.json").read_text())
+    assert prm["objective"] == "prm" and prm["steps"] == 2 and prm["model"] == str(out / "model")
+    assert "agree" in (out / "prm" / "prm.md").read_text()
 
 
 def test_an_unknown_curation_is_refused_before_any_work(tmp_path):

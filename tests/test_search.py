@@ -487,3 +487,20 @@ def test_the_shipped_nano_prm_tells_a_backed_answer_from_a_guess():
     backed, guessed = prm.score_many([(question, [*work, "Final Answer: 5"]), (question, [*work[:2], "Final Answer: 1"])])
     assert len(backed) == 4 and len(guessed) == 3
     assert backed[-1] > 0.5 > guessed[-1]
+
+
+def test_the_shipped_nano_prm_names_the_recipe_it_was_made_with():
+    """Change a recipe file and the PRM must be trained (and bundled) again with it."""
+    import hashlib
+    from pathlib import Path
+
+    from s1kit.models import CHECKPOINTS
+
+    root = Path(__file__).resolve().parents[1]
+    provenance = json.loads((CHECKPOINTS / "s1-nano-prm" / "provenance.json").read_text())
+    for path, facts in provenance["recipes"].items():
+        assert hashlib.sha256((root / path).read_bytes()).hexdigest() == facts["sha256"], f"{path} changed since bundling"
+    for name, facts in provenance["files"].items():
+        assert hashlib.sha256((CHECKPOINTS / "s1-nano-prm" / name).read_bytes()).hexdigest() == facts["sha256"]
+    assert sum(f["bytes"] for f in provenance["files"].values()) <= 15 * 2**20
+    assert provenance["training"]["objective"] == "prm" and provenance["agreement_with_nano_checker"]

@@ -64,7 +64,7 @@ def main(run: Path) -> None:
 
 PRM_TARGET = ROOT / "src" / "s1kit" / "checkpoints" / "s1-nano-prm"
 PRM_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
-PRM_RECIPES = ("recipes/nano/run.sh", "recipes/nano/prm.yaml", "recipes/nano/prm.py")
+PRM_RECIPES = ("recipes/nano/prm.sh", "recipes/nano/prm.yaml")
 PRM_LIMIT_BYTES = 15 * 1024 * 1024
 
 
@@ -88,8 +88,7 @@ def main_prm(run: Path) -> None:
     summary = json.loads((model / "train_summary.json").read_text())
     provenance = {
         "model": "s1-nano-prm",
-        "made_by": "s1kit synth --split steps, s1kit train --recipe recipes/nano/prm.yaml, python recipes/nano/prm.py "
-                   "(then python recipes/nano/bundle.py --prm)",
+        "made_by": "bash recipes/nano/prm.sh (then python recipes/nano/bundle.py --prm)",
         "train_config": (model / "train_config.yaml").read_text(),
         "recipes": {path: {"sha256": sha256(ROOT / path)} for path in PRM_RECIPES},
         "training": summary,

@@ -34,7 +34,8 @@ def agreement(pairs: list[tuple[bool, bool]]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prm", default="s1-nano-prm")
-    parser.add_argument("--samples", default="runs/nano/search-nano/majority")
+    parser.add_argument("--samples", default="runs/nano/search-nano/majority",
+                        help="an eval run of s1-nano's traces to score ('': none)")
     parser.add_argument("--size", type=int, default=2000, help="traces of the fresh steps split")
     parser.add_argument("--out", default="runs/nano/prm")
     args = parser.parse_args()
@@ -47,7 +48,7 @@ def main() -> None:
     learned, checker = load_prm(args.prm), NanoChecker()
     sets = {}
     path = ROOT / args.samples / "samples.jsonl"
-    if path.exists():
+    if args.samples and path.exists():
         traces = [json.loads(line) for line in path.read_text().splitlines()]
         items = [(r["question"], split_steps(r["thinking"], "\n") + ([r["answer"].strip()] if r["answer"].strip() else []))
                  for r in traces]
@@ -58,7 +59,7 @@ def main() -> None:
             answers += judged[-1:]
         sets[f"s1-nano's traces on held-out nano ({len(traces)}, {args.samples})"] = agreement(pairs)
         sets["their answer steps"] = agreement(answers)
-    else:
+    elif args.samples:
         print(f"note: {path} is missing (make it with recipes/nano/search.py); only the fresh split is scored",
               file=sys.stderr)
     fresh = rows(SynthConfig(split="steps", size=args.size, seed=1))
