@@ -109,30 +109,48 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def recipe_parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """The flags every miniature comparison takes (its run directory: runs/nano/NAME-TASK)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--model", default="s1-nano")
     parser.add_argument("--task", default="nano")
-    parser.add_argument("--out", default=None, help="default: runs/nano/adaptive-TASK")
+    parser.add_argument("--out", default=None, help=f"default: runs/nano/{name}-TASK")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tune", action="store_true", help="nano-dev only: every candidate setting (TUNE)")
-    parser.add_argument("--runs", default=None, help="comma-separated run names to make (default: all), e.g. esc,deepconf")
+    parser.add_argument("--runs", default=None, help="comma-separated run names to make (default: all)")
+    return parser
+
+
+def start(parser: argparse.ArgumentParser, name: str):
+    """The parsed flags and the run directory, made; --tune is refused on the held-out task."""
     args = parser.parse_args()
     if args.tune and args.task == "nano":
         parser.error("--tune chooses settings, which is nano-dev's job: pass --task nano-dev")
-    out = Path(args.out or f"runs/nano/adaptive-{args.task}")
+    out = Path(args.out or f"runs/nano/{name}-{args.task}")
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return args, out
+
+
+def chosen(parser: argparse.ArgumentParser, runs: dict, names: str | None) -> dict:
+    """The runs --runs names (all without it); an unknown name is refused."""
+    if not names:
+        return runs
+    unknown = sorted(set(names.split(",")) - set(runs))
+    if unknown:
+        parser.error(f"unknown run {', '.join(unknown)}; choose from {', '.join(runs)}")
+    return {name: flags for name, flags in runs.items() if name in names.split(",")}
+
+
+def main() -> None:
+    parser = recipe_parser(__doc__, "adaptive")
+    args, out = start(parser, "adaptive")
     runs = runs_for(PROBE_EVERY, DEEPCONF_WINDOW)
     if args.tune:
         tuned = {f"probe-exit-every-{n}": runs_for(n, DEEPCONF_WINDOW)["probe-exit-waits"] for n in TUNE["probe_every"]}
         tuned |= {f"deepconf-window-{w}": runs_for(PROBE_EVERY, w)["deepconf"] for w in TUNE["deepconf_window"]}
         runs = {"budget-forcing-waits": runs["budget-forcing-waits"], "majority": runs["majority"], **tuned}
-    if args.runs:
-        unknown = sorted(set(args.runs.split(",")) - set(runs))
-        if unknown:
-            parser.error(f"unknown run {', '.join(unknown)}; choose from {', '.join(runs)}")
-        runs = {name: flags for name, flags in runs.items() if name in args.runs.split(",")}
+    runs = chosen(parser, runs, args.runs)
     metrics = {name: evaluate(out / name, args.model, args.task, args.limit, *flags) for name, flags in runs.items()}
     s1kit("compare", *(str(out / name) for name in runs), "--out", str(out / "compare.png"))
     md = [f"# Adaptive methods: `{args.model}` on `{args.task}`", "",

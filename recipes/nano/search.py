@@ -19,15 +19,13 @@ known: every line it calls right is right), so this measures what search makes o
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adaptive import curve_rows, evaluate, s1kit, table  # noqa: E402 (the recipe's own helpers)
+from adaptive import chosen, curve_rows, evaluate, recipe_parser, s1kit, start, table  # noqa: E402 (the recipe's own helpers)
 
 SAMPLES = 16
 CAP = 256
@@ -68,28 +66,13 @@ def point_rows(name: str, metrics: dict) -> list[list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="s1-nano")
-    parser.add_argument("--task", default="nano")
-    parser.add_argument("--out", default=None, help="default: runs/nano/search-TASK")
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--tune", action="store_true", help="nano-dev only: every candidate setting (TUNE)")
+    parser = recipe_parser(__doc__, "search")
     parser.add_argument("--learned-prm", default="s1-nano-prm", help="the learned PRM of the *-learned-prm runs")
-    parser.add_argument("--runs", default=None, help="comma-separated run names to make (default: all)")
-    args = parser.parse_args()
-    if args.tune and args.task == "nano":
-        parser.error("--tune chooses settings, which is nano-dev's job: pass --task nano-dev")
-    out = Path(args.out or f"runs/nano/search-{args.task}")
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args, out = start(parser, "search")
     runs = runs_for(REBASE_TEMPERATURE, args.learned_prm)
     if args.tune:
         runs = {f"rebase-temperature-{t:g}": runs_for(t)["rebase"] for t in TUNE["rebase_temperature"]}
-    if args.runs:
-        unknown = sorted(set(args.runs.split(",")) - set(runs))
-        if unknown:
-            parser.error(f"unknown run {', '.join(unknown)}; choose from {', '.join(runs)}")
-        runs = {name: flags for name, flags in runs.items() if name in args.runs.split(",")}
+    runs = chosen(parser, runs, args.runs)
     metrics = {name: evaluate(out / name, args.model, args.task, args.limit, *flags) for name, flags in runs.items()}
     s1kit("compare", *(str(out / name) for name in runs), "--out", str(out / "compare.png"))
     md = [f"# Reward-guided search: `{args.model}` on `{args.task}`, the nano-checker PRM", "",

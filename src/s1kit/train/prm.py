@@ -13,8 +13,6 @@ config.json says s1kit_prm and s1kit_step_tag.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from s1kit.train.config import TrainConfig, gradient_accumulation_steps
 from s1kit.train.data import IGNORE
 from s1kit.train.divergence import Watch, watch_callback
 from s1kit.train.run_dir import SUMMARY_FILE, note, plan_output_dir, prepare_output_dir, saved_steps
+from s1kit.train.runtime import check_report_to, distributed_state, has_accelerator, log_lines_callback
 
 DEFAULT_TAG = "<step>"
 ROW_SHAPE = 'each row is {"question": "...", "steps": ["...", ...], "labels": [true, false, ...]}, one label per step'
@@ -51,13 +50,8 @@ def train_prm(config: TrainConfig, torch, accelerate) -> dict:
     check_report_to(config.report_to)
     values = scratch.read_model_config(config.model_config) if config.model_config is not None else None
     rows = read_rows(config.data, config.max_examples)
-    accelerator = getattr(torch, "accelerator", None)  # torch >= 2.6: CUDA, XPU, MPS, ... alike
-    use_cpu = not (accelerator.is_available() if accelerator is not None else torch.cuda.is_available())
-    state = accelerate.PartialState(cpu=use_cpu)  # on a CPU, processes join only when told cpu=True
-    launched = int(os.environ.get("WORLD_SIZE", "1"))
-    if state.num_processes != launched:
-        raise S1kitError(f"the launcher started {launched} processes but accelerate joined "
-                         f"{state.num_processes}; launch with `accelerate launch` (or torchrun) and a matching config")
+    use_cpu = not has_accelerator(torch)
+    state = distributed_state(accelerate, use_cpu)
     accumulation = gradient_accumulation_steps(config.global_batch_size, state.num_processes, config.per_device_batch_size)
     tokenizer, model, tag, added = build(config, values, rows, torch, transformers)
 
@@ -243,32 +237,3 @@ def step_accuracy(prm: HFPRM, encoded) -> float:
             right += sum((score > 0.5) == bool(label) for score, (_, label) in zip(scores, kept))
             total += len(kept)
     return right / total
-
-
-def check_report_to(report_to: str) -> None:
-    """A tracker transformers knows, checked before the model loads (the Trainer checks it after)."""
-    integrations = require("transformers.integrations", "train")
-    try:
-        integrations.get_reporting_integration_callbacks(report_to)
-    except ValueError:
-        known = ", ".join(["none", "all", *integrations.INTEGRATION_TO_CALLBACK])
-        raise S1kitError(f"unknown report_to '{report_to}'; choose one of {known}") from None
-
-
-def log_lines_callback(transformers, bar: bool):
-    """A callback class writing each log as one line on stderr (first process only); with ``bar``,
-    under transformers' progress bar, which it keeps."""
-
-    class LogLines(transformers.ProgressCallback if bar else transformers.TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if not state.is_world_process_zero or not logs:
-                return
-            fields = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
-                               for key, value in logs.items() if key != "total_flos")
-            line = f"step {state.global_step}/{state.max_steps}: {fields}"
-            if getattr(self, "training_bar", None) is not None:
-                self.training_bar.write(f"s1kit train: {line}", file=sys.stderr)
-            else:
-                note(line)
-
-    return LogLines
